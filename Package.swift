@@ -1,0 +1,50 @@
+// swift-tools-version: 6.0
+// AutoVision: a self-hosted AutoML service for image classification.
+// Dependencies point downward only (see README "Architecture"):
+//   C system libraries → Tensors → NN → (Training, Search) → JobService → Server → autovision
+//   C system libraries → ImageIO → Datasets ↗
+import PackageDescription
+
+let package = Package(
+    name: "AutoVision",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "autovision", targets: ["autovision"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config; `providers` tell SwiftPM which apt package holds each.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Numerics: tensors and BLAS kernels. Knows nothing of images, jobs or HTTP.
+        .target(name: "Tensors", dependencies: ["CBLAS"]),
+        // Layers, losses, optimizers, checkpoints.
+        .target(name: "NN", dependencies: ["Tensors"]),
+        // PNG/JPEG decoding to 8-bit pixels; no tensors.
+        .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG"]),
+        // Manifest import, decoded-dataset cache, Fashion-MNIST preparation.
+        .target(name: "Datasets", dependencies: [
+            "ImageIO", "CZlib",
+            .product(name: "CSV", package: "CSV.swift"),
+        ]),
+        // The command-line tool: argument parsing and printing only.
+        .executableTarget(name: "autovision", dependencies: [
+            "Datasets", "ImageIO", "NN", "Tensors",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Test helpers: finite-difference gradient checks, fixture loading. Only test targets use it.
+        .target(name: "TestSupport", dependencies: ["NN", "Tensors"]),
+
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"]),
+    ]
+)
