@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         // C libraries, found through pkg-config; `providers` tell SwiftPM which apt package holds each.
@@ -27,11 +28,13 @@ let package = Package(
         // Layers, losses, optimizers, checkpoints.
         .target(name: "NN", dependencies: ["Tensors"]),
         // PNG/JPEG decoding to 8-bit pixels; no tensors.
-        .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG"]),
+        .target(name: "CImageSupport", dependencies: ["CJPEG"]),
+        .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG", "CImageSupport"]),
         // Manifest import, decoded-dataset cache, Fashion-MNIST preparation.
         .target(name: "Datasets", dependencies: [
-            "ImageIO", "CZlib",
+            "ImageIO", "Tensors", "CZlib",
             .product(name: "CSV", package: "CSV.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(name: "autovision", dependencies: [

@@ -1,0 +1,102 @@
+import Foundation
+
+/// Turns the image references of a manifest into local files, enforcing where they may live.
+///
+/// Rules (in order):
+/// - `http://`, `https://`: not supported yet (row error).
+/// - `gs://BUCKET/OBJECT`: mapped through `bucketMap` (`--map gs://BUCKET=DIR`) to `DIR/OBJECT`;
+///   a mapped folder is an allowed root. An unmapped bucket is a row error.
+/// - `file:///absolute/path`: an absolute path.
+/// - other `scheme://`: unsupported (row error).
+/// - relative paths: relative to the manifest's folder.
+/// Every resolved path is normalised (`.`/`..` removed) and must lie inside one of `allowedRoots`
+/// (the manifest's folder plus any `--allow-root`), so a manifest cannot reach `/etc/passwd` or
+/// climb out of its folder with `../`.
+public struct PathResolver: Sendable {
+    public var manifestDirectory: URL
+    public var allowedRoots: [URL]
+    public var bucketMap: [String: URL]
+
+    /// - Parameters:
+    ///   - manifestDirectory: folder relative paths start from; always an allowed root.
+    ///   - extraRoots: more folders absolute paths may point into.
+    ///   - bucketMap: `gs://BUCKET` (or `BUCKET`) → local folder.
+    public init(manifestDirectory: URL, extraRoots: [URL] = [], bucketMap: [String: URL] = [:]) {
+        self.manifestDirectory = manifestDirectory.standardizedFileURL
+        var map: [String: URL] = [:]
+        for (key, value) in bucketMap {
+            let bucket = key.hasPrefix("gs://") ? String(key.dropFirst(5)) : key
+            map[bucket.trimmingCharacters(in: CharacterSet(charactersIn: "/"))] = value.standardizedFileURL
+        }
+        self.bucketMap = map
+        self.allowedRoots = [self.manifestDirectory] + extraRoots.map(\.standardizedFileURL) + map.values.sorted { $0.path < $1.path }
+    }
+
+    /// Parses `gs://BUCKET=DIR` as given to `--map`.
+    public static func parseMapping(_ text: String) -> (bucket: String, directory: URL)? {
+        guard let equals = text.firstIndex(of: "="), text.hasPrefix("gs://") else { return nil }
+        let bucket = String(text[text.index(text.startIndex, offsetBy: 5)..<equals]).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let directory = String(text[text.index(after: equals)...])
+        guard !bucket.isEmpty, !directory.isEmpty else { return nil }
+        return (bucket, URL(fileURLWithPath: directory))
+    }
+
+    /// Resolves one reference.
+    /// - Returns: the local file URL, or the reason the reference cannot be used.
+    public func resolve(_ reference: String) -> Result<URL, PathError> {
+        let lower = reference.lowercased()
+        let candidate: URL
+        if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
+            return .failure(.unsupported("http(s) URLs are not supported yet: download the images and list local paths"))
+        } else if lower.hasPrefix("gs://") {
+            let rest = reference.dropFirst(5)
+            let bucket = String(rest.prefix { $0 != "/" })
+            guard let directory = bucketMap[bucket] else {
+                return .failure(.unsupported("no local folder for gs://\(bucket): pass --map gs://\(bucket)=DIR"))
+            }
+            let object = rest.dropFirst(bucket.count).drop { $0 == "/" }
+            candidate = directory.appendingPathComponent(String(object))
+        } else if lower.hasPrefix("file://") {
+            guard let url = URL(string: reference), url.isFileURL, !url.path.isEmpty else {
+                return .failure(.unsupported("malformed file:// URI"))
+            }
+            candidate = url
+        } else if ManifestParser.hasURIScheme(reference) {
+            let scheme = reference.prefix { $0 != ":" }
+            return .failure(.unsupported("\(scheme):// references are not supported (use a local path, file:// or gs:// with --map)"))
+        } else if reference.hasPrefix("/") {
+            candidate = URL(fileURLWithPath: reference)
+        } else {
+            candidate = manifestDirectory.appendingPathComponent(reference)
+        }
+        let resolved = candidate.standardizedFileURL
+        guard allowedRoots.contains(where: { Self.isInside(resolved, $0) }) else {
+            return .failure(.outsideAllowedRoots(
+                "path is outside the allowed folders (\(allowedRoots.map(\.path).joined(separator: ", "))); add one with --allow-root DIR"))
+        }
+        return .success(resolved)
+    }
+
+    /// Whether the reference names an existing regular file or a URI, without the root check
+    /// (used to recognise rows that have no set column).
+    public func namesImage(_ reference: String) -> Bool {
+        if ManifestParser.hasURIScheme(reference) { return true }
+        let url = reference.hasPrefix("/") ? URL(fileURLWithPath: reference) : manifestDirectory.appendingPathComponent(reference)
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && !isDirectory.boolValue
+    }
+
+    static func isInside(_ url: URL, _ root: URL) -> Bool {
+        let path = url.path, rootPath = root.path
+        return path == rootPath || path.hasPrefix(rootPath.hasSuffix("/") ? rootPath : rootPath + "/")
+    }
+}
+
+/// Why an image reference cannot be used.
+public enum PathError: Error, Equatable, CustomStringConvertible {
+    case unsupported(String)
+    case outsideAllowedRoots(String)
+    public var description: String {
+        switch self { case let .unsupported(m), let .outsideAllowedRoots(m): m }
+    }
+}

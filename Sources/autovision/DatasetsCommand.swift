@@ -1,0 +1,38 @@
+import ArgumentParser
+import Datasets
+import Foundation
+
+struct DatasetsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "datasets", abstract: "Prepare known datasets as AutoML Vision manifests.",
+        subcommands: [Prepare.self])
+
+    struct Prepare: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a dataset's images as PNG files plus manifest.csv.",
+            discussion: """
+            fashion-mnist: reads the IDX files of the Debian package dataset-fashion-mnist and writes
+            50,000 TRAIN / 10,000 VALIDATION (seeded, stratified) / 10,000 TEST images.
+            """)
+
+        @Argument(help: "Dataset name: fashion-mnist.") var name: String
+        @Option(help: "Folder to write into.") var output: String = "Datasets/fashion-mnist"
+        @Option(help: "Images per class in each partition (a slice for tests and demos).") var perClass: Int?
+        @Option(help: "Seed of the TRAIN/VALIDATION split.") var seed: UInt64 = 0
+        @Flag(help: "Print a one-line JSON summary last.") var json = false
+
+        func run() throws {
+            guard name == "fashion-mnist" else {
+                throw ValidationError("unknown dataset '\(name)' (known: fashion-mnist)")
+            }
+            if let perClass, perClass <= 0 { throw ValidationError("--per-class must be positive") }
+            let result = try FashionMNISTExport.write(
+                to: URL(fileURLWithPath: output), perClass: perClass, seed: seed, progress: Console.progress("writing PNG files"))
+            let counts = Partition.allCases.map { "\($0.rawValue) \(result.counts[$0] ?? 0)" }.joined(separator: ", ")
+            print("Wrote \(result.manifest.path) (\(counts))")
+            if json {
+                try Console.printJSON(["manifest": result.manifest.path] as [String: String])
+            }
+        }
+    }
+}
