@@ -49,5 +49,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"]),
+        // Runs the built executable as a user does; depends on it so it is built first.
+        .testTarget(name: "CLITests", dependencies: ["autovision"]),
     ]
 )

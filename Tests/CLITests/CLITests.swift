@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+/// Runs the built `autovision` executable, as a user does.
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var lastLineJSON: [String: Any]? {
+        guard let line = stdout.split(separator: "\n").last,
+              let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+        return object
+    }
+}
+
+func autovision(_ arguments: String...) throws -> CommandResult {
+    // The test bundle sits next to the products in .build/<configuration>/.
+    var products = Bundle.main.bundleURL
+    while !FileManager.default.fileExists(atPath: products.appendingPathComponent("autovision").path), products.path != "/" {
+        products.deleteLastPathComponent()
+    }
+    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+        let candidate = bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("autovision")
+        if FileManager.default.fileExists(atPath: candidate.path) { products = candidate.deletingLastPathComponent() }
+    }
+    let process = Process()
+    process.executableURL = products.appendingPathComponent("autovision")
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CommandResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                         stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+let intake = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Fixtures/intake").path
+
+@Suite struct CLITests {
+    @Test func importPrintsATableAndOneJSONLineLast() throws {
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("cli-cache-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        let result = try autovision("import", "\(intake)/03-corrupt-truncated-empty/manifest.csv", "--json", "--cache-dir", cache)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("TRAIN  VALIDATION  TEST"))
+        let json = try #require(result.lastLineJSON)
+        #expect(json["rows"] as? Int == 11)
+        #expect(json["imported"] as? Int == 6)
+        let rejected = try #require(json["rejected"] as? [[String: Any]])
+        #expect(rejected.map { $0["line"] as? Int } == [4, 5, 9, 10, 11])
+        #expect(rejected.allSatisfy { $0["path"] is String && $0["reason"] is String })
+        let partitions = try #require(json["partitions"] as? [String: [String: Int]])
+        #expect(partitions["TRAIN"] == ["cat": 3, "dog": 3])
+        #expect(json["multi_label"] as? Bool == false)
+        #expect(json["warnings"] is [String])
+        #expect(!result.stdout.contains("decoding images"), "progress goes to stderr")
+    }
+
+    @Test func nothingImportedExitsOne() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let manifest = folder.appendingPathComponent("m.csv")
+        try Data("TRAIN,missing.png,cat\n".utf8).write(to: manifest)
+        let result = try autovision("import", manifest.path, "--json", "--no-cache")
+        #expect(result.status == 1)
+        #expect(result.lastLineJSON?["imported"] as? Int == 0)
+        #expect(result.stderr.contains("nothing imported"))
+    }
+
+    @Test func nonUTF8ManifestIsRefusedWithTheLine() throws {
+        let result = try autovision("import", "\(intake)/10-csv-quoting-unicode-labels/manifest_cp1252.csv", "--json", "--no-cache")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("line 2"))
+        #expect((result.lastLineJSON?["error"] as? String)?.contains("UTF-8") == true)
+    }
+
+    @Test func decodeShowsOrientationAndWritesWhatTheServiceSees() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("seen-\(UUID()).png").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let result = try autovision("decode", "\(intake)/02-exif-orientation/images/orient6_red_top.jpg", "--output", output, "--json")
+        #expect(result.status == 0)
+        let json = try #require(result.lastLineJSON)
+        #expect(json["format"] as? String == "jpeg")
+        #expect(json["width"] as? Int == 24 && json["height"] as? Int == 40)
+        #expect(json["orientation"] as? Int == 6)
+        let again = try autovision("decode", output, "--json")
+        #expect(again.lastLineJSON?["width"] as? Int == 24 && again.lastLineJSON?["orientation"] as? Int == 1)
+    }
+
+    @Test func decodeOfABadFileFailsClearly() throws {
+        let result = try autovision("decode", "\(intake)/03-corrupt-truncated-empty/images/dog_html_error_page.jpg")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("HTML"))
+    }
+}
