@@ -59,10 +59,14 @@ public struct Image: Sendable, Equatable {
 
 /// An opaque sRGB colour, used as the matte that transparent pixels are composited onto.
 public struct RGBColor: Sendable, Equatable, Hashable, Codable {
+    /// Red component, 0–255.
     public var red: UInt8
+    /// Green component, 0–255.
     public var green: UInt8
+    /// Blue component, 0–255.
     public var blue: UInt8
 
+    /// A colour from its 8-bit sRGB components.
     public init(red: UInt8, green: UInt8, blue: UInt8) {
         self.red = red
         self.green = green

@@ -11,6 +11,7 @@ public struct DecodeOptions: Sendable, Equatable {
     /// and 3 otherwise; `3` = always RGB (gray is replicated); `1` = always BT.601 luma.
     public var outputChannels: Int?
 
+    /// Options with the documented defaults: 100 Mpx limit, white matte, channels from the source.
     public init(maxPixels: Int = 100_000_000, matte: RGBColor = .white, outputChannels: Int? = nil) {
         self.maxPixels = maxPixels
         self.matte = matte
@@ -37,6 +38,7 @@ public struct DecodedImage: Sendable, Equatable {
     /// Short description of the stored encoding, e.g. "PNG 16-bit RGBA", "JPEG progressive CMYK (Adobe)".
     public var sourceDescription: String
 
+    /// Memberwise initialiser (decoders build these; tests and callers may too).
     public init(image: Image, format: ImageFormat, sourceWidth: Int, sourceHeight: Int, orientation: Int,
                 isGrayscale: Bool, hadAlpha: Bool, sourceDescription: String) {
         self.image = image

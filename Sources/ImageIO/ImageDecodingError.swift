@@ -20,6 +20,7 @@ public enum ImageDecodingError: Error, Equatable, Sendable, CustomStringConverti
     /// `DecodeOptions` held an invalid value (e.g. `outputChannels` other than 1 or 3).
     case invalidOptions(String)
 
+    /// A user-facing sentence, e.g. "truncated PNG (IDAT cut, no IEND)".
     public var description: String {
         switch self {
         case .emptyFile:
@@ -60,6 +61,7 @@ public enum ImageEncodingError: Error, Equatable, Sendable, CustomStringConverti
     /// The codec library reported an error; the payload is its message.
     case encoderFailed(String)
 
+    /// A user-facing sentence.
     public var description: String {
         switch self {
         case .invalidImage(let detail): "cannot encode image: \(detail)"

@@ -2,7 +2,30 @@
 ///
 /// Only `.png` and `.jpeg` are decoded; the others are detected so errors can say what a file really is.
 public enum ImageFormat: String, Sendable, Codable, CaseIterable {
-    case png, jpeg, gif, bmp, webp, tiff, heic, avif, pdf, html, text, unknown
+    /// PNG (`89 50 4E 47 0D 0A 1A 0A`); decoded.
+    case png
+    /// JPEG/JFIF/EXIF (`FF D8 FF`); decoded.
+    case jpeg
+    /// GIF87a/GIF89a; detected only.
+    case gif
+    /// Windows bitmap (`BM` + DIB header); detected only.
+    case bmp
+    /// WebP (`RIFF....WEBP`); detected only.
+    case webp
+    /// TIFF (`II*\0` or `MM\0*`); detected only.
+    case tiff
+    /// HEIF/HEIC (ISO-BMFF `ftyp` with a HEIF brand); detected only.
+    case heic
+    /// AVIF (ISO-BMFF `ftyp` with `avif`/`avis`); detected only.
+    case avif
+    /// PDF (`%PDF-`); not an image.
+    case pdf
+    /// HTML or other markup (e.g. an error page saved as .jpg); not an image.
+    case html
+    /// Other UTF-8 text (CSV, base64, JSON...); not an image.
+    case text
+    /// Unrecognised bytes; not an image.
+    case unknown
 
     /// Human-readable name used in error messages, e.g. "JPEG", "WebP", "HTML text".
     public var displayName: String {
