@@ -1,0 +1,96 @@
+import Foundation
+import Tensors
+
+/// Shared elementwise machinery: `y = f(x)` forward, `dx = dy · f′` backward, split across workers.
+/// Each activation keeps its own output and input-gradient buffers.
+public class ElementwiseActivation {
+    var input = Tensor.empty
+    var output = Tensor.empty
+    var inputGradient = Tensor.empty
+
+    init() {}
+
+    func apply(_ input: Tensor, training: Bool, _ function: @escaping (Float) -> Float) -> Tensor {
+        output.resize(to: input.shape)
+        let n = input.count
+        input.withUnsafePointer { x in
+            output.withUnsafeMutablePointer { y in
+                Threading.parallelFor(n, costPerItem: 4, minimumWork: 1 << 17) { range, _ in
+                    for i in range { y[i] = function(x[i]) }
+                }
+            }
+        }
+        self.input = training ? input : .empty
+        return output
+    }
+
+    /// `dx = dy · derivative(x, y)`.
+    func propagate(_ outputGradient: Tensor, _ derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
+        precondition(outputGradient.count == output.count, "activation backward: gradient \(outputGradient.shape) vs \(output.shape)")
+        inputGradient.resize(to: outputGradient.shape)
+        let n = outputGradient.count
+        let source = input.isEmpty ? output : input
+        source.withUnsafePointer { x in
+            output.withUnsafePointer { y in
+                outputGradient.withUnsafePointer { dy in
+                    inputGradient.withUnsafeMutablePointer { dx in
+                        Threading.parallelFor(n, costPerItem: 4, minimumWork: 1 << 17) { range, _ in
+                            for i in range { dx[i] = dy[i] * derivative(x[i], y[i]) }
+                        }
+                    }
+                }
+            }
+        }
+        input = .empty
+        return inputGradient
+    }
+}
+
+/// `max(0, x)`. Any shape. The gradient at exactly 0 is taken as 0 (as PyTorch).
+public final class ReLU: ElementwiseActivation, Layer {
+    public override init() {}
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        // Only the output is needed for the gradient: do not keep the input.
+        let result = apply(input, training: false) { max($0, 0) }
+        return result
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        propagate(outputGradient) { _, y in y > 0 ? 1 : 0 }
+    }
+}
+
+/// SiLU (swish): `x · σ(x)` (Elfwing et al. 2018, https://arxiv.org/abs/1702.03118). Any shape.
+public final class SiLU: ElementwiseActivation, Layer {
+    public override init() {}
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        apply(input, training: training) { x in x / (1 + Foundation.exp(-x)) }
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        propagate(outputGradient) { x, _ in
+            let s = 1 / (1 + Foundation.exp(-x))
+            return s * (1 + x * (1 - s))
+        }
+    }
+}
+
+/// GELU, exact form `x · Φ(x)` with the normal CDF via `erf` (Hendrycks & Gimpel 2016,
+/// https://arxiv.org/abs/1606.08415; PyTorch's default `approximate='none'`). Any shape.
+public final class GELU: ElementwiseActivation, Layer {
+    public override init() {}
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        apply(input, training: training) { x in 0.5 * x * (1 + Foundation.erf(x * 0.70710678118654752)) }
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        propagate(outputGradient) { x, _ in
+            let cdf = 0.5 * (1 + Foundation.erf(x * 0.70710678118654752))
+            let pdf = Foundation.exp(-0.5 * x * x) * 0.39894228040143268
+            return cdf + x * pdf
+        }
+    }
+}

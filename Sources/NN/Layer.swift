@@ -1,0 +1,183 @@
+import Tensors
+
+/// A trainable tensor with its gradient. Reference type: layers own it, optimizers update it in place.
+public final class Parameter {
+    /// A name for messages and checkpoints (e.g. `"weight"`, `"bias"`).
+    public let name: String
+    public var value: Tensor
+    /// Gradient of the loss with respect to `value`, written (not accumulated) by the owning
+    /// layer's `backward`.
+    public var gradient: Tensor
+
+    public init(name: String, value: Tensor) {
+        self.name = name
+        self.value = value
+        gradient = Tensor(shape: value.shape)
+    }
+}
+
+/// Non-trainable state saved with the weights (BatchNorm's running statistics).
+public final class Buffer {
+    public let name: String
+    public var value: Tensor
+
+    public init(name: String, value: Tensor) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// A differentiable layer over a batch: `forward` maps `[N, …]` to `[N, …]`, `backward` maps the
+/// gradient of the loss with respect to the output to the gradient with respect to the input and
+/// writes the gradients of `parameters`.
+///
+/// Contract (no autograd):
+/// - `forward(_, training: true)` caches what `backward` needs; `backward` must follow before the
+///   next training forward, and releases those caches.
+/// - `forward(_, training: false)` is inference: running statistics, no dropout, nothing cached.
+/// - Returned tensors are the layer's own buffers, overwritten by its next call: copy one to keep it.
+/// - `parameters` and `buffers` always list the same objects in the same order (checkpoints and
+///   optimizer state rely on it).
+public protocol Layer: AnyObject {
+    func forward(_ input: Tensor, training: Bool) -> Tensor
+    func backward(_ outputGradient: Tensor) -> Tensor
+    var parameters: [Parameter] { get }
+    var buffers: [Buffer] { get }
+    /// When false the layer may skip computing its input gradient (the first layer of a network);
+    /// `backward` then returns an empty tensor.
+    var needsInputGradient: Bool { get set }
+}
+
+extension Layer {
+    public var parameters: [Parameter] { [] }
+    public var buffers: [Buffer] { [] }
+    public var needsInputGradient: Bool {
+        get { true }
+        set {}
+    }
+    /// Inference forward pass.
+    public func callAsFunction(_ input: Tensor) -> Tensor { forward(input, training: false) }
+    /// Number of trainable scalars.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+}
+
+/// Layers applied one after another.
+public final class Sequential: Layer {
+    public let layers: [any Layer]
+
+    public init(_ layers: [any Layer]) {
+        self.layers = layers
+    }
+
+    public convenience init(_ layers: any Layer...) { self.init(layers) }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        var x = input
+        for layer in layers { x = layer.forward(x, training: training) }
+        return x
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        var gradient = outputGradient
+        for layer in layers.reversed() { gradient = layer.backward(gradient) }
+        return gradient
+    }
+
+    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    public var buffers: [Buffer] { layers.flatMap(\.buffers) }
+
+    /// Propagates to the first layer only: inner layers always need their input gradient.
+    public var needsInputGradient: Bool {
+        get { layers.first?.needsInputGradient ?? true }
+        set { layers.first?.needsInputGradient = newValue }
+    }
+}
+
+/// `[N, d1, d2, …] → [N, d1·d2·…]`, without copying.
+public final class Flatten: Layer {
+    private var inputShape: Shape = [0]
+
+    public init() {}
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        inputShape = input.shape
+        return input.reshaped(to: [input.shape[0], input.shape.itemCount])
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        outputGradient.reshaped(to: inputShape)
+    }
+}
+
+/// A residual block: `y = body(x) + shortcut(x)`, where the shortcut is the identity unless given
+/// (a projection such as a strided 1×1 convolution when the shapes differ). He et al. 2016,
+/// "Deep Residual Learning for Image Recognition", https://arxiv.org/abs/1512.03385.
+public final class Residual: Layer {
+    public let body: Sequential
+    public let shortcut: Sequential?
+    private var output = Tensor.empty
+    private var inputGradient = Tensor.empty
+
+    public init(body: Sequential, shortcut: Sequential? = nil) {
+        self.body = body
+        self.shortcut = shortcut
+    }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        let main = body.forward(input, training: training)
+        let skip = shortcut?.forward(input, training: training) ?? input
+        precondition(main.shape == skip.shape, "residual: body \(main.shape) vs shortcut \(skip.shape)")
+        output.resize(to: main.shape)
+        let n = main.count
+        main.withUnsafePointer { a in
+            skip.withUnsafePointer { b in
+                output.withUnsafeMutablePointer { y in
+                    for i in 0..<n { y[i] = a[i] + b[i] }
+                }
+            }
+        }
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        let throughBody = body.backward(outputGradient)
+        let throughShortcut = shortcut?.backward(outputGradient) ?? outputGradient
+        inputGradient.resize(to: throughBody.shape)
+        let n = throughBody.count
+        throughBody.withUnsafePointer { a in
+            throughShortcut.withUnsafePointer { b in
+                inputGradient.withUnsafeMutablePointer { dx in
+                    for i in 0..<n { dx[i] = a[i] + b[i] }
+                }
+            }
+        }
+        return inputGradient
+    }
+
+    public var parameters: [Parameter] { body.parameters + (shortcut?.parameters ?? []) }
+    public var buffers: [Buffer] { body.buffers + (shortcut?.buffers ?? []) }
+}
+
+/// Weight initialisation schemes.
+public enum Initialization {
+    /// He/Kaiming normal (He et al. 2015, https://arxiv.org/abs/1502.01852) for ReLU networks:
+    /// `N(0, 2 / fanIn)`. The default for convolution and dense weights.
+    public static func heNormal(shape: Shape, fanIn: Int, using generator: inout SeededGenerator) -> Tensor {
+        Tensor.normal(shape: shape, standardDeviation: (2 / Float(max(1, fanIn))).squareRoot(), using: &generator)
+    }
+
+    /// PyTorch's default for `Conv2d`/`Linear` weights and biases: `U(−1/√fanIn, 1/√fanIn)`
+    /// (kaiming_uniform with a = √5 gives the same bound for weights).
+    public static func pytorchUniform(shape: Shape, fanIn: Int, using generator: inout SeededGenerator) -> Tensor {
+        let bound = 1 / Float(max(1, fanIn)).squareRoot()
+        return Tensor.uniform(shape: shape, in: -bound...bound, using: &generator)
+    }
+}
+
+/// How a layer's weights start.
+public enum WeightInitialization: String, Codable, Sendable {
+    /// He/Kaiming normal weights, zero biases.
+    case he
+    /// PyTorch's default uniform weights and biases (for matching the reference recipe).
+    case pytorch
+}

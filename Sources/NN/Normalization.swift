@@ -1,0 +1,176 @@
+import Foundation
+import Tensors
+
+/// Batch normalisation over the channel axis (Ioffe & Szegedy 2015, "Batch Normalization:
+/// Accelerating Deep Network Training by Reducing Internal Covariate Shift",
+/// https://arxiv.org/abs/1502.03167).
+///
+/// Shapes: `[N, C, H, W]` (statistics over N·H·W, like PyTorch's `BatchNorm2d`) or `[N, C]`
+/// (over N, like `BatchNorm1d`) → same shape. Parameters `scale` (γ) and `offset` (β), `[C]`.
+/// Training: normalises with the batch mean and biased variance, and updates
+/// `running ← (1 − momentum)·running + momentum·batch` (the running variance uses the unbiased
+/// batch variance, as PyTorch). Inference: normalises with the running statistics.
+/// Channels are split across the `Threading` workers.
+public final class BatchNorm: Layer {
+    public let channels: Int
+    public let momentum: Float
+    public let epsilon: Float
+    public let scale: Parameter
+    public let offset: Parameter
+    public let runningMean: Buffer
+    public let runningVariance: Buffer
+
+    private var input = Tensor.empty
+    private var output = Tensor.empty
+    private var inputGradient = Tensor.empty
+    private var batchMean = [Float]()
+    private var batchInverseDeviation = [Float]()
+
+    /// - Parameters:
+    ///   - channels: size of axis 1.
+    ///   - momentum: weight of the current batch in the running statistics (PyTorch's 0.1).
+    ///   - epsilon: added to the variance before the square root.
+    public init(channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
+        self.channels = channels
+        self.momentum = momentum
+        self.epsilon = epsilon
+        scale = Parameter(name: "scale", value: Tensor(shape: [channels], repeating: 1))
+        offset = Parameter(name: "offset", value: Tensor(shape: [channels]))
+        runningMean = Buffer(name: "runningMean", value: Tensor(shape: [channels]))
+        runningVariance = Buffer(name: "runningVariance", value: Tensor(shape: [channels], repeating: 1))
+        batchMean = [Float](repeating: 0, count: channels)
+        batchInverseDeviation = [Float](repeating: 0, count: channels)
+    }
+
+    public var parameters: [Parameter] { [scale, offset] }
+    public var buffers: [Buffer] { [runningMean, runningVariance] }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        let shape = input.shape
+        precondition((shape.rank == 4 || shape.rank == 2) && shape[1] == channels, "BatchNorm expects [N, \(channels), …], got \(shape)")
+        let batch = shape[0]
+        let plane = shape.rank == 4 ? shape[2] * shape[3] : 1
+        let channels = channels, epsilon = epsilon, momentum = momentum
+        let perChannel = batch * plane
+        output.resize(to: shape)
+        input.withUnsafePointer { x in
+            output.withUnsafeMutablePointer { y in
+                scale.value.withUnsafePointer { gamma in
+                    offset.value.withUnsafePointer { beta in
+                        runningMean.value.withUnsafeMutablePointer { runMean in
+                            runningVariance.value.withUnsafeMutablePointer { runVariance in
+                                batchMean.withUnsafeMutableBufferPointer { meanBuffer in
+                                    batchInverseDeviation.withUnsafeMutableBufferPointer { inverseBuffer in
+                                        let means = meanBuffer.baseAddress!, inverses = inverseBuffer.baseAddress!
+                                        Threading.parallelFor(channels, costPerItem: 3 * perChannel) { range, _ in
+                                            for c in range {
+                                                let mean: Float, inverse: Float
+                                                if training {
+                                                    var sum = 0.0
+                                                    for n in 0..<batch {
+                                                        sum += Double(sumOf(x + (n * channels + c) * plane, count: plane))
+                                                    }
+                                                    let m = Float(sum / Double(perChannel))
+                                                    var squares: Float = 0
+                                                    for n in 0..<batch {
+                                                        let p = x + (n * channels + c) * plane
+                                                        var acc: Float = 0
+                                                        for i in 0..<plane {
+                                                            let d = p[i] - m
+                                                            acc += d * d
+                                                        }
+                                                        squares += acc
+                                                    }
+                                                    let variance = squares / Float(perChannel)
+                                                    mean = m
+                                                    inverse = 1 / (variance + epsilon).squareRoot()
+                                                    let unbiased = perChannel > 1 ? squares / Float(perChannel - 1) : variance
+                                                    runMean[c] = (1 - momentum) * runMean[c] + momentum * m
+                                                    runVariance[c] = (1 - momentum) * runVariance[c] + momentum * unbiased
+                                                    means[c] = m
+                                                    inverses[c] = inverse
+                                                } else {
+                                                    mean = runMean[c]
+                                                    inverse = 1 / (runVariance[c] + epsilon).squareRoot()
+                                                }
+                                                let a = gamma[c] * inverse, b = beta[c] - mean * a
+                                                for n in 0..<batch {
+                                                    let source = x + (n * channels + c) * plane
+                                                    let target = y + (n * channels + c) * plane
+                                                    for i in 0..<plane { target[i] = source[i] * a + b }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.input = training ? input : .empty
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        precondition(!input.isEmpty, "BatchNorm.backward without a training forward")
+        let shape = input.shape
+        precondition(outputGradient.shape == shape, "BatchNorm.backward: gradient \(outputGradient.shape) vs \(shape)")
+        let batch = shape[0]
+        let plane = shape.rank == 4 ? shape[2] * shape[3] : 1
+        let channels = channels
+        let perChannel = Float(batch * plane)
+        inputGradient.resize(to: shape)
+        scale.gradient.resize(to: [channels])
+        offset.gradient.resize(to: [channels])
+        input.withUnsafePointer { x in
+            outputGradient.withUnsafePointer { dy in
+                inputGradient.withUnsafeMutablePointer { dx in
+                    scale.value.withUnsafePointer { gamma in
+                        scale.gradient.withUnsafeMutablePointer { dGamma in
+                            offset.gradient.withUnsafeMutablePointer { dBeta in
+                                batchMean.withUnsafeBufferPointer { means in
+                                    batchInverseDeviation.withUnsafeBufferPointer { inverses in
+                                        Threading.parallelFor(channels, costPerItem: 4 * batch * plane) { range, _ in
+                                            for c in range {
+                                                let mean = means[c], inverse = inverses[c]
+                                                // Σ dy and Σ dy·x̂ over the channel.
+                                                var sumGradient: Float = 0, sumGradientNormalized: Float = 0
+                                                for n in 0..<batch {
+                                                    let offsetIndex = (n * channels + c) * plane
+                                                    var a: Float = 0, b: Float = 0
+                                                    for i in 0..<plane {
+                                                        let g = dy[offsetIndex + i]
+                                                        a += g
+                                                        b += g * (x[offsetIndex + i] - mean)
+                                                    }
+                                                    sumGradient += a
+                                                    sumGradientNormalized += b
+                                                }
+                                                sumGradientNormalized *= inverse
+                                                dBeta[c] = sumGradient
+                                                dGamma[c] = sumGradientNormalized
+                                                // dx = γ·σ⁻¹ / M · (M·dy − Σdy − x̂·Σ(dy·x̂))
+                                                let k = gamma[c] * inverse / perChannel
+                                                for n in 0..<batch {
+                                                    let offsetIndex = (n * channels + c) * plane
+                                                    for i in 0..<plane {
+                                                        let normalized = (x[offsetIndex + i] - mean) * inverse
+                                                        dx[offsetIndex + i] = k * (perChannel * dy[offsetIndex + i] - sumGradient - normalized * sumGradientNormalized)
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        input = .empty
+        return inputGradient
+    }
+}

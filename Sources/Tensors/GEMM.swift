@@ -1,0 +1,61 @@
+import CBLAS
+
+/// Single-precision matrix multiplication: the only place that calls `cblas_sgemm`.
+///
+/// Computes `C = alpha · op(A) · op(B) + beta · C` on row-major matrices, where `op(X)` is `X` or `Xᵀ`.
+/// The three sizes are named once here and mean the same thing at every call site:
+/// - `m`: rows of `C` (and of `op(A)`),
+/// - `n`: columns of `C` (and of `op(B)`),
+/// - `k`: the summed dimension (columns of `op(A)`, rows of `op(B)`).
+/// `lda`, `ldb`, `ldc` are the row strides of the matrices as stored (before any transpose).
+public enum GEMM {
+    /// Products smaller than this many multiply-adds skip BLAS for the loop below: on tiny
+    /// matrices its dispatch costs more than the arithmetic (as in ggml's BLAS backend).
+    public static let smallProductLimit = 4_096
+
+    public static func multiply(
+        transposeA: Bool = false, transposeB: Bool = false,
+        m: Int, n: Int, k: Int,
+        alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if m == 0 || n == 0 { return }
+        if m * n * k < smallProductLimit {
+            multiplyReference(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        cblas_sgemm(
+            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// The same product by plain loops with a `Double` accumulator: the fallback for tiny
+    /// matrices and the independent reference the tests compare BLAS against.
+    public static func multiplyReference(
+        transposeA: Bool = false, transposeB: Bool = false,
+        m: Int, n: Int, k: Int,
+        alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        for row in 0..<m {
+            for column in 0..<n {
+                var sum = 0.0
+                for inner in 0..<k {
+                    let x = transposeA ? a[inner * lda + row] : a[row * lda + inner]
+                    let y = transposeB ? b[column * ldb + inner] : b[inner * ldb + column]
+                    sum += Double(x) * Double(y)
+                }
+                let previous = beta == 0 ? 0 : beta * c[row * ldc + column]
+                c[row * ldc + column] = alpha * Float(sum) + previous
+            }
+        }
+    }
+}

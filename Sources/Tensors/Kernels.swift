@@ -1,0 +1,75 @@
+/// Elementwise and reduction helpers on tensors and raw buffers.
+extension Tensor {
+    /// `self += other` elementwise (same element count).
+    public mutating func add(_ other: Tensor) {
+        precondition(count == other.count, "add: \(shape) vs \(other.shape)")
+        let n = count
+        other.withUnsafePointer { source in
+            withUnsafeMutablePointer { target in
+                for i in 0..<n { target[i] += source[i] }
+            }
+        }
+    }
+
+    /// `self *= factor` elementwise.
+    public mutating func scale(by factor: Float) {
+        let n = count
+        withUnsafeMutablePointer { target in
+            for i in 0..<n { target[i] *= factor }
+        }
+    }
+
+    /// Sum of the elements, accumulated in `Double`.
+    public func sum() -> Double {
+        withUnsafePointer { pointer in
+            var total = 0.0
+            for i in 0..<count { total += Double(pointer[i]) }
+            return total
+        }
+    }
+
+    /// Sum of squares, accumulated in `Double`.
+    public func squaredNorm() -> Double {
+        withUnsafePointer { pointer in
+            var total = 0.0
+            for i in 0..<count { total += Double(pointer[i]) * Double(pointer[i]) }
+            return total
+        }
+    }
+
+    /// Index of the largest element of each row of a `[N, K]` tensor.
+    public func argmaxRows() -> [Int] {
+        let rows = shape[0], columns = count / max(1, shape[0])
+        return withUnsafePointer { pointer in
+            (0..<rows).map { row in
+                var best = 0
+                var bestValue = -Float.infinity
+                for column in 0..<columns where pointer[row * columns + column] > bestValue {
+                    bestValue = pointer[row * columns + column]
+                    best = column
+                }
+                return best
+            }
+        }
+    }
+}
+
+/// `y[i] += x[i]` for `count` elements.
+@inlinable
+public func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count { y[i] += x[i] }
+}
+
+/// Sum of `count` elements in `Float` with 8 independent accumulators (vectorises).
+@inlinable
+public func sumOf(_ x: UnsafePointer<Float>, count: Int) -> Float {
+    var acc = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= count {
+        acc += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        i += 8
+    }
+    var total = acc.sum()
+    while i < count { total += x[i]; i += 1 }
+    return total
+}

@@ -1,0 +1,113 @@
+import NN
+import Tensors
+import TestSupport
+import Testing
+
+/// Central-difference checks of every layer's input and parameter gradients (tolerances are
+/// justified in `TestSupport.gradientCheck`).
+@Suite struct GradientCheckTests {
+    func input(_ shape: Shape, seed: UInt64 = 3, awayFromZero: Bool = false) -> Tensor {
+        var generator = SeededGenerator(seed: seed)
+        var x = Tensor.uniform(shape: shape, in: -1...1, using: &generator)
+        if awayFromZero {
+            // Keep |x| ≥ 0.05 > step so ReLU's kink is never crossed by a ±step perturbation.
+            for i in 0..<x.count where abs(x[i]) < 0.05 { x[i] += x[i] < 0 ? -0.05 : 0.05 }
+        }
+        return x
+    }
+
+    @Test(arguments: [
+        (1, 1, 1, 2), (3, 1, 1, 1), (3, 2, 1, 1), (5, 1, 1, 1), (5, 2, 1, 1), (3, 1, 2, 1), (3, 1, 4, 1),
+    ])
+    func convolution(kernelSize: Int, stride: Int, groups: Int, extraPadding: Int) {
+        var generator = SeededGenerator(seed: 11)
+        let layer = Conv2D(
+            inputChannels: 4, outputChannels: 4, kernelSize: kernelSize, stride: stride,
+            padding: extraPadding == 2 ? .explicit(0) : .same, groups: groups, generator: &generator)
+        // Non-zero bias so its gradient path is exercised with a non-trivial forward.
+        for i in 0..<layer.bias!.value.count { layer.bias!.value[i] = 0.1 * Float(i) }
+        let result = gradientCheck(layer: layer, input: input([2, 4, 7, 7]))
+        #expect(result.passed, "\(result)")
+    }
+
+    @Test func dense() {
+        var generator = SeededGenerator(seed: 12)
+        let result = gradientCheck(layer: Dense(inputSize: 9, outputSize: 7, generator: &generator), input: input([5, 9]))
+        #expect(result.passed, "\(result)")
+    }
+
+    @Test func batchNorm() {
+        let layer = BatchNorm(channels: 3)
+        for c in 0..<3 { layer.scale.value[c] = 0.5 + Float(c); layer.offset.value[c] = 0.1 * Float(c) }
+        let result = gradientCheck(layer: layer, input: input([4, 3, 3, 3]), step: 1e-2)
+        #expect(result.passed, "\(result)")
+        let flat = gradientCheck(layer: BatchNorm(channels: 6), input: input([8, 6]))
+        #expect(flat.passed, "\(flat)")
+    }
+
+    @Test func activations() {
+        for layer in [ReLU(), SiLU(), GELU()] as [any Layer] {
+            let result = gradientCheck(layer: layer, input: input([3, 2, 4, 4], awayFromZero: true), maximumElementsPerTensor: 96)
+            #expect(result.passed, "\(type(of: layer)): \(result)")
+        }
+    }
+
+    @Test func pooling() {
+        // A permutation of well-separated values: no ties, and ±step never changes the argmax.
+        var generator = SeededGenerator(seed: 5)
+        let order = generator.permutation(2 * 3 * 6 * 6)
+        let x = Tensor(shape: [2, 3, 6, 6], values: order.map { Float($0) * 0.05 })
+        for layer in [MaxPool2D(kernelSize: 2), MaxPool2D(kernelSize: 3, stride: 2), AvgPool2D(kernelSize: 2), AvgPool2D(kernelSize: 3, stride: 1), GlobalAvgPool2D()] as [any Layer] {
+            let result = gradientCheck(layer: layer, input: x, maximumElementsPerTensor: 216)
+            #expect(result.passed, "\(type(of: layer)): \(result)")
+        }
+    }
+
+    @Test func dropoutWithFixedMask() {
+        let layer = Dropout(rate: 0.4, seed: 9)
+        let saved = layer.generator
+        let result = gradientCheck(layer: layer, input: input([4, 10])) { x in
+            layer.generator = saved  // the same mask on every pass
+            return layer.forward(x, training: true)
+        }
+        #expect(result.passed, "\(result)")
+        // Inference is the identity.
+        let x = input([4, 10])
+        #expect(layer.forward(x, training: false) == x)
+    }
+
+    @Test func flattenAndSequential() {
+        var generator = SeededGenerator(seed: 13)
+        let network = Sequential(
+            Conv2D(inputChannels: 2, outputChannels: 3, kernelSize: 3, generator: &generator),
+            BatchNorm(channels: 3),
+            SiLU(),
+            AvgPool2D(kernelSize: 2),
+            Flatten(),
+            Dense(inputSize: 3 * 3 * 3, outputSize: 4, generator: &generator))
+        let result = gradientCheck(layer: network, input: input([3, 2, 6, 6]))
+        #expect(result.passed, "\(result)")
+    }
+
+    @Test func residual() {
+        var generator = SeededGenerator(seed: 14)
+        let identity = Residual(body: Sequential(
+            Conv2D(inputChannels: 3, outputChannels: 3, kernelSize: 3, generator: &generator),
+            BatchNorm(channels: 3), GELU(),
+            Conv2D(inputChannels: 3, outputChannels: 3, kernelSize: 3, generator: &generator)))
+        let result = gradientCheck(layer: identity, input: input([2, 3, 5, 5]))
+        #expect(result.passed, "\(result)")
+        let projected = Residual(
+            body: Sequential(Conv2D(inputChannels: 3, outputChannels: 4, kernelSize: 3, stride: 2, generator: &generator), SiLU()),
+            shortcut: Sequential(Conv2D(inputChannels: 3, outputChannels: 4, kernelSize: 1, stride: 2, useBias: false, generator: &generator)))
+        let projectedResult = gradientCheck(layer: projected, input: input([2, 3, 6, 6]))
+        #expect(projectedResult.passed, "\(projectedResult)")
+    }
+
+    @Test(arguments: [(Float(0), false), (0.1, false), (0, true), (0.2, true)])
+    func softmaxCrossEntropy(labelSmoothing: Float, weighted: Bool) {
+        let loss = SoftmaxCrossEntropy(labelSmoothing: labelSmoothing, classWeights: weighted ? [0.5, 2, 1, 1.5, 0.7] : nil)
+        let result = lossGradientCheck(loss: loss, logits: input([6, 5]), labels: [0, 3, 4, 1, 1, 2])
+        #expect(result.passed, "\(result)")
+    }
+}

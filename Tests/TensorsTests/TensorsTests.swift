@@ -1,0 +1,113 @@
+import Tensors
+import Testing
+
+@Suite struct TensorsTests {
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func gemmMatchesReference(transposeA: Bool, transposeB: Bool) {
+        var generator = SeededGenerator(seed: 1)
+        let m = 37, n = 29, k = 41
+        let a = Tensor.uniform(shape: [m * k], in: -1...1, using: &generator)
+        let b = Tensor.uniform(shape: [k * n], in: -1...1, using: &generator)
+        var c = Tensor.uniform(shape: [m * n], in: -1...1, using: &generator)
+        var expected = c
+        let lda = transposeA ? m : k, ldb = transposeB ? k : n
+        a.withUnsafePointer { pa in
+            b.withUnsafePointer { pb in
+                c.withUnsafeMutablePointer { pc in
+                    GEMM.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5,
+                                  a: pa, lda: lda, b: pb, ldb: ldb, beta: 2, c: pc, ldc: n)
+                }
+                expected.withUnsafeMutablePointer { pc in
+                    GEMM.multiplyReference(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5,
+                                           a: pa, lda: lda, b: pb, ldb: ldb, beta: 2, c: pc, ldc: n)
+                }
+            }
+        }
+        #expect(c.maximumAbsoluteDifference(to: expected) < 1e-4)
+    }
+
+    /// im2col followed by a plain matrix product equals a direct convolution; col2im is its adjoint:
+    /// ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩.
+    @Test(arguments: [(3, 1, 1), (3, 2, 1), (5, 1, 2), (5, 2, 2), (1, 2, 0), (3, 1, 0)])
+    func im2colIsConvolutionAndCol2imIsItsAdjoint(kernelSize: Int, stride: Int, padding: Int) {
+        var generator = SeededGenerator(seed: 2)
+        let g = ConvolutionGeometry(channels: 2, height: 7, width: 6, kernelSize: kernelSize, stride: stride, padding: padding)
+        let x = Tensor.uniform(shape: [2, 7, 6], in: -1...1, using: &generator)
+        var columns = Tensor(shape: [g.columnRows, g.columnColumns])
+        x.withUnsafePointer { px in columns.withUnsafeMutablePointer { im2col(px, geometry: g, columns: $0) } }
+        for c in 0..<2 {
+            for ky in 0..<kernelSize {
+                for kx in 0..<kernelSize {
+                    for oy in 0..<g.outputHeight {
+                        for ox in 0..<g.outputWidth {
+                            let iy = oy * stride - padding + ky, ix = ox * stride - padding + kx
+                            let expected: Float = (0..<7).contains(iy) && (0..<6).contains(ix) ? x[(c * 7 + iy) * 6 + ix] : 0
+                            let row = (c * kernelSize + ky) * kernelSize + kx
+                            #expect(columns[row * g.columnColumns + oy * g.outputWidth + ox] == expected)
+                        }
+                    }
+                }
+            }
+        }
+        let probe = Tensor.uniform(shape: columns.shape, in: -1...1, using: &generator)
+        var folded = Tensor(shape: [2, 7, 6])
+        probe.withUnsafePointer { pc in folded.withUnsafeMutablePointer { col2im(pc, geometry: g, image: $0) } }
+        var left = 0.0, right = 0.0
+        for i in 0..<columns.count { left += Double(columns[i]) * Double(probe[i]) }
+        for i in 0..<x.count { right += Double(x[i]) * Double(folded[i]) }
+        #expect(abs(left - right) < 1e-4)
+    }
+
+    @Test func seededGeneratorIsReproducibleAndUniform() {
+        var a = SeededGenerator(seed: 42), b = SeededGenerator(seed: 42), c = SeededGenerator(seed: 43)
+        let first = (0..<5).map { _ in a.next() }
+        #expect(first == (0..<5).map { _ in b.next() })
+        #expect(first != (0..<5).map { _ in c.next() })
+        var generator = SeededGenerator(seed: 7)
+        var histogram = [Int](repeating: 0, count: 10)
+        var sum = 0.0, squares = 0.0
+        for _ in 0..<100_000 {
+            histogram[generator.nextInt(below: 10)] += 1
+            let g = Double(generator.nextGaussian())
+            sum += g; squares += g * g
+        }
+        #expect(histogram.allSatisfy { abs($0 - 10_000) < 500 })
+        #expect(abs(sum / 100_000) < 0.02 && abs(squares / 100_000 - 1) < 0.03)
+        var permutation = generator.permutation(100)
+        #expect(permutation.sorted() == Array(0..<100))
+        permutation = SeededGenerator(seed: 3).permutationCopy(100)
+        #expect(permutation == SeededGenerator(seed: 3).permutationCopy(100))
+    }
+
+    @Test func resizeKeepsCapacityAndCopyOnWriteProtectsSharedValues() {
+        var t = Tensor(shape: [4, 3], repeating: 1)
+        let shared = t
+        t.resize(to: [2, 3])
+        t.fill(5)
+        #expect(shared.storage == [Float](repeating: 1, count: 12))
+        #expect(t.storage == [Float](repeating: 5, count: 6))
+        t.resize(to: [4, 3])
+        #expect(t.count == 12)
+        let reshaped = t.reshaped(to: [12])
+        #expect(reshaped.shape == [12] && reshaped.storage == t.storage)
+    }
+
+    @Test func parallelForCoversEveryItemOnce() {
+        var seen = [Int](repeating: 0, count: 1_000)
+        seen.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            Threading.parallelFor(1_000, minimumWork: 0) { range, _ in
+                for i in range { base[i] += 1 }
+            }
+        }
+        #expect(seen.allSatisfy { $0 == 1 })
+        #expect(Threading.chunk(1, of: 2, count: 5) == 2..<5)
+    }
+}
+
+extension SeededGenerator {
+    fileprivate func permutationCopy(_ count: Int) -> [Int] {
+        var copy = self
+        return copy.permutation(count)
+    }
+}
