@@ -174,8 +174,10 @@ public enum DatasetCache {
             multiLabels: result.summary.multiLabel ? images.map { $0.labels.map { labelIndex[$0]! } } : nil,
             manifestSHA256: result.summary.manifestSHA256, pixelOffset: 0)
         // The header's length depends on pixelOffset's digits: fix the offset with a generous bound first.
-        header.pixelOffset = DecodedDataset.align(16 + (try JSONEncoder().encode(header)).count + 32)
-        let headerData = try JSONEncoder().encode(header)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys  // same dataset, same bytes
+        header.pixelOffset = DecodedDataset.align(16 + (try encoder.encode(header)).count + 32)
+        let headerData = try encoder.encode(header)
 
         var prefix = [UInt8](repeating: 0, count: header.pixelOffset)
         prefix.replaceSubrange(0..<8, with: DecodedDataset.magic)

@@ -6,6 +6,7 @@ import Testing
 @Suite struct DatasetCacheTests {
     @Test func cacheHoldsTheDecodedPixelsLabelsAndPartitions() throws {
         let (scratch, manifest) = try makeDataset(["TRAIN,img0.png,cat", "VALIDATION,img1.png,dog", "TEST,img2.png,cat", "TRAIN,img3.png"])
+        defer { withExtendedLifetime(scratch) {} }
         let result = try importManifest(manifest)
         let (dataset, reused) = try DatasetCache.open(for: result, in: scratch.url.appendingPathComponent("cache"))
         #expect(!reused)
@@ -25,6 +26,7 @@ import Testing
 
     @Test func corruptCacheIsDetectedAndRebuilt() throws {
         let (scratch, manifest) = try makeDataset(["TRAIN,img0.png,cat", "TRAIN,img1.png,dog"])
+        defer { withExtendedLifetime(scratch) {} }
         let result = try importManifest(manifest)
         let folder = scratch.url.appendingPathComponent("cache")
         let (dataset, _) = try DatasetCache.open(for: result, in: folder)
@@ -44,6 +46,7 @@ import Testing
 
     @Test func mixedSizesAreCentreCroppedAndResizedToTheWorkingSize() throws {
         let scratch = try ScratchFolder()
+        defer { withExtendedLifetime(scratch) {} }
         try scratch.write("wide.png", try pngBytes(seed: 1, width: 40, height: 20, channels: 3))
         try scratch.write("small.png", try pngBytes(seed: 2, width: 10, height: 10))
         let manifest = try scratch.write("m.csv", text: "TRAIN,wide.png,a\nTRAIN,small.png,b\n")
@@ -52,8 +55,9 @@ import Testing
         let (dataset, _) = try DatasetCache.open(for: result, in: scratch.url.appendingPathComponent("cache"))
         #expect(dataset.imageSize == 16 * 16 * 3)
         let small = Array(dataset.pixels(1))
-        #expect((0..<256).allSatisfy { small[3 * $0] == small[3 * $0 + 1] && small[3 * $0 + 1] == small[3 * $0 + 2] },
-                "a gray image is replicated to three equal channels")
+        var grayReplicated = true
+        for i in 0..<256 where small[3 * i] != small[3 * i + 1] || small[3 * i + 1] != small[3 * i + 2] { grayReplicated = false }
+        #expect(grayReplicated, "a gray image is replicated to three equal channels")
     }
 }
 
@@ -69,6 +73,7 @@ import Testing
 
     @Test func preparedSliceImportsWithExactCounts() throws {
         let scratch = try ScratchFolder()
+        defer { withExtendedLifetime(scratch) {} }
         let prepared = try FashionMNISTExport.write(to: scratch.url, perClass: 5, seed: 7)
         #expect(prepared.counts == [.train: 50, .validation: 50, .test: 50])
         let text = try String(contentsOf: prepared.manifest, encoding: .utf8)
@@ -94,7 +99,9 @@ import Testing
 
         // Same seed, same split.
         let again = try ScratchFolder()
-        let second = try FashionMNISTExport.write(to: again.url, perClass: 5, seed: 7)
-        #expect(try Data(contentsOf: second.manifest) == Data(contentsOf: prepared.manifest))
+        defer { withExtendedLifetime(again) {} }
+        let repeated = try FashionMNISTExport.write(to: again.url, perClass: 5, seed: 7)
+        let firstText = try Data(contentsOf: prepared.manifest), secondText = try Data(contentsOf: repeated.manifest)
+        #expect(firstText == secondText)
     }
 }

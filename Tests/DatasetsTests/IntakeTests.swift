@@ -61,11 +61,12 @@ import Testing
         #expect(noSet.summary.imported == 8 && noSet.summary.rejected.isEmpty)
         #expect(noSet.summary.labels == ["cat", "dog"])
         #expect(noSet.images.first?.reference == "images/ctrl_cat_0.png")
-        #expect(noSet.images.allSatisfy(\.autoAssigned))
+        #expect(noSet.images.allSatisfy { $0.autoAssigned })
     }
 
     @Test func sameManifestWithLFAndNoBOMImportsIdentically() throws {
         let scratch = try ScratchFolder()
+        defer { withExtendedLifetime(scratch) {} }
         try scratch.copyImages(from: "08-csv-bom-crlf")
         let original = try Data(contentsOf: intakeCase("08-csv-bom-crlf/manifest.csv"))
         let plain = String(decoding: original.dropFirst(3), as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")

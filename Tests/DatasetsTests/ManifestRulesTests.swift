@@ -72,7 +72,8 @@ func makeDataset(_ lines: [String], images count: Int = 6) throws -> (ScratchFol
 
 @Suite struct ImportRulesTests {
     @Test func exactDuplicateRowsCollapseWithAWarning() throws {
-        let (_, manifest) = try makeDataset(["TRAIN,img0.png,cat", "TRAIN,img1.png,dog", "TRAIN,img0.png,cat"])
+        let (scratch, manifest) = try makeDataset(["TRAIN,img0.png,cat", "TRAIN,img1.png,dog", "TRAIN,img0.png,cat"])
+        defer { withExtendedLifetime(scratch) {} }
         let result = try importManifest(manifest)
         #expect(result.images.count == 2)
         #expect(result.summary.imported == 3)
@@ -80,7 +81,8 @@ func makeDataset(_ lines: [String], images count: Int = 6) throws -> (ScratchFol
     }
 
     @Test func twoLabelsForOneImageNameBothLines() throws {
-        let (_, manifest) = try makeDataset(["TRAIN,img0.png,cat", "TRAIN,img1.png,dog", "TRAIN,img0.png,dog"])
+        let (scratch, manifest) = try makeDataset(["TRAIN,img0.png,cat", "TRAIN,img1.png,dog", "TRAIN,img0.png,dog"])
+        defer { withExtendedLifetime(scratch) {} }
         let summary = try importManifest(manifest).summary
         #expect(summary.rejectedLines == [3])
         #expect(summary.rejected[0].reason.contains("line 1") && summary.rejected[0].reason.contains("line 3"))
@@ -88,14 +90,16 @@ func makeDataset(_ lines: [String], images count: Int = 6) throws -> (ScratchFol
     }
 
     @Test func multiLabelMergesTheSameImageListedTwice() throws {
-        let (_, manifest) = try makeDataset(["TRAIN,img0.png,cat", "TRAIN,img0.png,dog"])
+        let (scratch, manifest) = try makeDataset(["TRAIN,img0.png,cat", "TRAIN,img0.png,dog"])
+        defer { withExtendedLifetime(scratch) {} }
         let result = try importManifest(manifest, multiLabel: true)
         #expect(result.images.count == 1)
         #expect(result.images[0].labels == ["cat", "dog"])
     }
 
     @Test func oneImageInTwoSetsIsAnErrorOnTheLaterLine() throws {
-        let (_, manifest) = try makeDataset(["TRAIN,img0.png,cat", "TEST,img0.png,cat"])
+        let (scratch, manifest) = try makeDataset(["TRAIN,img0.png,cat", "TEST,img0.png,cat"])
+        defer { withExtendedLifetime(scratch) {} }
         let summary = try importManifest(manifest).summary
         #expect(summary.rejectedLines == [2])
         #expect(summary.rejected[0].reason.contains("TRAIN on line 1"))
@@ -103,6 +107,7 @@ func makeDataset(_ lines: [String], images count: Int = 6) throws -> (ScratchFol
 
     @Test func sameContentInTwoPartitionsWarnsOfLeakage() throws {
         let (scratch, _) = try makeDataset([], images: 1)
+        defer { withExtendedLifetime(scratch) {} }
         try scratch.write("copy.png", try pngBytes(seed: 0))
         let manifest = try scratch.write("m.csv", text: "TRAIN,img0.png,cat\nTEST,copy.png,cat\n")
         let summary = try importManifest(manifest).summary
@@ -111,8 +116,10 @@ func makeDataset(_ lines: [String], images count: Int = 6) throws -> (ScratchFol
 
     @Test func pathsOutsideTheManifestFolderAreRefusedUnlessAllowed() throws {
         let outside = try ScratchFolder()
+        defer { withExtendedLifetime(outside) {} }
         let image = try outside.write("far.png", try pngBytes(seed: 9))
         let (scratch, _) = try makeDataset([], images: 1)
+        defer { withExtendedLifetime(scratch) {} }
         let manifest = try scratch.write("m.csv", text: "TRAIN,img0.png,cat\nTRAIN,\(image.path),dog\nTRAIN,../x/../../etc/passwd,dog\nTRAIN,file://\(image.path),cat\n")
         let refused = try importManifest(manifest).summary
         #expect(refused.rejectedLines == [2, 3, 4])
@@ -125,8 +132,10 @@ func makeDataset(_ lines: [String], images count: Int = 6) throws -> (ScratchFol
 
     @Test func bucketsMapToLocalFoldersAndHTTPIsNotSupportedYet() throws {
         let bucket = try ScratchFolder()
+        defer { withExtendedLifetime(bucket) {} }
         try bucket.write("sub/a.png", try pngBytes(seed: 1))
         let (scratch, _) = try makeDataset([], images: 1)
+        defer { withExtendedLifetime(scratch) {} }
         let manifest = try scratch.write("m.csv", text: """
             TRAIN,gs://my-bucket/sub/a.png,cat
             TRAIN,gs://other/a.png,cat
@@ -144,6 +153,7 @@ func makeDataset(_ lines: [String], images count: Int = 6) throws -> (ScratchFol
     @Test func unassignedSplitIsDeterministicAndNearEightyTenTen() throws {
         let count = 400
         let scratch = try ScratchFolder()
+        defer { withExtendedLifetime(scratch) {} }
         var lines: [String] = []
         for i in 0..<count {
             try scratch.write("i\(i).png", try pngBytes(seed: UInt8(i % 256), width: 3 + i / 256, height: 4))
@@ -162,14 +172,16 @@ func makeDataset(_ lines: [String], images count: Int = 6) throws -> (ScratchFol
     }
 
     @Test func aManifestWithNoUsableRowImportsNothing() throws {
-        let (_, manifest) = try makeDataset(["TRIAN,img0.png,cat", "TRAIN,nothere.png,cat"])
+        let (scratch, manifest) = try makeDataset(["TRIAN,img0.png,cat", "TRAIN,nothere.png,cat"])
+        defer { withExtendedLifetime(scratch) {} }
         let summary = try importManifest(manifest).summary
         #expect(summary.imported == 0)
         #expect(summary.rejectedLines == [1, 2])
     }
 
     @Test func labelWithoutTrainImagesAndEmptyPartitionsAreWarned() throws {
-        let (_, manifest) = try makeDataset(["TRAIN,img0.png,cat", "TRAIN,img1.png,cat", "TEST,img2.png,bird"])
+        let (scratch, manifest) = try makeDataset(["TRAIN,img0.png,cat", "TRAIN,img1.png,cat", "TEST,img2.png,bird"])
+        defer { withExtendedLifetime(scratch) {} }
         let warnings = try importManifest(manifest).summary.warnings
         #expect(warnings.contains { $0.contains("'bird' has no TRAIN images") && $0.contains("line 3") })
         #expect(warnings.contains { $0.contains("VALIDATION is empty") && $0.contains("carve") })
@@ -178,7 +190,8 @@ func makeDataset(_ lines: [String], images count: Int = 6) throws -> (ScratchFol
 
     @Test func heavyImbalanceIsWarned() throws {
         let lines = (0..<12).map { "TRAIN,img\($0).png,\($0 == 0 ? "rare" : "common")" }
-        let (_, manifest) = try makeDataset(lines, images: 12)
+        let (scratch, manifest) = try makeDataset(lines, images: 12)
+        defer { withExtendedLifetime(scratch) {} }
         let warnings = try importManifest(manifest) { $0.imbalanceRatio = 5 }.summary.warnings
         #expect(warnings.contains { $0.contains("imbalance") && $0.contains("'common' has 11") && $0.contains("'rare' 1") })
     }
