@@ -25,7 +25,7 @@ public enum SetName: Equatable, Sendable {
 
     /// Parses a set name under the case-insensitive rule; `nil` when `field` is not a set name.
     public init?(_ field: String) {
-        switch field.trimmingCharacters(in: .whitespaces).uppercased() {
+        switch field.trimmedWhitespace.uppercased() {
         case "TRAIN", "TRAINING": self = .partition(.train)
         case "VALIDATION", "VALIDATE": self = .partition(.validation)
         case "TEST": self = .partition(.test)

@@ -44,8 +44,8 @@ public struct PathResolver: Sendable {
     /// Resolves one reference.
     /// - Returns: the local file URL, or the reason the reference cannot be used.
     public func resolve(_ reference: String) -> Result<URL, PathError> {
-        let lower = reference.lowercased()
-        let candidate: URL
+        let lower = reference.prefix(8).lowercased()
+        let candidate: String
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
             return .failure(.unsupported("http(s) URLs are not supported yet: download the images and list local paths"))
         } else if lower.hasPrefix("gs://") {
@@ -55,21 +55,22 @@ public struct PathResolver: Sendable {
                 return .failure(.unsupported("no local folder for gs://\(bucket): pass --map gs://\(bucket)=DIR"))
             }
             let object = rest.dropFirst(bucket.count).drop { $0 == "/" }
-            candidate = directory.appendingPathComponent(String(object))
+            candidate = directory.path + "/" + object
         } else if lower.hasPrefix("file://") {
             guard let url = URL(string: reference), url.isFileURL, !url.path.isEmpty else {
                 return .failure(.unsupported("malformed file:// URI"))
             }
-            candidate = url
+            candidate = url.path
         } else if ManifestParser.hasURIScheme(reference) {
             let scheme = reference.prefix { $0 != ":" }
             return .failure(.unsupported("\(scheme):// references are not supported (use a local path, file:// or gs:// with --map)"))
         } else if reference.hasPrefix("/") {
-            candidate = URL(fileURLWithPath: reference)
+            candidate = reference
         } else {
-            candidate = manifestDirectory.appendingPathComponent(reference)
+            candidate = manifestDirectory.path + "/" + reference
         }
-        let resolved = candidate.standardizedFileURL
+        // String operations, not URL: URL.appendingPathComponent stats the file system on every call.
+        let resolved = URL(fileURLWithPath: Self.normalize(candidate), isDirectory: false)
         guard allowedRoots.contains(where: { Self.isInside(resolved, $0) }) else {
             return .failure(.outsideAllowedRoots(
                 "path is outside the allowed folders (\(allowedRoots.map(\.path).joined(separator: ", "))); add one with --allow-root DIR"))
@@ -84,6 +85,17 @@ public struct PathResolver: Sendable {
         let url = reference.hasPrefix("/") ? URL(fileURLWithPath: reference) : manifestDirectory.appendingPathComponent(reference)
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && !isDirectory.boolValue
+    }
+
+    /// Removes `.`, `..` and repeated slashes from an absolute path, lexically (symbolic links are not followed).
+    static func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." { _ = parts.popLast(); continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
     }
 
     static func isInside(_ url: URL, _ root: URL) -> Bool {
