@@ -1,0 +1,250 @@
+import Foundation
+import Tensors
+
+/// A trained model in one versioned binary file: weights, BatchNorm statistics, the architecture
+/// (JSON), the input normalisation and the label names. Weights are large, hence not JSON.
+///
+/// Layout (little-endian), version 1:
+/// ```
+/// bytes 0..<8   magic "AVCK\r\n\u{1A}\n" (detects text-mode mangling, like PNG's)
+/// UInt32        format version (1)
+/// UInt32        header length H
+/// H bytes       header JSON: architecture, normalization, labelNames, metadata, tensor shapes
+/// 4·Σcount      Float32 values of every tensor, in `Layer.parameters` then `Layer.buffers` order
+/// UInt32        CRC-32 (IEEE) of all preceding bytes
+/// ```
+public struct Checkpoint: Equatable, Sendable {
+    public static let magic: [UInt8] = [0x41, 0x56, 0x43, 0x4B, 0x0D, 0x0A, 0x1A, 0x0A]
+    public static let formatVersion: UInt32 = 1
+
+    public var architecture: ArchitectureSpec
+    public var normalization: ChannelNormalization?
+    public var labelNames: [String]
+    /// Free-form facts (training recipe, accuracy, date).
+    public var metadata: [String: String]
+    /// Parameters then buffers, in the network's fixed order.
+    public var tensors: [Tensor]
+
+    public init(
+        network: any Layer, architecture: ArchitectureSpec, normalization: ChannelNormalization? = nil,
+        labelNames: [String], metadata: [String: String] = [:]
+    ) {
+        self.architecture = architecture
+        self.normalization = normalization
+        self.labelNames = labelNames
+        self.metadata = metadata
+        tensors = network.parameters.map(\.value) + network.buffers.map(\.value)
+    }
+
+    private struct Header: Codable {
+        var architecture: ArchitectureSpec
+        var normalization: ChannelNormalization?
+        var labelNames: [String]
+        var metadata: [String: String]
+        var shapes: [Shape]
+    }
+
+    /// Builds the network of `architecture` and loads the weights into it.
+    public func makeNetwork() throws -> Sequential {
+        let network = try architecture.build(seed: 0)
+        try load(into: network)
+        return network
+    }
+
+    /// Copies the weights into an existing network of the same architecture.
+    public func load(into network: any Layer) throws {
+        let parameters = network.parameters, buffers = network.buffers
+        guard parameters.count + buffers.count == tensors.count else {
+            throw NNError.checkpointMismatch("\(tensors.count) tensors for \(parameters.count) parameters and \(buffers.count) buffers")
+        }
+        for (index, parameter) in parameters.enumerated() {
+            guard parameter.value.shape == tensors[index].shape else {
+                throw NNError.checkpointMismatch("tensor \(index) is \(tensors[index].shape), parameter \(parameter.name) is \(parameter.value.shape)")
+            }
+            parameter.value = tensors[index]
+        }
+        for (offset, buffer) in buffers.enumerated() {
+            let tensor = tensors[parameters.count + offset]
+            guard buffer.value.shape == tensor.shape else {
+                throw NNError.checkpointMismatch("tensor \(parameters.count + offset) is \(tensor.shape), buffer \(buffer.name) is \(buffer.value.shape)")
+            }
+            buffer.value = tensor
+        }
+    }
+
+    // MARK: Encoding
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let header = try encoder.encode(Header(
+            architecture: architecture, normalization: normalization, labelNames: labelNames, metadata: metadata,
+            shapes: tensors.map(\.shape)))
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(20 + header.count + 4 * tensors.reduce(0) { $0 + $1.count })
+        bytes += Self.magic
+        Self.append(Self.formatVersion, to: &bytes)
+        Self.append(UInt32(header.count), to: &bytes)
+        bytes += header
+        for tensor in tensors {
+            for value in tensor.storage { Self.append(value.bitPattern, to: &bytes) }
+        }
+        Self.append(crc32(bytes), to: &bytes)
+        return Data(bytes)
+    }
+
+    public func write(to url: URL) throws {
+        try encoded().write(to: url, options: .atomic)
+    }
+
+    public static func read(from url: URL) throws -> Checkpoint {
+        try decode(try Data(contentsOf: url), path: url.path)
+    }
+
+    /// Parses a checkpoint; `path` only names the source in errors.
+    public static func decode(_ data: Data, path: String = "checkpoint") throws -> Checkpoint {
+        let bytes = [UInt8](data)
+        guard bytes.count >= magic.count, Array(bytes[0..<magic.count]) == magic else {
+            if bytes.count < magic.count && bytes == Array(magic.prefix(bytes.count)) {
+                throw NNError.checkpointTruncated(path: path, expectedBytes: 16, actualBytes: bytes.count)
+            }
+            throw NNError.checkpointNotACheckpoint(path: path)
+        }
+        guard bytes.count >= 16 else { throw NNError.checkpointTruncated(path: path, expectedBytes: 16, actualBytes: bytes.count) }
+        let version = readUInt32(bytes, at: 8)
+        guard version >= 1 && version <= formatVersion else {
+            throw NNError.checkpointUnsupportedVersion(found: version, supported: formatVersion)
+        }
+        let headerLength = Int(readUInt32(bytes, at: 12))
+        guard bytes.count >= 16 + headerLength else {
+            throw NNError.checkpointTruncated(path: path, expectedBytes: 16 + headerLength + 4, actualBytes: bytes.count)
+        }
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: Data(bytes[16..<(16 + headerLength)]))
+        } catch let error as NNError {
+            throw error
+        } catch {
+            throw NNError.checkpointCorrupt(path: path, reason: "unreadable header (\(error))")
+        }
+        let valueCount = header.shapes.reduce(0) { $0 + $1.count }
+        let expected = 16 + headerLength + 4 * valueCount + 4
+        guard bytes.count >= expected else {
+            throw NNError.checkpointTruncated(path: path, expectedBytes: expected, actualBytes: bytes.count)
+        }
+        guard bytes.count == expected else {
+            throw NNError.checkpointCorrupt(path: path, reason: "\(bytes.count - expected) unexpected trailing bytes")
+        }
+        let stored = readUInt32(bytes, at: expected - 4)
+        let computed = bytes.withUnsafeBufferPointer { crc32(UnsafeBufferPointer(rebasing: $0[0..<(expected - 4)])) }
+        guard stored == computed else {
+            throw NNError.checkpointCorrupt(
+                path: path, reason: String(format: "checksum mismatch (stored %08x, computed %08x)", stored, computed))
+        }
+        var offset = 16 + headerLength
+        var tensors = [Tensor]()
+        for shape in header.shapes {
+            var values = [Float](repeating: 0, count: shape.count)
+            for i in 0..<values.count {
+                values[i] = Float(bitPattern: readUInt32(bytes, at: offset))
+                offset += 4
+            }
+            tensors.append(Tensor(shape: shape, values: values))
+        }
+        var checkpoint = Checkpoint(
+            architecture: header.architecture, normalization: header.normalization, labelNames: header.labelNames,
+            metadata: header.metadata, tensors: [])
+        checkpoint.tensors = tensors
+        return checkpoint
+    }
+
+    private init(architecture: ArchitectureSpec, normalization: ChannelNormalization?, labelNames: [String], metadata: [String: String], tensors: [Tensor]) {
+        self.architecture = architecture
+        self.normalization = normalization
+        self.labelNames = labelNames
+        self.metadata = metadata
+        self.tensors = tensors
+    }
+
+    private static func append(_ value: UInt32, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(value & 0xFF))
+        bytes.append(UInt8(value >> 8 & 0xFF))
+        bytes.append(UInt8(value >> 16 & 0xFF))
+        bytes.append(UInt8(value >> 24))
+    }
+
+    private static func readUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
+        UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+    }
+}
+
+private let crcTable: [UInt32] = (0..<256).map { n in
+    var c = UInt32(n)
+    for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+    return c
+}
+
+/// CRC-32 (IEEE 802.3, as zlib's `crc32`).
+func crc32<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
+    var crc: UInt32 = 0xFFFF_FFFF
+    for byte in bytes { crc = crcTable[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+    return crc ^ 0xFFFF_FFFF
+}
+
+/// A trained classifier the service can call: a checkpoint's network, normalisation and labels.
+public final class Classifier {
+    public let architecture: ArchitectureSpec
+    public let normalization: ChannelNormalization?
+    public let labelNames: [String]
+    public let network: Sequential
+    private var normalized = Tensor.empty
+
+    public init(checkpoint: Checkpoint) throws {
+        architecture = checkpoint.architecture
+        normalization = checkpoint.normalization
+        labelNames = checkpoint.labelNames
+        network = try checkpoint.makeNetwork()
+    }
+
+    public convenience init(contentsOf url: URL) throws {
+        try self.init(checkpoint: try Checkpoint.read(from: url))
+    }
+
+    /// Class probabilities `[N, classes]` for images `[N, C, H, W]` with pixels scaled to `[0, 1]`
+    /// (the checkpoint's normalisation is applied here).
+    public func probabilities(for images: Tensor) -> Tensor {
+        precondition(Array(images.shape.dimensions.dropFirst()) == architecture.inputShape,
+                     "images \(images.shape) do not match the model input \(architecture.inputShape)")
+        var input = images
+        if let normalization {
+            normalized = images
+            normalization.apply(to: &normalized)
+            input = normalized
+        }
+        var scores = network.forward(input, training: false)
+        let classes = scores.shape[1], rows = scores.shape[0]
+        scores.withUnsafeMutablePointer { z in
+            for row in 0..<rows {
+                let line = z + row * classes
+                var maximum = -Float.infinity
+                for c in 0..<classes { maximum = max(maximum, line[c]) }
+                var sum: Float = 0
+                for c in 0..<classes {
+                    line[c] = Foundation.exp(line[c] - maximum)
+                    sum += line[c]
+                }
+                for c in 0..<classes { line[c] /= sum }
+            }
+        }
+        return scores
+    }
+
+    /// The most probable class of each image, with its name and probability.
+    public func predict(_ images: Tensor) -> [(label: Int, name: String, probability: Float)] {
+        let probabilities = probabilities(for: images)
+        let classes = probabilities.shape[1]
+        return probabilities.argmaxRows().enumerated().map { row, label in
+            (label, label < labelNames.count ? labelNames[label] : "\(label)", probabilities[row * classes + label])
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import NN
+import Tensors
+import TestSupport
+import Testing
+
+@Suite struct OptimizerTests {
+    /// Five steps with a fixed gradient sequence, against torch.optim (and NumPy for SGDW).
+    @Test(arguments: ["sgd", "sgd_momentum", "sgd_nesterov", "adam", "adamw", "sgdw_nesterov"])
+    func matchesPyTorch(name: String) throws {
+        let f = try fixture("optimizers")
+        let optimizer: any Optimizer = switch name {
+        case "sgd": SGD(learningRate: 0.1)
+        case "sgd_momentum": SGD(learningRate: 0.1, momentum: 0.9)
+        case "sgd_nesterov": SGD(learningRate: 0.1, momentum: 0.9, nesterov: true)
+        case "adam": Adam(learningRate: 0.01)
+        case "adamw": AdamW(learningRate: 0.01, weightDecay: 0.1)
+        default: SGD(learningRate: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: true)
+        }
+        let parameter = Parameter(name: "p", value: f.tensor("start"))
+        for step in 0..<5 {
+            parameter.gradient = f.tensor("grad\(step)")
+            optimizer.step([parameter])
+        }
+        #expect(maxDifference(parameter.value, f.tensor(name)) < 1e-5, "\(name)")
+    }
+
+    @Test func clippingScalesToTheGlobalNorm() {
+        let a = Parameter(name: "a", value: Tensor(shape: [2]))
+        let b = Parameter(name: "b", value: Tensor(shape: [1]))
+        a.gradient = Tensor(shape: [2], values: [3, 0])
+        b.gradient = Tensor(shape: [1], values: [4])
+        let norm = clipGradientNorm([a, b], maximumNorm: 1)
+        #expect(abs(norm - 5) < 1e-6)
+        let clipped = (a.gradient.squaredNorm() + b.gradient.squaredNorm()).squareRoot()
+        #expect(abs(clipped - 1) < 1e-4)
+        #expect(abs(a.gradient[0] - 0.6) < 1e-4 && abs(b.gradient[0] - 0.8) < 1e-4)
+        // Below the limit nothing changes.
+        #expect(clipGradientNorm([a, b], maximumNorm: 10) < 1.0001)
+        #expect(abs(a.gradient[0] - 0.6) < 1e-4)
+    }
+
+    @Test func oneCycleMatchesPyTorch() throws {
+        let expected = try fixture("onecycle").tensor("learningRates")
+        let schedule = OneCycleSchedule(maximum: 0.1, totalSteps: 20)
+        for step in 0..<20 {
+            #expect(abs(schedule.learningRate(at: step) - expected[step]) < 1e-6, "step \(step)")
+        }
+    }
+
+    @Test func cosineScheduleWarmsUpDecaysAndRoundTrips() throws {
+        let schedule = CosineSchedule(initial: 0.1, decaySteps: 100, warmupSteps: 10, end: 0.001)
+        #expect(abs(schedule.learningRate(at: 0) - 0.01) < 1e-7)
+        #expect(abs(schedule.learningRate(at: 9) - 0.1) < 1e-7)
+        #expect(abs(schedule.learningRate(at: 10) - 0.1) < 1e-7)
+        #expect(abs(schedule.learningRate(at: 60) - (0.001 + 0.099 * 0.5)) < 1e-6)
+        #expect(abs(schedule.learningRate(at: 110) - 0.001) < 1e-7)
+        #expect(abs(schedule.learningRate(at: 500) - 0.001) < 1e-7)
+        let decoded = try JSONDecoder().decode(CosineSchedule.self, from: JSONEncoder().encode(schedule))
+        #expect(decoded == schedule)
+    }
+}
