@@ -213,10 +213,10 @@ public enum DatasetCache {
                 } else {
                     var options = DecodeOptions()
                     options.maxPixels = maxPixels
-                    guard let data = FileManager.default.contents(atPath: image.url.path),
+                    guard let data = FileManager.default.contents(atPath: image.path),
                           let again = try? ImageDecoder.decode([UInt8](data), options: options).image
                     else {
-                        slots[offset] = .failure(.io(path: image.url.path, reason: "image changed or vanished since it was validated; import again"))
+                        slots[offset] = .failure(.io(path: image.path, reason: "image changed or vanished since it was validated; import again"))
                         return
                     }
                     decoded = again

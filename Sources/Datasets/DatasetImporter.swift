@@ -33,7 +33,9 @@ public struct ImportedImage: Sendable {
     /// First manifest line naming this image, and the reference as written there.
     public var line: Int
     public var reference: String
-    public var url: URL
+    /// Absolute, normalised path of the file.
+    public var path: String
+    public var url: URL { URL(fileURLWithPath: path, isDirectory: false) }
     public var partition: Partition
     /// `true` when the row had no set or `UNASSIGNED` and the content hash chose the partition.
     public var autoAssigned: Bool
@@ -93,23 +95,28 @@ public struct DatasetImporter: Sendable {
         var rejected = parsed.rejected
 
         // Resolve references and merge rows that name the same file.
-        struct Entry { var row: ManifestRow; var url: URL; var lines: [Int] }
+        struct Entry { var row: ManifestRow; var path: String; var lines: [Int] }
         var entries: [Entry] = []
         var indexByPath: [String: Int] = [:]
         var duplicateRows: [Int] = []
         var mergedRows: [Int] = []
-        for row in parsed.rows {
-            let url: URL
-            switch resolver.resolve(row.path) {
-            case let .success(resolved): url = resolved
+        let rows = parsed.rows
+        let resolved = ResultSlots<Result<String, PathError>>(count: rows.count)
+        DispatchQueue.concurrentPerform(iterations: (rows.count + 1023) / 1024) { chunk in
+            for i in chunk * 1024 ..< min(rows.count, (chunk + 1) * 1024) { resolved[i] = resolver.resolvePath(rows[i].path) }
+        }
+        for (i, row) in rows.enumerated() {
+            let path: String
+            switch resolved[i] {
+            case let .success(resolvedPath): path = resolvedPath
             case let .failure(error):
                 let kind = if case .outsideAllowedRoots = error { "path not allowed" } else { "unsupported reference" }
                 rejected.append(RejectedRow(line: row.line, path: row.path, reason: error.description, kind: kind))
                 continue
             }
-            guard let index = indexByPath[url.path] else {
-                indexByPath[url.path] = entries.count
-                entries.append(Entry(row: row, url: url, lines: [row.line]))
+            guard let index = indexByPath[path] else {
+                indexByPath[path] = entries.count
+                entries.append(Entry(row: row, path: path, lines: [row.line]))
                 continue
             }
             let earlier = entries[index].row
@@ -144,7 +151,7 @@ public struct DatasetImporter: Sendable {
         }
 
         // Read, hash and fully decode every distinct image on all cores.
-        let outcomes = decodeAll(entries.map(\.url))
+        let outcomes = decodeAll(entries.map(\.path))
         var images: [ImportedImage] = []
         var decoded: [Image]? = []
         for (entry, outcome) in zip(entries, outcomes) {
@@ -163,7 +170,7 @@ public struct DatasetImporter: Sendable {
                     auto = true
                 }
                 images.append(ImportedImage(
-                    line: entry.row.line, reference: entry.row.path, url: entry.url, partition: assigned, autoAssigned: auto,
+                    line: entry.row.line, reference: entry.row.path, path: entry.path, partition: assigned, autoAssigned: auto,
                     labels: entry.row.labels, contentHash: success.hashHex, width: success.image.image.width,
                     height: success.image.image.height, isGrayscale: success.image.isGrayscale, format: success.image.format))
                 if let image = success.retained { decoded?.append(image) } else { decoded = nil }
@@ -200,7 +207,7 @@ public struct DatasetImporter: Sendable {
     }
 
     /// Decodes every file once, in parallel; keeps pixels while they fit the retain budget.
-    func decodeAll(_ urls: [URL]) -> [Result<DecodeSuccess, DecodeFailure>] {
+    func decodeAll(_ urls: [String]) -> [Result<DecodeSuccess, DecodeFailure>] {
         let results = ResultSlots<Result<DecodeSuccess, DecodeFailure>>(count: urls.count)
         let retainedBytes = AtomicCounter()
         let done = AtomicCounter()
@@ -218,9 +225,9 @@ public struct DatasetImporter: Sendable {
         return results.values()
     }
 
-    static func decodeOne(_ url: URL, options: ImportOptions, retainedBytes: AtomicCounter) -> Result<DecodeSuccess, DecodeFailure> {
+    static func decodeOne(_ path: String, options: ImportOptions, retainedBytes: AtomicCounter) -> Result<DecodeSuccess, DecodeFailure> {
         let bytes: [UInt8]
-        switch readFile(url.path) {
+        switch readFile(path) {
         case let .success(contents): bytes = contents
         case let .failure(failure): return .failure(failure)
         }

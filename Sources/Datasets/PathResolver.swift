@@ -16,6 +16,7 @@ public struct PathResolver: Sendable {
     public var manifestDirectory: URL
     public var allowedRoots: [URL]
     public var bucketMap: [String: URL]
+    private var allowedRootPaths: [String]
 
     /// - Parameters:
     ///   - manifestDirectory: folder relative paths start from; always an allowed root.
@@ -30,6 +31,7 @@ public struct PathResolver: Sendable {
         }
         self.bucketMap = map
         self.allowedRoots = [self.manifestDirectory] + extraRoots.map(\.standardizedFileURL) + map.values.sorted { $0.path < $1.path }
+        self.allowedRootPaths = allowedRoots.map { Self.normalize($0.path) }
     }
 
     /// Parses `gs://BUCKET=DIR` as given to `--map`.
@@ -44,6 +46,11 @@ public struct PathResolver: Sendable {
     /// Resolves one reference.
     /// - Returns: the local file URL, or the reason the reference cannot be used.
     public func resolve(_ reference: String) -> Result<URL, PathError> {
+        resolvePath(reference).map { URL(fileURLWithPath: $0, isDirectory: false) }
+    }
+
+    /// `resolve` as an absolute path string (cheaper than a URL when importing many rows).
+    public func resolvePath(_ reference: String) -> Result<String, PathError> {
         let lower = reference.prefix(8).lowercased()
         let candidate: String
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
@@ -70,8 +77,8 @@ public struct PathResolver: Sendable {
             candidate = manifestDirectory.path + "/" + reference
         }
         // String operations, not URL: URL.appendingPathComponent stats the file system on every call.
-        let resolved = URL(fileURLWithPath: Self.normalize(candidate), isDirectory: false)
-        guard allowedRoots.contains(where: { Self.isInside(resolved, $0) }) else {
+        let resolved = Self.normalize(candidate)
+        guard allowedRootPaths.contains(where: { Self.isInside(resolved, $0) }) else {
             return .failure(.outsideAllowedRoots(
                 "path is outside the allowed folders (\(allowedRoots.map(\.path).joined(separator: ", "))); add one with --allow-root DIR"))
         }
@@ -89,6 +96,7 @@ public struct PathResolver: Sendable {
 
     /// Removes `.`, `..` and repeated slashes from an absolute path, lexically (symbolic links are not followed).
     static func normalize(_ path: String) -> String {
+        if !path.contains("/.") && !path.contains("//") && !path.hasSuffix("/") { return path }
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }
@@ -98,9 +106,8 @@ public struct PathResolver: Sendable {
         return "/" + parts.joined(separator: "/")
     }
 
-    static func isInside(_ url: URL, _ root: URL) -> Bool {
-        let path = url.path, rootPath = root.path
-        return path == rootPath || path.hasPrefix(rootPath.hasSuffix("/") ? rootPath : rootPath + "/")
+    static func isInside(_ path: String, _ rootPath: String) -> Bool {
+        path == rootPath || path.hasPrefix(rootPath.hasSuffix("/") ? rootPath : rootPath + "/")
     }
 }
 
