@@ -160,9 +160,21 @@ public struct ManifestParser: Sendable {
 
     /// `scheme://` prefixes are image references whatever the scheme; unsupported ones get a row error later.
     static func hasURIScheme(_ field: String) -> Bool {
-        guard let range = field.range(of: "://") else { return false }
-        let scheme = field[..<range.lowerBound]
-        return !scheme.isEmpty && scheme.allSatisfy { $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }
+        // RFC 3986 scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then "://".
+        var utf8 = field.utf8.makeIterator()
+        var length = 0
+        while let byte = utf8.next() {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): length += 1
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."):
+                guard length > 0 else { return false }
+                length += 1
+            case UInt8(ascii: ":"):
+                return length > 0 && utf8.next() == UInt8(ascii: "/") && utf8.next() == UInt8(ascii: "/")
+            default: return false
+            }
+        }
+        return false
     }
 
     /// The first line (1-based) that is not valid UTF-8, and its first non-ASCII byte.

@@ -96,7 +96,13 @@ public struct PathResolver: Sendable {
 
     /// Removes `.`, `..` and repeated slashes from an absolute path, lexically (symbolic links are not followed).
     static func normalize(_ path: String) -> String {
-        if !path.contains("/.") && !path.contains("//") && !path.hasSuffix("/") { return path }
+        var previous: UInt8 = 0
+        var clean = path.utf8.last != UInt8(ascii: "/")
+        for byte in path.utf8 where clean {
+            if previous == UInt8(ascii: "/") && (byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/")) { clean = false }
+            previous = byte
+        }
+        if clean { return path }
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }
