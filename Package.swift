@@ -36,6 +36,8 @@ let package = Package(
             .product(name: "CSV", package: "CSV.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Metrics and the evaluation report (JSON, HTML, terminal); no tensors, images or I/O beyond rendering.
+        .target(name: "Evaluation"),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(name: "autovision", dependencies: [
             "Datasets", "ImageIO", "NN", "Tensors",
@@ -49,6 +51,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),
         // Runs the built executable as a user does; depends on it so it is built first.
         .testTarget(name: "CLITests", dependencies: ["autovision"]),
     ]
