@@ -38,6 +38,8 @@ let package = Package(
         ]),
         // Metrics and the evaluation report (JSON, HTML, terminal); no tensors, images or I/O beyond rendering.
         .target(name: "Evaluation"),
+        // Training loop, batches, data splits: turns an ArchitectureSpec and a TrainingConfig into weights.
+        .target(name: "Training", dependencies: ["NN", "Tensors", "Datasets"]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(name: "autovision", dependencies: [
             "Datasets", "ImageIO", "NN", "Tensors",
@@ -51,6 +53,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NN"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),
         // Runs the built executable as a user does; depends on it so it is built first.
         .testTarget(name: "CLITests", dependencies: ["autovision"]),

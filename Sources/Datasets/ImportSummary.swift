@@ -106,8 +106,8 @@ public struct ImportSummary: Codable, Sendable {
             let trainCount = train[label]!
             if trainCount == 0 {
                 let elsewhere = Partition.allCases.compactMap { linesByLabel[$0]?[label] }.flatMap { $0 }
-                warnings.append("label '\(label)' has no TRAIN images (\(describeLines(elsewhere))): it cannot be learned; "
-                    + "training will leave it out of the model and its VALIDATION/TEST images will count as errors")
+                warnings.append("label '\(label)' has no TRAIN images (\(describeLines(elsewhere))): it cannot be learned: "
+                    + "the model will never predict it, and its VALIDATION/TEST images count as errors")
             } else if trainCount < options.minTrainImagesPerLabel {
                 few.append("'\(label)' \(trainCount) (\(describeLines(linesByLabel[.train]![label]!)))")
             }

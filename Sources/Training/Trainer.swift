@@ -1,0 +1,202 @@
+import Datasets
+import Foundation
+import NN
+import Tensors
+
+/// What happened in one epoch.
+public struct EpochRecord: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var validationAccuracy: Double
+    /// Seconds since training started.
+    public var seconds: Double
+    /// Training images per second in this epoch.
+    public var imagesPerSecond: Double
+}
+
+/// Why training ended.
+public enum StopReason: String, Codable, Sendable {
+    /// All planned epochs ran.
+    case completed
+    /// VALIDATION accuracy stopped improving (`TrainingConfig.patience`).
+    case converged
+    /// The deadline (compute budget) was reached.
+    case deadline
+    /// The caller asked to stop (Ctrl-C, job cancelled).
+    case cancelled
+}
+
+/// The outcome of `Trainer.train`: the network holds the best-VALIDATION weights.
+public struct TrainingOutcome {
+    public var network: Sequential
+    public var normalization: ChannelNormalization
+    public var history: [EpochRecord]
+    public var bestValidationAccuracy: Double
+    public var bestEpoch: Int
+    public var stopReason: StopReason
+    public var seconds: Double
+}
+
+/// Trains one architecture with one configuration on a decoded dataset: mini-batch gradient descent
+/// with SoftmaxCrossEntropy, evaluated on VALIDATION after every epoch, keeping the best weights.
+public struct Trainer {
+    public var splits: TrainingSplits
+    public var dataset: DecodedDataset
+    public var classCount: Int
+
+    public init(dataset: DecodedDataset, splits: TrainingSplits) {
+        self.dataset = dataset
+        self.splits = splits
+        classCount = dataset.header.labels.count
+    }
+
+    /// Trains `architecture` with `config`.
+    /// - Parameters:
+    ///   - trainIndices: a subset of TRAIN to use (multi-fidelity search); all of TRAIN by default.
+    ///   - deadline: training stops after the epoch step that passes it (checked every batch).
+    ///   - shouldStop: polled every batch; `true` cancels.
+    ///   - onEpoch: called after each epoch.
+    /// - Throws: `NNError` when the architecture does not build for this input.
+    public func train(
+        _ architecture: ArchitectureSpec, config: TrainingConfig, trainIndices: [Int]? = nil, deadline: Date? = nil,
+        shouldStop: () -> Bool = { false }, onEpoch: (EpochRecord) -> Void = { _ in }
+    ) throws -> TrainingOutcome {
+        let started = Date()
+        let network = try architecture.build(seed: config.seed)
+        let train = trainIndices ?? splits.train
+        let normalization = BatchLoader.fitNormalization(dataset: dataset, indices: splits.train)
+        let loader = BatchLoader(dataset: dataset, normalization: normalization)
+        let batchSize = min(config.batchSize, max(1, train.count))
+        let stepsPerEpoch = max(1, train.count / batchSize)  // drop the last partial batch, as BatchNorm prefers
+        let schedule = config.makeSchedule(stepsPerEpoch: stepsPerEpoch)
+        let optimizer = config.makeOptimizer()
+        let parameters = network.parameters
+        if let first = network.layers.first { first.needsInputGradient = false }
+        var classWeights: [Float]?
+        if config.classWeighting {
+            var counts = [Int](repeating: 0, count: classCount)
+            for i in train { counts[Int(dataset.labels[i])] += 1 }
+            let present = counts.filter { $0 > 0 }.count
+            classWeights = counts.map { $0 == 0 ? 0 : Float(train.count) / Float(present * $0) }
+        }
+        let loss = SoftmaxCrossEntropy(labelSmoothing: config.labelSmoothing, classWeights: classWeights)
+        let augmenter = Augmenter(options: config.augmentation, seed: config.seed &+ 1)
+        var generator = SeededGenerator(seed: config.seed &+ 2)
+
+        var order = train
+        var batch = Tensor.empty
+        var labels: [Int] = []
+        var history: [EpochRecord] = []
+        var best = -1.0, bestEpoch = 0, sinceBest = 0
+        var bestWeights = snapshot(network)
+        var step = 0
+        var reason = StopReason.completed
+        epochs: for epoch in 1...max(1, config.epochs) {
+            let epochStart = Date()
+            order.shuffle(using: &generator)
+            var lossSum = 0.0, correct = 0, seen = 0
+            for s in 0..<stepsPerEpoch {
+                if shouldStop() { reason = .cancelled; break epochs }
+                if let deadline, Date() >= deadline { reason = .deadline; break epochs }
+                loader.fill(&batch, labels: &labels, indices: order[s * batchSize ..< (s + 1) * batchSize])
+                augmenter.apply(to: &batch)
+                let logits = network.forward(batch, training: true)
+                lossSum += Double(loss.forward(logits: logits, labels: labels)) * Double(labels.count)
+                let predicted = loss.lastProbabilities.argmaxRows()
+                correct += zip(predicted, labels).filter { $0 == $1 }.count
+                seen += labels.count
+                _ = network.backward(loss.backward())
+                if let norm = config.gradientClipNorm { _ = clipGradientNorm(parameters, maximumNorm: norm) }
+                optimizer.learningRate = schedule.learningRate(at: step)
+                optimizer.step(parameters)
+                step += 1
+            }
+            let validation = accuracy(network, loader: loader, indices: splits.validation)
+            let record = EpochRecord(
+                epoch: epoch, trainLoss: lossSum / Double(max(1, seen)), trainAccuracy: Double(correct) / Double(max(1, seen)),
+                validationAccuracy: validation, seconds: Date().timeIntervalSince(started),
+                imagesPerSecond: Double(seen) / max(1e-9, Date().timeIntervalSince(epochStart)))
+            history.append(record)
+            onEpoch(record)
+            if validation > best + config.minimumImprovement || best < 0 {
+                sinceBest = 0
+            } else {
+                sinceBest += 1
+            }
+            if validation > best {
+                best = validation
+                bestEpoch = epoch
+                bestWeights = snapshot(network)
+            }
+            if sinceBest >= config.patience { reason = .converged; break }
+        }
+        if history.isEmpty {
+            // Stopped before one epoch finished: score what there is.
+            best = accuracy(network, loader: loader, indices: splits.validation)
+            bestWeights = snapshot(network)
+        }
+        restore(network, bestWeights)
+        return TrainingOutcome(
+            network: network, normalization: normalization, history: history, bestValidationAccuracy: max(best, 0),
+            bestEpoch: bestEpoch, stopReason: reason, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Softmax probabilities `[indices.count, K]`, row-major, in inference mode.
+    public func probabilities(_ network: Sequential, normalization: ChannelNormalization, indices: [Int], batchSize: Int = 256) -> [Float] {
+        let loader = BatchLoader(dataset: dataset, normalization: normalization)
+        return Self.probabilities(network, loader: loader, indices: indices, batchSize: batchSize)
+    }
+
+    static func probabilities(_ network: Sequential, loader: BatchLoader, indices: [Int], batchSize: Int = 256) -> [Float] {
+        var result: [Float] = []
+        var batch = Tensor.empty
+        var labels: [Int] = []
+        for start in stride(from: 0, to: indices.count, by: batchSize) {
+            loader.fill(&batch, labels: &labels, indices: indices[start..<min(indices.count, start + batchSize)])
+            let logits = network.forward(batch, training: false)
+            result += softmaxRows(logits)
+        }
+        return result
+    }
+
+    func accuracy(_ network: Sequential, loader: BatchLoader, indices: [Int]) -> Double {
+        guard !indices.isEmpty else { return 0 }
+        let probabilities = Self.probabilities(network, loader: loader, indices: indices)
+        var correct = 0
+        for (row, index) in indices.enumerated() {
+            let line = probabilities[row * classCount ..< (row + 1) * classCount]
+            if line.indices.max(by: { line[$0] < line[$1] })! - row * classCount == Int(dataset.labels[index]) { correct += 1 }
+        }
+        return Double(correct) / Double(indices.count)
+    }
+
+    func snapshot(_ network: Sequential) -> [Tensor] { network.parameters.map(\.value) + network.buffers.map(\.value) }
+
+    func restore(_ network: Sequential, _ values: [Tensor]) {
+        let parameters = network.parameters, buffers = network.buffers
+        for (i, parameter) in parameters.enumerated() { parameter.value = values[i] }
+        for (i, buffer) in buffers.enumerated() { buffer.value = values[parameters.count + i] }
+    }
+}
+
+/// Row-wise softmax of logits `[N, K]`, computed stably.
+public func softmaxRows(_ logits: Tensor) -> [Float] {
+    let rows = logits.shape[0], classes = logits.shape[1]
+    var out = [Float](repeating: 0, count: rows * classes)
+    logits.withUnsafePointer { z in
+        for r in 0..<rows {
+            let line = z + r * classes
+            var maximum = -Float.infinity
+            for c in 0..<classes { maximum = max(maximum, line[c]) }
+            var sum: Float = 0
+            for c in 0..<classes {
+                let e = Foundation.exp(line[c] - maximum)
+                out[r * classes + c] = e
+                sum += e
+            }
+            for c in 0..<classes { out[r * classes + c] /= sum }
+        }
+    }
+    return out
+}

@@ -1,0 +1,68 @@
+import NN
+
+/// Hyper-parameters of one training run: what a search trial varies besides the architecture.
+public struct TrainingConfig: Codable, Sendable, Equatable {
+    public enum OptimizerKind: String, Codable, Sendable, CaseIterable {
+        /// SGD with Nesterov momentum 0.9 and decoupled weight decay.
+        case sgd
+        case adam
+        /// Adam with decoupled weight decay (Loshchilov & Hutter 2019).
+        case adamw
+    }
+
+    public enum ScheduleKind: String, Codable, Sendable, CaseIterable {
+        /// Linear warm-up then cosine decay to 0 over the planned epochs.
+        case cosine
+        /// One-cycle (Smith & Topin 2017).
+        case oneCycle = "one_cycle"
+        case constant
+    }
+
+    public var optimizer: OptimizerKind = .adamw
+    /// Peak learning rate.
+    public var learningRate: Float = 2e-3
+    /// Decoupled weight decay per step, multiplied by the learning rate (PyTorch convention).
+    public var weightDecay: Float = 5e-4
+    public var batchSize = 128
+    /// Epochs the schedule is planned for; a deadline or early stop may end training sooner.
+    public var epochs = 10
+    public var schedule: ScheduleKind = .cosine
+    /// Warm-up length for the cosine schedule, in epochs.
+    public var warmupEpochs: Double = 0.5
+    public var augmentation = AugmentationOptions.none
+    /// ε of label smoothing (Szegedy et al. 2016); 0 = off.
+    public var labelSmoothing: Float = 0
+    /// Weight each class's loss by inverse TRAIN frequency (for imbalanced datasets).
+    public var classWeighting = false
+    /// Clip the global gradient norm to this value; `nil` = off.
+    public var gradientClipNorm: Float? = 5
+    /// Seeds weight initialisation, shuffling, dropout and augmentation.
+    public var seed: UInt64 = 0
+    /// Stop when VALIDATION accuracy has not improved by `minimumImprovement` for this many epochs.
+    public var patience = 4
+    public var minimumImprovement = 0.001
+
+    public init() {}
+
+    /// The learning-rate schedule for `stepsPerEpoch`.
+    public func makeSchedule(stepsPerEpoch: Int) -> any LearningRateSchedule {
+        let total = max(1, epochs * stepsPerEpoch)
+        switch schedule {
+        case .cosine:
+            let warmup = Int(warmupEpochs * Double(stepsPerEpoch))
+            return CosineSchedule(initial: learningRate, decaySteps: max(1, total - warmup), warmupSteps: warmup, end: 0)
+        case .oneCycle:
+            return OneCycleSchedule(maximum: learningRate, totalSteps: total)
+        case .constant:
+            return ConstantSchedule(learningRate)
+        }
+    }
+
+    public func makeOptimizer() -> any Optimizer {
+        switch optimizer {
+        case .sgd: SGD(learningRate: learningRate, momentum: 0.9, weightDecay: weightDecay, nesterov: true)
+        case .adam: Adam(learningRate: learningRate)
+        case .adamw: AdamW(learningRate: learningRate, weightDecay: weightDecay)
+        }
+    }
+}

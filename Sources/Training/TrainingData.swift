@@ -1,0 +1,106 @@
+import Datasets
+import NN
+import Tensors
+
+/// The TRAIN / VALIDATION / TEST image indices of a decoded dataset, with VALIDATION or TEST carved
+/// from TRAIN when the manifest has none.
+///
+/// Carving is deterministic and depends on image content only: a TRAIN image whose pixels hash
+/// (FNV-1a, 64 bit) to 0 modulo 10 moves to VALIDATION, to 1 modulo 10 to TEST — 10 % each.
+public struct TrainingSplits: Sendable {
+    public var train: [Int]
+    public var validation: [Int]
+    public var test: [Int]
+    /// What was carved, for the report.
+    public var notes: [String] = []
+
+    public init(dataset: DecodedDataset) {
+        train = dataset.indices(of: .train)
+        validation = dataset.indices(of: .validation)
+        test = dataset.indices(of: .test)
+        let carveValidation = validation.isEmpty, carveTest = test.isEmpty
+        guard carveValidation || carveTest else { return }
+        var kept: [Int] = []
+        for index in train {
+            let bucket = Self.contentHash(dataset.pixels(index)) % 10
+            if carveValidation && bucket == 0 {
+                validation.append(index)
+            } else if carveTest && bucket == 1 {
+                test.append(index)
+            } else {
+                kept.append(index)
+            }
+        }
+        train = kept
+        if carveValidation { notes.append("the manifest has no VALIDATION images: \(validation.count) were carved from TRAIN (10 %, by content hash)") }
+        if carveTest { notes.append("the manifest has no TEST images: \(test.count) were carved from TRAIN (10 %, by content hash)") }
+    }
+
+    /// FNV-1a over the pixel bytes.
+    static func contentHash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return hash
+    }
+}
+
+/// Turns cached uint8 images (`[H, W, C]` each) into float batches `[N, C, H, W]` with pixels
+/// scaled to `[0, 1]` and, when given, the per-channel normalisation applied.
+public struct BatchLoader: @unchecked Sendable {
+    public let dataset: DecodedDataset
+    public let normalization: ChannelNormalization?
+
+    public init(dataset: DecodedDataset, normalization: ChannelNormalization?) {
+        self.dataset = dataset
+        self.normalization = normalization
+    }
+
+    /// Input shape `[C, H, W]`.
+    public var inputShape: [Int] {
+        let r = dataset.resolution
+        return [r.channels, r.height, r.width]
+    }
+
+    /// Fills `batch` (resized to `[indices.count, C, H, W]`) and `labels` for `indices`.
+    public func fill(_ batch: inout Tensor, labels: inout [Int], indices: ArraySlice<Int>) {
+        let r = dataset.resolution
+        let channels = r.channels, plane = r.width * r.height
+        batch.resize(to: Shape([indices.count, channels, r.height, r.width]))
+        labels.removeAll(keepingCapacity: true)
+        batch.withUnsafeMutablePointer { x in
+            for (n, index) in indices.enumerated() {
+                let pixels = dataset.pixels(index)
+                let out = x + n * channels * plane
+                // HWC uint8 → CHW float in [0, 1].
+                for c in 0..<channels {
+                    let plane_out = out + c * plane
+                    for p in 0..<plane { plane_out[p] = Float(pixels[p * channels + c]) * (1 / 255) }
+                }
+                labels.append(Int(dataset.labels[index]))
+            }
+        }
+        normalization?.apply(to: &batch)
+    }
+
+    /// Per-channel mean and standard deviation of `indices` (TRAIN), on pixels scaled to `[0, 1]`.
+    public static func fitNormalization(dataset: DecodedDataset, indices: [Int]) -> ChannelNormalization {
+        let channels = dataset.resolution.channels
+        var sums = [Double](repeating: 0, count: channels), squares = sums
+        for index in indices {
+            let pixels = dataset.pixels(index)
+            var s = [UInt64](repeating: 0, count: channels), q = s
+            for (i, value) in pixels.enumerated() {
+                s[i % channels] += UInt64(value)
+                q[i % channels] += UInt64(value) * UInt64(value)
+            }
+            for c in 0..<channels {
+                sums[c] += Double(s[c])
+                squares[c] += Double(q[c])
+            }
+        }
+        let count = Double(max(1, indices.count * dataset.resolution.width * dataset.resolution.height))
+        let mean = sums.map { $0 / count / 255 }
+        let deviation = zip(squares, mean).map { max($0 / count / (255 * 255) - $1 * $1, 1e-8).squareRoot() }
+        return ChannelNormalization(mean: mean.map { Float($0) }, standardDeviation: deviation.map { Float($0) })
+    }
+}

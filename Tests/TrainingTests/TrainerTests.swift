@@ -1,0 +1,72 @@
+import Datasets
+import Foundation
+import NN
+import Testing
+@testable import Training
+
+/// A Fashion-MNIST slice prepared from the Debian package, imported and cached once per test run.
+enum FashionSlice {
+    static let folder = FileManager.default.temporaryDirectory.appendingPathComponent("autovision-training-slice-\(getpid())")
+
+    static func dataset(perClass: Int = 60) throws -> DecodedDataset {
+        let root = folder.appendingPathComponent("\(perClass)")
+        let manifest = root.appendingPathComponent("manifest.csv")
+        if !FileManager.default.fileExists(atPath: manifest.path) {
+            _ = try FashionMNISTExport.write(to: root, perClass: perClass, seed: 1)
+        }
+        let result = try DatasetImporter().importManifest(at: manifest)
+        return try DatasetCache.open(for: result, in: root.appendingPathComponent("cache")).dataset
+    }
+}
+
+@Suite(.serialized) struct TrainerTests {
+    @Test func smallModelLearnsFashionMNISTWellAboveChance() throws {
+        let dataset = try FashionSlice.dataset()
+        let splits = TrainingSplits(dataset: dataset)
+        #expect(splits.train.count == 600 && splits.validation.count == 600 && splits.test.count == 600)
+        var config = TrainingConfig()
+        config.epochs = 3
+        config.batchSize = 32
+        config.optimizer = .adam
+        config.learningRate = 1e-3
+        let trainer = Trainer(dataset: dataset, splits: splits)
+        var epochs: [EpochRecord] = []
+        let outcome = try trainer.train(try ArchitectureSpec.reference(named: "small"), config: config, onEpoch: { epochs.append($0) })
+        #expect(epochs.count == 3)
+        #expect(outcome.bestValidationAccuracy > 0.6, "chance is 0.1; got \(outcome.bestValidationAccuracy)")
+        let probabilities = trainer.probabilities(outcome.network, normalization: outcome.normalization, indices: splits.test)
+        #expect(probabilities.count == 600 * 10)
+        let rowSum: Float = probabilities[0..<10].reduce(0, +)
+        #expect(abs(rowSum - 1) < 1e-4)
+    }
+
+    @Test func deadlineStopsTrainingAndKeepsTheBestWeights() throws {
+        let dataset = try FashionSlice.dataset()
+        var config = TrainingConfig()
+        config.epochs = 50
+        let trainer = Trainer(dataset: dataset, splits: TrainingSplits(dataset: dataset))
+        let outcome = try trainer.train(try ArchitectureSpec.reference(named: "mlp"), config: config, deadline: Date().addingTimeInterval(1.5))
+        #expect(outcome.stopReason == .deadline || outcome.stopReason == .converged)
+        #expect(outcome.seconds < 10)
+        #expect(outcome.history.count < 50)
+    }
+
+    @Test func emptyValidationAndTestAreCarvedFromTrainByContent() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("carve-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let prepared = try FashionMNISTExport.write(to: scratch, perClass: 20, seed: 3)
+        let text = try String(contentsOf: prepared.manifest, encoding: .utf8)
+        let trainOnly = text.split(separator: "\n").filter { $0.hasPrefix("TRAIN,") }.joined(separator: "\n")
+        let manifest = scratch.appendingPathComponent("train-only.csv")
+        try Data(trainOnly.utf8).write(to: manifest)
+        let result = try DatasetImporter().importManifest(at: manifest)
+        let dataset = try DatasetCache.open(for: result, in: scratch.appendingPathComponent("cache")).dataset
+        let splits = TrainingSplits(dataset: dataset)
+        #expect(splits.train.count + splits.validation.count + splits.test.count == 200)
+        #expect(!splits.validation.isEmpty && !splits.test.isEmpty)
+        #expect(Set(splits.train).isDisjoint(with: splits.validation) && Set(splits.validation).isDisjoint(with: splits.test))
+        #expect(splits.notes.count == 2)
+        let again = TrainingSplits(dataset: dataset)
+        #expect(again.validation == splits.validation && again.test == splits.test)
+    }
+}
