@@ -10,7 +10,8 @@ public class ElementwiseActivation {
 
     init() {}
 
-    func apply(_ input: Tensor, training: Bool, _ function: @escaping (Float) -> Float) -> Tensor {
+    @inline(__always)
+    func apply(_ input: Tensor, training: Bool, _ function: (Float) -> Float) -> Tensor {
         output.resize(to: input.shape)
         let n = input.count
         input.withUnsafePointer { x in
@@ -25,7 +26,8 @@ public class ElementwiseActivation {
     }
 
     /// `dx = dy · derivative(x, y)`.
-    func propagate(_ outputGradient: Tensor, _ derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
+    @inline(__always)
+    func propagate(_ outputGradient: Tensor, _ derivative: (_ x: Float, _ y: Float) -> Float) -> Tensor {
         precondition(outputGradient.count == output.count, "activation backward: gradient \(outputGradient.shape) vs \(output.shape)")
         inputGradient.resize(to: outputGradient.shape)
         let n = outputGradient.count
@@ -47,17 +49,38 @@ public class ElementwiseActivation {
 }
 
 /// `max(0, x)`. Any shape. The gradient at exactly 0 is taken as 0 (as PyTorch).
+/// Plain loops rather than the shared closure machinery, so they vectorise.
 public final class ReLU: ElementwiseActivation, Layer {
     public override init() {}
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
-        // Only the output is needed for the gradient: do not keep the input.
-        let result = apply(input, training: false) { max($0, 0) }
-        return result
+        output.resize(to: input.shape)
+        let n = input.count
+        input.withUnsafePointer { x in
+            output.withUnsafeMutablePointer { y in
+                Threading.parallelFor(n, costPerItem: 1, minimumWork: 1 << 18) { range, _ in
+                    for i in range { y[i] = x[i] > 0 ? x[i] : 0 }
+                }
+            }
+        }
+        // Only the output is needed for the gradient: the input is not kept.
+        return output
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
-        propagate(outputGradient) { _, y in y > 0 ? 1 : 0 }
+        precondition(outputGradient.count == output.count, "ReLU backward: gradient \(outputGradient.shape) vs \(output.shape)")
+        inputGradient.resize(to: outputGradient.shape)
+        let n = outputGradient.count
+        output.withUnsafePointer { y in
+            outputGradient.withUnsafePointer { dy in
+                inputGradient.withUnsafeMutablePointer { dx in
+                    Threading.parallelFor(n, costPerItem: 1, minimumWork: 1 << 18) { range, _ in
+                        for i in range { dx[i] = y[i] > 0 ? dy[i] : 0 }
+                    }
+                }
+            }
+        }
+        return inputGradient
     }
 }
 

@@ -28,7 +28,7 @@ public final class MaxPool2D: Layer {
         let planes = shape[0] * shape[1]
         output.resize(to: [shape[0], shape[1], outputHeight, outputWidth])
         let outputPlane = outputHeight * outputWidth
-        if argmax.count != planes * outputPlane { argmax = [Int32](repeating: 0, count: planes * outputPlane) }
+        if argmax.count < planes * outputPlane { argmax = [Int32](repeating: 0, count: planes * outputPlane) }
         let k = kernelSize, s = stride
         input.withUnsafePointer { x in
             output.withUnsafeMutablePointer { y in
@@ -39,19 +39,37 @@ public final class MaxPool2D: Layer {
                             let source = x + p * height * width
                             let target = y + p * outputPlane
                             let targetIndex = indices + p * outputPlane
+                            if k == 2 && s == 2 {
+                                // The common 2×2/2 window, unrolled.
+                                for oy in 0..<outputHeight {
+                                    let top = 2 * oy * width
+                                    for ox in 0..<outputWidth {
+                                        let i0 = top + 2 * ox, i1 = i0 + 1, i2 = i0 + width, i3 = i2 + 1
+                                        var best = source[i0], bestIndex = i0
+                                        // `!(v <= best)` is true for a larger value or a NaN (NaN propagates, as PyTorch).
+                                        if !(source[i1] <= best) { best = source[i1]; bestIndex = i1 }
+                                        if !(source[i2] <= best) { best = source[i2]; bestIndex = i2 }
+                                        if !(source[i3] <= best) { best = source[i3]; bestIndex = i3 }
+                                        target[oy * outputWidth + ox] = best
+                                        targetIndex[oy * outputWidth + ox] = Int32(truncatingIfNeeded: bestIndex)
+                                    }
+                                }
+                                continue
+                            }
                             for oy in 0..<outputHeight {
                                 for ox in 0..<outputWidth {
-                                    var best = -Float.infinity
-                                    var bestIndex = (oy * s) * width + ox * s
+                                    let first = (oy * s) * width + ox * s
+                                    var best = source[first]
+                                    var bestIndex = first
                                     for ky in 0..<k {
                                         let row = (oy * s + ky) * width + ox * s
-                                        for kx in 0..<k where source[row + kx] > best || (source[row + kx].isNaN && !best.isNaN) {
+                                        for kx in 0..<k where !(source[row + kx] <= best) && !best.isNaN {
                                             best = source[row + kx]
                                             bestIndex = row + kx
                                         }
                                     }
                                     target[oy * outputWidth + ox] = best
-                                    targetIndex[oy * outputWidth + ox] = Int32(bestIndex)
+                                    targetIndex[oy * outputWidth + ox] = Int32(truncatingIfNeeded: bestIndex)
                                 }
                             }
                         }
