@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "Evaluation"),
         // Training loop, batches, data splits: turns an ArchitectureSpec and a TrainingConfig into weights.
         .target(name: "Training", dependencies: ["NN", "Tensors", "Datasets"]),
+        // Budgeted architecture search: search space, ASHA with regularized evolution.
+        .target(name: "Search", dependencies: ["Training", "NN", "Tensors"]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(name: "autovision", dependencies: [
             "Datasets", "ImageIO", "NN", "Tensors",

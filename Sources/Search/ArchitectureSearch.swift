@@ -1,0 +1,240 @@
+import Foundation
+import NN
+import Tensors
+import Training
+
+/// One finished (or abandoned) trial: a candidate trained at one fidelity.
+public struct TrialRecord: Codable, Sendable {
+    public var id: Int
+    /// Multi-fidelity rung: 0 is the cheapest.
+    public var rung: Int
+    public var candidate: Candidate
+    public var architecture: String
+    public var parameters: Int
+    /// Forward FLOPs per image.
+    public var flops: Int
+    public var epochs: Int
+    public var trainImages: Int
+    /// VALIDATION accuracy (on the search's VALIDATION subset), in [0, 1].
+    public var validationAccuracy: Double
+    public var seconds: Double
+    /// Seconds since the search started when the trial ended.
+    public var endedAt: Double
+    public var stopReason: StopReason
+    public var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, rung, candidate, architecture, parameters, flops, epochs, trainImages = "train_images"
+        case validationAccuracy = "validation_accuracy", seconds, endedAt = "ended_at", stopReason = "stop_reason", error
+    }
+}
+
+/// Why the search ended.
+public enum SearchStopReason: String, Codable, Sendable {
+    case budget
+    /// Validation accuracy stopped improving.
+    case converged
+    case cancelled
+}
+
+public struct SearchResult: Sendable {
+    public var trials: [TrialRecord]
+    public var best: TrialRecord
+    public var stopReason: SearchStopReason
+    /// Measured cost model: seconds per (training image × forward FLOP).
+    public var secondsPerImageFLOP: Double
+}
+
+/// Settings of the multi-fidelity search.
+public struct SearchSettings: Sendable {
+    /// Epochs at each rung.
+    public var rungEpochs = [1, 2, 4]
+    /// TRAIN images at each rung (capped by TRAIN's size).
+    public var rungImages = [8000, 20000, Int.max]
+    /// Promotion ratio η: the top 1/η of a rung go up.
+    public var reduction = 3
+    /// VALIDATION images used to score trials (a fixed subset, for speed).
+    public var validationImages = 2000
+    /// Regularized evolution: population (most recent rung-0 trials) and tournament sizes.
+    public var populationSize = 12
+    public var tournamentSize = 4
+    /// Search stops when this many trials in a row fail to raise the best accuracy by 0.2 points.
+    public var convergencePatience = 8
+    public var seed: UInt64 = 0
+
+    public init() {}
+}
+
+/// Budgeted architecture and hyper-parameter search.
+///
+/// Strategy: ASHA, asynchronous successive halving (Li et al. 2020, "A System for Massively
+/// Parallel Hyperparameter Tuning", https://arxiv.org/abs/1810.05934) over rungs of increasing
+/// training images × epochs, run one trial at a time. New rung-0 candidates come from the seed
+/// architectures first, then random samples, then regularized evolution (Real et al. 2019,
+/// "Regularized Evolution for Image Classifier Architecture Search",
+/// https://arxiv.org/abs/1802.01548): a tournament over the most recent trials picks a parent,
+/// one gene is mutated, and old trials age out of the population.
+///
+/// Every trial is priced before it starts with a cost model calibrated on the trials so far
+/// (seconds per training image × forward FLOP); a trial that would overrun the deadline is skipped.
+public final class ArchitectureSearch {
+    public let trainer: Trainer
+    public let space: SearchSpace
+    public let settings: SearchSettings
+    private var generator: SeededGenerator
+    private var trials: [TrialRecord] = []
+    private var promoted: Set<Int> = []
+    private var secondsPerImageFLOP: Double
+    private let validationSubset: [Int]
+
+    /// - Parameter initialSecondsPerImageFLOP: the cost model before any trial ran (see `calibrate`).
+    public init(trainer: Trainer, space: SearchSpace, settings: SearchSettings, initialSecondsPerImageFLOP: Double) {
+        self.trainer = trainer
+        self.space = space
+        self.settings = settings
+        generator = SeededGenerator(seed: settings.seed)
+        secondsPerImageFLOP = initialSecondsPerImageFLOP
+        var validation = trainer.splits.validation
+        var shuffler = SeededGenerator(seed: settings.seed &+ 7)
+        validation.shuffle(using: &shuffler)
+        validationSubset = Array(validation.prefix(settings.validationImages)).sorted()
+    }
+
+    /// Seconds per training image × forward FLOP, timed on a few batches of `candidate` (the cost
+    /// model's starting point; trials refine it).
+    public static func calibrate(trainer: Trainer, candidate: Candidate, space: SearchSpace) throws -> Double {
+        let spec = candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "calibration")
+        let flops = Double(try spec.forwardFLOPsPerImage())
+        let images = Array(trainer.splits.train.prefix(candidate.batchSize * 3))
+        guard !images.isEmpty else { throw SearchError.noTrainingImages }
+        var config = candidate.trainingConfig(epochs: 1, seed: 0)
+        config.patience = 1
+        var calibrationSplits = trainer.splits
+        calibrationSplits.validation = Array(trainer.splits.validation.prefix(64))
+        let probe = Trainer(dataset: trainer.dataset, splits: calibrationSplits)
+        let started = Date()
+        _ = try probe.train(spec, config: config, trainIndices: images)
+        return Date().timeIntervalSince(started) / (Double(images.count + 64 / 3) * max(1, flops))
+    }
+
+    /// Estimated seconds of training `candidate` on `images` × `epochs` and scoring it.
+    public func estimatedSeconds(_ candidate: Candidate, images: Int, epochs: Int) -> Double {
+        let spec = candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "estimate")
+        let flops = Double((try? spec.forwardFLOPsPerImage()) ?? 1)
+        return secondsPerImageFLOP * flops * (Double(images * epochs) + Double(validationSubset.count * epochs) / 3)
+    }
+
+    /// Runs trials until `deadline`, convergence or `shouldStop`.
+    /// - Throws: `SearchError.noTrialFinished` when not one trial fit.
+    public func run(deadline: Date, shouldStop: @escaping () -> Bool = { false }, onTrial: (TrialRecord) -> Void = { _ in }) throws -> SearchResult {
+        let started = Date()
+        var seeds = space.seeds()
+        var bestAccuracy = -1.0
+        var sinceImprovement = 0
+        var reason = SearchStopReason.budget
+        var skippedInARow = 0
+        while true {
+            if shouldStop() { reason = .cancelled; break }
+            let remaining = deadline.timeIntervalSinceNow
+            if remaining <= 1 { reason = .budget; break }
+            if trials.count >= settings.convergencePatience + 3, sinceImprovement >= settings.convergencePatience,
+               trials.contains(where: { $0.rung > 0 }) {
+                reason = .converged
+                break
+            }
+            let (candidate, rung, parent) = nextJob(seeds: &seeds)
+            let images = min(trainer.splits.train.count, settings.rungImages[rung])
+            let epochs = settings.rungEpochs[rung]
+            if estimatedSeconds(candidate, images: images, epochs: epochs) > remaining {
+                if let parent { promoted.insert(parent) }  // cannot afford this promotion: do not retry it
+                skippedInARow += 1
+                if skippedInARow > 20 { reason = .budget; break }
+                continue
+            }
+            skippedInARow = 0
+            let record = runTrial(candidate, rung: rung, images: images, epochs: epochs, deadline: deadline, shouldStop: shouldStop, since: started)
+            if let parent { promoted.insert(parent) }
+            trials.append(record)
+            onTrial(record)
+            if record.error == nil, record.stopReason != .cancelled {
+                calibrate(with: record)
+                let score = score(record)
+                if score > bestAccuracy + 0.002 {
+                    bestAccuracy = max(bestAccuracy, score)
+                    sinceImprovement = 0
+                } else {
+                    bestAccuracy = max(bestAccuracy, score)
+                    sinceImprovement += 1
+                }
+            }
+            if record.stopReason == .cancelled { reason = .cancelled; break }
+        }
+        guard let best = bestTrial() else { throw SearchError.noTrialFinished }
+        return SearchResult(trials: trials, best: best, stopReason: reason, secondsPerImageFLOP: secondsPerImageFLOP)
+    }
+
+    /// Trials are compared at the highest rung they share: a higher rung wins, then accuracy.
+    func score(_ record: TrialRecord) -> Double { Double(record.rung) + record.validationAccuracy }
+
+    /// The best finished trial (highest rung, then VALIDATION accuracy).
+    public func bestTrial() -> TrialRecord? {
+        trials.filter { $0.error == nil && $0.epochs > 0 }.max { score($0) < score($1) }
+    }
+
+    /// ASHA's job selection: promote the best unpromoted trial in the top 1/η of the highest rung
+    /// that has one; otherwise start a new candidate at rung 0.
+    func nextJob(seeds: inout [Candidate]) -> (Candidate, rung: Int, parent: Int?) {
+        for rung in stride(from: settings.rungEpochs.count - 2, through: 0, by: -1) {
+            let finished = trials.filter { $0.rung == rung && $0.error == nil }.sorted { $0.validationAccuracy > $1.validationAccuracy }
+            let top = finished.prefix(finished.count / settings.reduction)
+            if let pick = top.first(where: { !promoted.contains($0.id) }) { return (pick.candidate, rung + 1, pick.id) }
+        }
+        if !seeds.isEmpty { return (seeds.removeFirst(), 0, nil) }
+        let population = trials.filter { $0.rung == 0 && $0.error == nil }.suffix(settings.populationSize)
+        if population.count < settings.populationSize / 2 { return (space.random(using: &generator), 0, nil) }
+        let contestants = (0..<settings.tournamentSize).map { _ in population.randomElement(using: &generator)! }
+        let parent = contestants.max { $0.validationAccuracy < $1.validationAccuracy }!
+        return (space.mutate(parent.candidate, using: &generator), 0, nil)
+    }
+
+    func runTrial(_ candidate: Candidate, rung: Int, images: Int, epochs: Int, deadline: Date, shouldStop: () -> Bool, since: Date) -> TrialRecord {
+        let id = trials.count + 1
+        let spec = candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "trial-\(id)")
+        var record = TrialRecord(
+            id: id, rung: rung, candidate: candidate, architecture: candidate.summary, parameters: (try? spec.parameterCount()) ?? 0,
+            flops: (try? spec.forwardFLOPsPerImage()) ?? 0, epochs: 0, trainImages: images, validationAccuracy: 0, seconds: 0,
+            endedAt: 0, stopReason: .completed, error: nil)
+        let started = Date()
+        // A fixed, class-mixed subset of TRAIN for this rung (the same for every trial of the rung).
+        var subset = trainer.splits.train
+        var shuffler = SeededGenerator(seed: settings.seed &+ UInt64(rung) &+ 11)
+        subset.shuffle(using: &shuffler)
+        subset = Array(subset.prefix(images))
+        var splits = trainer.splits
+        splits.validation = validationSubset
+        let scorer = Trainer(dataset: trainer.dataset, splits: splits)
+        var config = candidate.trainingConfig(epochs: epochs, seed: settings.seed &+ UInt64(id))
+        config.patience = epochs  // a trial runs its rung's epochs; the search decides what continues
+        do {
+            let outcome = try scorer.train(spec, config: config, trainIndices: subset, deadline: deadline, shouldStop: shouldStop)
+            record.epochs = outcome.history.count
+            record.validationAccuracy = outcome.bestValidationAccuracy
+            record.stopReason = outcome.stopReason
+        } catch {
+            record.error = "\(error)"
+        }
+        record.seconds = Date().timeIntervalSince(started)
+        record.endedAt = Date().timeIntervalSince(since)
+        return record
+    }
+
+    /// Refines the cost model with a finished trial (running median of the per-trial estimates).
+    func calibrate(with record: TrialRecord) {
+        guard record.epochs > 0, record.flops > 0 else { return }
+        let work = Double(record.flops) * (Double(record.trainImages * record.epochs) + Double(validationSubset.count * record.epochs) / 3)
+        observed.append(record.seconds / work)
+        secondsPerImageFLOP = observed.sorted()[observed.count / 2]
+    }
+
+    private var observed: [Double] = []
+}

@@ -1,0 +1,242 @@
+import NN
+import Tensors
+import Training
+
+/// The architecture half of a search candidate: a small CNN family that adapts to the input.
+///
+/// Stages of `blocksPerStage` blocks; the first stage has `width` channels and each later stage
+/// doubles them (at most 256) after halving the resolution (max-pool or a stride-2 convolution).
+/// A block is conv → [BatchNorm] → ReLU (`plain`) or a two-convolution residual block (He et al.
+/// 2016, https://arxiv.org/abs/1512.03385). The head is global average pooling or a hidden dense
+/// layer, with dropout (Srivastava et al. 2014) before the classifier.
+public struct ArchitectureGenes: Codable, Hashable, Sendable {
+    public enum Block: String, Codable, Sendable, CaseIterable { case plain, residual }
+    public enum Downsample: String, Codable, Sendable, CaseIterable { case maxPool = "max_pool", stridedConv = "strided_conv" }
+    public enum Head: String, Codable, Sendable, CaseIterable { case globalAvgPool = "global_avg_pool", dense }
+
+    public var stages: Int
+    public var blocksPerStage: Int
+    public var width: Int
+    public var kernelSize: Int
+    public var block: Block
+    public var batchNorm: Bool
+    public var downsample: Downsample
+    public var head: Head
+    /// Units of the hidden dense layer of a `dense` head.
+    public var denseUnits: Int
+    public var dropout: Float
+
+    public init(stages: Int, blocksPerStage: Int, width: Int, kernelSize: Int = 3, block: Block = .plain, batchNorm: Bool = true,
+                downsample: Downsample = .maxPool, head: Head = .dense, denseUnits: Int = 256, dropout: Float = 0.3) {
+        self.stages = stages
+        self.blocksPerStage = blocksPerStage
+        self.width = width
+        self.kernelSize = kernelSize
+        self.block = block
+        self.batchNorm = batchNorm
+        self.downsample = downsample
+        self.head = head
+        self.denseUnits = denseUnits
+        self.dropout = dropout
+    }
+
+    /// A short human-readable description, e.g. `3x2 residual w32 k3 bn strided gap d0.1`.
+    public var summary: String {
+        "\(stages)x\(blocksPerStage) \(block.rawValue) w\(width) k\(kernelSize)\(batchNorm ? " bn" : "")"
+            + " \(downsample == .maxPool ? "pool" : "strided") \(head == .dense ? "dense\(denseUnits)" : "gap") d\(dropout)"
+    }
+
+    /// The network for `inputShape` `[C, H, W]` and `classes` outputs.
+    public func architecture(inputShape: [Int], classes: Int, name: String) -> ArchitectureSpec {
+        let side = min(inputShape[1], inputShape[2])
+        // Large inputs get a stride-2 stem so the first stage works at ≤ 32 pixels.
+        var layers: [LayerSpec] = []
+        var resolution = side
+        var channels = width
+        if side > 32 {
+            layers += [.conv2d(filters: width, kernelSize: 3, stride: 2, bias: !batchNorm)] + (batchNorm ? [.batchNorm()] : []) + [.relu]
+            resolution = (side + 1) / 2
+        }
+        for stage in 0..<stages {
+            var stride = 1
+            if stage > 0 {
+                channels = min(256, channels * 2)
+                if downsample == .maxPool { layers.append(.maxPool(size: 2)) } else { stride = 2 }
+                resolution /= 2
+            }
+            for b in 0..<blocksPerStage {
+                let s = b == 0 ? stride : 1
+                let norm: [LayerSpec] = batchNorm ? [.batchNorm()] : []
+                switch block {
+                case .plain:
+                    layers += [.conv2d(filters: channels, kernelSize: kernelSize, stride: s, bias: !batchNorm)] + norm + [.relu]
+                case .residual:
+                    let body: [LayerSpec] = [.conv2d(filters: channels, kernelSize: kernelSize, stride: s, bias: !batchNorm)] + norm
+                        + [.relu, .conv2d(filters: channels, kernelSize: kernelSize, bias: !batchNorm)] + norm
+                    layers += [.residual(body: body, shortcut: nil), .relu]
+                }
+            }
+        }
+        switch head {
+        case .globalAvgPool:
+            layers += [.globalAvgPool] + (dropout > 0 ? [.dropout(rate: dropout)] : []) + [.dense(units: classes)]
+        case .dense:
+            if resolution > 8 { layers.append(.maxPool(size: 2)) }  // keep the dense layer small
+            layers += [.flatten, .dense(units: denseUnits), .relu] + (dropout > 0 ? [.dropout(rate: dropout)] : []) + [.dense(units: classes)]
+        }
+        return ArchitectureSpec(name: name, inputShape: inputShape, classes: classes, layers: layers)
+    }
+}
+
+/// One point of the search space: an architecture and how to train it.
+public struct Candidate: Codable, Hashable, Sendable {
+    public var architecture: ArchitectureGenes
+    public var optimizer: TrainingConfig.OptimizerKind
+    public var learningRate: Float
+    public var weightDecay: Float
+    public var batchSize: Int
+    public var cropPadding: Int
+    public var horizontalFlip: Bool
+    public var erasingProbability: Float
+    public var labelSmoothing: Float
+    public var classWeighting: Bool
+    /// Name of the seed it came from, for the search log ("random" or "mutation" otherwise).
+    public var origin: String
+
+    public var summary: String {
+        architecture.summary + " | \(optimizer.rawValue) lr \(learningRate) wd \(weightDecay) b\(batchSize)"
+            + " aug[crop \(cropPadding)\(horizontalFlip ? " flip" : "")\(erasingProbability > 0 ? " erase \(erasingProbability)" : "")]"
+            + (labelSmoothing > 0 ? " ls \(labelSmoothing)" : "") + (classWeighting ? " balanced" : "")
+    }
+
+    /// The training configuration for `epochs` epochs.
+    public func trainingConfig(epochs: Int, seed: UInt64) -> TrainingConfig {
+        var config = TrainingConfig()
+        config.optimizer = optimizer
+        config.learningRate = learningRate
+        config.weightDecay = weightDecay
+        config.batchSize = batchSize
+        config.epochs = epochs
+        config.schedule = .oneCycle
+        config.augmentation = AugmentationOptions(cropPadding: cropPadding, horizontalFlip: horizontalFlip, erasingProbability: erasingProbability)
+        config.labelSmoothing = labelSmoothing
+        config.classWeighting = classWeighting
+        config.seed = seed
+        return config
+    }
+}
+
+/// The search space for one dataset: which values each gene may take, given the image size,
+/// channel count, class count and class balance.
+public struct SearchSpace: Sendable {
+    public var inputShape: [Int]
+    public var classes: Int
+    /// True when the largest TRAIN class has over 3× the images of the smallest.
+    public var imbalanced: Bool
+
+    public init(inputShape: [Int], classes: Int, imbalanced: Bool) {
+        self.inputShape = inputShape
+        self.classes = classes
+        self.imbalanced = imbalanced
+    }
+
+    /// Most stages the resolution allows: the last stage still sees at least 4×4 pixels.
+    public var maximumStages: Int {
+        var side = min(inputShape[1], inputShape[2])
+        if side > 32 { side = (side + 1) / 2 }
+        var stages = 1
+        while stages < 4 && side / (1 << stages) >= 4 { stages += 1 }
+        return stages
+    }
+
+    static let widths = [16, 24, 32, 48, 64]
+    static let learningRates: [TrainingConfig.OptimizerKind: [Float]] = [
+        .sgd: [0.02, 0.05, 0.1, 0.2], .adam: [5e-4, 1e-3, 2e-3, 4e-3], .adamw: [5e-4, 1e-3, 2e-3, 4e-3],
+    ]
+    static let weightDecays: [TrainingConfig.OptimizerKind: [Float]] = [
+        .sgd: [1e-4, 5e-4, 1e-3], .adam: [0], .adamw: [0.01, 0.05, 0.1],
+    ]
+
+    /// Known-good starting points (VGG-style with BatchNorm, a small ResNet, a fast small CNN).
+    public func seeds() -> [Candidate] {
+        let stages = min(2, maximumStages)
+        return [
+            Candidate(
+                architecture: ArchitectureGenes(stages: stages, blocksPerStage: 2, width: 32, head: .dense, denseUnits: 256, dropout: 0.3),
+                optimizer: .adamw, learningRate: 2e-3, weightDecay: 0.05, batchSize: 128, cropPadding: 2, horizontalFlip: true,
+                erasingProbability: 0, labelSmoothing: 0.1, classWeighting: imbalanced, origin: "seed:vgg-bn"),
+            Candidate(
+                architecture: ArchitectureGenes(stages: min(3, maximumStages), blocksPerStage: 1, width: 32, block: .residual,
+                                                downsample: .stridedConv, head: .globalAvgPool, dropout: 0.1),
+                optimizer: .sgd, learningRate: 0.1, weightDecay: 5e-4, batchSize: 128, cropPadding: 2, horizontalFlip: true,
+                erasingProbability: 0.25, labelSmoothing: 0.1, classWeighting: imbalanced, origin: "seed:resnet"),
+            Candidate(
+                architecture: ArchitectureGenes(stages: stages, blocksPerStage: 1, width: 32, head: .dense, denseUnits: 128, dropout: 0.2),
+                optimizer: .adam, learningRate: 2e-3, weightDecay: 0, batchSize: 128, cropPadding: 0, horizontalFlip: false,
+                erasingProbability: 0, labelSmoothing: 0, classWeighting: imbalanced, origin: "seed:small"),
+        ]
+    }
+
+    /// A uniformly random candidate.
+    public func random(using generator: inout SeededGenerator) -> Candidate {
+        let optimizer = TrainingConfig.OptimizerKind.allCases.randomElement(using: &generator)!
+        return Candidate(
+            architecture: ArchitectureGenes(
+                stages: Int.random(in: 1...maximumStages, using: &generator),
+                blocksPerStage: Int.random(in: 1...3, using: &generator),
+                width: Self.widths.randomElement(using: &generator)!,
+                kernelSize: [3, 3, 5].randomElement(using: &generator)!,
+                block: ArchitectureGenes.Block.allCases.randomElement(using: &generator)!,
+                batchNorm: [true, true, false].randomElement(using: &generator)!,
+                downsample: ArchitectureGenes.Downsample.allCases.randomElement(using: &generator)!,
+                head: ArchitectureGenes.Head.allCases.randomElement(using: &generator)!,
+                denseUnits: [128, 256, 512].randomElement(using: &generator)!,
+                dropout: [0, 0.1, 0.2, 0.3, 0.5].randomElement(using: &generator)!),
+            optimizer: optimizer,
+            learningRate: Self.learningRates[optimizer]!.randomElement(using: &generator)!,
+            weightDecay: Self.weightDecays[optimizer]!.randomElement(using: &generator)!,
+            batchSize: [64, 128, 256].randomElement(using: &generator)!,
+            cropPadding: [0, 2, 4].randomElement(using: &generator)!,
+            horizontalFlip: Bool.random(using: &generator),
+            erasingProbability: [0, 0, 0.25, 0.5].randomElement(using: &generator)!,
+            labelSmoothing: [0, 0.1].randomElement(using: &generator)!,
+            classWeighting: imbalanced ? Bool.random(using: &generator) : false,
+            origin: "random")
+    }
+
+    /// `parent` with one gene changed (the mutation of regularized evolution).
+    public func mutate(_ parent: Candidate, using generator: inout SeededGenerator) -> Candidate {
+        var child = parent
+        child.origin = "mutation"
+        let other = random(using: &generator)
+        switch Int.random(in: 0..<14, using: &generator) {
+        case 0: child.architecture.stages = max(1, min(maximumStages, parent.architecture.stages + [-1, 1].randomElement(using: &generator)!))
+        case 1: child.architecture.blocksPerStage = max(1, min(3, parent.architecture.blocksPerStage + [-1, 1].randomElement(using: &generator)!))
+        case 2:
+            let index = Self.widths.firstIndex(of: parent.architecture.width) ?? 2
+            child.architecture.width = Self.widths[max(0, min(Self.widths.count - 1, index + [-1, 1].randomElement(using: &generator)!))]
+        case 3: child.architecture.kernelSize = parent.architecture.kernelSize == 3 ? 5 : 3
+        case 4: child.architecture.block = parent.architecture.block == .plain ? .residual : .plain
+        case 5: child.architecture.batchNorm.toggle()
+        case 6: child.architecture.downsample = parent.architecture.downsample == .maxPool ? .stridedConv : .maxPool
+        case 7: child.architecture.head = other.architecture.head; child.architecture.denseUnits = other.architecture.denseUnits
+        case 8: child.architecture.dropout = other.architecture.dropout
+        case 9:
+            child.optimizer = other.optimizer
+            child.learningRate = other.learningRate
+            child.weightDecay = other.weightDecay
+        case 10: child.learningRate = Self.learningRates[parent.optimizer]!.randomElement(using: &generator)!
+        case 11: child.batchSize = other.batchSize
+        case 12:
+            child.cropPadding = other.cropPadding
+            child.horizontalFlip = other.horizontalFlip
+            child.erasingProbability = other.erasingProbability
+        default:
+            child.labelSmoothing = other.labelSmoothing
+            if imbalanced { child.classWeighting.toggle() }
+        }
+        var unchanged = child
+        unchanged.origin = parent.origin
+        return unchanged == parent ? mutate(parent, using: &generator) : child
+    }
+}
