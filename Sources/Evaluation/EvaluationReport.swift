@@ -1,0 +1,208 @@
+import Foundation
+
+/// A job's evaluation report: the TEST metrics plus the sections other modules fill in (dataset,
+/// search log, budget, machine, model). Written as `Jobs/JOB_ID/report.json`, rendered as HTML and
+/// as a terminal summary.
+///
+/// JSON keys are snake_case and stable: every key is always present, `null` when a section or value
+/// is absent or undefined. Fractions are in [0, 1]; times in seconds; NaN never reaches JSON.
+public struct EvaluationReport: Codable, Sendable, Equatable {
+    public var jobID: String?
+    /// ISO 8601 timestamp (UTC) of the report.
+    public var createdAt: String
+    public var test: TestEvaluation
+    public var dataset: DatasetSummary?
+    public var search: SearchLog?
+    public var budget: BudgetSummary?
+    public var machine: MachineInfo?
+    public var model: ModelSummary?
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id"
+        case createdAt = "created_at"
+        case test, dataset, search, budget, machine, model
+    }
+
+    public init(
+        test: TestEvaluation, jobID: String? = nil, createdAt: Date = Date(),
+        dataset: DatasetSummary? = nil, search: SearchLog? = nil, budget: BudgetSummary? = nil,
+        machine: MachineInfo? = nil, model: ModelSummary? = nil
+    ) {
+        self.test = test
+        self.jobID = jobID
+        self.createdAt = ISO8601DateFormatter().string(from: createdAt)
+        self.dataset = dataset
+        self.search = search
+        self.budget = budget
+        self.machine = machine
+        self.model = model
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeOrNull(jobID, forKey: .jobID)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(test, forKey: .test)
+        try c.encodeOrNull(dataset, forKey: .dataset)
+        try c.encodeOrNull(search, forKey: .search)
+        try c.encodeOrNull(budget, forKey: .budget)
+        try c.encodeOrNull(machine, forKey: .machine)
+        try c.encodeOrNull(model, forKey: .model)
+    }
+
+    /// The report as UTF-8 JSON with sorted keys (pretty-printed by default).
+    /// - Throws: `EvaluationError.json` if encoding fails (it should not: non-finite numbers are nulled).
+    public func jsonData(pretty: Bool = true) throws(EvaluationError) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        do { return try encoder.encode(self) } catch { throw .json(String(describing: error)) }
+    }
+
+    /// Reads a report written by `jsonData()`.
+    /// - Throws: `EvaluationError.json` when the data is not a report.
+    public static func decode(from data: Data) throws(EvaluationError) -> EvaluationReport {
+        do { return try JSONDecoder().decode(EvaluationReport.self, from: data) } catch { throw .json(String(describing: error)) }
+    }
+}
+
+/// `dataset`: what the model was trained and tested on, as the caller (the import step) describes it.
+public struct DatasetSummary: Codable, Sendable, Equatable {
+    /// The manifest path or URI (and, if the caller likes, its content hash).
+    public var manifest: String
+    /// Example counts per partition (`TRAIN`, `VALIDATION`, `TEST`) and label.
+    public var partitions: [String: [String: Int]]
+    /// Free-form remarks, e.g. "VALIDATION carved from TRAIN (10 %, seed 42)".
+    public var notes: [String]
+
+    public init(manifest: String, partitions: [String: [String: Int]] = [:], notes: [String] = []) {
+        self.manifest = manifest
+        self.partitions = partitions
+        self.notes = notes
+    }
+}
+
+/// `search`: the architecture search log.
+public struct SearchLog: Codable, Sendable, Equatable {
+    /// The strategy, e.g. "ASHA + regularized evolution".
+    public var strategy: String
+    /// Every trial in the order it finished.
+    public var trials: [TrialRecord]
+
+    public init(strategy: String, trials: [TrialRecord] = []) {
+        self.strategy = strategy
+        self.trials = trials
+    }
+}
+
+/// One trial of the search.
+public struct TrialRecord: Codable, Sendable, Equatable {
+    public var id: Int
+    /// A readable description of the architecture and its hyper-parameters.
+    public var architecture: String
+    /// Trainable parameter count.
+    public var parameters: Int
+    /// Multiply–add count of one forward pass on one image.
+    public var flops: Int
+    /// Epochs trained (the trial's fidelity).
+    public var epochs: Int
+    /// VALIDATION accuracy in [0, 1]; `nil` when the trial failed or was stopped before evaluating.
+    public var validationAccuracy: Double?
+    /// Wall-clock seconds the trial took.
+    public var seconds: Double
+
+    public init(id: Int, architecture: String, parameters: Int, flops: Int, epochs: Int, validationAccuracy: Double?, seconds: Double) {
+        self.id = id
+        self.architecture = architecture
+        self.parameters = parameters
+        self.flops = flops
+        self.epochs = epochs
+        self.validationAccuracy = validationAccuracy
+        self.seconds = seconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, architecture, parameters, flops, epochs
+        case validationAccuracy = "validation_accuracy"
+        case seconds
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(Int.self, forKey: .id)
+        architecture = try c.decode(String.self, forKey: .architecture)
+        parameters = try c.decode(Int.self, forKey: .parameters)
+        flops = try c.decode(Int.self, forKey: .flops)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        validationAccuracy = try c.decodeIfPresent(Double.self, forKey: .validationAccuracy)
+        seconds = try c.decodeIfPresent(Double.self, forKey: .seconds) ?? 0
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(architecture, forKey: .architecture)
+        try c.encode(parameters, forKey: .parameters)
+        try c.encode(flops, forKey: .flops)
+        try c.encode(epochs, forKey: .epochs)
+        try c.encodeFinite(validationAccuracy, forKey: .validationAccuracy)
+        try c.encodeFinite(seconds, forKey: .seconds)
+    }
+}
+
+/// `budget`: requested versus used wall-clock time, in seconds.
+public struct BudgetSummary: Codable, Sendable, Equatable {
+    /// The `--budget` value: search plus final training.
+    public var requestedSeconds: Double
+    /// Search plus final training actually used.
+    public var usedSeconds: Double
+    /// Why the job stopped, e.g. `"budget_reached"`, `"converged"`, `"interrupted"`.
+    public var stopReason: String
+    /// Dataset import time, timed separately and not charged to the budget.
+    public var importSeconds: Double?
+
+    public init(requestedSeconds: Double, usedSeconds: Double, stopReason: String, importSeconds: Double? = nil) {
+        self.requestedSeconds = requestedSeconds
+        self.usedSeconds = usedSeconds
+        self.stopReason = stopReason
+        self.importSeconds = importSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case requestedSeconds = "requested_seconds"
+        case usedSeconds = "used_seconds"
+        case stopReason = "stop_reason"
+        case importSeconds = "import_seconds"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        requestedSeconds = try c.decodeIfPresent(Double.self, forKey: .requestedSeconds) ?? 0
+        usedSeconds = try c.decodeIfPresent(Double.self, forKey: .usedSeconds) ?? 0
+        stopReason = try c.decode(String.self, forKey: .stopReason)
+        importSeconds = try c.decodeIfPresent(Double.self, forKey: .importSeconds)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeFinite(requestedSeconds, forKey: .requestedSeconds)
+        try c.encodeFinite(usedSeconds, forKey: .usedSeconds)
+        try c.encode(stopReason, forKey: .stopReason)
+        try c.encodeFinite(importSeconds, forKey: .importSeconds)
+    }
+}
+
+/// `model`: the final model.
+public struct ModelSummary: Codable, Sendable, Equatable {
+    /// A readable description of the architecture.
+    public var architecture: String
+    /// Trainable parameter count.
+    public var parameters: Int
+    /// Multiply–add count of one forward pass on one image.
+    public var flops: Int
+
+    public init(architecture: String, parameters: Int, flops: Int) {
+        self.architecture = architecture
+        self.parameters = parameters
+        self.flops = flops
+    }
+}

@@ -1,0 +1,53 @@
+extension EvaluationReport {
+    /// A compact plain-text summary for a terminal: headline metrics, the per-class table, the top
+    /// confusions, the search, budget and machine. Lines stay under about 100 columns.
+    public func terminalSummary() -> String {
+        var lines = [String]()
+        let t = test
+        lines.append("AutoVision evaluation" + (jobID.map { " — job \($0)" } ?? "") + " (\(createdAt))")
+        if let model {
+            lines.append("Model: \(Format.truncated(model.architecture, 80)) · \(Format.count(model.parameters)) parameters · \(Format.count(model.flops)) FLOPs")
+        }
+        let topK = t.topKAccuracy.keys.compactMap(Int.init).sorted().filter { $0 > 1 }
+            .map { "top-\($0) \(Format.percent(t.topKAccuracy[String($0)]))" }
+        lines.append("TEST, \(t.examples) examples: accuracy \(Format.percent(t.accuracy))" + (topK.isEmpty ? "" : "  " + topK.joined(separator: "  ")))
+        lines.append("  average precision \(Format.number(t.averagePrecision))  macro AUC \(Format.number(t.macroAUC))  micro AUC \(Format.number(t.microAUC))  log loss \(Format.number(t.logLoss))")
+        lines.append("  at score ≥ \(Format.number(t.scoreThreshold, digits: 2)): precision \(Format.percent(t.precisionAtThreshold))  recall \(Format.percent(t.recallAtThreshold))")
+        if !t.excludedFromMacro.isEmpty {
+            lines.append("  no TEST examples (left out of macro AUC/AP): " + t.excludedFromMacro.joined(separator: ", "))
+        }
+        let width = min(24, max(5, t.perClass.map(\.label.count).max() ?? 5))
+        lines.append("")
+        lines.append(Format.padded("class", width) + "  precision  recall      f1  support     AUC      AP")
+        for row in t.perClass {
+            lines.append(Format.padded(row.label, width) + "  "
+                + Format.leftPadded(Format.percent(row.precision), 9) + Format.leftPadded(Format.percent(row.recall), 8)
+                + Format.leftPadded(Format.percent(row.f1), 8) + Format.leftPadded(String(row.support), 9)
+                + Format.leftPadded(Format.number(row.auc), 8) + Format.leftPadded(Format.number(row.averagePrecision), 8))
+        }
+        if !t.mostConfused.isEmpty {
+            lines.append("")
+            lines.append("Most confused (true → predicted):")
+            for pair in t.mostConfused {
+                lines.append("  \(Format.truncated(pair.trueLabel, 30)) → \(Format.truncated(pair.predictedLabel, 30)): \(pair.count)")
+            }
+        }
+        if let search {
+            let best = search.trials.compactMap(\.validationAccuracy).max()
+            lines.append("")
+            lines.append("Search: \(search.trials.count) trials (\(search.strategy)), best validation accuracy \(Format.percent(best))")
+        }
+        if let budget {
+            let share = budget.requestedSeconds > 0 ? " (\(Format.percent(budget.usedSeconds / budget.requestedSeconds, digits: 0)))" : ""
+            lines.append("Budget: used \(Format.duration(budget.usedSeconds)) of \(Format.duration(budget.requestedSeconds))\(share), stopped: \(budget.stopReason)"
+                + (budget.importSeconds.map { "; import \(Format.duration($0)) (not charged)" } ?? ""))
+        }
+        if let machine {
+            lines.append("Machine: \(machine.cpu), \(machine.cores) cores, \(Format.gibibytes(machine.memoryBytes)), \(machine.os)")
+        }
+        if let dataset, !dataset.notes.isEmpty {
+            lines.append("Notes: " + dataset.notes.joined(separator: "; "))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
