@@ -73,13 +73,7 @@ public final class BatchNorm: Layer {
                                                     let m = Float(sum / Double(perChannel))
                                                     var squares: Float = 0
                                                     for n in 0..<batch {
-                                                        let p = x + (n * channels + c) * plane
-                                                        var acc: Float = 0
-                                                        for i in 0..<plane {
-                                                            let d = p[i] - m
-                                                            acc += d * d
-                                                        }
-                                                        squares += acc
+                                                        squares += sumOfSquaredDeviations(x + (n * channels + c) * plane, count: plane, mean: m)
                                                     }
                                                     let variance = squares / Float(perChannel)
                                                     mean = m
@@ -139,12 +133,7 @@ public final class BatchNorm: Layer {
                                                 var sumGradient: Float = 0, sumGradientNormalized: Float = 0
                                                 for n in 0..<batch {
                                                     let offsetIndex = (n * channels + c) * plane
-                                                    var a: Float = 0, b: Float = 0
-                                                    for i in 0..<plane {
-                                                        let g = dy[offsetIndex + i]
-                                                        a += g
-                                                        b += g * (x[offsetIndex + i] - mean)
-                                                    }
+                                                    let (a, b) = sumAndCenteredDot(dy + offsetIndex, x + offsetIndex, count: plane, mean: mean)
                                                     sumGradient += a
                                                     sumGradientNormalized += b
                                                 }
@@ -152,12 +141,15 @@ public final class BatchNorm: Layer {
                                                 dBeta[c] = sumGradient
                                                 dGamma[c] = sumGradientNormalized
                                                 // dx = γ·σ⁻¹ / M · (M·dy − Σdy − x̂·Σ(dy·x̂))
+                                                // Folded into dx = a·dy + b·x + c per element.
                                                 let k = gamma[c] * inverse / perChannel
+                                                let a = k * perChannel
+                                                let b = -k * inverse * sumGradientNormalized
+                                                let constant = -k * sumGradient - b * mean
                                                 for n in 0..<batch {
                                                     let offsetIndex = (n * channels + c) * plane
                                                     for i in 0..<plane {
-                                                        let normalized = (x[offsetIndex + i] - mean) * inverse
-                                                        dx[offsetIndex + i] = k * (perChannel * dy[offsetIndex + i] - sumGradient - normalized * sumGradientNormalized)
+                                                        dx[offsetIndex + i] = a * dy[offsetIndex + i] + b * x[offsetIndex + i] + constant
                                                     }
                                                 }
                                             }

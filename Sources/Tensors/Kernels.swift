@@ -73,3 +73,45 @@ public func sumOf(_ x: UnsafePointer<Float>, count: Int) -> Float {
     while i < count { total += x[i]; i += 1 }
     return total
 }
+
+/// `Σ (x[i] − mean)²` over `count` elements, with 8 independent accumulators (vectorises).
+@inlinable
+public func sumOfSquaredDeviations(_ x: UnsafePointer<Float>, count: Int, mean: Float) -> Float {
+    var acc = SIMD8<Float>()
+    let m = SIMD8<Float>(repeating: mean)
+    var i = 0
+    while i + 8 <= count {
+        let d = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - m
+        acc.addProduct(d, d)
+        i += 8
+    }
+    var total = acc.sum()
+    while i < count {
+        let d = x[i] - mean
+        total += d * d
+        i += 1
+    }
+    return total
+}
+
+/// `(Σ g[i], Σ g[i]·(x[i] − mean))` over `count` elements (BatchNorm's backward reductions).
+@inlinable
+public func sumAndCenteredDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, mean: Float) -> (Float, Float) {
+    var sum = SIMD8<Float>(), dot = SIMD8<Float>()
+    let m = SIMD8<Float>(repeating: mean)
+    var i = 0
+    while i + 8 <= count {
+        let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
+        let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - m
+        sum += gv
+        dot.addProduct(gv, xv)
+        i += 8
+    }
+    var s = sum.sum(), d = dot.sum()
+    while i < count {
+        s += g[i]
+        d += g[i] * (x[i] - mean)
+        i += 1
+    }
+    return (s, d)
+}
