@@ -170,14 +170,19 @@ extension EvaluationReport {
             let width = 660.0, height = 300.0, left = 52.0, right = 16.0, top = 16.0, bottom = 40.0
             let xMax = max(elapsed, 1)
             let lowest = points.map(\.y).min() ?? 0
-            let yMin = max(0, (lowest * 10).rounded(.down) / 10 - 0.1 * (lowest > 0.05 ? 1 : 0)), yMax = 1.0
+            // A whole number of tenths below the worst trial, so the grid lines fall on round percentages.
+            let tenths = max(1, min(10, 10 - Int((lowest * 10).rounded(.down)) + (lowest >= 0.1 ? 1 : 0)))
+            let yMin = 1 - Double(tenths) / 10, yMax = 1.0
             func px(_ x: Double) -> Double { left + (width - left - right) * x / xMax }
             func py(_ y: Double) -> Double { top + (height - top - bottom) * (1 - (y - yMin) / max(yMax - yMin, 1e-9)) }
             var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"Search progress\">\n"
-            for tick in 0...5 {
-                let y = yMin + (yMax - yMin) * Double(tick) / 5, x = xMax * Double(tick) / 5
+            for tick in 0...tenths {
+                let y = yMin + Double(tick) / 10
                 svg += "<line x1=\"\(format(left))\" x2=\"\(format(width - right))\" y1=\"\(format(py(y)))\" y2=\"\(format(py(y)))\" stroke=\"#eaeef2\"/>"
                 svg += "<text x=\"\(format(left - 6))\" y=\"\(format(py(y) + 4))\" text-anchor=\"end\" font-size=\"10\">\(Format.percent(y, digits: 0))</text>\n"
+            }
+            for tick in 0...5 {
+                let x = xMax * Double(tick) / 5
                 svg += "<text x=\"\(format(px(x)))\" y=\"\(format(height - bottom + 16))\" text-anchor=\"middle\" font-size=\"10\">\(Format.duration(x).htmlEscaped)</text>\n"
             }
             svg += "<line x1=\"\(format(left))\" x2=\"\(format(width - right))\" y1=\"\(format(height - bottom))\" y2=\"\(format(height - bottom))\" stroke=\"#57606a\"/>"

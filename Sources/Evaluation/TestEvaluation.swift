@@ -71,6 +71,9 @@ public struct TestEvaluation: Codable, Sendable, Equatable {
         misclassifiedPerClass: Int = 5, mostConfusedLimit: Int = 5,
         references: [String]? = nil
     ) throws(EvaluationError) {
+        if !labels.isEmpty, probabilities.count % labels.count == 0, probabilities.count / labels.count != classNames.count {
+            throw .classNamesMismatch(names: classNames.count, classes: probabilities.count / labels.count)
+        }
         let scores = try ClassificationScores(probabilities: probabilities, labels: labels, classCount: classNames.count)
         try self.init(
             scores: scores, classNames: classNames, topK: topK, scoreThreshold: scoreThreshold,
