@@ -42,9 +42,11 @@ let package = Package(
         .target(name: "Training", dependencies: ["NN", "Tensors", "Datasets"]),
         // Budgeted architecture search: search space, ASHA with regularized evolution.
         .target(name: "Search", dependencies: ["Training", "NN", "Tensors"]),
+        // Jobs: the job folder and record, the train pipeline, the predictor. No HTTP.
+        .target(name: "JobService", dependencies: ["Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors"]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(name: "autovision", dependencies: [
-            "Datasets", "ImageIO", "NN", "Tensors",
+            "JobService", "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -7,5 +7,5 @@ struct AutoVision: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "autovision",
         abstract: "Self-hosted AutoML for image classification.",
-        subcommands: [DatasetsCommand.self, ImportCommand.self, DecodeCommand.self])
+        subcommands: [DatasetsCommand.self, ImportCommand.self, DecodeCommand.self, TrainCommand.self, ReportCommand.self, PredictCommand.self, Bench.self])
 }

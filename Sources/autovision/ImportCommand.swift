@@ -13,36 +13,20 @@ struct ImportCommand: ParsableCommand {
         """)
 
     @Argument(help: "The manifest CSV file.") var manifest: String
-    @Flag(help: "Multi-label classification (several labels per image).") var multiLabel = false
-    @Option(name: .customLong("map"), help: ArgumentHelp("Map a bucket to a local folder.", valueName: "gs://BUCKET=DIR"))
-    var mappings: [String] = []
-    @Option(name: .customLong("allow-root"), help: ArgumentHelp("Another folder image paths may point into.", valueName: "DIR"))
-    var allowRoots: [String] = []
-    @Option(help: "Largest image accepted, in pixels (checked from the header).") var maxPixels = 100_000_000
-    @Option(help: "Square side images are resized to when they differ in size or exceed 128 pixels.") var workingSize = 64
+    @OptionGroup var importArguments: ImportArguments
     @Option(help: "Folder of the decoded-dataset cache.") var cacheDir = "Jobs/cache"
     @Flag(help: "Validate only; do not write the decoded-dataset cache.") var noCache = false
     @Flag(help: "Print the summary as one line of JSON last.") var json = false
 
     func run() throws {
-        var options = ImportOptions()
-        options.multiLabel = multiLabel
-        options.maxPixels = maxPixels
-        options.workingSize = workingSize
-        options.extraRoots = allowRoots.map { URL(fileURLWithPath: $0) }
-        for mapping in mappings {
-            guard let (bucket, directory) = PathResolver.parseMapping(mapping) else {
-                throw ValidationError("--map expects gs://BUCKET=DIR, got '\(mapping)'")
-            }
-            options.bucketMap[bucket] = directory
-        }
+        var options = try importArguments.options()
         options.progress = Console.progress("decoding images")
         do {
             let result = try DatasetImporter(options: options).importManifest(at: URL(fileURLWithPath: manifest))
             var summary = result.summary
             if !noCache, summary.working != nil {
                 let (dataset, reused) = try DatasetCache.open(
-                    for: result, in: URL(fileURLWithPath: cacheDir), maxPixels: maxPixels, progress: Console.progress("writing cache"))
+                    for: result, in: URL(fileURLWithPath: cacheDir), maxPixels: options.maxPixels, progress: Console.progress("writing cache"))
                 summary.cache = dataset.url.path
                 summary.cacheReused = reused
             }

@@ -1,0 +1,80 @@
+import Foundation
+
+/// The files of one job, `JOBS_DIR/JOB_ID/`:
+/// `job.json` (state), `import.json` (import summary and manifest hash), `search.jsonl` (one line
+/// per finished trial, appended), `model.ckpt` (the final model), `report.json`, `report.html`.
+/// Every file but the append-only log is written to a temporary name and renamed, so a killed
+/// process never leaves a half-written file under the real name.
+public struct JobFolder: Sendable {
+    public let url: URL
+    public var id: String { url.lastPathComponent }
+
+    public init(jobsDirectory: URL, id: String) {
+        url = jobsDirectory.appendingPathComponent(id, isDirectory: true)
+    }
+
+    public var recordURL: URL { url.appendingPathComponent("job.json") }
+    public var importURL: URL { url.appendingPathComponent("import.json") }
+    public var searchLogURL: URL { url.appendingPathComponent("search.jsonl") }
+    public var modelURL: URL { url.appendingPathComponent("model.ckpt") }
+    public var reportURL: URL { url.appendingPathComponent("report.json") }
+    public var reportHTMLURL: URL { url.appendingPathComponent("report.html") }
+
+    public func create() throws {
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    public var exists: Bool { FileManager.default.fileExists(atPath: recordURL.path) }
+
+    public func readRecord() throws -> JobRecord {
+        guard let data = FileManager.default.contents(atPath: recordURL.path) else { throw JobError.notFound(id) }
+        return try Self.decoder.decode(JobRecord.self, from: data)
+    }
+
+    public func write(_ record: JobRecord) throws { try writeAtomically(try Self.encoder.encode(record), to: recordURL) }
+
+    public func writeAtomically(_ data: Data, to destination: URL) throws {
+        let temporary = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).\(getpid()).tmp")
+        try data.write(to: temporary)
+        guard rename(temporary.path, destination.path) == 0 else {
+            throw JobError.io("cannot write \(destination.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Appends one JSON line to the search log.
+    public func appendSearchLog(_ line: some Encodable) throws {
+        var data = try Self.lineEncoder.encode(line)
+        data.append(0x0A)
+        if !FileManager.default.fileExists(atPath: searchLogURL.path) {
+            _ = FileManager.default.createFile(atPath: searchLogURL.path, contents: nil)
+        }
+        let handle = try FileHandle(forWritingTo: searchLogURL)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: data)
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+    static let lineEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+
+    /// Every job folder under `jobsDirectory`, newest first.
+    public static func all(in jobsDirectory: URL) -> [JobFolder] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: jobsDirectory.path)) ?? []
+        return names.sorted(by: >).map { JobFolder(jobsDirectory: jobsDirectory, id: $0) }.filter(\.exists)
+    }
+}

@@ -1,0 +1,59 @@
+import Datasets
+import Foundation
+import ImageIO
+import NN
+import Tensors
+
+/// One class and its probability.
+public struct Prediction: Codable, Sendable, Equatable {
+    public var label: String
+    public var score: Double
+}
+
+/// Serves a job's trained model: decodes an image exactly as the import did (same decoder, EXIF
+/// orientation, white alpha matte, centre crop and resize to the working resolution), then runs
+/// the network. Not thread-safe: the network reuses its buffers; use one per thread or a queue.
+public final class Predictor {
+    public let classifier: Classifier
+    public let resolution: WorkingResolution
+    public var maxPixels = 100_000_000
+
+    /// Loads `model.ckpt` of a job.
+    /// - Throws: `JobError.noModel` when the job has none yet, `NNError` for a corrupt file.
+    public init(folder: JobFolder) throws {
+        guard FileManager.default.fileExists(atPath: folder.modelURL.path) else { throw JobError.noModel(folder.id) }
+        let checkpoint = try Checkpoint.read(from: folder.modelURL)
+        guard let json = checkpoint.metadata["working_resolution"],
+              let resolution = try? JSONDecoder().decode(WorkingResolution.self, from: Data(json.utf8))
+        else { throw JobError.failed("\(folder.modelURL.path) has no working resolution: retrain the job") }
+        self.resolution = resolution
+        classifier = try Classifier(checkpoint: checkpoint)
+    }
+
+    public var labels: [String] { classifier.labelNames }
+
+    /// Class probabilities for each image (encoded PNG or JPEG bytes), sorted by score, highest first.
+    /// - Throws: `ImageDecodingError` for bytes that are not a decodable image within `maxPixels`.
+    public func predict(images: [[UInt8]]) throws -> [[Prediction]] {
+        guard !images.isEmpty else { return [] }
+        let r = resolution
+        let plane = r.width * r.height
+        var batch = Tensor(shape: Shape([images.count, r.channels, r.height, r.width]))
+        try batch.withUnsafeMutablePointer { x in
+            for (n, bytes) in images.enumerated() {
+                let decoded = try ImageDecoder.decode(bytes, options: DecodeOptions(maxPixels: maxPixels))
+                let image = DatasetCache.conform(decoded.image, to: r)
+                let out = x + n * r.channels * plane
+                for c in 0..<r.channels {
+                    for p in 0..<plane { out[c * plane + p] = Float(image.pixels[p * r.channels + c]) * (1 / 255) }
+                }
+            }
+        }
+        let probabilities = classifier.probabilities(for: batch)
+        let classes = labels.count
+        return (0..<images.count).map { n in
+            (0..<classes).map { Prediction(label: labels[$0], score: Double(probabilities[n * classes + $0])) }
+                .sorted { $0.score > $1.score }
+        }
+    }
+}

@@ -1,0 +1,242 @@
+import Datasets
+import Evaluation
+import Foundation
+import ImageIO
+import NN
+import Search
+import Tensors
+import Training
+
+/// Settings of one `autovision train` job.
+public struct TrainingJobOptions: Sendable {
+    public var manifest: URL
+    public var budget: Budget
+    public var seed: UInt64 = 0
+    public var jobsDirectory = URL(fileURLWithPath: "Jobs")
+    public var importOptions = ImportOptions()
+    /// Share of the budget for the search; the rest trains the final model and evaluates it.
+    public var searchFraction = 0.5
+    /// Score threshold of the report's precision/recall (AutoML shows 0.5).
+    public var scoreThreshold = 0.5
+    /// Search settings (rung sizes etc.); the seed is set from `seed`.
+    public var search = SearchSettings()
+
+    public init(manifest: URL, budget: Budget) {
+        self.manifest = manifest
+        self.budget = budget
+    }
+}
+
+/// Progress of a job, for a terminal or the service.
+public enum JobEvent: Sendable {
+    case message(String)
+    case trial(Search.TrialRecord)
+    case epoch(EpochRecord)
+}
+
+/// The main job: import a manifest, search architectures within the budget, train the best one
+/// with what is left, evaluate it once on TEST and write the report.
+///
+/// Budget semantics (as AutoML Vision's node hours, in wall-clock time on this machine): the clock
+/// starts after the import (which is timed and reported separately) and covers calibration,
+/// search, final training and evaluation. The final training stops early when VALIDATION accuracy
+/// has converged, and only the time used is charged.
+public final class TrainingJob {
+    public let options: TrainingJobOptions
+    public let folder: JobFolder
+    public private(set) var record: JobRecord
+    private let onEvent: (JobEvent) -> Void
+
+    public init(options: TrainingJobOptions, id: String = JobRecord.newID(), onEvent: @escaping (JobEvent) -> Void = { _ in }) throws {
+        self.options = options
+        folder = JobFolder(jobsDirectory: options.jobsDirectory, id: id)
+        record = JobRecord(id: id, manifest: options.manifest.path, budgetSeconds: options.budget.seconds, seed: options.seed)
+        self.onEvent = onEvent
+        try folder.create()
+        try folder.write(record)
+    }
+
+    public var id: String { record.id }
+
+    private func update(_ change: (inout JobRecord) -> Void) {
+        change(&record)
+        record.updatedAt = Date()
+        try? folder.write(record)
+    }
+
+    private func say(_ message: String) { onEvent(.message(message)) }
+
+    /// Runs the whole job.
+    /// - Parameter shouldStop: polled between batches; `true` (Ctrl-C, cancel) ends the job as
+    ///   `cancelled`, leaving a consistent folder.
+    /// - Returns: the evaluation report, or `nil` when cancelled.
+    /// - Throws: `JobError` / `SearchError` / `ManifestError` with a message for the user; the job's
+    ///   record is marked `failed` with the same reason first.
+    @discardableResult
+    public func run(shouldStop: @escaping @Sendable () -> Bool = { false }) throws -> EvaluationReport? {
+        do {
+            return try execute(shouldStop: shouldStop)
+        } catch {
+            update {
+                $0.state = .failed
+                $0.failureReason = "\(error)"
+            }
+            throw error
+        }
+    }
+
+    private func execute(shouldStop: @escaping @Sendable () -> Bool) throws -> EvaluationReport? {
+        // 1. Import (timed apart from the budget).
+        update { $0.state = .importing }
+        say("importing \(options.manifest.path)")
+        let imported = try DatasetImporter(options: options.importOptions).importManifest(at: options.manifest)
+        try folder.writeAtomically(try JSONEncoder.sorted.encode(imported.summary), to: folder.importURL)
+        update {
+            $0.manifestSHA256 = imported.summary.manifestSHA256
+            $0.importSeconds = imported.summary.importSeconds
+        }
+        if imported.summary.multiLabel { throw JobError.multiLabelNotSupported }
+        guard imported.summary.imported > 0, imported.summary.working != nil else {
+            throw JobError.nothingImported("no labelled image imported (\(imported.summary.rejected.count) rows rejected; run autovision import to see why)")
+        }
+        say("imported \(imported.summary.images) images in \(String(format: "%.1f", imported.summary.importSeconds)) s "
+            + "(\(imported.summary.rejected.count) rows rejected)")
+        let cache = try DatasetCache.open(for: imported, in: options.jobsDirectory.appendingPathComponent("cache"),
+                                          maxPixels: options.importOptions.maxPixels)
+        let dataset = cache.dataset
+        let splits = TrainingSplits(dataset: dataset)
+        for note in splits.notes { say(note) }
+        guard !splits.train.isEmpty else { throw SearchError.noTrainingImages }
+        let trainer = Trainer(dataset: dataset, splits: splits)
+        let labels = dataset.header.labels
+        var counts = [Int](repeating: 0, count: labels.count)
+        for index in splits.train { counts[Int(dataset.labels[index])] += 1 }
+        let present = counts.filter { $0 > 0 }
+        let space = SearchSpace(inputShape: BatchLoader(dataset: dataset, normalization: nil).inputShape, classes: labels.count,
+                                imbalanced: (present.max() ?? 0) > 3 * (present.min() ?? 0))
+
+        // 2. The budget clock starts now.
+        let start = Date()
+        let end = start.addingTimeInterval(options.budget.seconds)
+        let seeds = space.seeds()
+        let calibration = try ArchitectureSearch.calibrate(trainer: trainer, candidate: seeds[0], space: space)
+        var settings = options.search
+        settings.seed = options.seed
+        let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: calibration)
+        let cheapest = seeds.map { search.estimatedSeconds($0, images: min(splits.train.count, settings.rungImages[0]), epochs: 1) }.min()!
+        let oneFinalEpoch = search.estimatedSeconds(seeds[0], images: splits.train.count, epochs: 1)
+        let needed = Date().timeIntervalSince(start) + cheapest + oneFinalEpoch + 2
+        if needed > options.budget.seconds { throw SearchError.budgetTooSmall(requested: options.budget.seconds, needed: needed) }
+
+        update { $0.state = .searching }
+        let searchEnd = start.addingTimeInterval(options.budget.seconds * options.searchFraction)
+        say("searching until \(Budget.format(options.budget.seconds * options.searchFraction)) of the \(options.budget) budget")
+        let result = try search.run(deadline: searchEnd, shouldStop: shouldStop) { trial in
+            try? self.folder.appendSearchLog(trial)
+            self.update {
+                $0.trialsDone += 1
+                if trial.error == nil { $0.bestValidationAccuracy = max($0.bestValidationAccuracy ?? 0, trial.validationAccuracy) }
+                $0.usedSeconds = Date().timeIntervalSince(start)
+                $0.progress = min(1, $0.usedSeconds / self.options.budget.seconds)
+            }
+            self.onEvent(.trial(trial))
+        }
+        if result.stopReason == .cancelled || shouldStop() { return cancel(start: start) }
+        say("search \(result.stopReason == .converged ? "converged" : "used its share of the budget") after \(result.trials.count) trials; "
+            + "best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy))")
+
+        // 3. Final training of the best candidate with what is left.
+        update { $0.state = .training }
+        let best = result.best.candidate
+        let spec = best.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "final")
+        let flops = Double(try spec.forwardFLOPsPerImage())
+        let evaluationReserve = result.secondsPerImageFLOP * flops * Double(splits.test.count + splits.validation.count) / 3 + 2
+        let trainingEnd = end.addingTimeInterval(-evaluationReserve)
+        let epochSeconds = max(1e-3, search.estimatedSeconds(best, images: splits.train.count, epochs: 1)
+            + result.secondsPerImageFLOP * flops * Double(splits.validation.count) / 3)
+        let epochs = max(1, min(100, Int(trainingEnd.timeIntervalSinceNow / epochSeconds)))
+        var config = best.trainingConfig(epochs: epochs, seed: options.seed)
+        config.patience = max(3, epochs / 4)
+        say("training the final model for up to \(epochs) epochs (~\(Budget.format(epochSeconds)) each)")
+        let outcome = try trainer.train(spec, config: config, deadline: trainingEnd, shouldStop: shouldStop) { epoch in
+            self.update {
+                $0.usedSeconds = Date().timeIntervalSince(start)
+                $0.progress = min(1, $0.usedSeconds / self.options.budget.seconds)
+                $0.bestValidationAccuracy = max($0.bestValidationAccuracy ?? 0, epoch.validationAccuracy)
+            }
+            self.onEvent(.epoch(epoch))
+        }
+        if outcome.stopReason == .cancelled { return cancel(start: start) }
+        let resolution = dataset.resolution
+        let checkpoint = Checkpoint(
+            network: outcome.network, architecture: spec, normalization: outcome.normalization, labelNames: labels,
+            metadata: [
+                "job_id": id, "working_resolution": String(decoding: try JSONEncoder.sorted.encode(resolution), as: UTF8.self),
+                "candidate": best.summary, "validation_accuracy": String(outcome.bestValidationAccuracy),
+            ])
+        try folder.writeAtomically(try checkpoint.encoded(), to: folder.modelURL)
+
+        // 4. Evaluation: TEST is used once, here.
+        update { $0.state = .evaluating }
+        let probabilities = trainer.probabilities(outcome.network, normalization: outcome.normalization, indices: splits.test)
+        var test = try TestEvaluation(
+            probabilities: probabilities, labels: splits.test.map { Int(dataset.labels[$0]) }, classNames: labels,
+            scoreThreshold: options.scoreThreshold,
+            references: splits.test.map { "manifest line \(dataset.lines[$0])" })
+        test.attachThumbnails { index in
+            let pixels = Array(dataset.pixels(splits.test[index]))
+            let image = Image(width: resolution.width, height: resolution.height, channels: resolution.channels, pixels: pixels)
+            return (try? PNGEncoder.encode(image)).map { Data($0) }
+        }
+        let used = Date().timeIntervalSince(start)
+        let stopReason = outcome.stopReason == .deadline ? "budget reached" : "converged"
+        var notes = splits.notes
+        notes += imported.summary.warnings
+        let report = EvaluationReport(
+            test: test, jobID: id,
+            dataset: DatasetSummary(manifest: options.manifest.path, partitions: imported.summary.partitions, notes: notes),
+            search: SearchLog(
+                strategy: "ASHA (asynchronous successive halving) with regularized evolution; \(result.trials.count) trials; "
+                    + "search stopped: \(result.stopReason.rawValue)",
+                trials: result.trials.map {
+                    Evaluation.TrialRecord(id: $0.id, architecture: $0.architecture, parameters: $0.parameters, flops: $0.flops,
+                                           epochs: $0.epochs, validationAccuracy: $0.error == nil ? $0.validationAccuracy : nil,
+                                           seconds: $0.seconds)
+                }),
+            budget: BudgetSummary(requestedSeconds: options.budget.seconds, usedSeconds: used, stopReason: stopReason,
+                                  importSeconds: imported.summary.importSeconds),
+            machine: MachineInfo.current(),
+            model: ModelSummary(architecture: best.summary, parameters: try spec.parameterCount(), flops: Int(flops)))
+        try folder.writeAtomically(try report.jsonData(), to: folder.reportURL)
+        try folder.writeAtomically(Data(report.html().utf8), to: folder.reportHTMLURL)
+        update {
+            $0.state = .succeeded
+            $0.usedSeconds = used
+            $0.progress = 1
+            $0.testAccuracy = test.accuracy
+            $0.stopReason = stopReason
+            $0.bestValidationAccuracy = outcome.bestValidationAccuracy
+        }
+        return report
+    }
+
+    private func cancel(start: Date) -> EvaluationReport? {
+        update {
+            $0.state = .cancelled
+            $0.stopReason = "cancelled"
+            $0.usedSeconds = Date().timeIntervalSince(start)
+        }
+        say("job \(id) cancelled: its folder keeps the import summary and the search log; no model was written")
+        return nil
+    }
+}
+
+func percent(_ value: Double) -> String { String(format: "%.2f %%", value * 100) }
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

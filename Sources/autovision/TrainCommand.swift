@@ -1,0 +1,125 @@
+import ArgumentParser
+import Dispatch
+import Evaluation
+import Foundation
+import JobService
+import Search
+import Training
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a model on a manifest within a compute budget: architecture search, final training, TEST report.",
+        discussion: """
+        The budget (90s, 10m, 1h, 1h30m) is wall-clock time on this machine for search, final training and
+        evaluation; the import is timed separately. Everything the job makes is in JOBS_DIR/JOB_ID/.
+        Ctrl-C stops the job cleanly (state: cancelled).
+        """)
+
+    @Argument(help: "The manifest CSV file.") var manifest: String
+    @Option(help: "Compute budget: 90s, 10m, 1h, 1h30m or seconds.") var budget = "10m"
+    @Option(help: "Seed of the search and training (same seed, same run on one thread).") var seed: UInt64 = 0
+    @Option(help: "The job store folder.") var jobsDir = "Jobs"
+    @Option(help: "Score threshold for the report's precision and recall.") var scoreThreshold = 0.5
+    @OptionGroup var importArguments: ImportArguments
+    @Flag(help: "Print the job summary as one line of JSON last.") var json = false
+
+    struct Summary: Encodable {
+        var jobID: String
+        var state: String
+        var testAccuracy: Double?
+        var macroAUC: Double?
+        var averagePrecision: Double?
+        var logLoss: Double?
+        var budgetRequestedSeconds: Double
+        var budgetUsedSeconds: Double
+        var importSeconds: Double?
+        var stopReason: String?
+        var trials: Int
+        var report: String?
+        enum CodingKeys: String, CodingKey {
+            case jobID = "job_id", state, testAccuracy = "test_accuracy", macroAUC = "macro_auc", averagePrecision = "average_precision"
+            case logLoss = "log_loss", budgetRequestedSeconds = "budget_requested_seconds", budgetUsedSeconds = "budget_used_seconds"
+            case importSeconds = "import_seconds", stopReason = "stop_reason", trials, report
+        }
+    }
+
+    func run() throws {
+        let parsedBudget: Budget
+        do { parsedBudget = try Budget(parsing: budget) } catch { throw ValidationError("\(error)") }
+        var options = TrainingJobOptions(manifest: URL(fileURLWithPath: manifest), budget: parsedBudget)
+        options.seed = seed
+        options.jobsDirectory = URL(fileURLWithPath: jobsDir)
+        options.scoreThreshold = scoreThreshold
+        options.importOptions = try importArguments.options()
+        let job = try TrainingJob(options: options) { event in
+            switch event {
+            case let .message(text): Console.log(text)
+            case let .trial(trial):
+                let result = trial.error.map { "failed: \($0)" } ?? String(format: "validation %.2f %%", trial.validationAccuracy * 100)
+                Console.log(String(format: "trial %d (rung %d, %d epoch%@, %.0f s): %@ — %@", trial.id, trial.rung, trial.epochs,
+                                   trial.epochs == 1 ? "" : "s", trial.seconds, trial.architecture, result))
+            case let .epoch(epoch):
+                Console.log(String(format: "final epoch %d: train loss %.4f, train %.2f %%, validation %.2f %% (%.0f img/s, %.0f s)",
+                                   epoch.epoch, epoch.trainLoss, epoch.trainAccuracy * 100, epoch.validationAccuracy * 100,
+                                   epoch.imagesPerSecond, epoch.seconds))
+            }
+        }
+        print("job \(job.id)")
+        let interrupted = InterruptFlag.install()
+        var report: EvaluationReport?
+        do {
+            report = try job.run(shouldStop: { interrupted.isSet })
+        } catch {
+            Console.log("error: \(error)")
+            if json { try Console.printJSON(summary(job, report: nil)) }
+            throw ExitCode.failure
+        }
+        if let report {
+            print(report.terminalSummary(), terminator: "")
+            print("report: \(job.folder.reportURL.path) (HTML: \(job.folder.reportHTMLURL.path))")
+        } else {
+            print("job \(job.id) was cancelled; \(job.folder.url.path) keeps what it had done")
+        }
+        if json { try Console.printJSON(summary(job, report: report)) }
+        if report == nil { throw ExitCode(130) }
+    }
+
+    func summary(_ job: TrainingJob, report: EvaluationReport?) -> Summary {
+        let record = job.record
+        return Summary(
+            jobID: record.id, state: record.state.rawValue, testAccuracy: report?.test.accuracy, macroAUC: report?.test.macroAUC,
+            averagePrecision: report?.test.averagePrecision, logLoss: report?.test.logLoss, budgetRequestedSeconds: record.budgetSeconds,
+            budgetUsedSeconds: record.usedSeconds, importSeconds: record.importSeconds, stopReason: record.stopReason ?? record.failureReason,
+            trials: record.trialsDone, report: report == nil ? nil : job.folder.reportURL.path)
+    }
+}
+
+/// Set by SIGINT (Ctrl-C) so a job can stop between batches and leave a consistent folder.
+final class InterruptFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    private var source: (any DispatchSourceSignal)?
+
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+
+    static func install() -> InterruptFlag {
+        let flag = InterruptFlag()
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            flag.lock.lock()
+            flag.value = true
+            flag.lock.unlock()
+            Console.log("interrupted: stopping after the current batch (Ctrl-C again to kill)")
+            signal(SIGINT, SIG_DFL)
+        }
+        source.resume()
+        flag.source = source
+        return flag
+    }
+}
