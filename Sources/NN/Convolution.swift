@@ -46,6 +46,11 @@ public final class Conv2D: Layer {
     private var inputGradient = Tensor.empty
     private let columns = Workspace()
     private let partialGradients = Workspace()
+    /// Whether the last training forward left every image's columns in `columns`.
+    private var columnsCached = false
+    /// Most floats of im2col columns this layer keeps from forward to backward (default 64 Mi
+    /// floats = 256 MB); above it, backward recomputes them per image. 0 disables the cache.
+    public var columnCacheLimit = 64 << 20
 
     /// - Parameters:
     ///   - inputChannels: channels of the input; divisible by `groups`.
@@ -107,7 +112,13 @@ public final class Conv2D: Layer {
         let reduction = g.columnRows  // Cg·k·k
         let columnCount = reduction * outputPixels
         let direct = usesInputAsColumns
-        let columnBase = columns.reserve(direct ? 1 : Threading.workerCount * columnCount)
+        // In training, keep every image's columns for the backward pass when they fit the budget
+        // (saves recomputing im2col); otherwise each worker reuses one image's worth.
+        let cacheColumns = training && !direct && batch * groups * columnCount <= columnCacheLimit
+        columnsCached = cacheColumns
+        // (The backward pass's per-worker `dcol` buffers follow the cache: reserved now, so that
+        // backward never reallocates — and loses — the cached columns.)
+        let columnBase = columns.reserve(direct ? 1 : ((cacheColumns ? batch * groups : 0) + Threading.workerCount) * columnCount)
         let groups = groups, outputChannels = outputChannels
         let inputStride = inputChannels * g.height * g.width, outputStride = outputChannels * outputPixels
         input.withUnsafePointer { x in
@@ -115,10 +126,10 @@ public final class Conv2D: Layer {
                 output.withUnsafeMutablePointer { y in
                     let biasValues = bias?.value.storage
                     Threading.parallelFor(batch, costPerItem: 2 * outputChannels * reduction * outputPixels) { images, worker in
-                        let col = columnBase + worker * columnCount
                         for image in images {
                             let imageOutput = y + image * outputStride
                             for group in 0..<groups {
+                                let col = columnBase + (cacheColumns ? image * groups + group : worker) * columnCount
                                 let groupInputPointer = x + image * inputStride + group * groupInput
                                 if !direct { im2col(groupInputPointer, geometry: g, columns: col) }
                                 GEMM.multiply(
@@ -156,7 +167,10 @@ public final class Conv2D: Layer {
         let columnCount = reduction * outputPixels
         let direct = usesInputAsColumns
         let workers = Threading.workerCount
-        let columnBase = columns.reserve(direct ? 1 : workers * columnCount)
+        let cached = columnsCached
+        // With cached columns, `dcol` needs its own per-worker buffer after them.
+        let scratchBase = cached ? batch * groups * columnCount : 0
+        let columnBase = columns.reserve(direct ? 1 : scratchBase + workers * columnCount)
         let weightCount = weight.value.count
         let partialCount = weightCount + outputChannels
         let partialBase = partialGradients.reserve(workers * partialCount)
@@ -171,7 +185,7 @@ public final class Conv2D: Layer {
                 outputGradient.withUnsafePointer { dy in
                     inputGradient.withUnsafeMutablePointer { dx in
                         Threading.parallelFor(batch, costPerItem: 4 * outputChannels * reduction * outputPixels) { images, worker in
-                            let col = columnBase + worker * columnCount
+                            let scratch = columnBase + scratchBase + worker * columnCount
                             let dW = partialBase + worker * partialCount
                             let dB = dW + weightCount
                             for image in images {
@@ -186,7 +200,8 @@ public final class Conv2D: Layer {
                                 for group in 0..<groups {
                                     let groupInputPointer = x + image * inputStride + group * groupInput
                                     let groupGradient = imageGradient + group * groupOutputChannels * outputPixels
-                                    if !direct { im2col(groupInputPointer, geometry: g, columns: col) }
+                                    let col = cached ? columnBase + (image * groups + group) * columnCount : scratch
+                                    if !direct && !cached { im2col(groupInputPointer, geometry: g, columns: col) }
                                     // dW_g[Og, Cg·k·k] += dY_g[Og, H′W′] · colᵀ[H′W′, Cg·k·k]
                                     GEMM.multiply(
                                         transposeB: true,
@@ -197,7 +212,7 @@ public final class Conv2D: Layer {
                                         c: dW + group * groupOutputChannels * reduction, ldc: reduction)
                                     guard needsInputGradient else { continue }
                                     // dcol[Cg·k·k, H′W′] = W_gᵀ · dY_g, folded back onto the image.
-                                    let target = direct ? imageInputGradient + group * groupInput : col
+                                    let target = direct ? imageInputGradient + group * groupInput : scratch
                                     GEMM.multiply(
                                         transposeA: true,
                                         m: reduction, n: outputPixels, k: groupOutputChannels,
@@ -205,7 +220,7 @@ public final class Conv2D: Layer {
                                         b: groupGradient, ldb: outputPixels,
                                         beta: 0,
                                         c: target, ldc: outputPixels)
-                                    if !direct { col2im(col, geometry: g, image: imageInputGradient + group * groupInput) }
+                                    if !direct { col2im(scratch, geometry: g, image: imageInputGradient + group * groupInput) }
                                 }
                             }
                         }
@@ -228,6 +243,7 @@ public final class Conv2D: Layer {
             }
         }
         input = .empty
+        columnsCached = false
         return needsInputGradient ? inputGradient : .empty
     }
 }

@@ -42,17 +42,17 @@ public func im2col(_ image: UnsafePointer<Float>, geometry g: ConvolutionGeometr
                     let iy = oy * s - p + ky
                     let out = row + oy * outputWidth
                     if iy < 0 || iy >= g.height || firstValid >= lastValid {
-                        out.update(repeating: 0, count: outputWidth)
+                        zeroFloats(out, count: outputWidth)
                         continue
                     }
-                    if firstValid > 0 { out.update(repeating: 0, count: firstValid) }
+                    for ox in 0..<firstValid { out[ox] = 0 }
                     let source = plane + iy * g.width - p + kx
                     if s == 1 {
-                        (out + firstValid).update(from: source + firstValid, count: lastValid - firstValid)
+                        copyFloats(out + firstValid, source + firstValid, count: lastValid - firstValid)
                     } else {
                         for ox in firstValid..<lastValid { out[ox] = source[ox * s] }
                     }
-                    if lastValid < outputWidth { (out + lastValid).update(repeating: 0, count: outputWidth - lastValid) }
+                    for ox in lastValid..<outputWidth { out[ox] = 0 }
                 }
                 row += outputHeight * outputWidth
             }
@@ -79,7 +79,7 @@ public func col2im(_ columns: UnsafePointer<Float>, geometry g: ConvolutionGeome
                         let input = row + oy * outputWidth
                         let target = plane + iy * g.width - p + kx
                         if s == 1 {
-                            for ox in firstValid..<lastValid { target[ox] += input[ox] }
+                            addFloats(target + firstValid, input + firstValid, count: lastValid - firstValid)
                         } else {
                             for ox in firstValid..<lastValid { target[ox * s] += input[ox] }
                         }
@@ -88,5 +88,48 @@ public func col2im(_ columns: UnsafePointer<Float>, geometry g: ConvolutionGeome
                 row += outputHeight * outputWidth
             }
         }
+    }
+}
+
+// Short-row helpers: im2col rows are one output row long (often 7–56 floats), where a call to
+// memmove/memset costs more than the copy. Explicit SIMD keeps LLVM from turning them back into calls.
+
+@inline(__always)
+func copyFloats(_ target: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        UnsafeMutableRawPointer(target + i).storeBytes(of: UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        target[i] = source[i]
+        i += 1
+    }
+}
+
+@inline(__always)
+func addFloats(_ target: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        let sum = UnsafeRawPointer(target + i).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(target + i).storeBytes(of: sum, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        target[i] += source[i]
+        i += 1
+    }
+}
+
+@inline(__always)
+func zeroFloats(_ target: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        UnsafeMutableRawPointer(target + i).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        target[i] = 0
+        i += 1
     }
 }

@@ -82,7 +82,7 @@ public func sumOfSquaredDeviations(_ x: UnsafePointer<Float>, count: Int, mean: 
     var i = 0
     while i + 8 <= count {
         let d = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - m
-        acc.addProduct(d, d)
+        acc += d * d  // not addProduct: without FMA in the target it becomes a libm call per lane
         i += 8
     }
     var total = acc.sum()
@@ -104,7 +104,7 @@ public func sumAndCenteredDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Floa
         let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
         let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - m
         sum += gv
-        dot.addProduct(gv, xv)
+        dot += gv * xv
         i += 8
     }
     var s = sum.sum(), d = dot.sum()
