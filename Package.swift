@@ -57,6 +57,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"]),
+        .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Search", "Datasets"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NN"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),
         // Runs the built executable as a user does; depends on it so it is built first.

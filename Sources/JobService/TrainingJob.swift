@@ -107,6 +107,9 @@ public final class TrainingJob {
         let splits = TrainingSplits(dataset: dataset)
         for note in splits.notes { say(note) }
         guard !splits.train.isEmpty else { throw SearchError.noTrainingImages }
+        guard !splits.validation.isEmpty, !splits.test.isEmpty else {
+            throw JobError.nothingImported("too few images to train and evaluate: give VALIDATION and TEST images, or at least 3 TRAIN images")
+        }
         let trainer = Trainer(dataset: dataset, splits: splits)
         let labels = dataset.header.labels
         var counts = [Int](repeating: 0, count: labels.count)

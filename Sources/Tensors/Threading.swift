@@ -20,12 +20,20 @@ public enum ThreadingPolicy: Sendable, Equatable, CustomStringConvertible {
 
 /// The process-wide threading policy and the parallel loop every kernel uses.
 ///
-/// Default: `.batchParallel(workers: cores)`, chosen by measurement on the 2-core reference machine
-/// (see `Sources/Tensors/README-threading.md`): the per-image convolution GEMMs are too small for
-/// OpenBLAS to thread well, while pooling, activations, BatchNorm and im2col also need both cores.
+/// Default: `.batchParallel(workers: cores)`, chosen by measurement on this 2-core machine with
+/// `autovision bench train --model medium --timed-batches 30 --threading batch|blas` (2026-11-29, others'
+/// builds running, so absolute figures are low; the ratio is the point):
+///
+/// | policy | medium train img/s | medium infer img/s |
+/// |---|---|---|
+/// | batch-parallel, 1-thread BLAS | 1,063 | 2,974 |
+/// | serial loops, 2-thread BLAS   |   531 | 1,296 |
+///
+/// Per-image convolution GEMMs (e.g. 64 × 196 × 288) are too small for OpenBLAS to split well, and
+/// under threaded BLAS im2col, pooling, activations and BatchNorm run on one core.
 /// Override with the environment variable `AUTOVISION_THREADING=blas` (threaded BLAS) or
-/// `AUTOVISION_THREADS=N`. Results are deterministic for a fixed policy: work is split into fixed
-/// contiguous chunks and partial sums are reduced in worker order.
+/// `AUTOVISION_THREADS=N`. Results are deterministic for a fixed policy and worker count: work is
+/// split into fixed contiguous chunks and partial sums are reduced in worker order.
 public enum Threading {
     private final class State: @unchecked Sendable {
         let lock = NSLock()

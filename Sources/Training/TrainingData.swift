@@ -5,8 +5,9 @@ import Tensors
 /// The TRAIN / VALIDATION / TEST image indices of a decoded dataset, with VALIDATION or TEST carved
 /// from TRAIN when the manifest has none.
 ///
-/// Carving is deterministic and depends on image content only: a TRAIN image whose pixels hash
-/// (FNV-1a, 64 bit) to 0 modulo 10 moves to VALIDATION, to 1 modulo 10 to TEST — 10 % each.
+/// Carving is deterministic and depends on image content only: TRAIN images are ordered by a hash
+/// of their pixels (FNV-1a, 64 bit); the first 10 % (at least one image) become VALIDATION and the
+/// next 10 % TEST, so even a tiny dataset gets both.
 public struct TrainingSplits: Sendable {
     public var train: [Int]
     public var validation: [Int]
@@ -19,19 +20,20 @@ public struct TrainingSplits: Sendable {
         validation = dataset.indices(of: .validation)
         test = dataset.indices(of: .test)
         let carveValidation = validation.isEmpty, carveTest = test.isEmpty
-        guard carveValidation || carveTest else { return }
-        var kept: [Int] = []
-        for index in train {
-            let bucket = Self.contentHash(dataset.pixels(index)) % 10
-            if carveValidation && bucket == 0 {
-                validation.append(index)
-            } else if carveTest && bucket == 1 {
-                test.append(index)
-            } else {
-                kept.append(index)
-            }
+        guard carveValidation || carveTest, train.count >= 3 else { return }
+        let share = max(1, train.count / 10)
+        var byHash = train.map { (hash: Self.contentHash(dataset.pixels($0)), index: $0) }
+        byHash.sort { ($0.hash, $0.index) < ($1.hash, $1.index) }
+        var ordered = byHash.map(\.index)
+        if carveValidation {
+            validation = ordered.prefix(share).sorted()
+            ordered.removeFirst(share)
         }
-        train = kept
+        if carveTest {
+            test = ordered.prefix(share).sorted()
+            ordered.removeFirst(share)
+        }
+        train = ordered.sorted()
         if carveValidation { notes.append("the manifest has no VALIDATION images: \(validation.count) were carved from TRAIN (10 %, by content hash)") }
         if carveTest { notes.append("the manifest has no TEST images: \(test.count) were carved from TRAIN (10 %, by content hash)") }
     }

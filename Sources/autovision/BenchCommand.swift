@@ -51,6 +51,9 @@ struct Bench: ParsableCommand {
         @Option(help: "Batches timed in throughput mode (the median is over batches 2…this).")
         var timedBatches: Int = 120
 
+        @Option(help: "With --epochs: write the trained model to this checkpoint file.")
+        var checkpoint: String?
+
         func validate() throws {
             guard ArchitectureSpec.referenceNames.contains(model) else {
                 throw ValidationError("unknown model '\(model)'; choose one of \(ArchitectureSpec.referenceNames.joined(separator: ", "))")
@@ -58,6 +61,7 @@ struct Bench: ParsableCommand {
             if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
             if let threading, !["batch", "blas"].contains(threading) { throw ValidationError("--threading must be 'batch' or 'blas'") }
             if timedBatches < 3 { throw ValidationError("--timed-batches must be at least 3") }
+            if checkpoint != nil && epochs == nil { throw ValidationError("--checkpoint needs --epochs") }
         }
 
         func run() throws {
@@ -70,7 +74,10 @@ struct Bench: ParsableCommand {
             let log: (String) -> Void = { message in
                 if !json { print(message) } else { FileHandle.standardError.write(Data((message + "\n").utf8)) }
             }
-            let result = try TrainingBenchmark(model: model, epochs: epochs, seed: seed, timedBatches: timedBatches, log: log).run()
+            let checkpointURL = checkpoint.map { URL(fileURLWithPath: $0) }
+            let result = try TrainingBenchmark(
+                model: model, epochs: epochs, seed: seed, timedBatches: timedBatches, checkpoint: checkpointURL, log: log
+            ).run()
             if json {
                 print(String(decoding: try result.jsonLine(), as: UTF8.self))
             } else {
@@ -135,6 +142,7 @@ fileprivate struct TrainingBenchmark {
     var epochs: Int?
     var seed: UInt64
     var timedBatches: Int
+    var checkpoint: URL?
     var log: (String) -> Void
 
     static let batchSize = 128
@@ -203,6 +211,16 @@ fileprivate struct TrainingBenchmark {
 
         // Inference: one warm-up pass, then the best of five.
         let testAccuracy = epochs == nil ? nil : evaluate(network, test)
+        if let checkpoint, let testAccuracy {
+            try Checkpoint(
+                network: network, architecture: spec, labelNames: FashionMNIST.classNames,
+                metadata: [
+                    "dataset": "fashion-mnist", "recipe": "bench train: Adam 1e-3, batch 128, pixels/255",
+                    "epochs": "\(epochs ?? 0)", "seed": "\(seed)", "testAccuracy": String(format: "%.4f", testAccuracy),
+                ]
+            ).write(to: checkpoint)
+            log("checkpoint written to \(checkpoint.path)")
+        }
         var passes = [Double]()
         for pass in 0..<6 {
             let start = monotonicSeconds()

@@ -1,0 +1,128 @@
+import Datasets
+import Foundation
+import JobService
+import Search
+import Testing
+
+/// End-to-end jobs on small real data (a Fashion-MNIST slice from the Debian package).
+/// Heavy: run in release (`swift test -c release -Xswiftc -enable-testing`).
+@Suite(.serialized) struct TrainingJobTests {
+    static let root = FileManager.default.temporaryDirectory.appendingPathComponent("autovision-job-tests-\(getpid())")
+
+    static func slice(perClass: Int) throws -> URL {
+        let folder = root.appendingPathComponent("fashion-\(perClass)")
+        let manifest = folder.appendingPathComponent("manifest.csv")
+        if !FileManager.default.fileExists(atPath: manifest.path) {
+            _ = try FashionMNISTExport.write(to: folder, perClass: perClass, seed: 5)
+        }
+        return manifest
+    }
+
+    static func intake(_ name: String) -> URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/intake/\(name)")
+    }
+
+    /// The issue's "2-minute job on a Fashion-MNIST slice".
+    @Test func twoMinuteJobWritesAReportWithEveryStableKeyAndServesTheSameAccuracy() throws {
+        let manifest = try Self.slice(perClass: 40)
+        var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: 120))
+        options.jobsDirectory = Self.root.appendingPathComponent("jobs")
+        let started = Date()
+        let job = try TrainingJob(options: options)
+        let report = try #require(try job.run())
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(report.budget!.usedSeconds <= 120 * 1.05, "the job ends within the budget + 5 %")
+        #expect(elapsed - report.budget!.importSeconds! <= 120 * 1.05 + 5)
+        #expect(report.test.accuracy > 0.5, "10 classes: chance is 0.1, got \(report.test.accuracy)")
+
+        // Stable keys of report.json.
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: job.folder.reportURL)) as! [String: Any]
+        let test = try #require(json["test"] as? [String: Any])
+        for key in ["accuracy", "macro_auc", "average_precision", "log_loss", "per_class", "confusion_matrix"] {
+            #expect(test[key] != nil, "test.\(key)")
+        }
+        let matrix = try #require(test["confusion_matrix"] as? [String: Any])
+        #expect((matrix["labels"] as? [String])?.count == 10)
+        let counts = try #require(matrix["counts"] as? [[Int]])
+        #expect(counts.count == 10 && counts.allSatisfy { $0.count == 10 })
+        #expect(counts.joined().reduce(0, +) == 400)
+        let budget = try #require(json["budget"] as? [String: Any])
+        #expect(budget["requested_seconds"] as? Double == 120)
+        #expect(budget["used_seconds"] is Double)
+        let trials = try #require((json["search"] as? [String: Any])?["trials"] as? [Any])
+        #expect(!trials.isEmpty)
+        let logLines = try String(contentsOf: job.folder.searchLogURL, encoding: .utf8).split(separator: "\n")
+        #expect(logLines.count == trials.count, "one search-log line per trial")
+        #expect(FileManager.default.fileExists(atPath: job.folder.reportHTMLURL.path))
+        let record = try job.folder.readRecord()
+        #expect(record.state == .succeeded && record.testAccuracy == report.test.accuracy)
+
+        // The served model gives the report's TEST accuracy on the TEST images.
+        let predictor = try Predictor(folder: job.folder)
+        let rows = try String(contentsOf: manifest, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("TEST,") }
+        var correct = 0
+        for row in rows {
+            let fields = row.split(separator: ",", maxSplits: 2).map(String.init)
+            let bytes = [UInt8](try Data(contentsOf: manifest.deletingLastPathComponent().appendingPathComponent(fields[1])))
+            if try predictor.predict(images: [bytes])[0][0].label == fields[2] { correct += 1 }
+        }
+        #expect(Double(correct) / Double(rows.count) == report.test.accuracy)
+    }
+
+    @Test func exifRotatedImagePredictsLikeTheUprightOnes() throws {
+        var options = TrainingJobOptions(manifest: Self.intake("02-exif-orientation/manifest.csv"), budget: Budget(seconds: 12))
+        options.jobsDirectory = Self.root.appendingPathComponent("jobs")
+        let job = try TrainingJob(options: options)
+        _ = try job.run()
+        let predictor = try Predictor(folder: job.folder)
+        let bytes = [UInt8](try Data(contentsOf: Self.intake("02-exif-orientation/images/orient6_red_top.jpg")))
+        #expect(try predictor.predict(images: [bytes])[0][0].label == "red_top")
+    }
+
+    @Test func tooSmallABudgetSaysHowMuchIsNeeded() throws {
+        var options = TrainingJobOptions(manifest: try Self.slice(perClass: 40), budget: Budget(seconds: 0.2))
+        options.jobsDirectory = Self.root.appendingPathComponent("jobs")
+        let job = try TrainingJob(options: options)
+        do {
+            _ = try job.run()
+            Issue.record("expected budgetTooSmall")
+        } catch let error as SearchError {
+            guard case .budgetTooSmall = error else { Issue.record("unexpected \(error)"); return }
+            #expect(error.description.contains("too small") && error.description.contains("at least"))
+        }
+        #expect(try job.folder.readRecord().state == .failed)
+    }
+
+    @Test func multiLabelDatasetsAreRefusedClearly() throws {
+        var options = TrainingJobOptions(manifest: Self.intake("14-multilabel-trailing-empty/manifest.csv"), budget: Budget(seconds: 30))
+        options.jobsDirectory = Self.root.appendingPathComponent("jobs")
+        options.importOptions.multiLabel = true
+        let job = try TrainingJob(options: options)
+        #expect(throws: JobError.multiLabelNotSupported) { try job.run() }
+    }
+
+    @Test func cancellingLeavesAConsistentFolder() throws {
+        var options = TrainingJobOptions(manifest: try Self.slice(perClass: 40), budget: Budget(seconds: 60))
+        options.jobsDirectory = Self.root.appendingPathComponent("jobs")
+        let stopAt = Date().addingTimeInterval(4)
+        let job = try TrainingJob(options: options)
+        let report = try job.run(shouldStop: { Date() > stopAt })
+        #expect(report == nil)
+        let record = try job.folder.readRecord()
+        #expect(record.state == .cancelled)
+        #expect(!FileManager.default.fileExists(atPath: job.folder.modelURL.path), "no half-trained model is left to serve")
+        #expect(FileManager.default.fileExists(atPath: job.folder.importURL.path))
+    }
+
+    @Test func budgetsParseLikeAutoMLUsersWriteThem() throws {
+        #expect(try Budget(parsing: "90s").seconds == 90)
+        #expect(try Budget(parsing: "10m").seconds == 600)
+        #expect(try Budget(parsing: "1h").seconds == 3600)
+        #expect(try Budget(parsing: "1h30m").seconds == 5400)
+        #expect(try Budget(parsing: "45").seconds == 45)
+        #expect(throws: SearchError.self) { try Budget(parsing: "ten minutes") }
+        #expect(throws: SearchError.self) { try Budget(parsing: "0s") }
+        #expect(Budget.format(5400) == "1h30m")
+    }
+}
