@@ -79,17 +79,28 @@ public final class Sequential: Layer {
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
         var gradient = outputGradient
-        for layer in layers.reversed() { gradient = layer.backward(gradient) }
+        for layer in layers.reversed() {
+            // A layer that was told not to compute its input gradient returns an empty tensor:
+            // nothing below it needs one either.
+            if gradient.isEmpty { return gradient }
+            gradient = layer.backward(gradient)
+        }
         return gradient
     }
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
     public var buffers: [Buffer] { layers.flatMap(\.buffers) }
 
-    /// Propagates to the first layer only: inner layers always need their input gradient.
+    /// Setting `false` stops backpropagation at the first layer with parameters: that layer skips its
+    /// input gradient, and the parameter-free layers before it (e.g. `Flatten`) are not visited.
     public var needsInputGradient: Bool {
         get { layers.first?.needsInputGradient ?? true }
-        set { layers.first?.needsInputGradient = newValue }
+        set {
+            for layer in layers {
+                layer.needsInputGradient = newValue
+                if !layer.parameters.isEmpty { break }
+            }
+        }
     }
 }
 
