@@ -15,11 +15,20 @@ public struct TrainingJobOptions: Sendable {
     public var jobsDirectory = URL(fileURLWithPath: "Jobs")
     public var importOptions = ImportOptions()
     /// Share of the budget for the search; the rest trains the final model and evaluates it.
-    public var searchFraction = 0.5
+    /// `nil`: 35 % up to 15 minutes (short budgets need most of their time for the final model),
+    /// 45 % up to an hour, 50 % beyond.
+    public var searchFraction: Double?
+
+    var effectiveSearchFraction: Double {
+        searchFraction ?? (budget.seconds <= 900 ? 0.35 : budget.seconds <= 3600 ? 0.45 : 0.5)
+    }
     /// Score threshold of the report's precision/recall (AutoML shows 0.5).
     public var scoreThreshold = 0.5
     /// Search settings (rung sizes etc.); the seed is set from `seed`.
     public var search = SearchSettings()
+    /// Skip the search and train this seed architecture (`vgg-bn`, `resnet`, `small`) with the
+    /// whole budget: the baseline the search must beat.
+    public var fixedSeed: String?
 
     public init(manifest: URL, budget: Budget) {
         self.manifest = manifest
@@ -132,31 +141,49 @@ public final class TrainingJob {
         if needed > options.budget.seconds { throw SearchError.budgetTooSmall(requested: options.budget.seconds, needed: needed) }
 
         update { $0.state = .searching }
-        let searchEnd = start.addingTimeInterval(options.budget.seconds * options.searchFraction)
-        say("searching until \(Budget.format(options.budget.seconds * options.searchFraction)) of the \(options.budget) budget")
-        let result = try search.run(deadline: searchEnd, shouldStop: shouldStop) { trial in
-            try? self.folder.appendSearchLog(trial)
-            self.update {
-                $0.trialsDone += 1
-                if trial.error == nil { $0.bestValidationAccuracy = max($0.bestValidationAccuracy ?? 0, trial.validationAccuracy) }
-                $0.usedSeconds = Date().timeIntervalSince(start)
-                $0.progress = min(1, $0.usedSeconds / self.options.budget.seconds)
+        let best: Candidate
+        let trials: [Search.TrialRecord]
+        let strategy: String
+        var secondsPerImageFLOP = calibration
+        if let name = options.fixedSeed {
+            guard let seed = seeds.first(where: { $0.origin == "seed:\(name)" }) else {
+                throw JobError.failed("unknown seed architecture '\(name)' (known: \(seeds.map { $0.origin.dropFirst(5) }.joined(separator: ", ")))")
             }
-            self.onEvent(.trial(trial))
+            say("no search: training the seed architecture \(name) with the whole budget")
+            best = seed
+            trials = []
+            strategy = "none: the seed architecture \(name) trained with the whole budget"
+        } else {
+            let searchEnd = start.addingTimeInterval(options.budget.seconds * options.effectiveSearchFraction)
+            say("searching until \(Budget.format(options.budget.seconds * options.effectiveSearchFraction)) of the \(options.budget) budget")
+            let result = try search.run(deadline: searchEnd, shouldStop: shouldStop) { trial in
+                try? self.folder.appendSearchLog(trial)
+                self.update {
+                    $0.trialsDone += 1
+                    if trial.error == nil { $0.bestValidationAccuracy = max($0.bestValidationAccuracy ?? 0, trial.validationAccuracy) }
+                    $0.usedSeconds = Date().timeIntervalSince(start)
+                    $0.progress = min(1, $0.usedSeconds / self.options.budget.seconds)
+                }
+                self.onEvent(.trial(trial))
+            }
+            if result.stopReason == .cancelled || shouldStop() { return cancel(start: start) }
+            say("search \(result.stopReason == .converged ? "converged" : "used its share of the budget") after \(result.trials.count) trials; "
+                + "best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy))")
+            best = result.best.candidate
+            trials = result.trials
+            secondsPerImageFLOP = result.secondsPerImageFLOP
+            strategy = "ASHA (asynchronous successive halving) with regularized evolution; \(result.trials.count) trials; "
+                + "search stopped: \(result.stopReason.rawValue)"
         }
-        if result.stopReason == .cancelled || shouldStop() { return cancel(start: start) }
-        say("search \(result.stopReason == .converged ? "converged" : "used its share of the budget") after \(result.trials.count) trials; "
-            + "best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy))")
 
         // 3. Final training of the best candidate with what is left.
         update { $0.state = .training }
-        let best = result.best.candidate
         let spec = best.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "final")
         let flops = Double(try spec.forwardFLOPsPerImage())
-        let evaluationReserve = result.secondsPerImageFLOP * flops * Double(splits.test.count + splits.validation.count) / 3 + 2
+        let evaluationReserve = secondsPerImageFLOP * flops * Double(splits.test.count + splits.validation.count) / 3 + 2
         let trainingEnd = end.addingTimeInterval(-evaluationReserve)
         let epochSeconds = max(1e-3, search.estimatedSeconds(best, images: splits.train.count, epochs: 1)
-            + result.secondsPerImageFLOP * flops * Double(splits.validation.count) / 3)
+            + secondsPerImageFLOP * flops * Double(splits.validation.count) / 3)
         let epochs = max(1, min(100, Int(trainingEnd.timeIntervalSinceNow / epochSeconds)))
         var config = best.trainingConfig(epochs: epochs, seed: options.seed)
         config.patience = max(3, epochs / 4)
@@ -199,9 +226,8 @@ public final class TrainingJob {
             test: test, jobID: id,
             dataset: DatasetSummary(manifest: options.manifest.path, partitions: imported.summary.partitions, notes: notes),
             search: SearchLog(
-                strategy: "ASHA (asynchronous successive halving) with regularized evolution; \(result.trials.count) trials; "
-                    + "search stopped: \(result.stopReason.rawValue)",
-                trials: result.trials.map {
+                strategy: strategy,
+                trials: trials.map {
                     Evaluation.TrialRecord(id: $0.id, architecture: $0.architecture, parameters: $0.parameters, flops: $0.flops,
                                            epochs: $0.epochs, validationAccuracy: $0.error == nil ? $0.validationAccuracy : nil,
                                            seconds: $0.seconds)

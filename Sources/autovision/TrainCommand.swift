@@ -21,6 +21,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed of the search and training (same seed, same run on one thread).") var seed: UInt64 = 0
     @Option(help: "The job store folder.") var jobsDir = "Jobs"
     @Option(help: "Score threshold for the report's precision and recall.") var scoreThreshold = 0.5
+    @Option(help: ArgumentHelp("Skip the search: train this seed architecture (vgg-bn, resnet, small) with the whole budget.",
+                               valueName: "SEED")) var baseline: String?
     @OptionGroup var importArguments: ImportArguments
     @Flag(help: "Print the job summary as one line of JSON last.") var json = false
 
@@ -51,8 +53,12 @@ struct TrainCommand: ParsableCommand {
         options.seed = seed
         options.jobsDirectory = URL(fileURLWithPath: jobsDir)
         options.scoreThreshold = scoreThreshold
+        options.fixedSeed = baseline
         options.importOptions = try importArguments.options()
+        // The job store shared with `jobs` and `serve`: the job is listed, cancellable and served from there.
+        let recorder = JobRecorder(store: try SQLiteJobStore(jobsDirectory: options.jobsDirectory))
         let job = try TrainingJob(options: options) { event in
+            recorder.record(event)
             switch event {
             case let .message(text): Console.log(text)
             case let .trial(trial):
@@ -65,11 +71,13 @@ struct TrainCommand: ParsableCommand {
                                    epoch.imagesPerSecond, epoch.seconds))
             }
         }
+        try recorder.attach(job)
+        defer { recorder.finish() }
         print("job \(job.id)")
         let interrupted = InterruptFlag.install()
         var report: EvaluationReport?
         do {
-            report = try job.run(shouldStop: { interrupted.isSet })
+            report = try job.run(shouldStop: { interrupted.isSet || recorder.cancelRequested })
         } catch {
             Console.log("error: \(error)")
             if json { try Console.printJSON(summary(job, report: nil)) }
