@@ -102,10 +102,16 @@ public final class Conv2D: Layer {
     /// Whether the input itself can serve as the column matrix (1×1, stride 1, no padding).
     private var usesInputAsColumns: Bool { kernelSize == 1 && stride == 1 && padding == 0 }
 
+    /// Output rows per im2col strip: about 64 K floats of columns (256 KB), so a strip stays in L2
+    /// while its GEMM runs. `nil` cache: the whole image when columns are kept for backward.
+    private func stripRows(_ g: ConvolutionGeometry) -> Int {
+        max(1, min(g.outputHeight, (64 * 1024) / max(1, g.columnRows * g.outputWidth)))
+    }
+
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         let g = geometry(for: input.shape)
         let batch = input.shape[0]
-        let outputPixels = g.columnColumns
+        let outputPixels = g.columnColumns, outputWidth = g.outputWidth, outputHeight = g.outputHeight
         output.resize(to: [batch, outputChannels, g.outputHeight, g.outputWidth])
         let groupInput = g.channels * g.height * g.width
         let groupOutputChannels = outputChannels / groups
@@ -113,12 +119,15 @@ public final class Conv2D: Layer {
         let columnCount = reduction * outputPixels
         let direct = usesInputAsColumns
         // In training, keep every image's columns for the backward pass when they fit the budget
-        // (saves recomputing im2col); otherwise each worker reuses one image's worth.
+        // (saves recomputing im2col); otherwise each worker unfolds one strip of rows at a time.
         let cacheColumns = training && !direct && batch * groups * columnCount <= columnCacheLimit
         columnsCached = cacheColumns
-        // (The backward pass's per-worker `dcol` buffers follow the cache: reserved now, so that
-        // backward never reallocates — and loses — the cached columns.)
-        let columnBase = columns.reserve(direct ? 1 : ((cacheColumns ? batch * groups : 0) + Threading.workerCount) * columnCount)
+        let rowsPerStrip = stripRows(g)
+        let stripCount = reduction * rowsPerStrip * outputWidth
+        // Layout: [cached columns of every image and group] then two strips per worker (im2col and,
+        // in backward, dcol). Reserved here, so backward never reallocates — and loses — the cache.
+        let cacheCount = cacheColumns ? batch * groups * columnCount : 0
+        let columnBase = columns.reserve(direct ? 1 : cacheCount + 2 * Threading.workerCount * stripCount)
         let groups = groups, outputChannels = outputChannels
         let inputStride = inputChannels * g.height * g.width, outputStride = outputChannels * outputPixels
         input.withUnsafePointer { x in
@@ -126,18 +135,36 @@ public final class Conv2D: Layer {
                 output.withUnsafeMutablePointer { y in
                     let biasValues = bias?.value.storage
                     Threading.parallelFor(batch, costPerItem: 2 * outputChannels * reduction * outputPixels) { images, worker in
+                        let strip = columnBase + cacheCount + 2 * worker * stripCount
                         for image in images {
                             let imageOutput = y + image * outputStride
                             for group in 0..<groups {
-                                let col = columnBase + (cacheColumns ? image * groups + group : worker) * columnCount
                                 let groupInputPointer = x + image * inputStride + group * groupInput
-                                if !direct { im2col(groupInputPointer, geometry: g, columns: col) }
-                                GEMM.multiply(
-                                    m: groupOutputChannels, n: outputPixels, k: reduction,
-                                    a: w + group * groupOutputChannels * reduction, lda: reduction,
-                                    b: direct ? groupInputPointer : UnsafePointer(col), ldb: outputPixels,
-                                    beta: 0,
-                                    c: imageOutput + group * groupOutputChannels * outputPixels, ldc: outputPixels)
+                                let groupWeights = w + group * groupOutputChannels * reduction
+                                let groupOutput = imageOutput + group * groupOutputChannels * outputPixels
+                                if direct || cacheColumns {
+                                    let col = columnBase + (image * groups + group) * columnCount
+                                    if !direct { im2col(groupInputPointer, geometry: g, columns: col) }
+                                    GEMM.multiply(
+                                        m: groupOutputChannels, n: outputPixels, k: reduction,
+                                        a: groupWeights, lda: reduction,
+                                        b: direct ? groupInputPointer : UnsafePointer(col), ldb: outputPixels,
+                                        beta: 0,
+                                        c: groupOutput, ldc: outputPixels)
+                                    continue
+                                }
+                                for firstRow in Swift.stride(from: 0, to: outputHeight, by: rowsPerStrip) {
+                                    let rows = firstRow..<min(firstRow + rowsPerStrip, outputHeight)
+                                    let pixels = rows.count * outputWidth
+                                    im2col(groupInputPointer, geometry: g, columns: strip, outputRows: rows)
+                                    // y[Og, strip pixels] = W_g[Og, Cg·k·k] · col[Cg·k·k, strip pixels]
+                                    GEMM.multiply(
+                                        m: groupOutputChannels, n: pixels, k: reduction,
+                                        a: groupWeights, lda: reduction,
+                                        b: strip, ldb: pixels,
+                                        beta: 0,
+                                        c: groupOutput + firstRow * outputWidth, ldc: outputPixels)
+                                }
                             }
                             if let biasValues {
                                 for channel in 0..<outputChannels {
@@ -160,7 +187,7 @@ public final class Conv2D: Layer {
         let g = geometry(for: input.shape)
         let batch = input.shape[0]
         precondition(outputGradient.shape == output.shape, "Conv2D.backward: gradient \(outputGradient.shape) vs output \(output.shape)")
-        let outputPixels = g.columnColumns
+        let outputPixels = g.columnColumns, outputWidth = g.outputWidth, outputHeight = g.outputHeight
         let groupInput = g.channels * g.height * g.width
         let groupOutputChannels = outputChannels / groups
         let reduction = g.columnRows
@@ -168,9 +195,10 @@ public final class Conv2D: Layer {
         let direct = usesInputAsColumns
         let workers = Threading.workerCount
         let cached = columnsCached
-        // With cached columns, `dcol` needs its own per-worker buffer after them.
-        let scratchBase = cached ? batch * groups * columnCount : 0
-        let columnBase = columns.reserve(direct ? 1 : scratchBase + workers * columnCount)
+        let rowsPerStrip = stripRows(g)
+        let stripCount = reduction * rowsPerStrip * outputWidth
+        let cacheCount = cached ? batch * groups * columnCount : 0
+        let columnBase = columns.reserve(direct ? 1 : cacheCount + 2 * workers * stripCount)
         let weightCount = weight.value.count
         let partialCount = weightCount + outputChannels
         let partialBase = partialGradients.reserve(workers * partialCount)
@@ -185,7 +213,8 @@ public final class Conv2D: Layer {
                 outputGradient.withUnsafePointer { dy in
                     inputGradient.withUnsafeMutablePointer { dx in
                         Threading.parallelFor(batch, costPerItem: 4 * outputChannels * reduction * outputPixels) { images, worker in
-                            let scratch = columnBase + scratchBase + worker * columnCount
+                            let strip = columnBase + cacheCount + 2 * worker * stripCount
+                            let dcol = strip + stripCount
                             let dW = partialBase + worker * partialCount
                             let dB = dW + weightCount
                             for image in images {
@@ -200,27 +229,53 @@ public final class Conv2D: Layer {
                                 for group in 0..<groups {
                                     let groupInputPointer = x + image * inputStride + group * groupInput
                                     let groupGradient = imageGradient + group * groupOutputChannels * outputPixels
-                                    let col = cached ? columnBase + (image * groups + group) * columnCount : scratch
-                                    if !direct && !cached { im2col(groupInputPointer, geometry: g, columns: col) }
-                                    // dW_g[Og, Cg·k·k] += dY_g[Og, H′W′] · colᵀ[H′W′, Cg·k·k]
-                                    GEMM.multiply(
-                                        transposeB: true,
-                                        m: groupOutputChannels, n: reduction, k: outputPixels,
-                                        a: groupGradient, lda: outputPixels,
-                                        b: direct ? groupInputPointer : UnsafePointer(col), ldb: outputPixels,
-                                        beta: 1,
-                                        c: dW + group * groupOutputChannels * reduction, ldc: reduction)
-                                    guard needsInputGradient else { continue }
-                                    // dcol[Cg·k·k, H′W′] = W_gᵀ · dY_g, folded back onto the image.
-                                    let target = direct ? imageInputGradient + group * groupInput : scratch
-                                    GEMM.multiply(
-                                        transposeA: true,
-                                        m: reduction, n: outputPixels, k: groupOutputChannels,
-                                        a: w + group * groupOutputChannels * reduction, lda: reduction,
-                                        b: groupGradient, ldb: outputPixels,
-                                        beta: 0,
-                                        c: target, ldc: outputPixels)
-                                    if !direct { col2im(scratch, geometry: g, image: imageInputGradient + group * groupInput) }
+                                    let groupWeights = w + group * groupOutputChannels * reduction
+                                    let groupWeightGradient = dW + group * groupOutputChannels * reduction
+                                    let groupInputGradient = imageInputGradient + group * groupInput
+                                    if direct {
+                                        // dW_g += dY_g · xᵀ and dx_g = W_gᵀ · dY_g (1×1: the input is the column matrix).
+                                        GEMM.multiply(
+                                            transposeB: true, m: groupOutputChannels, n: reduction, k: outputPixels,
+                                            a: groupGradient, lda: outputPixels, b: groupInputPointer, ldb: outputPixels,
+                                            beta: 1, c: groupWeightGradient, ldc: reduction)
+                                        if needsInputGradient {
+                                            GEMM.multiply(
+                                                transposeA: true, m: reduction, n: outputPixels, k: groupOutputChannels,
+                                                a: groupWeights, lda: reduction, b: groupGradient, ldb: outputPixels,
+                                                beta: 0, c: groupInputGradient, ldc: outputPixels)
+                                        }
+                                        continue
+                                    }
+                                    if cached {
+                                        // dW_g[Og, Cg·k·k] += dY_g[Og, H′W′] · colᵀ[H′W′, Cg·k·k], one GEMM over the image.
+                                        GEMM.multiply(
+                                            transposeB: true, m: groupOutputChannels, n: reduction, k: outputPixels,
+                                            a: groupGradient, lda: outputPixels,
+                                            b: columnBase + (image * groups + group) * columnCount, ldb: outputPixels,
+                                            beta: 1, c: groupWeightGradient, ldc: reduction)
+                                    }
+                                    for firstRow in Swift.stride(from: 0, to: outputHeight, by: rowsPerStrip) {
+                                        let rows = firstRow..<min(firstRow + rowsPerStrip, outputHeight)
+                                        let pixels = rows.count * outputWidth
+                                        let stripGradient = groupGradient + firstRow * outputWidth
+                                        if !cached {
+                                            im2col(groupInputPointer, geometry: g, columns: strip, outputRows: rows)
+                                            // dW_g += dY_g[:, strip] · colᵀ(strip)
+                                            GEMM.multiply(
+                                                transposeB: true, m: groupOutputChannels, n: reduction, k: pixels,
+                                                a: stripGradient, lda: outputPixels,
+                                                b: strip, ldb: pixels,
+                                                beta: 1, c: groupWeightGradient, ldc: reduction)
+                                        }
+                                        guard needsInputGradient else { continue }
+                                        // dcol[Cg·k·k, strip] = W_gᵀ · dY_g[:, strip], folded back onto the image.
+                                        GEMM.multiply(
+                                            transposeA: true, m: reduction, n: pixels, k: groupOutputChannels,
+                                            a: groupWeights, lda: reduction,
+                                            b: stripGradient, ldb: outputPixels,
+                                            beta: 0, c: dcol, ldc: pixels)
+                                        col2im(dcol, geometry: g, image: groupInputGradient, outputRows: rows)
+                                    }
                                 }
                             }
                         }

@@ -27,8 +27,15 @@ public struct ConvolutionGeometry: Equatable, Sendable {
 /// Unfolds one image `[C, H, W]` into the column matrix `[C·k·k, H′·W′]` (zero padding), so a
 /// convolution becomes `W[O, C·k·k] · col`. Row `(c, ky, kx)` holds input pixel
 /// `(c, oy·s − p + ky, ox·s − p + kx)` at column `oy·W′ + ox`.
-public func im2col(_ image: UnsafePointer<Float>, geometry g: ConvolutionGeometry, columns: UnsafeMutablePointer<Float>) {
-    let outputHeight = g.outputHeight, outputWidth = g.outputWidth
+///
+/// With `outputRows`, only that band of output rows is unfolded, into `[C·k·k, rows·W′]` (a strip
+/// small enough to stay in cache while the GEMM consumes it).
+public func im2col(
+    _ image: UnsafePointer<Float>, geometry g: ConvolutionGeometry, columns: UnsafeMutablePointer<Float>,
+    outputRows: Range<Int>? = nil
+) {
+    let rows = outputRows ?? 0..<g.outputHeight
+    let outputHeight = rows.count, outputWidth = g.outputWidth, firstRow = rows.lowerBound
     let k = g.kernelSize, s = g.stride, p = g.padding
     var row = columns
     for c in 0..<g.channels {
@@ -39,7 +46,7 @@ public func im2col(_ image: UnsafePointer<Float>, geometry g: ConvolutionGeometr
                 let firstValid = max(0, (p - kx + s - 1) / s)
                 let lastValid = min(outputWidth, (g.width + p - kx + s - 1) / s)  // exclusive
                 for oy in 0..<outputHeight {
-                    let iy = oy * s - p + ky
+                    let iy = (firstRow + oy) * s - p + ky
                     let out = row + oy * outputWidth
                     if iy < 0 || iy >= g.height || firstValid >= lastValid {
                         zeroFloats(out, count: outputWidth)
@@ -62,8 +69,13 @@ public func im2col(_ image: UnsafePointer<Float>, geometry g: ConvolutionGeometr
 
 /// Folds a column matrix `[C·k·k, H′·W′]` back onto an image `[C, H, W]`, adding overlapping
 /// contributions (the adjoint of `im2col`). `image` must be zeroed (or hold values to add to).
-public func col2im(_ columns: UnsafePointer<Float>, geometry g: ConvolutionGeometry, image: UnsafeMutablePointer<Float>) {
-    let outputHeight = g.outputHeight, outputWidth = g.outputWidth
+/// With `outputRows`, `columns` holds only that band (`[C·k·k, rows·W′]`), as from `im2col`.
+public func col2im(
+    _ columns: UnsafePointer<Float>, geometry g: ConvolutionGeometry, image: UnsafeMutablePointer<Float>,
+    outputRows: Range<Int>? = nil
+) {
+    let rows = outputRows ?? 0..<g.outputHeight
+    let outputHeight = rows.count, outputWidth = g.outputWidth, firstRow = rows.lowerBound
     let k = g.kernelSize, s = g.stride, p = g.padding
     var row = columns
     for c in 0..<g.channels {
@@ -74,7 +86,7 @@ public func col2im(_ columns: UnsafePointer<Float>, geometry g: ConvolutionGeome
                 let lastValid = min(outputWidth, (g.width + p - kx + s - 1) / s)
                 if firstValid < lastValid {
                     for oy in 0..<outputHeight {
-                        let iy = oy * s - p + ky
+                        let iy = (firstRow + oy) * s - p + ky
                         if iy < 0 || iy >= g.height { continue }
                         let input = row + oy * outputWidth
                         let target = plane + iy * g.width - p + kx
