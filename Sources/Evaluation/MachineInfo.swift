@@ -36,10 +36,13 @@ public struct MachineInfo: Codable, Sendable, Equatable {
            let kibibytes = Int(total.split(separator: " ").first ?? "") {
             memory = kibibytes * 1024
         }
-        var os = process.operatingSystemVersionString
-        if let release = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
-           let pretty = field(named: "PRETTY_NAME", in: release, separator: "=") {
-            os = "\(pretty.trimmingCharacters(in: CharacterSet(charactersIn: "\""))) (\(os))"
+        var kernel = utsname()
+        uname(&kernel)
+        let release = withUnsafeBytes(of: &kernel.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        var os = "Linux \(release)"
+        if let osRelease = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
+           let pretty = field(named: "PRETTY_NAME", in: osRelease, separator: "=") {
+            os = "\(pretty.trimmingCharacters(in: CharacterSet(charactersIn: "\""))), kernel \(release)"
         }
         return MachineInfo(cpu: cpu, cores: process.activeProcessorCount, os: os, memoryBytes: memory)
     }
