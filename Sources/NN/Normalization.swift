@@ -66,15 +66,17 @@ public final class BatchNorm: Layer {
                                             for c in range {
                                                 let mean: Float, inverse: Float
                                                 if training {
-                                                    var sum = 0.0
+                                                    // One pass: shifted sums in Float per plane, accumulated in Double.
+                                                    let shift = x[c * plane]
+                                                    var sum = 0.0, sumSquares = 0.0
                                                     for n in 0..<batch {
-                                                        sum += Double(sumOf(x + (n * channels + c) * plane, count: plane))
+                                                        let (s, q) = shiftedSums(x + (n * channels + c) * plane, count: plane, shift: shift)
+                                                        sum += Double(s)
+                                                        sumSquares += Double(q)
                                                     }
-                                                    let m = Float(sum / Double(perChannel))
-                                                    var squares: Float = 0
-                                                    for n in 0..<batch {
-                                                        squares += sumOfSquaredDeviations(x + (n * channels + c) * plane, count: plane, mean: m)
-                                                    }
+                                                    let shiftedMean = sum / Double(perChannel)
+                                                    let m = Float(shiftedMean + Double(shift))
+                                                    let squares = Float(max(0, sumSquares - shiftedMean * sum))
                                                     let variance = squares / Float(perChannel)
                                                     mean = m
                                                     inverse = 1 / (variance + epsilon).squareRoot()

@@ -115,3 +115,26 @@ public func sumAndCenteredDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Floa
     }
     return (s, d)
 }
+
+/// `(Σ (x[i] − shift), Σ (x[i] − shift)²)` in one pass (8 accumulators). With `shift` near the mean
+/// (e.g. the first element) the variance `E[(x−s)²] − E[x−s]²` loses little to cancellation.
+@inlinable
+public func shiftedSums(_ x: UnsafePointer<Float>, count: Int, shift: Float) -> (Float, Float) {
+    var sum = SIMD8<Float>(), squares = SIMD8<Float>()
+    let s = SIMD8<Float>(repeating: shift)
+    var i = 0
+    while i + 8 <= count {
+        let d = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - s
+        sum += d
+        squares += d * d
+        i += 8
+    }
+    var total = sum.sum(), totalSquares = squares.sum()
+    while i < count {
+        let d = x[i] - shift
+        total += d
+        totalSquares += d * d
+        i += 1
+    }
+    return (total, totalSquares)
+}
