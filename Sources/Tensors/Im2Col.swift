@@ -37,6 +37,10 @@ public func im2col(
     let rows = outputRows ?? 0..<g.outputHeight
     let outputHeight = rows.count, outputWidth = g.outputWidth, firstRow = rows.lowerBound
     let k = g.kernelSize, s = g.stride, p = g.padding
+    if s == 1 && outputWidth == g.width {
+        im2colSameStrideOne(image, geometry: g, columns: columns, outputRows: rows)
+        return
+    }
     var row = columns
     for c in 0..<g.channels {
         let plane = image + c * g.height * g.width
@@ -62,6 +66,56 @@ public func im2col(
                     for ox in lastValid..<outputWidth { out[ox] = 0 }
                 }
                 row += outputHeight * outputWidth
+            }
+        }
+    }
+}
+
+/// `im2col` for stride 1 with "same" width (`W′ = W`, e.g. 3×3 pad 1): row `(c, ky, kx)` is then
+/// the input plane shifted by `(ky − p)·W + (kx − p)`, so each row is one contiguous block copy plus
+/// zeroed padding rows and the `|kx − p|` edge columns that the shift wraps into the next row.
+private func im2colSameStrideOne(
+    _ image: UnsafePointer<Float>, geometry g: ConvolutionGeometry, columns: UnsafeMutablePointer<Float>, outputRows rows: Range<Int>
+) {
+    let width = g.width, height = g.height, k = g.kernelSize, p = g.padding
+    let rowLength = rows.count * width
+    var row = columns
+    for c in 0..<g.channels {
+        let plane = image + c * height * width
+        for ky in 0..<k {
+            // Output rows whose input row oy + ky − p lies inside the image.
+            let validRows = max(rows.lowerBound, p - ky)..<min(rows.upperBound, height + p - ky)
+            for kx in 0..<k {
+                let shift = kx - p
+                if validRows.isEmpty {
+                    zeroFloats(row, count: rowLength)
+                    row += rowLength
+                    continue
+                }
+                let before = (validRows.lowerBound - rows.lowerBound) * width
+                let count = validRows.count * width
+                zeroFloats(row, count: before)
+                zeroFloats(row + before + count, count: rowLength - before - count)
+                // Block copy; the first/last element may fall outside the plane (then it is padding).
+                let sourceStart = (validRows.lowerBound + ky - p) * width + shift
+                let first = max(0, -sourceStart), last = min(count, height * width - sourceStart)
+                let target = row + before
+                for j in 0..<first { target[j] = 0 }
+                copyFloats(target + first, plane + sourceStart + first, count: last - first)
+                for j in last..<count { target[j] = 0 }
+                // Columns that wrapped around a row edge are padding.
+                if shift != 0 {
+                    var line = target
+                    for _ in 0..<validRows.count {
+                        if shift < 0 {
+                            for ox in 0..<(-shift) { line[ox] = 0 }
+                        } else {
+                            for ox in (width - shift)..<width { line[ox] = 0 }
+                        }
+                        line += width
+                    }
+                }
+                row += rowLength
             }
         }
     }
