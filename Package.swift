@@ -15,6 +15,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // C libraries, found through pkg-config; `providers` tell SwiftPM which apt package holds each.
@@ -42,11 +45,20 @@ let package = Package(
         .target(name: "Training", dependencies: ["NN", "Tensors", "Datasets"]),
         // Budgeted architecture search: search space, ASHA with regularized evolution.
         .target(name: "Search", dependencies: ["Training", "NN", "Tensors"]),
-        // Jobs: the job folder and record, the train pipeline, the predictor. No HTTP.
-        .target(name: "JobService", dependencies: ["Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors"]),
+        // Jobs: the job folder and record, the SQLite job store, the runner, the train pipeline, the predictor. No HTTP.
+        .target(name: "JobService", dependencies: [
+            "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // The HTTP service (Hummingbird 2): routes, problem+json errors, prediction batching.
+        .target(name: "Server", dependencies: [
+            "JobService", "Datasets", "ImageIO", "Search", "Evaluation",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], resources: [.copy("openapi.json")]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(name: "autovision", dependencies: [
-            "JobService", "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors",
+            "JobService", "Server", "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -58,6 +70,10 @@ let package = Package(
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"]),
         .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Search", "Datasets"]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "JobService", "Search", "Datasets", "ImageIO",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NN"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),
         // Runs the built executable as a user does; depends on it so it is built first.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs what AutoVision needs on a Debian machine: the C libraries it links (OpenBLAS, libpng,
+# Installs what AutoVision needs on a Debian machine: the C libraries it links (OpenBLAS, libpng, SQLite,
 # libjpeg-turbo, zlib), pkg-config to find them, and the Fashion-MNIST package. Idempotent.
 set -euo pipefail
-packages=(pkg-config libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist)
+packages=(pkg-config libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev libsqlite3-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

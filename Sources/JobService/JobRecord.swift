@@ -15,6 +15,8 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var id: String
     public var state: JobState
     public var manifest: String
+    /// The service's dataset this job trains on; `nil` for a job started from a manifest (`autovision train`).
+    public var datasetID: String?
     public var manifestSHA256: String?
     public var budgetSeconds: Double
     public var seed: UInt64
@@ -33,7 +35,7 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var failureReason: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, state, manifest, manifestSHA256 = "manifest_sha256", budgetSeconds = "budget_seconds", seed
+        case id, state, manifest, datasetID = "dataset_id", manifestSHA256 = "manifest_sha256", budgetSeconds = "budget_seconds", seed
         case createdAt = "created_at", updatedAt = "updated_at", progress, usedSeconds = "used_seconds"
         case importSeconds = "import_seconds", trialsDone = "trials_done", bestValidationAccuracy = "best_validation_accuracy"
         case testAccuracy = "test_accuracy", stopReason = "stop_reason", failureReason = "failure_reason"

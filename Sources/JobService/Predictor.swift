@@ -35,23 +35,38 @@ public final class Predictor {
     /// Class probabilities for each image (encoded PNG or JPEG bytes), sorted by score, highest first.
     /// - Throws: `ImageDecodingError` for bytes that are not a decodable image within `maxPixels`.
     public func predict(images: [[UInt8]]) throws -> [[Prediction]] {
-        guard !images.isEmpty else { return [] }
+        predict(inputs: try images.map { try input(for: $0) })
+    }
+
+    /// The network input of one image: decoded, conformed to the working resolution and scaled to
+    /// [0, 1], CHW. Thread-safe (it does not touch the network).
+    /// - Throws: `ImageDecodingError` for bytes that are not a decodable image within `maxPixels`.
+    public func input(for bytes: [UInt8]) throws -> [Float] {
         let r = resolution
         let plane = r.width * r.height
-        var batch = Tensor(shape: Shape([images.count, r.channels, r.height, r.width]))
-        try batch.withUnsafeMutablePointer { x in
-            for (n, bytes) in images.enumerated() {
-                let decoded = try ImageDecoder.decode(bytes, options: DecodeOptions(maxPixels: maxPixels))
-                let image = DatasetCache.conform(decoded.image, to: r)
-                let out = x + n * r.channels * plane
-                for c in 0..<r.channels {
-                    for p in 0..<plane { out[c * plane + p] = Float(image.pixels[p * r.channels + c]) * (1 / 255) }
-                }
+        let decoded = try ImageDecoder.decode(bytes, options: DecodeOptions(maxPixels: maxPixels))
+        let image = DatasetCache.conform(decoded.image, to: r)
+        var out = [Float](repeating: 0, count: r.channels * plane)
+        for c in 0..<r.channels {
+            for p in 0..<plane { out[c * plane + p] = Float(image.pixels[p * r.channels + c]) * (1 / 255) }
+        }
+        return out
+    }
+
+    /// Class probabilities for inputs made by `input(for:)`, in one batch, each sorted by score.
+    public func predict(inputs: [[Float]]) -> [[Prediction]] {
+        guard !inputs.isEmpty else { return [] }
+        let r = resolution
+        let size = r.channels * r.width * r.height
+        var batch = Tensor(shape: Shape([inputs.count, r.channels, r.height, r.width]))
+        batch.withUnsafeMutablePointer { x in
+            for (n, input) in inputs.enumerated() {
+                input.withUnsafeBufferPointer { (x + n * size).update(from: $0.baseAddress!, count: size) }
             }
         }
         let probabilities = classifier.probabilities(for: batch)
         let classes = labels.count
-        return (0..<images.count).map { n in
+        return (0..<inputs.count).map { n in
             (0..<classes).map { Prediction(label: labels[$0], score: Double(probabilities[n * classes + $0])) }
                 .sorted { $0.score > $1.score }
         }

@@ -1,0 +1,109 @@
+import Datasets
+import Foundation
+
+/// Registers an uploaded manifest whose images live under a server-side `root`, and imports it.
+///
+/// The importer resolves relative paths from the manifest's own folder, and the upload's folder is
+/// `JOBS_DIR/datasets/ID/`, not `root`. So the upload is parsed here (with `root` as the manifest
+/// folder) and rewritten with every relative path made absolute under `root`, each row on its
+/// original line (blank lines fill the gaps), so line numbers in every message stay the user's.
+/// Rows the parser rejects are kept apart and merged back into the import summary.
+public enum DatasetUpload {
+    /// Files of a dataset under `JOBS_DIR/datasets/ID/`.
+    public static func folder(jobsDirectory: URL, id: String) -> URL {
+        jobsDirectory.appendingPathComponent("datasets", isDirectory: true).appendingPathComponent(id, isDirectory: true)
+    }
+
+    /// Writes `upload.csv` (as sent), `manifest.csv` (rewritten) and `parse.json` (rows the parser
+    /// rejected, notices, warnings) and returns the new record, in state `importing`.
+    /// - Throws: `ManifestError` when the manifest is not UTF-8 or not CSV.
+    public static func register(manifest bytes: [UInt8], root: URL, multiLabel: Bool, name: String?, jobsDirectory: URL,
+                                id: String = newResourceID(prefix: "ds")) throws -> DatasetRecord {
+        let resolver = PathResolver(manifestDirectory: root)
+        let parsed = try ManifestParser(multiLabel: multiLabel, isImageReference: { resolver.namesImage($0) }).parse(bytes)
+        var text = ""
+        var line = 1
+        for row in parsed.rows {
+            while line < row.line {
+                text += "\n"
+                line += 1
+            }
+            let set: String = switch row.set {
+            case let .some(.partition(partition)): partition.rawValue
+            case .some(.unassigned), .none: "UNASSIGNED"
+            }
+            let path = hasScheme(row.path) || row.path.hasPrefix("/") ? row.path : root.path + "/" + row.path
+            let fields = [set, path] + row.labels
+            let rendered = fields.map(csvField).joined(separator: ",") + "\n"
+            text += rendered
+            line += rendered.utf8.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        }
+        let folder = folder(jobsDirectory: jobsDirectory, id: id)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data(bytes).write(to: folder.appendingPathComponent("upload.csv"))
+        let manifest = folder.appendingPathComponent("manifest.csv")
+        try Data(text.utf8).write(to: manifest)
+        let parse = ParseNotes(rowsRead: parsed.rowsRead, rejected: parsed.rejected, notices: parsed.notices, warnings: parsed.warnings,
+                               paths: Dictionary(parsed.rows.map { ($0.line, $0.path) }, uniquingKeysWith: { a, _ in a }))
+        try JSONEncoder().encode(parse).write(to: folder.appendingPathComponent("parse.json"))
+        return DatasetRecord(id: id, root: root.path, manifest: manifest.path, multiLabel: multiLabel, name: name)
+    }
+
+    struct ParseNotes: Codable {
+        var rowsRead: Int
+        var rejected: [RejectedRow]
+        var notices: [String]
+        var warnings: [String]
+        /// Line → the image reference as the user wrote it.
+        var paths: [Int: String]
+    }
+
+    /// The import options of a dataset: image paths may point anywhere under its root.
+    public static func importOptions(for record: DatasetRecord, maxPixels: Int = 100_000_000) -> ImportOptions {
+        var options = ImportOptions()
+        options.multiLabel = record.multiLabel
+        options.extraRoots = [URL(fileURLWithPath: record.root, isDirectory: true)]
+        options.maxPixels = maxPixels
+        return options
+    }
+
+    /// Imports the dataset (decoding every image and writing the decoded-dataset cache) and returns
+    /// the summary the user sees: paths and line numbers as in the upload. Throws only for I/O.
+    public static func runImport(_ record: DatasetRecord, jobsDirectory: URL, maxPixels: Int = 100_000_000) throws -> ImportSummary {
+        let options = importOptions(for: record, maxPixels: maxPixels)
+        let result = try DatasetImporter(options: options).importManifest(at: URL(fileURLWithPath: record.manifest))
+        var summary = result.summary
+        if summary.imported > 0, summary.working != nil, !record.multiLabel {
+            let cache = try DatasetCache.open(for: result, in: jobsDirectory.appendingPathComponent("cache"), maxPixels: maxPixels)
+            summary.cache = cache.dataset.url.path
+        }
+        let folder = URL(fileURLWithPath: record.manifest).deletingLastPathComponent()
+        if let data = FileManager.default.contents(atPath: folder.appendingPathComponent("parse.json").path),
+           let notes = try? JSONDecoder().decode(ParseNotes.self, from: data) {
+            summary.rejected = summary.rejected.map { row in
+                var row = row
+                row.path = notes.paths[row.line] ?? row.path
+                return row
+            }
+            summary.rejected = (summary.rejected + notes.rejected).sorted { $0.line < $1.line }
+            summary.rejectedByReason = summary.rejected.reduce(into: [:]) { $0[$1.kind, default: 0] += 1 }
+            summary.rows = notes.rowsRead
+            summary.notices = notes.notices + summary.notices.filter { !notes.notices.contains($0) }
+            summary.warnings = notes.warnings + summary.warnings.filter { !notes.warnings.contains($0) }
+        }
+        summary.manifest = folder.appendingPathComponent("upload.csv").path
+        return summary
+    }
+
+    static func hasScheme(_ reference: String) -> Bool {
+        guard let colon = reference.range(of: "://") else { return false }
+        let scheme = reference[..<colon.lowerBound]
+        return !scheme.isEmpty && scheme.allSatisfy { $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }
+    }
+
+    static func csvField(_ value: String) -> String {
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || value != value.trimmingCharacters(in: .whitespaces)
+        else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,206 @@
+import Datasets
+import Foundation
+import Search
+
+/// Runs the store's queued jobs and dataset imports on dedicated threads (never on an event loop).
+///
+/// - Jobs: `concurrentJobs` worker threads take the oldest queued job whose dataset is ready and
+///   run its `TrainingJob`; the others wait in `queued`, in order.
+/// - Imports: one thread imports datasets in state `importing`, oldest first.
+/// - Cancellation: `cancel(_:)` flags the store; the running job polls it between batches.
+/// - Shutdown: `shutdown()` stops taking work, stops the running jobs between batches, marks
+///   them failed with the reason, and waits for the threads.
+public final class JobRunner: @unchecked Sendable {
+    public let store: any JobStore
+    public let jobsDirectory: URL
+    public let concurrentJobs: Int
+    /// Largest image accepted at import, in pixels.
+    public var maxPixels = 100_000_000
+    /// Called with each job event (for logs and metrics), from a worker thread.
+    public var onEvent: (@Sendable (String, JobEvent) -> Void)?
+
+    private let condition = NSCondition()
+    private var stopping = false
+    private var started = false
+    private var running: [String: Bool] = [:]  // job ID → stop requested by shutdown
+    private var importing: Set<String> = []
+    private var liveThreads = 0
+
+    public init(store: any JobStore, jobsDirectory: URL, concurrentJobs: Int = 1) {
+        self.store = store
+        self.jobsDirectory = jobsDirectory
+        self.concurrentJobs = max(1, concurrentJobs)
+    }
+
+    /// Starts the worker threads (once). Jobs a killed process left running are marked failed first.
+    public func start() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !started else { return }
+        started = true
+        _ = try? store.failOrphanedJobs { record in
+            "interrupted: the process running it stopped (killed or crashed) while the job was \(record.state.rawValue); "
+                + "its search log is kept and no model was served; submit the job again"
+        }
+        for index in 0..<concurrentJobs { spawn(name: "autovision-job-\(index)") { self.jobLoop() } }
+        spawn(name: "autovision-import") { self.importLoop() }
+    }
+
+    private func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
+        liveThreads += 1
+        let thread = Thread {
+            body()
+            self.condition.lock()
+            self.liveThreads -= 1
+            self.condition.broadcast()
+            self.condition.unlock()
+        }
+        thread.name = name
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+
+    /// Wakes the workers: a job was queued or a dataset uploaded.
+    public func wake() {
+        condition.lock()
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    public var isRunning: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return started && !stopping
+    }
+
+    /// IDs of the jobs this runner is training now.
+    public var runningJobs: [String] {
+        condition.lock()
+        defer { condition.unlock() }
+        return running.keys.sorted()
+    }
+
+    /// Cancels a job: at once when queued, between batches when running.
+    @discardableResult
+    public func cancel(_ id: String) throws -> JobRecord {
+        let record = try store.requestCancel(id)
+        wake()
+        return record
+    }
+
+    /// Stops taking work, stops running jobs (marked failed: "interrupted by shutdown") and waits
+    /// for every thread to finish.
+    public func shutdown() {
+        condition.lock()
+        stopping = true
+        for id in running.keys { running[id] = true }
+        condition.broadcast()
+        while liveThreads > 0 { condition.wait() }
+        condition.unlock()
+    }
+
+    private func waitForWork() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if stopping { return false }
+        _ = condition.wait(until: Date().addingTimeInterval(1))
+        return !stopping
+    }
+
+    private func jobLoop() {
+        repeat {
+            while let record = claim() { run(record) }
+        } while waitForWork()
+    }
+
+    private func claim() -> JobRecord? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping, let record = try? store.claimNextJob(pid: getpid()) else { return nil }
+        running[record.id] = false
+        return record
+    }
+
+    private func run(_ record: JobRecord) {
+        let id = record.id
+        let stopFlag: @Sendable () -> Bool = { [self] in
+            condition.lock()
+            defer { condition.unlock() }
+            return running[id] ?? false
+        }
+        do {
+            var options = TrainingJobOptions(manifest: URL(fileURLWithPath: record.manifest), budget: Budget(seconds: record.budgetSeconds))
+            options.seed = record.seed
+            options.jobsDirectory = jobsDirectory
+            if let datasetID = record.datasetID, let dataset = try store.dataset(datasetID) {
+                options.importOptions = DatasetUpload.importOptions(for: dataset, maxPixels: maxPixels)
+            }
+            let recorder = JobRecorder(store: store)
+            let job = try TrainingJob(options: options, id: id) { [weak self] event in
+                recorder.record(event)
+                self?.onEvent?(id, event)
+            }
+            try recorder.attach(job)
+            defer { recorder.finish() }
+            _ = try? job.run(shouldStop: { stopFlag() || recorder.cancelRequested })
+        } catch {
+            _ = try? store.updateJob(id) {
+                $0.state = .failed
+                $0.failureReason = "\(error)"
+            }
+        }
+        if stopFlag() {
+            // Stopped by shutdown, not by the user: say so.
+            _ = try? store.updateJob(id) {
+                guard $0.state == .cancelled else { return }
+                $0.state = .failed
+                $0.failureReason = "interrupted: the server shut down during the job; its search log is kept; submit the job again"
+            }
+        }
+        condition.lock()
+        running[id] = nil
+        condition.unlock()
+    }
+
+    private func importLoop() {
+        repeat {
+            while let record = nextImport() { runImport(record) }
+        } while waitForWork()
+    }
+
+    private func nextImport() -> DatasetRecord? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { return nil }
+        let pending = ((try? store.datasets()) ?? []).filter { $0.state == .importing && !importing.contains($0.id) }
+        guard let next = pending.min(by: { $0.createdAt < $1.createdAt }) else { return nil }
+        importing.insert(next.id)
+        return next
+    }
+
+    private func runImport(_ record: DatasetRecord) {
+        do {
+            let summary = try DatasetUpload.runImport(record, jobsDirectory: jobsDirectory, maxPixels: maxPixels)
+            try store.updateDataset(record.id) {
+                $0.summary = summary
+                $0.images = summary.images
+                $0.labels = summary.labels
+                if summary.imported > 0 {
+                    $0.state = .ready
+                } else {
+                    $0.state = .failed
+                    $0.failureReason = "no image imported: \(summary.rejected.count) row(s) rejected (see summary.rejected)"
+                }
+            }
+        } catch {
+            _ = try? store.updateDataset(record.id) {
+                $0.state = .failed
+                $0.failureReason = "\(error)"
+            }
+        }
+        condition.lock()
+        importing.remove(record.id)
+        condition.broadcast()
+        condition.unlock()
+    }
+}

@@ -1,0 +1,127 @@
+import Datasets
+import Foundation
+import Hummingbird
+import ImageIO
+import JobService
+
+/// An error answered as `application/problem+json` (RFC 9457): `type`, `title`, `status`, `detail`.
+/// `detail` says what to do about it.
+public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    public var detail: String
+    public var headers: HTTPFields = [:]
+
+    public init(_ status: HTTPResponse.Status, _ detail: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.detail = detail
+        self.headers = headers
+    }
+
+    public var description: String { "\(status.code) \(status.reasonPhrase): \(detail)" }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response { response() }
+
+    public func response() -> Response {
+        let body: [String: Any] = ["type": "about:blank", "title": status.reasonPhrase, "status": status.code, "detail": detail]
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func badRequest(_ detail: String) -> APIError { APIError(.badRequest, detail) }
+    static func notFound(_ detail: String) -> APIError { APIError(.notFound, detail) }
+    static func conflict(_ detail: String) -> APIError { APIError(.conflict, detail) }
+    static func unsupportedMediaType(_ detail: String) -> APIError { APIError(.unsupportedMediaType, detail) }
+    static func unprocessable(_ detail: String) -> APIError { APIError(.unprocessableContent, detail) }
+
+    /// The HTTP answer for an error of the layers below.
+    static func from(_ error: any Error) -> APIError {
+        switch error {
+        case let error as APIError: return error
+        case let error as StoreError:
+            switch error {
+            case let .notFound(kind, id): return .notFound("no \(kind) '\(id)' (list them with GET /v1/\(kind)s)")
+            case let .conflict(message): return .conflict(message)
+            case let .database(message): return APIError(.serviceUnavailable, "the job store is unavailable: \(message); retry later")
+            }
+        case let error as JobError:
+            switch error {
+            case let .notFound(id): return .notFound("no job '\(id)' (list them with GET /v1/jobs)")
+            case let .noModel(id): return .conflict("job '\(id)' has no trained model yet: wait until it succeeds (GET /v1/jobs/\(id))")
+            default: return .unprocessable(error.description)
+            }
+        case let error as ImageDecodingError: return imageError(error)
+        case let error as ManifestError: return .unprocessable("the manifest cannot be read: \(error)")
+        case let error as any HTTPResponseError:
+            return APIError(error.status, "\(error.status.reasonPhrase)\((error as? HTTPError)?.body.map { ": \($0)" } ?? "")")
+        default: return APIError(.internalServerError, "internal error: \(error)")
+        }
+    }
+
+    /// 400 for an empty body, 413 beyond the pixel limit, 415 for a known non-PNG/JPEG format,
+    /// 422 for anything else that does not decode.
+    static func imageError(_ error: ImageDecodingError, what: String = "the request body") -> APIError {
+        switch error {
+        case .emptyFile:
+            return .badRequest("\(what) is empty: send the image's bytes (PNG or JPEG)")
+        case .tooManyPixels:
+            return APIError(.contentTooLarge, "\(what): \(error)")
+        case .unsupportedFormat:
+            return .unsupportedMediaType("\(what): \(error)")
+        case let .notAnImage(detected):
+            var detail = "\(what) is not a PNG or JPEG image (the bytes look like \(detected))"
+            if detected == ImageFormat.text.displayName {
+                detail += "; to send base64, use JSON: {\"instances\":[{\"content\":\"<base64>\"}]} or "
+                    + "{\"payload\":{\"image\":{\"imageBytes\":\"<base64>\"}}} with Content-Type application/json"
+            }
+            return .unprocessable(detail)
+        default:
+            return .unprocessable("\(what) cannot be decoded: \(error)")
+        }
+    }
+}
+
+/// Turns every error into problem+json: no request is ever answered with an HTML page or an empty 500.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let problem = APIError.from(error)
+            if problem.status == .internalServerError {
+                FileHandle.standardError.write(Data("serve: \(request.method) \(request.uri.path): \(error)\n".utf8))
+            }
+            return problem.response()
+        }
+    }
+}
+
+/// Bearer-token authentication for every route but the health checks.
+struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String
+    static var openPaths: Set<String> { ["/healthz", "/readyz"] }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if Self.openPaths.contains(request.uri.path) { return try await next(request, context) }
+        let challenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"autovision\""]
+        guard let header = request.headers[.authorization] else {
+            throw APIError(.unauthorized, "missing bearer token: send the header 'Authorization: Bearer <token>' (the server's --api-token)",
+                           headers: challenge)
+        }
+        let prefix = "bearer "
+        guard header.count > prefix.count, header.prefix(prefix.count).lowercased() == prefix,
+              constantTimeEqual(Array(header.dropFirst(prefix.count).utf8), Array(token.utf8))
+        else {
+            throw APIError(.unauthorized, "invalid bearer token: check the token given to the server with --api-token or AUTOVISION_API_TOKEN",
+                           headers: challenge)
+        }
+        return try await next(request, context)
+    }
+
+    private func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for i in 0..<max(a.count, b.count) { difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0) }
+        return difference == 0
+    }
+}

@@ -1,0 +1,144 @@
+import Dispatch
+import Foundation
+import JobService
+
+/// Loads models on first use and answers predictions, micro-batching concurrent requests.
+///
+/// Each model has one serial queue that owns its `Predictor` (whose network reuses buffers).
+/// Decoding runs on the caller's side, in parallel; the forward passes are queued, and whatever
+/// requests are waiting when the queue gets to them run as one batch: no timer, so a lone
+/// request is not delayed, and a busy model gets larger batches.
+final class PredictionService: @unchecked Sendable {
+    let store: any JobStore
+    let jobsDirectory: URL
+    let maxPixels: Int
+    let maxBatchSize: Int
+    private let lock = NSLock()
+    private var handles: [String: ModelHandle] = [:]
+    /// Batch sizes forwarded so far (for metrics and tests).
+    private(set) var batchSizes: [Int: Int] = [:]
+
+    init(store: any JobStore, jobsDirectory: URL, maxPixels: Int, maxBatchSize: Int) {
+        self.store = store
+        self.jobsDirectory = jobsDirectory
+        self.maxPixels = maxPixels
+        self.maxBatchSize = maxBatchSize
+    }
+
+    /// The model of job `id`: 404 when there is no such job, 409 while it has no model.
+    func handle(for id: String) throws -> ModelHandle {
+        lock.lock()
+        if let handle = handles[id] {
+            lock.unlock()
+            return handle
+        }
+        lock.unlock()
+        guard let record = try store.model(id) else {
+            if let job = try store.job(id) {
+                let state = job.state == .failed ? "failed: \(job.failureReason ?? "see GET /v1/jobs/\(id)")" : job.state.rawValue
+                throw APIError.conflict("job '\(id)' has no model yet (state: \(state)); a model is served once its job succeeded")
+            }
+            throw APIError.notFound("no model '\(id)': a model's ID is its job's ID (list them with GET /v1/models)")
+        }
+        let predictor = try Predictor(folder: JobFolder(jobsDirectory: jobsDirectory, id: id))
+        predictor.maxPixels = maxPixels
+        let handle = ModelHandle(id: id, record: record, predictor: predictor, maxBatchSize: maxBatchSize) { [weak self] size in
+            guard let self else { return }
+            self.lock.lock()
+            self.batchSizes[size, default: 0] += 1
+            self.lock.unlock()
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        if let existing = handles[id] { return existing }
+        handles[id] = handle
+        return handle
+    }
+
+    func evict(_ id: String) {
+        lock.lock()
+        handles[id] = nil
+        lock.unlock()
+    }
+
+    var batchSizeCounts: [Int: Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        return batchSizes
+    }
+}
+
+/// One loaded model and its batching queue.
+final class ModelHandle: @unchecked Sendable {
+    let id: String
+    let record: ModelRecord
+    private let predictor: Predictor
+    private let maxBatchSize: Int
+    private let onBatch: @Sendable (Int) -> Void
+    private let queue: DispatchQueue
+    private let lock = NSLock()
+    private var pending: [(inputs: [[Float]], continuation: CheckedContinuation<[[Prediction]], Never>)] = []
+    private var draining = false
+
+    init(id: String, record: ModelRecord, predictor: Predictor, maxBatchSize: Int, onBatch: @escaping @Sendable (Int) -> Void) {
+        self.id = id
+        self.record = record
+        self.predictor = predictor
+        self.maxBatchSize = max(1, maxBatchSize)
+        self.onBatch = onBatch
+        queue = DispatchQueue(label: "autovision.model.\(id)")
+    }
+
+    var labels: [String] { record.labels }
+
+    /// Decodes images exactly as the import did (off the event loop); throws the first image's error.
+    func inputs(for images: [[UInt8]]) async throws -> [[Float]] {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                do {
+                    continuation.resume(returning: try images.map { try self.predictor.input(for: $0) })
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    /// Class probabilities for each input, sorted by score; batched with concurrent callers.
+    func predict(_ inputs: [[Float]]) async -> [[Prediction]] {
+        guard !inputs.isEmpty else { return [] }
+        return await withCheckedContinuation { continuation in
+            lock.lock()
+            pending.append((inputs, continuation))
+            let start = !draining
+            draining = true
+            lock.unlock()
+            if start { queue.async { self.drain() } }
+        }
+    }
+
+    private func drain() {
+        while true {
+            lock.lock()
+            guard !pending.isEmpty else {
+                draining = false
+                lock.unlock()
+                return
+            }
+            var taken: [(inputs: [[Float]], continuation: CheckedContinuation<[[Prediction]], Never>)] = []
+            var count = 0
+            while let next = pending.first, taken.isEmpty || count + next.inputs.count <= maxBatchSize {
+                taken.append(pending.removeFirst())
+                count += next.inputs.count
+            }
+            lock.unlock()
+            let results = predictor.predict(inputs: taken.flatMap(\.inputs))
+            onBatch(count)
+            var offset = 0
+            for item in taken {
+                item.continuation.resume(returning: Array(results[offset..<offset + item.inputs.count]))
+                offset += item.inputs.count
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Server
+
+/// `autovision serve`: the HTTP service (datasets, jobs, reports, predictions) over the job store.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the HTTP API: upload datasets, run budgeted jobs, read reports, POST images for predictions.",
+        discussion: """
+        A bearer token (--api-token or AUTOVISION_API_TOKEN) protects every route but /healthz and /readyz;
+        without one the server only listens on loopback. SIGTERM/SIGINT stop it gracefully: no new work is
+        taken and a running job is stopped between batches and marked failed (interrupted). The routes are
+        described by GET /openapi.json.
+        """)
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 8080
+    @Option(help: "The job store folder (autovision.sqlite, one folder per job).") var jobsDir = "Jobs"
+    @Option(name: .customLong("data-root"), help: ArgumentHelp("A folder dataset roots must lie in (repeatable).", valueName: "DIR"))
+    var dataRoots: [String] = []
+    @Option(help: "Bearer token required on every route but the health checks (default: $AUTOVISION_API_TOKEN).") var apiToken: String?
+    @Option(help: "Jobs trained at the same time; the rest queue in order.") var concurrentJobs = 1
+    @Option(help: "Largest prediction image body, in bytes.") var maxImageBytes = 30_000_000
+    @Option(help: "Largest prediction image, in pixels (checked from the header).") var maxPixels = 50_000_000
+
+    func validate() throws {
+        if concurrentJobs < 1 { throw ValidationError("--concurrent-jobs must be at least 1") }
+        if !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
+    }
+
+    func run() async throws {
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.jobsDirectory = URL(fileURLWithPath: jobsDir, isDirectory: true)
+        configuration.dataRoots = (dataRoots.isEmpty ? ["Datasets"] : dataRoots).map { URL(fileURLWithPath: $0, isDirectory: true) }
+        configuration.apiToken = apiToken ?? ProcessInfo.processInfo.environment["AUTOVISION_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.concurrentJobs = concurrentJobs
+        configuration.maxImageBytes = maxImageBytes
+        configuration.maxPredictionPixels = maxPixels
+        let app: any ApplicationProtocolBox
+        do {
+            app = try ServerBox(configuration: configuration)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        Console.log("serving on http://\(host):\(port) (jobs: \(jobsDir), data roots: \(configuration.dataRoots.map(\.path).joined(separator: ", ")), "
+            + "\(configuration.apiToken == nil ? "no token: loopback only" : "bearer token required"))")
+        try await app.run()
+    }
+}
