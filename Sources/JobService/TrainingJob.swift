@@ -188,14 +188,23 @@ public final class TrainingJob {
         var config = best.trainingConfig(epochs: epochs, seed: options.seed)
         config.patience = max(3, epochs / 4)
         say("training the final model for up to \(epochs) epochs (~\(Budget.format(epochSeconds)) each)")
-        let outcome = try trainer.train(spec, config: config, deadline: trainingEnd, shouldStop: shouldStop) { epoch in
+        var planned = epochs
+        let outcome = try trainer.train(spec, config: config, deadline: trainingEnd, shouldStop: shouldStop, onEpoch: { epoch in
             self.update {
                 $0.usedSeconds = Date().timeIntervalSince(start)
                 $0.progress = min(1, $0.usedSeconds / self.options.budget.seconds)
                 $0.bestValidationAccuracy = max($0.bestValidationAccuracy ?? 0, epoch.validationAccuracy)
             }
             self.onEvent(.epoch(epoch))
-        }
+        }, replan: { epoch in
+            // The cost model is an estimate: once epochs are measured, fill the time that is left.
+            let perEpoch = epoch.seconds / Double(epoch.epoch)
+            let fits = epoch.epoch + Int(0.97 * trainingEnd.timeIntervalSinceNow / perEpoch)
+            guard fits > planned else { return nil }
+            planned = min(100, fits)
+            self.say("epochs take ~\(Budget.format(perEpoch)): planning \(planned) epochs")
+            return planned
+        })
         if outcome.stopReason == .cancelled { return cancel(start: start) }
         let resolution = dataset.resolution
         let checkpoint = Checkpoint(
@@ -219,7 +228,11 @@ public final class TrainingJob {
             return (try? PNGEncoder.encode(image)).map { Data($0) }
         }
         let used = Date().timeIntervalSince(start)
-        let stopReason = outcome.stopReason == .deadline ? "budget reached" : "converged"
+        let stopReason = switch outcome.stopReason {
+        case .deadline: "budget reached"
+        case .converged: "converged"
+        default: "completed the planned epochs"
+        }
         var notes = splits.notes
         notes += imported.summary.warnings
         let report = EvaluationReport(

@@ -57,10 +57,13 @@ public struct Trainer {
     ///   - deadline: training stops after the epoch step that passes it (checked every batch).
     ///   - shouldStop: polled every batch; `true` cancels.
     ///   - onEpoch: called after each epoch.
+    ///   - replan: called after each of the first two epochs with the measured timing; a larger
+    ///     epoch count it returns stretches the learning-rate schedule to fill the time that is left.
     /// - Throws: `NNError` when the architecture does not build for this input.
     public func train(
         _ architecture: ArchitectureSpec, config: TrainingConfig, trainIndices: [Int]? = nil, deadline: Date? = nil,
-        shouldStop: () -> Bool = { false }, onEpoch: (EpochRecord) -> Void = { _ in }
+        shouldStop: () -> Bool = { false }, onEpoch: (EpochRecord) -> Void = { _ in },
+        replan: (EpochRecord) -> Int? = { _ in nil }
     ) throws -> TrainingOutcome {
         let started = Date()
         let network = try architecture.build(seed: config.seed)
@@ -69,7 +72,8 @@ public struct Trainer {
         let loader = BatchLoader(dataset: dataset, normalization: normalization)
         let batchSize = min(config.batchSize, max(1, train.count))
         let stepsPerEpoch = max(1, train.count / batchSize)  // drop the last partial batch, as BatchNorm prefers
-        let schedule = config.makeSchedule(stepsPerEpoch: stepsPerEpoch)
+        var config = config
+        var schedule = config.makeSchedule(stepsPerEpoch: stepsPerEpoch)
         let optimizer = config.makeOptimizer()
         let parameters = network.parameters
         if let first = network.layers.first { first.needsInputGradient = false }
@@ -92,7 +96,9 @@ public struct Trainer {
         var bestWeights = snapshot(network)
         var step = 0
         var reason = StopReason.completed
-        epochs: for epoch in 1...max(1, config.epochs) {
+        var epoch = 0
+        epochs: while epoch < max(1, config.epochs) {
+            epoch += 1
             let epochStart = Date()
             order.shuffle(using: &generator)
             var lossSum = 0.0, correct = 0, seen = 0
@@ -130,6 +136,10 @@ public struct Trainer {
                 bestWeights = snapshot(network)
             }
             if sinceBest >= config.patience { reason = .converged; break }
+            if epoch <= 2, let planned = replan(record), planned > config.epochs {
+                config.epochs = planned
+                schedule = config.makeSchedule(stepsPerEpoch: stepsPerEpoch)
+            }
         }
         if history.isEmpty {
             // Stopped before one epoch finished: score what there is.
