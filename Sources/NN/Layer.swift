@@ -73,7 +73,24 @@ public final class Sequential: Layer {
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         var x = input
-        for layer in layers { x = layer.forward(x, training: training) }
+        var index = 0
+        while index < layers.count {
+            // Inference: Conv2D [→ BatchNorm] [→ ReLU] runs as one fused pass.
+            if !training, let convolution = layers[index] as? Conv2D {
+                var next = index + 1
+                let batchNorm = next < layers.count ? layers[next] as? BatchNorm : nil
+                if batchNorm != nil { next += 1 }
+                let relu = next < layers.count && layers[next] is ReLU
+                if relu { next += 1 }
+                if next > index + 1 {
+                    x = convolution.forwardFused(x, batchNorm: batchNorm, relu: relu)
+                    index = next
+                    continue
+                }
+            }
+            x = layers[index].forward(x, training: training)
+            index += 1
+        }
         return x
     }
 

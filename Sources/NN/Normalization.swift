@@ -43,6 +43,16 @@ public final class BatchNorm: Layer {
     }
 
     public var parameters: [Parameter] { [scale, offset] }
+
+    /// The inference transform as `y = x·scale + shift` per channel (running statistics).
+    public func inferenceAffine() -> (scale: [Float], shift: [Float]) {
+        var a = [Float](repeating: 0, count: channels), b = a
+        for c in 0..<channels {
+            a[c] = scale.value[c] / (runningVariance.value[c] + epsilon).squareRoot()
+            b[c] = offset.value[c] - runningMean.value[c] * a[c]
+        }
+        return (a, b)
+    }
     public var buffers: [Buffer] { [runningMean, runningVariance] }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {

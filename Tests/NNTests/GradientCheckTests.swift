@@ -147,3 +147,28 @@ extension GradientCheckTests {
         #expect(result.passed, "\(result)")
     }
 }
+
+extension ConvolutionPathTests {
+    /// Inference fuses Conv2D → BatchNorm → ReLU (and Conv2D → ReLU) into one pass: same outputs
+    /// as running the layers one by one.
+    @Test func fusedInferenceMatchesLayerByLayer() throws {
+        var generator = SeededGenerator(seed: 31)
+        let conv1 = Conv2D(inputChannels: 3, outputChannels: 5, kernelSize: 3, generator: &generator)
+        let bn = BatchNorm(channels: 5)
+        let conv2 = Conv2D(inputChannels: 5, outputChannels: 4, kernelSize: 3, useBias: false, generator: &generator)
+        for c in 0..<5 {
+            bn.scale.value[c] = 0.5 + Float(c) * 0.3
+            bn.offset.value[c] = -0.2 + Float(c) * 0.1
+            bn.runningMean.value[c] = Float(c) * 0.05
+            bn.runningVariance.value[c] = 0.7 + Float(c) * 0.2
+            conv1.bias!.value[c] = 0.1 * Float(c) - 0.2
+        }
+        let layers: [any Layer] = [conv1, bn, ReLU(), conv2, ReLU(), MaxPool2D(kernelSize: 2), Flatten()]
+        let network = Sequential(layers)
+        let x = Tensor.uniform(shape: [3, 3, 8, 8], in: -1...1, using: &generator)
+        var expected = x
+        for layer in layers { expected = layer.forward(expected, training: false) }
+        let fused = network.forward(x, training: false)
+        #expect(maxDifference(fused, expected) < 1e-5)
+    }
+}
