@@ -76,7 +76,7 @@ public enum FashionMNISTExport {
         var counts: [Partition: Int] = [:]
         for (partition, split, index) in rows {
             let label = FashionMNIST.classNames[Int((split == .train ? train : test).labels[index])]
-            csv += "\(partition.rawValue),\(relativePath(split, index)),\(csvField(label))\n"
+            csv += "\(partition.rawValue),\(relativePath(split, index)),\(csvEscaped(label))\n"
             counts[partition, default: 0] += 1
         }
         let manifest = output.appendingPathComponent("manifest.csv")
@@ -89,10 +89,11 @@ public enum FashionMNISTExport {
         return split == .train ? "train/\(number).png" : "test/\(number).png"
     }
 
-    /// RFC 4180 quoting when a field needs it.
-    static func csvField(_ value: String) -> String {
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
 }
 
+
+/// `value` as one CSV field: quoted (RFC 4180) only when it holds a comma, quote or line break.
+public func csvEscaped(_ value: String) -> String {
+    guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+    return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}

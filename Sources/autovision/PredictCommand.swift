@@ -57,7 +57,7 @@ struct PredictCommand: ParsableCommand {
             var csv = "image,label,score\n"
             for result in results {
                 let top = result.predictions?.first
-                csv += "\(csvField(result.image)),\(csvField(top?.label ?? "")),\(top.map { String(format: "%.6f", $0.score) } ?? "")\n"
+                csv += "\(csvEscaped(result.image)),\(csvEscaped(top?.label ?? "")),\(top.map { String(format: "%.6f", $0.score) } ?? "")\n"
             }
             try Data(csv.utf8).write(to: URL(fileURLWithPath: output))
             print("wrote \(results.count) predictions to \(output)")
@@ -72,10 +72,5 @@ struct PredictCommand: ParsableCommand {
         }
         if json { try Console.printJSON(Output(jobID: jobID, results: results)) }
         if results.allSatisfy({ $0.error != nil }) { throw ExitCode.failure }
-    }
-
-    func csvField(_ value: String) -> String {
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
