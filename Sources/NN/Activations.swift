@@ -59,7 +59,17 @@ public final class ReLU: ElementwiseActivation, Layer {
         input.withUnsafePointer { x in
             output.withUnsafeMutablePointer { y in
                 Threading.parallelFor(n, costPerItem: 1, minimumWork: 1 << 18) { range, _ in
-                    for i in range { y[i] = x[i] > 0 ? x[i] : 0 }
+                    var i = range.lowerBound
+                    let zero = SIMD8<Float>()
+                    while i + 8 <= range.upperBound {
+                        let value = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(y + i).storeBytes(of: value.replacing(with: zero, where: value .<= zero), as: SIMD8<Float>.self)
+                        i += 8
+                    }
+                    while i < range.upperBound {
+                        y[i] = x[i] > 0 ? x[i] : 0
+                        i += 1
+                    }
                 }
             }
         }
@@ -75,7 +85,20 @@ public final class ReLU: ElementwiseActivation, Layer {
             outputGradient.withUnsafePointer { dy in
                 inputGradient.withUnsafeMutablePointer { dx in
                     Threading.parallelFor(n, costPerItem: 1, minimumWork: 1 << 18) { range, _ in
-                        for i in range { dx[i] = y[i] > 0 ? dy[i] : 0 }
+                        // Branch-free (SIMD select): the sign pattern is random, a branch mispredicts half the time.
+                        var i = range.lowerBound
+                        let zero = SIMD8<Float>()
+                        while i + 8 <= range.upperBound {
+                            let output = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+                            let gradient = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self)
+                            UnsafeMutableRawPointer(dx + i).storeBytes(
+                                of: gradient.replacing(with: zero, where: output .<= zero), as: SIMD8<Float>.self)
+                            i += 8
+                        }
+                        while i < range.upperBound {
+                            dx[i] = y[i] > 0 ? dy[i] : 0
+                            i += 1
+                        }
                     }
                 }
             }

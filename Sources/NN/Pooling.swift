@@ -47,9 +47,17 @@ public final class MaxPool2D: Layer {
                                         let i0 = top + 2 * ox, i1 = i0 + 1, i2 = i0 + width, i3 = i2 + 1
                                         var best = source[i0], bestIndex = i0
                                         // `!(v <= best)` is true for a larger value or a NaN (NaN propagates, as PyTorch).
-                                        if !(source[i1] <= best) { best = source[i1]; bestIndex = i1 }
-                                        if !(source[i2] <= best) { best = source[i2]; bestIndex = i2 }
-                                        if !(source[i3] <= best) { best = source[i3]; bestIndex = i3 }
+                                        // Selects, not branches: which input wins is unpredictable.
+                                        let v1 = source[i1], v2 = source[i2], v3 = source[i3]
+                                        let take1 = !(v1 <= best)
+                                        best = take1 ? v1 : best
+                                        bestIndex = take1 ? i1 : bestIndex
+                                        let take2 = !(v2 <= best)
+                                        best = take2 ? v2 : best
+                                        bestIndex = take2 ? i2 : bestIndex
+                                        let take3 = !(v3 <= best)
+                                        best = take3 ? v3 : best
+                                        bestIndex = take3 ? i3 : bestIndex
                                         target[oy * outputWidth + ox] = best
                                         targetIndex[oy * outputWidth + ox] = Int32(truncatingIfNeeded: bestIndex)
                                     }
