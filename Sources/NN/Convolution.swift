@@ -46,6 +46,10 @@ public final class Conv2D: Layer {
     private var inputGradient = Tensor.empty
     private let columns = Workspace()
     private let partialGradients = Workspace()
+    private let flippedWeights = Workspace()
+    /// Compute the input gradient as a convolution with the flipped kernel where possible (default);
+    /// `false` forces `Wᵀ·dY` + `col2im` (for tests and measurements).
+    public var flippedKernelGradient = true
     /// Whether the last training forward left every image's columns in `columns`.
     private var columnsCached = false
     /// Most floats of im2col columns this layer keeps from forward to backward (default 64 Mi
@@ -108,6 +112,29 @@ public final class Conv2D: Layer {
         max(1, min(g.outputHeight, (64 * 1024) / max(1, g.columnRows * g.outputWidth)))
     }
 
+    /// Whether the input gradient can be computed as a forward convolution of `dY` with the
+    /// flipped, transposed kernel (stride 1, one group, output as large as the input): one GEMM with
+    /// `K = O·k·k` per strip and no `col2im` scatter, instead of `Wᵀ·dY` with `K = O` and a fold.
+    private func usesFlippedKernelGradient(_ g: ConvolutionGeometry) -> Bool {
+        flippedKernelGradient && !usesInputAsColumns && groups == 1 && stride == 1 && g.outputWidth == g.width && g.outputHeight == g.height
+    }
+
+    /// The geometry of that gradient convolution: over `dY` (`outputChannels` planes of `H′ × W′`).
+    private func flippedGeometry(_ g: ConvolutionGeometry) -> ConvolutionGeometry {
+        ConvolutionGeometry(
+            channels: outputChannels, height: g.outputHeight, width: g.outputWidth, kernelSize: kernelSize, stride: 1, padding: padding)
+    }
+
+    /// Floats of strip scratch per worker: two strips (columns and `dcol`, or the gradient's columns).
+    private func scratchPerWorker(_ g: ConvolutionGeometry) -> Int {
+        var count = g.columnRows * stripRows(g) * g.outputWidth
+        if usesFlippedKernelGradient(g) {
+            let t = flippedGeometry(g)
+            count = max(count, t.columnRows * stripRows(t) * t.outputWidth)
+        }
+        return 2 * count
+    }
+
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         forward(input, training: training, epilogue: nil)
     }
@@ -150,11 +177,12 @@ public final class Conv2D: Layer {
         let cacheColumns = training && !direct && batch * groups * columnCount <= columnCacheLimit
         columnsCached = cacheColumns
         let rowsPerStrip = stripRows(g)
-        let stripCount = reduction * rowsPerStrip * outputWidth
-        // Layout: [cached columns of every image and group] then two strips per worker (im2col and,
-        // in backward, dcol). Reserved here, so backward never reallocates — and loses — the cache.
+        // Layout: [cached columns of every image and group] then the strip scratch of each worker
+        // (im2col and, in backward, dcol). Reserved here, so backward never reallocates — and loses —
+        // the cache.
         let cacheCount = cacheColumns ? batch * groups * columnCount : 0
-        let columnBase = columns.reserve(direct ? 1 : cacheCount + 2 * Threading.workerCount * stripCount)
+        let scratchCount = scratchPerWorker(g)
+        let columnBase = columns.reserve(direct ? 1 : cacheCount + Threading.workerCount * scratchCount)
         let groups = groups, outputChannels = outputChannels
         let inputStride = inputChannels * g.height * g.width, outputStride = outputChannels * outputPixels
         input.withUnsafePointer { x in
@@ -162,7 +190,7 @@ public final class Conv2D: Layer {
                 output.withUnsafeMutablePointer { y in
                     let biasValues = bias?.value.storage
                     Threading.parallelFor(batch, costPerItem: 2 * outputChannels * reduction * outputPixels) { images, worker in
-                        let strip = columnBase + cacheCount + 2 * worker * stripCount
+                        let strip = columnBase + cacheCount + worker * scratchCount
                         for image in images {
                             let imageOutput = y + image * outputStride
                             for group in 0..<groups {
@@ -235,7 +263,29 @@ public final class Conv2D: Layer {
         let rowsPerStrip = stripRows(g)
         let stripCount = reduction * rowsPerStrip * outputWidth
         let cacheCount = cached ? batch * groups * columnCount : 0
-        let columnBase = columns.reserve(direct ? 1 : cacheCount + 2 * workers * stripCount)
+        let scratchCount = scratchPerWorker(g)
+        let columnBase = columns.reserve(direct ? 1 : cacheCount + workers * scratchCount)
+        // dx as a convolution of dY with the flipped kernel: Wf[c, (o, ky, kx)] = W[o, c, k−1−ky, k−1−kx].
+        let flipped = needsInputGradient && usesFlippedKernelGradient(g)
+        let gradientGeometry = flippedGeometry(g)
+        let gradientRowsPerStrip = stripRows(gradientGeometry)
+        let flippedReduction = outputChannels * kernelSize * kernelSize
+        let flippedBase = flippedWeights.reserve(flipped ? inputChannels * flippedReduction : 1)
+        if flipped {
+            let k = kernelSize, channels = inputChannels, filters = outputChannels
+            weight.value.withUnsafePointer { w in
+                for o in 0..<filters {
+                    for c in 0..<channels {
+                        for ky in 0..<k {
+                            for kx in 0..<k {
+                                flippedBase[c * flippedReduction + (o * k + ky) * k + kx] = w[((o * channels + c) * k + (k - 1 - ky)) * k + (k - 1 - kx)]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let flippedWeightPointer = UnsafePointer(flippedBase)
         let weightCount = weight.value.count
         let partialCount = weightCount + outputChannels
         let partialBase = partialGradients.reserve(workers * partialCount)
@@ -250,7 +300,7 @@ public final class Conv2D: Layer {
                 outputGradient.withUnsafePointer { dy in
                     inputGradient.withUnsafeMutablePointer { dx in
                         Threading.parallelFor(batch, costPerItem: 4 * outputChannels * reduction * outputPixels) { images, worker in
-                            let strip = columnBase + cacheCount + 2 * worker * stripCount
+                            let strip = columnBase + cacheCount + worker * scratchCount
                             let dcol = strip + stripCount
                             let dW = partialBase + worker * partialCount
                             let dB = dW + weightCount
@@ -260,7 +310,7 @@ public final class Conv2D: Layer {
                                     dB[channel] += sumOf(imageGradient + channel * outputPixels, count: outputPixels)
                                 }
                                 let imageInputGradient = dx + image * inputStride
-                                if needsInputGradient && !direct {
+                                if needsInputGradient && !direct && !flipped {
                                     imageInputGradient.update(repeating: 0, count: inputStride)
                                 }
                                 for group in 0..<groups {
@@ -304,7 +354,7 @@ public final class Conv2D: Layer {
                                                 b: strip, ldb: pixels,
                                                 beta: 1, c: groupWeightGradient, ldc: reduction)
                                         }
-                                        guard needsInputGradient else { continue }
+                                        guard needsInputGradient && !flipped else { continue }
                                         // dcol[Cg·k·k, strip] = W_gᵀ · dY_g[:, strip], folded back onto the image.
                                         GEMM.multiply(
                                             transposeA: true, m: reduction, n: pixels, k: groupOutputChannels,
@@ -312,6 +362,19 @@ public final class Conv2D: Layer {
                                             b: stripGradient, ldb: outputPixels,
                                             beta: 0, c: dcol, ldc: pixels)
                                         col2im(dcol, geometry: g, image: groupInputGradient, outputRows: rows)
+                                    }
+                                }
+                                if flipped {
+                                    // dx[C, rows] = Wf[C, O·k·k] · im2col(dY)[O·k·k, rows], written in place.
+                                    for firstRow in Swift.stride(from: 0, to: g.height, by: gradientRowsPerStrip) {
+                                        let rows = firstRow..<min(firstRow + gradientRowsPerStrip, g.height)
+                                        let pixels = rows.count * g.width
+                                        im2col(imageGradient, geometry: gradientGeometry, columns: strip, outputRows: rows)
+                                        GEMM.multiply(
+                                            m: g.channels, n: pixels, k: flippedReduction,
+                                            a: flippedWeightPointer, lda: flippedReduction,
+                                            b: strip, ldb: pixels,
+                                            beta: 0, c: imageInputGradient + firstRow * g.width, ldc: g.height * g.width)
                                     }
                                 }
                             }

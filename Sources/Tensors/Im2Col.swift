@@ -84,7 +84,8 @@ private func im2colSameStrideOne(
         let plane = image + c * height * width
         for ky in 0..<k {
             // Output rows whose input row oy + ky − p lies inside the image.
-            let validRows = max(rows.lowerBound, p - ky)..<min(rows.upperBound, height + p - ky)
+            let firstValid = max(rows.lowerBound, p - ky)
+            let validRows = firstValid..<max(firstValid, min(rows.upperBound, height + p - ky))
             for kx in 0..<k {
                 let shift = kx - p
                 if validRows.isEmpty {

@@ -111,3 +111,28 @@ extension SeededGenerator {
         return copy.permutation(count)
     }
 }
+
+extension TensorsTests {
+    /// Unfolding band by band (every band size, including bands wholly inside the padding) gives
+    /// the rows of the full unfolding.
+    @Test(arguments: [(3, 1, 1), (5, 1, 2), (3, 2, 1), (1, 1, 0)])
+    func im2colStripsMatchTheWholeImage(kernelSize: Int, stride: Int, padding: Int) {
+        var generator = SeededGenerator(seed: 6)
+        let g = ConvolutionGeometry(channels: 2, height: 7, width: 5, kernelSize: kernelSize, stride: stride, padding: padding)
+        let x = Tensor.uniform(shape: [2, 7, 5], in: -1...1, using: &generator)
+        var whole = Tensor(shape: [g.columnRows, g.columnColumns])
+        x.withUnsafePointer { px in whole.withUnsafeMutablePointer { im2col(px, geometry: g, columns: $0) } }
+        for band in 1...g.outputHeight {
+            for first in Swift.stride(from: 0, to: g.outputHeight, by: band) {
+                let rows = first..<min(first + band, g.outputHeight)
+                var part = Tensor(shape: [g.columnRows, rows.count * g.outputWidth])
+                x.withUnsafePointer { px in part.withUnsafeMutablePointer { im2col(px, geometry: g, columns: $0, outputRows: rows) } }
+                for r in 0..<g.columnRows {
+                    for j in 0..<(rows.count * g.outputWidth) {
+                        #expect(part[r * rows.count * g.outputWidth + j] == whole[r * g.columnColumns + first * g.outputWidth + j])
+                    }
+                }
+            }
+        }
+    }
+}
