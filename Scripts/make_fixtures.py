@@ -202,6 +202,39 @@ def main():
     write("cnn_forward", "conv4-relu-pool-conv8(nobias)-bn(eval)-relu-pool-flatten-dense5, 3 images 1x12x12; "
           "p00… in state_dict order (conv w, conv b, conv w, bn w, bn b, bn mean, bn var, dense w, dense b)", tensors)
 
+    # Whole training steps: a small CNN (the `small` layer order) from fixed weights, 10 Adam steps
+    # on 4 fixed batches (CrossEntropyLoss, mean). The Swift test replays them and compares losses
+    # and final weights.
+    torch.manual_seed(1)
+    net = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16 * 3 * 3, 32), nn.ReLU(), nn.Linear(32, 10))
+    tensors = {}
+    for i, v in enumerate(net.state_dict().values()):
+        tensors[f"initial{i}"] = v.clone()
+    batches = [torch.rand(16, 1, 12, 12) for _ in range(4)]
+    labels = [torch.tensor(rng.integers(0, 10, size=16)) for _ in range(4)]
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    losses = []
+    for step in range(10):
+        x, y = batches[step % 4], labels[step % 4]
+        loss = F.cross_entropy(net(x), y)
+        opt.zero_grad(); loss.backward(); opt.step()
+        losses.append(float(loss.detach()))
+    for i, v in enumerate(net.state_dict().values()):
+        tensors[f"final{i}"] = v.clone()
+    for i, x in enumerate(batches):
+        tensors[f"batch{i}"] = x
+    write("training_steps", "small-order CNN 1x12x12, 10 Adam(lr=3e-3) steps over 4 fixed batches of 16; "
+          "initialN/finalN in state_dict order", tensors, {},
+          {**{f"labels{i}": y.tolist() for i, y in enumerate(labels)}})
+    with open(os.path.join(OUT, "training_steps.json")) as f:
+        d = json.load(f)
+    d["numbers"] = {f"loss{i}": l for i, l in enumerate(losses)}
+    with open(os.path.join(OUT, "training_steps.json"), "w") as f:
+        json.dump(d, f, separators=(",", ":"))
+
 
 if __name__ == "__main__":
     main()
