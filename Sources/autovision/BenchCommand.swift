@@ -65,6 +65,9 @@ struct Bench: ParsableCommand {
         }
 
         func run() throws {
+            // Debian's OpenBLAS picks AVX2 kernels on Zen 4; re-exec once with the AVX-512 ones
+            // (AUTOVISION_BLAS_KERNELS=auto keeps OpenBLAS's own choice).
+            BLASRuntime.relaunchWithFastestKernelsIfNeeded()
             let cores = threads ?? ProcessInfo.processInfo.activeProcessorCount
             switch threading {
             case "batch": Threading.configure(.batchParallel(workers: cores))
@@ -93,6 +96,7 @@ fileprivate struct TrainingBenchmarkResult: Encodable {
     var parameters: Int
     var forwardFLOPsPerImage: Int
     var threading: String
+    var blasKernels: String
     var batchSize: Int
     var trainImagesPerSecond: Double
     var inferenceImagesPerSecond: Double
@@ -104,6 +108,7 @@ fileprivate struct TrainingBenchmarkResult: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case model, parameters, threading, epochs
+        case blasKernels = "blas_kernels"
         case forwardFLOPsPerImage = "forward_flops_per_image"
         case batchSize = "batch_size"
         case trainImagesPerSecond = "train_images_per_second"
@@ -122,7 +127,7 @@ fileprivate struct TrainingBenchmarkResult: Encodable {
 
     var summary: String {
         var lines = [
-            "model \(model): \(parameters) parameters, \(String(format: "%.1f", Double(forwardFLOPsPerImage) / 1e6)) MFLOP/image forward; \(threading)",
+            "model \(model): \(parameters) parameters, \(String(format: "%.1f", Double(forwardFLOPsPerImage) / 1e6)) MFLOP/image forward; \(threading); OpenBLAS \(blasKernels) kernels",
             String(format: "train: %.0f img/s (median, batches 2-%@ of batch %d, ≈ %.1f GFLOP/s at 3× forward)",
                    trainImagesPerSecond, "\(batchSize == 128 ? "120" : "?")", batchSize,
                    trainImagesPerSecond * 3 * Double(forwardFLOPsPerImage) / 1e9),
@@ -230,7 +235,7 @@ fileprivate struct TrainingBenchmark {
         let inferenceThroughput = Double(test.count) / passes.min()!
         return TrainingBenchmarkResult(
             model: model, parameters: network.parameterCount, forwardFLOPsPerImage: try spec.forwardFLOPsPerImage(),
-            threading: Threading.policy.description, batchSize: Self.batchSize,
+            threading: Threading.policy.description, blasKernels: BLASRuntime.coreName, batchSize: Self.batchSize,
             trainImagesPerSecond: trainThroughput, inferenceImagesPerSecond: inferenceThroughput,
             epochs: epochs, testAccuracy: testAccuracy, finalTrainLoss: epochs == nil ? nil : finalLoss,
             epochSeconds: epochs == nil ? nil : epochSeconds, peakResidentMegabytes: peakResidentMegabytes())

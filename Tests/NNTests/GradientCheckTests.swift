@@ -126,8 +126,9 @@ import Testing
         let x = Tensor.uniform(shape: [3, channels, side, side], in: -1...1, using: &generator)
         let inference = cached.forward(x, training: false)
         let a = cached.forward(x, training: true), b = recomputed.forward(x, training: true)
-        #expect(a == b)
-        #expect(inference == a)
+        // Whole-image and strip GEMMs may block the sums differently (BLAS kernels differ): equal up to rounding.
+        #expect(maxDifference(a, b) < 1e-5)
+        #expect(maxDifference(inference, a) < 1e-5)
         let dy = Tensor.uniform(shape: a.shape, in: -1...1, using: &generator)
         // Strips sum dW in a different order than the whole-image GEMM: equal up to rounding.
         #expect(maxDifference(cached.backward(dy), recomputed.backward(dy)) < 1e-4)

@@ -1,4 +1,4 @@
-import Tensors
+@testable import Tensors
 import Testing
 
 @Suite struct TensorsTests {
@@ -134,5 +134,18 @@ extension TensorsTests {
                 }
             }
         }
+    }
+}
+
+extension TensorsTests {
+    @Test func blasKernelEnvironmentPolicy() {
+        #expect(BLASRuntime.desiredEnvironmentChange([:]) == nil)
+        let auto = BLASRuntime.desiredEnvironmentChange(["OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512"])
+        #expect(auto?.unset.sorted() == ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"] && auto?.set == [:])
+        #expect(BLASRuntime.desiredEnvironmentChange(["OPENBLAS_CORETYPE": "Haswell", "AUTOVISION_BLAS_KERNELS": "inherit"]) == nil)
+        #expect(BLASRuntime.desiredEnvironmentChange(["OPENBLAS_CORETYPE": "Haswell", "AUTOVISION_BLAS_RELAUNCHED": "1"]) == nil)
+        #expect(BLASRuntime.desiredEnvironmentChange(["AUTOVISION_BLAS_KERNELS": "SkylakeX"])?.set == ["OPENBLAS_CORETYPE": "SkylakeX"])
+        #expect(BLASRuntime.desiredEnvironmentChange(["AUTOVISION_BLAS_KERNELS": "SkylakeX", "OPENBLAS_CORETYPE": "SkylakeX"]) == nil)
+        #expect(!BLASRuntime.coreName.isEmpty)
     }
 }
