@@ -70,8 +70,9 @@ let package = Package(
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"]),
         .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Search", "Datasets"]),
+        // Also runs the built executable (a CLI job cancelled and killed under the server); depends on it so it is built first.
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "JobService", "Search", "Datasets", "ImageIO",
+            "autovision", "Server", "JobService", "Search", "Datasets", "ImageIO",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NN"]),

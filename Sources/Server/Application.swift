@@ -22,9 +22,9 @@ public func buildApplication(configuration: ServerConfiguration) throws -> some 
     let runner = JobRunner(store: store, jobsDirectory: configuration.jobsDirectory, concurrentJobs: configuration.concurrentJobs)
     runner.maxPixels = configuration.maxImportPixels
     let service = APIService(configuration: configuration, store: store, runner: runner)
-
     let router = Router()
     router.add(middleware: ProblemMiddleware())
+    router.add(middleware: MetricsMiddleware(metrics: service.metrics))
     if let token = configuration.apiToken { router.add(middleware: BearerTokenMiddleware(token: token)) }
     service.addRoutes(to: router)
 
@@ -58,6 +58,7 @@ final class APIService: Sendable {
     let runner: JobRunner
     let predictions: PredictionService
     let dataRoots: [String]
+    let metrics = RequestMetrics()
 
     init(configuration: ServerConfiguration, store: SQLiteJobStore, runner: JobRunner) {
         self.configuration = configuration
@@ -70,7 +71,7 @@ final class APIService: Sendable {
 
     /// Every route as `METHOD path` (the OpenAPI document is checked against this list).
     static let routes: [(method: HTTPRequest.Method, path: String)] = [
-        (.get, "/healthz"), (.get, "/readyz"), (.get, "/openapi.json"),
+        (.get, "/healthz"), (.get, "/readyz"), (.get, "/metrics"), (.get, "/openapi.json"),
         (.post, "/v1/datasets"), (.get, "/v1/datasets"), (.get, "/v1/datasets/{id}"), (.delete, "/v1/datasets/{id}"),
         (.post, "/v1/jobs"), (.get, "/v1/jobs"), (.get, "/v1/jobs/{id}"), (.delete, "/v1/jobs/{id}"), (.post, "/v1/jobs/{id}/cancel"),
         (.get, "/v1/jobs/{id}/trials"), (.get, "/v1/jobs/{id}/report"), (.get, "/v1/jobs/{id}/report.html"),
@@ -81,6 +82,10 @@ final class APIService: Sendable {
         router.get("/healthz") { _, _ in try json(["status": "ok"]) }
         router.get("/readyz") { _, _ in try self.ready() }
         router.get("/openapi.json") { _, _ in try self.openAPI() }
+        router.get("/metrics") { _, _ in
+            let text = self.metrics.render(jobs: (try? self.store.jobs()) ?? [], batchSizes: self.predictions.batchSizeCounts)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
 
         router.post("/v1/datasets") { request, _ in try await self.createDataset(request) }
         router.get("/v1/datasets") { _, _ in try json(["datasets": try self.store.datasets().map(self.datasetResource)]) }

@@ -133,6 +133,11 @@ import Testing
             try Support.expectProblem(try await client.execute(uri: "/v1/jobs", method: .get, headers: Support.headers(nil, token: "wrong")),
                                       .unauthorized, contains: "invalid")
             #expect(try await client.execute(uri: "/v1/jobs", method: .get, headers: Support.headers(nil, token: "s3cret")).status == .ok)
+            let metrics = try await client.execute(uri: "/metrics", method: .get, headers: Support.headers(nil, token: "s3cret"))
+            #expect(metrics.status == .ok)
+            let text = String(buffer: metrics.body)
+            #expect(text.contains(#"autovision_http_requests_total{method="GET",route="/v1/jobs",status="401"} 2"#), "\(text)")
+            #expect(text.contains(#"autovision_jobs{state="queued"} 0"#))
             try Support.expectProblem(try await client.execute(uri: "/v1/models/x/predict", method: .post), .unauthorized)
         }
         // Without a token, everything is open on loopback …

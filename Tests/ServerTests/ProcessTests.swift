@@ -1,0 +1,93 @@
+import Datasets
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import JobService
+@testable import Server
+import Testing
+
+/// The CLI and the server share one store across processes: `autovision train` in a child process
+/// is listed, cancelled through the store, and after a `kill -9` a restarted server marks its job
+/// failed with the reason while finished jobs stay served.
+@Suite(.serialized) struct ProcessTests {
+    /// The built `autovision` next to the test bundle (.build/<configuration>/).
+    static var executable: URL {
+        var products = Bundle.main.bundleURL
+        while !FileManager.default.fileExists(atPath: products.appendingPathComponent("autovision").path), products.path != "/" {
+            products.deleteLastPathComponent()
+        }
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            let candidate = bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("autovision")
+            if FileManager.default.fileExists(atPath: candidate.path) { products = candidate.deletingLastPathComponent() }
+        }
+        return products.appendingPathComponent("autovision")
+    }
+
+    static func startTraining(manifest: URL, jobs: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["train", manifest.path, "--budget", "5m", "--jobs-dir", jobs.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Waits until the store shows a job other than `known` searching or training.
+    static func runningJob(in store: SQLiteJobStore, except known: Set<String>) async throws -> JobRecord {
+        for _ in 0..<240 {
+            if let job = try store.jobs().first(where: { !known.contains($0.id) && ($0.state == .searching || $0.state == .training) }) {
+                return job
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw StoreError.conflict("no job started searching within 60 s")
+    }
+
+    @Test func aCLIJobIsCancelledThroughTheStoreAndAKilledOneIsFailedOnRestart() async throws {
+        let jobs = try Support.folder("process-jobs")
+        let slice = try FashionMNISTExport.write(to: try Support.folder("process-data").appendingPathComponent("fm"), perClass: 20, seed: 4)
+        let finished = try Support.train(manifest: Support.intake("15-predict-request-bodies/manifest.csv"), budget: 10, jobs: jobs)
+        #expect(finished.state == .succeeded)
+        let store = try SQLiteJobStore(jobsDirectory: jobs)
+
+        // 1. Cancel, as `autovision jobs cancel ID` does, a job another process runs.
+        let first = try Self.startTraining(manifest: slice.manifest, jobs: jobs)
+        let cancelled = try await Self.runningJob(in: store, except: [finished.id])
+        let cancel = Process()
+        cancel.executableURL = Self.executable
+        cancel.arguments = ["jobs", "cancel", cancelled.id, "--jobs-dir", jobs.path]
+        cancel.standardOutput = FileHandle.nullDevice
+        try cancel.run()
+        cancel.waitUntilExit()
+        #expect(cancel.terminationStatus == 0)
+        for _ in 0..<120 where first.isRunning { try await Task.sleep(for: .milliseconds(250)) }
+        #expect(!first.isRunning, "the training process stops within 30 s of the cancel")
+        if first.isRunning { first.terminate() }
+        #expect(try store.job(cancelled.id)?.state == .cancelled)
+
+        // 2. kill -9 during a job, then restart the server.
+        let second = try Self.startTraining(manifest: slice.manifest, jobs: jobs)
+        let killed = try await Self.runningJob(in: store, except: [finished.id, cancelled.id])
+        kill(second.processIdentifier, SIGKILL)
+        second.waitUntilExit()
+        #expect(try store.job(killed.id)?.state.isFinished == false, "nobody has noticed yet")
+
+        let app = try buildApplication(configuration: Support.configuration(jobs: jobs))
+        try await app.test(.router) { client in
+            try await Task.sleep(for: .milliseconds(300))
+            let job = try Support.json(try await client.execute(uri: "/v1/jobs/\(killed.id)", method: .get))
+            #expect(job["state"] as? String == "failed")
+            #expect((job["failure_reason"] as? String)?.contains("interrupted") == true, "\(job)")
+            try Support.expectProblem(try await client.execute(uri: "/v1/models/\(killed.id)/predict", method: .post,
+                                                               headers: Support.headers("image/png"), body: ByteBuffer(string: "x")),
+                                      .conflict, contains: "no model")
+            // The finished job and its model are intact and served.
+            let listed = try Support.json(try await client.execute(uri: "/v1/jobs", method: .get))
+            #expect((listed["jobs"] as? [[String: Any]])?.count == 3)
+            let cat = try Support.bytes(Support.intake("15-predict-request-bodies/requests/cat.png"))
+            let answer = try await client.execute(uri: "/v1/models/\(finished.id)/predict", method: .post, headers: Support.headers("image/png"), body: cat)
+            #expect(answer.status == .ok)
+        }
+    }
+}
