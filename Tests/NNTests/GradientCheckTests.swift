@@ -138,6 +138,17 @@ import Testing
 }
 
 extension GradientCheckTests {
+    /// The flipped-kernel input gradient (an option of Conv2D), checked by finite differences.
+    @Test(arguments: [3, 5])
+    func convolutionWithFlippedKernelGradient(kernelSize: Int) {
+        var generator = SeededGenerator(seed: 17)
+        let layer = Conv2D(inputChannels: 3, outputChannels: 5, kernelSize: kernelSize, generator: &generator)
+        layer.flippedKernelGradient = true
+        var inputs = SeededGenerator(seed: 18)
+        let result = gradientCheck(layer: layer, input: Tensor.uniform(shape: [2, 3, 9, 9], in: -1...1, using: &inputs))
+        #expect(result.passed, "\(result)")
+    }
+
     /// The strip-by-strip recompute path of Conv2D, checked by finite differences on its own.
     @Test func convolutionWithoutColumnCache() {
         var generator = SeededGenerator(seed: 15)
