@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tensors
 import Server
 
 /// `autovision serve`: the HTTP service (datasets, jobs, reports, predictions) over the job store.
@@ -30,6 +31,9 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Training speed: use the CPU's own OpenBLAS kernels even when the environment forces older ones
+        // (see BLASRuntime; AUTOVISION_BLAS_KERNELS=inherit keeps the environment).
+        BLASRuntime.relaunchWithFastestKernelsIfNeeded()
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Evaluation
 import Foundation
+import Tensors
 import JobService
 import Search
 import Training
@@ -47,6 +48,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Training speed: use the CPU's own OpenBLAS kernels even when the environment forces older ones
+        // (see BLASRuntime; AUTOVISION_BLAS_KERNELS=inherit keeps the environment).
+        BLASRuntime.relaunchWithFastestKernelsIfNeeded()
         let parsedBudget: Budget
         do { parsedBudget = try Budget(parsing: budget) } catch { throw ValidationError("\(error)") }
         var options = TrainingJobOptions(manifest: URL(fileURLWithPath: manifest), budget: parsedBudget)
