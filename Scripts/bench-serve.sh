@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# HTTP prediction benchmark (issue 5): wrk with 64 connections for 30 s POSTing one Fashion-MNIST
+# TEST image to a job's model, against the same model's in-process batched rate measured in the
+# same run. Usage: Scripts/bench-serve.sh JOB_ID [IMAGE]. Run it on a quiet machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+job=$1
+image=${2:-Datasets/fashion-mnist/$(grep -m1 '^TEST,' Datasets/fashion-mnist/manifest.csv | cut -d, -f2)}
+command -v wrk >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq wrk >&2; }
+swift build -c release --product autovision >&2
+bin=.build/release/autovision
+inprocess=$("$bin" bench predict "$job" "$image" --seconds 10 --json | tail -1)
+port=${PORT:-8181}
+"$bin" serve --port "$port" >/dev/null 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -sf "localhost:$port/readyz" >/dev/null && break; sleep 0.2; done
+lua=$(mktemp --suffix=.lua)
+cat > "$lua" <<LUA
+local f = io.open("$image", "rb"); wrk.body = f:read("*all"); f:close()
+wrk.method = "POST"; wrk.headers["Content-Type"] = "image/png"
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %d %.3f %.3f\n", summary.requests, summary.errors.status + summary.errors.connect
+    + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.duration, 0,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+LUA
+out=$(wrk -t2 -c64 -d30s --latency -s "$lua" "http://localhost:$port/v1/models/$job/predict")
+echo "$out" | grep -vE '^RESULT' >&2
+python3 - "$inprocess" "$(echo "$out" | grep '^RESULT')" <<'PY'
+import json, sys
+inproc = json.loads(sys.argv[1])["images_per_second"]
+_, requests, errors, micros, _, p50, p99 = sys.argv[2].split()
+rate = int(requests) / (int(micros) / 1e6)
+print(f"HTTP: {rate:.0f} requests/s, p50 {float(p50):.1f} ms, p99 {float(p99):.1f} ms, errors {errors}")
+print(f"in-process batched: {inproc:.0f} images/s; ratio {rate / inproc:.2f} (target >= 0.70), p99 target < 50 ms")
+PY
