@@ -92,8 +92,10 @@ public enum FashionMNISTExport {
 }
 
 
-/// `value` as one CSV field: quoted (RFC 4180) only when it holds a comma, quote or line break.
+/// `value` as one CSV field: quoted (RFC 4180) only when it holds a comma, quote or line break, or
+/// starts or ends with white space.
 public func csvEscaped(_ value: String) -> String {
-    guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+    guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || value != value.trimmedWhitespace
+    else { return value }
     return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }

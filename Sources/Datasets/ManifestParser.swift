@@ -159,7 +159,7 @@ public struct ManifestParser: Sendable {
     }
 
     /// `scheme://` prefixes are image references whatever the scheme; unsupported ones get a row error later.
-    static func hasURIScheme(_ field: String) -> Bool {
+    public static func hasURIScheme(_ field: String) -> Bool {
         // RFC 3986 scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then "://".
         var utf8 = field.utf8.makeIterator()
         var length = 0

@@ -32,9 +32,9 @@ public enum DatasetUpload {
             case let .some(.partition(partition)): partition.rawValue
             case .some(.unassigned), .none: "UNASSIGNED"
             }
-            let path = hasScheme(row.path) || row.path.hasPrefix("/") ? row.path : root.path + "/" + row.path
+            let path = ManifestParser.hasURIScheme(row.path) || row.path.hasPrefix("/") ? row.path : root.path + "/" + row.path
             let fields = [set, path] + row.labels
-            let rendered = fields.map(csvField).joined(separator: ",") + "\n"
+            let rendered = fields.map(csvEscaped).joined(separator: ",") + "\n"
             text += rendered
             line += rendered.utf8.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
         }
@@ -95,15 +95,4 @@ public enum DatasetUpload {
         return summary
     }
 
-    static func hasScheme(_ reference: String) -> Bool {
-        guard let colon = reference.range(of: "://") else { return false }
-        let scheme = reference[..<colon.lowerBound]
-        return !scheme.isEmpty && scheme.allSatisfy { $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }
-    }
-
-    static func csvField(_ value: String) -> String {
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || value != value.trimmingCharacters(in: .whitespaces)
-        else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
 }
