@@ -151,7 +151,7 @@ public struct DatasetImporter: Sendable {
         }
 
         // Read, hash and fully decode every distinct image on all cores.
-        let outcomes = decodeAll(entries.map(\.path))
+        let outcomes = decodeAll(entries.map(\.path), resolver: resolver)
         var images: [ImportedImage] = []
         var decoded: [Image]? = []
         for (entry, outcome) in zip(entries, outcomes) {
@@ -207,7 +207,7 @@ public struct DatasetImporter: Sendable {
     }
 
     /// Decodes every file once, in parallel; keeps pixels while they fit the retain budget.
-    func decodeAll(_ urls: [String]) -> [Result<DecodeSuccess, DecodeFailure>] {
+    func decodeAll(_ urls: [String], resolver: PathResolver) -> [Result<DecodeSuccess, DecodeFailure>] {
         let results = ResultSlots<Result<DecodeSuccess, DecodeFailure>>(count: urls.count)
         let retainedBytes = AtomicCounter()
         let done = AtomicCounter()
@@ -217,7 +217,7 @@ public struct DatasetImporter: Sendable {
         let options = self.options
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             for i in c * chunk ..< min(urls.count, (c + 1) * chunk) {
-                results[i] = Self.decodeOne(urls[i], options: options, retainedBytes: retainedBytes)
+                results[i] = Self.decodeOne(urls[i], options: options, resolver: resolver, retainedBytes: retainedBytes)
                 let finished = done.add(1)
                 if let progress = options.progress, finished % 500 == 0 || finished == urls.count { progress(finished, urls.count) }
             }
@@ -225,9 +225,10 @@ public struct DatasetImporter: Sendable {
         return results.values()
     }
 
-    static func decodeOne(_ path: String, options: ImportOptions, retainedBytes: AtomicCounter) -> Result<DecodeSuccess, DecodeFailure> {
+    static func decodeOne(_ path: String, options: ImportOptions, resolver: PathResolver,
+                          retainedBytes: AtomicCounter) -> Result<DecodeSuccess, DecodeFailure> {
         let bytes: [UInt8]
-        switch readFile(path) {
+        switch readFile(path, resolver: resolver) {
         case let .success(contents): bytes = contents
         case let .failure(failure): return .failure(failure)
         }
@@ -245,8 +246,15 @@ public struct DatasetImporter: Sendable {
     }
 
     /// Reads a whole file with POSIX calls (Foundation's FileManager costs more than decoding a small PNG).
-    static func readFile(_ path: String) -> Result<[UInt8], DecodeFailure> {
-        let fd = open(path, O_RDONLY)
+    static func readFile(_ path: String, resolver: PathResolver) -> Result<[UInt8], DecodeFailure> {
+        var fd = open(path, O_RDONLY | O_NOFOLLOW)
+        if fd < 0, errno == ELOOP {
+            // The file is a symbolic link: follow it only into an allowed folder.
+            if let refusal = resolver.checkSymbolicLink(path) {
+                return .failure(DecodeFailure(reason: refusal.description, kind: "path not allowed"))
+            }
+            fd = open(path, O_RDONLY)
+        }
         guard fd >= 0 else {
             return errno == ENOENT || errno == ENOTDIR
                 ? .failure(DecodeFailure(reason: "file not found: \(path)", kind: "file not found"))

@@ -17,6 +17,9 @@ public struct PathResolver: Sendable {
     public var allowedRoots: [URL]
     public var bucketMap: [String: URL]
     private var allowedRootPaths: [String]
+    /// The same roots with symbolic links resolved.
+    private var allowedRealRootPaths: [String]
+    private let folderCache = FolderCache()
 
     /// - Parameters:
     ///   - manifestDirectory: folder relative paths start from; always an allowed root.
@@ -32,6 +35,7 @@ public struct PathResolver: Sendable {
         self.bucketMap = map
         self.allowedRoots = [self.manifestDirectory] + extraRoots.map(\.standardizedFileURL) + map.values.sorted { $0.path < $1.path }
         self.allowedRootPaths = allowedRoots.map { Self.normalize($0.path) }
+        self.allowedRealRootPaths = allowedRootPaths.map { Self.realPath($0) ?? $0 }
     }
 
     /// Parses `gs://BUCKET=DIR` as given to `--map`.
@@ -78,6 +82,11 @@ public struct PathResolver: Sendable {
         }
         // String operations, not URL: URL.appendingPathComponent stats the file system on every call.
         let resolved = Self.normalize(candidate)
+        // A symbolic link inside an allowed folder must not lead outside it either.
+        if let real = realPathOfFile(resolved), !allowedRealRootPaths.contains(where: { Self.isInside(real, $0) }) {
+            return .failure(.outsideAllowedRoots(
+                "path leads outside the allowed folders through a symbolic link (to \(real)); add its folder with --allow-root DIR"))
+        }
         guard allowedRootPaths.contains(where: { Self.isInside(resolved, $0) }) else {
             return .failure(.outsideAllowedRoots(
                 "path is outside the allowed folders (\(allowedRoots.map(\.path).joined(separator: ", "))); add one with --allow-root DIR"))
@@ -112,6 +121,30 @@ public struct PathResolver: Sendable {
         return "/" + parts.joined(separator: "/")
     }
 
+    /// The real path of a file's folder (cached, as a manifest's images share a few folders) plus
+    /// its name. A file that is itself a symbolic link is caught when it is opened
+    /// (`O_NOFOLLOW`, then `allowsSymbolicLink`), which costs no extra system call per image.
+    func realPathOfFile(_ path: String) -> String? {
+        guard let slash = path.lastIndex(of: "/") else { return Self.realPath(path) }
+        let folder = String(path[..<slash])
+        guard let realFolder = folderCache.value(for: folder, compute: { Self.realPath($0.isEmpty ? "/" : $0) }) else { return nil }
+        return (realFolder == "/" ? "" : realFolder) + path[slash...]
+    }
+
+    /// Whether the symbolic link at `path` points inside an allowed folder; the reason when not.
+    public func checkSymbolicLink(_ path: String) -> PathError? {
+        guard let real = Self.realPath(path) else { return nil }  // dangling: "file not found" follows
+        if allowedRealRootPaths.contains(where: { Self.isInside(real, $0) }) { return nil }
+        return .outsideAllowedRoots("path leads outside the allowed folders through a symbolic link (to \(real)); add its folder with --allow-root DIR")
+    }
+
+    /// `realpath(3)`: the path with every symbolic link resolved, or `nil` when it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     static func isInside(_ path: String, _ rootPath: String) -> Bool {
         path == rootPath || path.hasPrefix(rootPath.hasSuffix("/") ? rootPath : rootPath + "/")
     }
@@ -123,5 +156,25 @@ public enum PathError: Error, Equatable, CustomStringConvertible {
     case outsideAllowedRoots(String)
     public var description: String {
         switch self { case let .unsupported(m), let .outsideAllowedRoots(m): m }
+    }
+}
+
+/// Resolved folders, shared by the threads that resolve a manifest's rows.
+private final class FolderCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [String: String?] = [:]
+
+    func value(for key: String, compute: (String) -> String?) -> String? {
+        lock.lock()
+        if let cached = values[key] {
+            lock.unlock()
+            return cached
+        }
+        lock.unlock()
+        let value = compute(key)
+        lock.lock()
+        values[key] = value
+        lock.unlock()
+        return value
     }
 }

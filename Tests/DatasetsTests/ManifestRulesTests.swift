@@ -130,6 +130,24 @@ func makeDataset(_ lines: [String], images count: Int = 6) throws -> (ScratchFol
         #expect(allowed.rejected[0].kind == "path not allowed")
     }
 
+    @Test func symbolicLinksCannotLeadOutOfTheAllowedFolders() throws {
+        let outside = try ScratchFolder()
+        defer { withExtendedLifetime(outside) {} }
+        let secret = try outside.write("secret.png", try pngBytes(seed: 3))
+        let (scratch, _) = try makeDataset([], images: 1)
+        defer { withExtendedLifetime(scratch) {} }
+        try FileManager.default.createSymbolicLink(atPath: scratch.url.appendingPathComponent("link.png").path, withDestinationPath: secret.path)
+        try FileManager.default.createSymbolicLink(atPath: scratch.url.appendingPathComponent("inside.png").path,
+                                                   withDestinationPath: scratch.url.appendingPathComponent("img0.png").path)
+        let manifest = try scratch.write("m.csv", text: "TRAIN,link.png,cat\nTRAIN,inside.png,dog\n")
+        let summary = try importManifest(manifest).summary
+        #expect(summary.rejectedLines == [1])
+        #expect(summary.rejected.first?.reason.contains("symbolic link") == true)
+        #expect(summary.imported == 1, "a link that stays inside the folder is fine")
+        let allowed = try importManifest(manifest) { $0.extraRoots = [outside.url] }.summary
+        #expect(allowed.rejected.isEmpty)
+    }
+
     @Test func bucketsMapToLocalFoldersAndHTTPIsNotSupportedYet() throws {
         let bucket = try ScratchFolder()
         defer { withExtendedLifetime(bucket) {} }
