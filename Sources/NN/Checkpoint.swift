@@ -222,20 +222,7 @@ public final class Classifier {
             input = normalized
         }
         var scores = network.forward(input, training: false)
-        let classes = scores.shape[1], rows = scores.shape[0]
-        scores.withUnsafeMutablePointer { z in
-            for row in 0..<rows {
-                let line = z + row * classes
-                var maximum = -Float.infinity
-                for c in 0..<classes { maximum = max(maximum, line[c]) }
-                var sum: Float = 0
-                for c in 0..<classes {
-                    line[c] = Foundation.exp(line[c] - maximum)
-                    sum += line[c]
-                }
-                for c in 0..<classes { line[c] /= sum }
-            }
-        }
+        applySoftmaxRows(&scores)
         return scores
     }
 

@@ -95,3 +95,22 @@ public final class SoftmaxCrossEntropy {
         return logitsGradient
     }
 }
+
+/// Replaces logits `[N, K]` by their row-wise softmax, computed stably (maximum subtracted first).
+/// The one softmax used for inference: `Classifier` and the trainer's evaluation share it.
+public func applySoftmaxRows(_ logits: inout Tensor) {
+    let rows = logits.shape[0], classes = logits.shape[1]
+    logits.withUnsafeMutablePointer { z in
+        for row in 0..<rows {
+            let line = z + row * classes
+            var maximum = -Float.infinity
+            for c in 0..<classes { maximum = max(maximum, line[c]) }
+            var sum: Float = 0
+            for c in 0..<classes {
+                line[c] = Foundation.exp(line[c] - maximum)
+                sum += line[c]
+            }
+            for c in 0..<classes { line[c] /= sum }
+        }
+    }
+}

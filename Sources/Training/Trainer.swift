@@ -164,8 +164,9 @@ public struct Trainer {
         var labels: [Int] = []
         for start in stride(from: 0, to: indices.count, by: batchSize) {
             loader.fill(&batch, labels: &labels, indices: indices[start..<min(indices.count, start + batchSize)])
-            let logits = network.forward(batch, training: false)
-            result += softmaxRows(logits)
+            var scores = network.forward(batch, training: false)
+            applySoftmaxRows(&scores)
+            result += scores.storage
         }
         return result
     }
@@ -188,25 +189,4 @@ public struct Trainer {
         for (i, parameter) in parameters.enumerated() { parameter.value = values[i] }
         for (i, buffer) in buffers.enumerated() { buffer.value = values[parameters.count + i] }
     }
-}
-
-/// Row-wise softmax of logits `[N, K]`, computed stably.
-public func softmaxRows(_ logits: Tensor) -> [Float] {
-    let rows = logits.shape[0], classes = logits.shape[1]
-    var out = [Float](repeating: 0, count: rows * classes)
-    logits.withUnsafePointer { z in
-        for r in 0..<rows {
-            let line = z + r * classes
-            var maximum = -Float.infinity
-            for c in 0..<classes { maximum = max(maximum, line[c]) }
-            var sum: Float = 0
-            for c in 0..<classes {
-                let e = Foundation.exp(line[c] - maximum)
-                out[r * classes + c] = e
-                sum += e
-            }
-            for c in 0..<classes { out[r * classes + c] /= sum }
-        }
-    }
-    return out
 }
