@@ -18,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         // C libraries, found through pkg-config; `providers` tell SwiftPM which apt package holds each.
@@ -49,12 +52,16 @@ let package = Package(
         .target(name: "JobService", dependencies: [
             "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         // The HTTP service (Hummingbird 2): routes, problem+json errors, prediction batching.
         .target(name: "Server", dependencies: [
             "JobService", "Datasets", "ImageIO", "Search", "Evaluation",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ], resources: [.copy("openapi.json")]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(name: "autovision", dependencies: [
