@@ -27,7 +27,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "SystemZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Numerics: tensors and BLAS kernels. Knows nothing of images, jobs or HTTP.
         .target(name: "Tensors", dependencies: ["CBLAS"]),
@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG", "CImageSupport"]),
         // Manifest import, decoded-dataset cache, Fashion-MNIST preparation.
         .target(name: "Datasets", dependencies: [
-            "ImageIO", "Tensors", "CZlib",
+            "ImageIO", "Tensors", "SystemZlib",
             .product(name: "CSV", package: "CSV.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

@@ -1,4 +1,4 @@
-import CZlib
+import SystemZlib
 import Crypto
 import Dispatch
 import Foundation

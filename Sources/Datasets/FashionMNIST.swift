@@ -1,4 +1,4 @@
-import CZlib
+import SystemZlib
 import Foundation
 
 /// Errors reading the IDX files of a Fashion-MNIST / MNIST distribution.
