@@ -120,11 +120,11 @@ public final class DecodedDataset: @unchecked Sendable {
     static func align(_ offset: Int) -> Int { (offset + 63) / 64 * 64 }
 
     static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var crc: uLong = CZlib.crc32(0, nil, 0)
+        var crc: uLong = SystemZlib.crc32(0, nil, 0)
         var offset = 0
         while offset < bytes.count {
             let chunk = min(bytes.count - offset, 1 << 30)
-            crc = CZlib.crc32(crc, bytes.baseAddress!.assumingMemoryBound(to: Bytef.self) + offset, uInt(chunk))
+            crc = SystemZlib.crc32(crc, bytes.baseAddress!.assumingMemoryBound(to: Bytef.self) + offset, uInt(chunk))
             offset += chunk
         }
         return UInt32(crc)
@@ -226,7 +226,7 @@ public enum DatasetCache {
             var block = [UInt8]()
             block.reserveCapacity((end - start) * imageSize)
             for pixels in slots.values() { block.append(contentsOf: try pixels.get()) }
-            crc = block.withUnsafeBytes { UInt32(CZlib.crc32(uLong(crc), $0.baseAddress!.assumingMemoryBound(to: Bytef.self), uInt($0.count))) }
+            crc = block.withUnsafeBytes { UInt32(SystemZlib.crc32(uLong(crc), $0.baseAddress!.assumingMemoryBound(to: Bytef.self), uInt($0.count))) }
             try handle.write(contentsOf: block)
             progress?(end, n)
         }
