@@ -15,10 +15,11 @@ public enum DatasetUpload {
     }
 
     /// Writes `upload.csv` (as sent), `manifest.csv` (rewritten) and `parse.json` (rows the parser
-    /// rejected, notices, warnings) and returns the new record, in state `importing`.
+    /// rejected, notices, warnings) and returns the new record, in state `importing`. `notices` are
+    /// added to the import summary's (a zip upload says how it read the zip).
     /// - Throws: `ManifestError` when the manifest is not UTF-8 or not CSV.
     public static func register(manifest bytes: [UInt8], root: URL, multiLabel: Bool, name: String?, jobsDirectory: URL,
-                                id: String = newResourceID(prefix: "ds")) throws -> DatasetRecord {
+                                id: String = newResourceID(prefix: "ds"), notices: [String] = []) throws -> DatasetRecord {
         let resolver = PathResolver(manifestDirectory: root)
         let parsed = try ManifestParser(multiLabel: multiLabel, isImageReference: { resolver.namesImage($0) }).parse(bytes)
         var text = ""
@@ -43,7 +44,7 @@ public enum DatasetUpload {
         try Data(bytes).write(to: folder.appendingPathComponent("upload.csv"))
         let manifest = folder.appendingPathComponent("manifest.csv")
         try Data(text.utf8).write(to: manifest)
-        let parse = ParseNotes(rowsRead: parsed.rowsRead, rejected: parsed.rejected, notices: parsed.notices, warnings: parsed.warnings,
+        let parse = ParseNotes(rowsRead: parsed.rowsRead, rejected: parsed.rejected, notices: notices + parsed.notices, warnings: parsed.warnings,
                                paths: Dictionary(parsed.rows.map { ($0.line, $0.path) }, uniquingKeysWith: { a, _ in a }))
         try JSONEncoder().encode(parse).write(to: folder.appendingPathComponent("parse.json"))
         return DatasetRecord(id: id, root: root.path, manifest: manifest.path, multiLabel: multiLabel, name: name)

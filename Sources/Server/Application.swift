@@ -140,11 +140,11 @@ final class APIService: Sendable {
         switch mediaType {
         case "text/csv", "application/csv", "text/plain": break
         case "application/zip", "application/x-zip-compressed":
-            throw APIError.unsupportedMediaType("zip uploads are not supported yet: POST the manifest (Content-Type text/csv) "
-                + "with ?root=FOLDER naming the server-side folder its images are in")
+            return try await createZipDataset(request)
         default:
             throw APIError.unsupportedMediaType("POST a CSV manifest with Content-Type text/csv and ?root=FOLDER "
-                + "(the server-side folder its relative image paths start from, inside a --data-root)")
+                + "(the server-side folder its relative image paths start from, inside a --data-root), "
+                + "or a zip of the manifest and its images (or of one folder per label) with Content-Type application/zip")
         }
         guard let rootParameter = request.uri.queryParameters.get("root"), !rootParameter.isEmpty else {
             throw APIError.badRequest("missing query parameter root: the server-side folder the manifest's images are in, "
@@ -167,6 +167,54 @@ final class APIService: Sendable {
         try store.insertDataset(record)
         runner.wake()
         return try json(datasetResource(record), status: .created, headers: [.location: "/v1/datasets/\(record.id)"])
+    }
+
+    /// A zip upload: streamed to `JOBS_DIR/datasets/ID/upload.zip`, extracted into `files/` next to it
+    /// (off the cooperative pool), then registered like a CSV upload. Any failure removes the folder.
+    func createZipDataset(_ request: Request) async throws -> Response {
+        let multiLabel = try boolParameter(request, "multi_label") ?? false
+        let limit = configuration.maxZipBytes
+        let tooLarge = APIError(.contentTooLarge, "the zip is larger than the limit of \(limit) bytes: split the dataset into several zips, "
+            + "or start the server with a larger --max-zip-bytes")
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
+        let id = newResourceID(prefix: "ds")
+        let folder = DatasetUpload.folder(jobsDirectory: configuration.jobsDirectory, id: id)
+        let zip = folder.appendingPathComponent("upload.zip")
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            guard FileManager.default.createFile(atPath: zip.path, contents: nil), let file = FileHandle(forWritingAtPath: zip.path) else {
+                throw APIError(.internalServerError, "cannot write \(zip.path)")
+            }
+            var received = 0
+            do {
+                defer { try? file.close() }
+                for try await buffer in request.body {
+                    received += buffer.readableBytes
+                    if received > limit { throw tooLarge }
+                    try file.write(contentsOf: Data(buffer.readableBytesView))
+                }
+            }
+            guard received > 0 else { throw APIError.badRequest("the zip is empty: send the bytes of a .zip file (curl --data-binary @dataset.zip)") }
+            let (name, jobsDirectory, limits) = (request.uri.queryParameters.get("name"), configuration.jobsDirectory,
+                                                 configuration.zipLimits)
+            let record = try await withCheckedThrowingContinuation { continuation in
+                DispatchQueue.global().async {
+                    continuation.resume(with: Result {
+                        try ZipDatasetUpload.register(zip: zip, multiLabel: multiLabel, name: name, jobsDirectory: jobsDirectory, id: id,
+                                                      limits: limits)
+                    })
+                }
+            }
+            try store.insertDataset(record)
+            runner.wake()
+            return try json(datasetResource(record), status: .created, headers: [.location: "/v1/datasets/\(record.id)"])
+        } catch let error as ZipUploadError {
+            try? FileManager.default.removeItem(at: folder)
+            throw APIError(error.isOverLimit ? .contentTooLarge : .unprocessableContent, error.description)
+        } catch {
+            try? FileManager.default.removeItem(at: folder)
+            throw error
+        }
     }
 
     func deleteDataset(_ id: String) throws -> Response {

@@ -1,4 +1,5 @@
 import Foundation
+import JobService
 
 /// Settings of `autovision serve`.
 public struct ServerConfiguration: Sendable {
@@ -14,8 +15,15 @@ public struct ServerConfiguration: Sendable {
     public var concurrentJobs = 1
     /// Largest raw image body of a prediction.
     public var maxImageBytes = 30_000_000
-    /// Largest CSV manifest upload.
+    /// Largest CSV manifest upload (also the largest manifest inside a zip).
     public var maxManifestBytes = 64 << 20
+    /// Largest zip dataset upload (streamed to disk).
+    public var maxZipBytes = 2 << 30
+    /// Most bytes a zip upload may extract to; `nil`: four times `maxZipBytes` (images barely compress,
+    /// so a zip inflating far beyond its size is a zip bomb).
+    public var maxZipExtractedBytes: Int?
+    /// Most entries in a zip upload.
+    public var maxZipEntries = 500_000
     /// Largest image accepted for a prediction, in pixels (checked from the header before decoding).
     public var maxPredictionPixels = 50_000_000
     /// Largest image accepted at import, in pixels.
@@ -26,6 +34,12 @@ public struct ServerConfiguration: Sendable {
     public var runJobs = true
 
     public init() {}
+
+    /// The extraction caps of a zip upload.
+    public var zipLimits: ZipLimits {
+        ZipLimits(maxEntries: maxZipEntries, maxUncompressedBytes: Int64(maxZipExtractedBytes ?? maxZipBytes.multipliedReportingOverflow(by: 4).partialValue),
+                  maxManifestBytes: maxManifestBytes)
+    }
 
     /// `true` for 127.0.0.0/8, ::1 and localhost.
     public var isLoopback: Bool { Self.isLoopback(host) }

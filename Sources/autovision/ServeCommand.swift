@@ -24,10 +24,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Jobs trained at the same time; the rest queue in order.") var concurrentJobs = 1
     @Option(help: "Largest prediction image body, in bytes.") var maxImageBytes = 30_000_000
     @Option(help: "Largest prediction image, in pixels (checked from the header).") var maxPixels = 50_000_000
+    @Option(help: "Largest zip dataset upload, in bytes (it may extract to 4 times that).") var maxZipBytes = 2 << 30
 
     func validate() throws {
         if concurrentJobs < 1 { throw ValidationError("--concurrent-jobs must be at least 1") }
         if !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
+        if maxZipBytes < 1 { throw ValidationError("--max-zip-bytes must be at least 1") }
     }
 
     func run() async throws {
@@ -43,6 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.concurrentJobs = concurrentJobs
         configuration.maxImageBytes = maxImageBytes
         configuration.maxPredictionPixels = maxPixels
+        configuration.maxZipBytes = maxZipBytes
         let app: any ApplicationProtocolBox
         do {
             app = try ServerBox(configuration: configuration)
