@@ -16,7 +16,10 @@ public struct JobFolder: Sendable {
     public var recordURL: URL { url.appendingPathComponent("job.json") }
     public var importURL: URL { url.appendingPathComponent("import.json") }
     public var searchLogURL: URL { url.appendingPathComponent("search.jsonl") }
+    /// The final model: the one `predict` and the server use.
     public var modelURL: URL { url.appendingPathComponent("model.ckpt") }
+    /// The search's best trial (its weights seed the final training); replaced, never piled up.
+    public var bestTrialURL: URL { url.appendingPathComponent("best-trial.ckpt") }
     public var reportURL: URL { url.appendingPathComponent("report.json") }
     public var reportHTMLURL: URL { url.appendingPathComponent("report.html") }
 

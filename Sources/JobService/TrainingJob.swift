@@ -24,6 +24,8 @@ public struct TrainingJobOptions: Sendable {
     }
     /// Score threshold of the report's precision/recall (AutoML shows 0.5).
     public var scoreThreshold = 0.5
+    /// Epochs the final training should be able to run: sets the search's FLOP cap.
+    public var minimumFinalEpochs = 8
     /// Search settings (rung sizes etc.); the seed is set from `seed`.
     public var search = SearchSettings()
     /// Skip the search and train this seed architecture (`vgg-bn`, `resnet`, `small`) with the
@@ -125,7 +127,7 @@ public final class TrainingJob {
         for index in splits.train { counts[Int(dataset.labels[index])] += 1 }
         let present = counts.filter { $0 > 0 }
         let space = SearchSpace(inputShape: BatchLoader(dataset: dataset, normalization: nil).inputShape, classes: labels.count,
-                                imbalanced: (present.max() ?? 0) > 3 * (present.min() ?? 0))
+                                imbalanced: (present.max() ?? 0) > 3 * (present.min() ?? 0), trainImages: splits.train.count)
 
         // 2. The budget clock starts now.
         let start = Date()
@@ -134,14 +136,30 @@ public final class TrainingJob {
         let calibration = try ArchitectureSearch.calibrate(trainer: trainer, candidate: seeds[0], space: space)
         var settings = options.search
         settings.seed = options.seed
+        if options.search.baseImageEpochs == SearchSettings().baseImageEpochs {
+            // Longer budgets buy longer trials (a rung-0 trial of the first seed takes ~1/40 of the
+            // search's share), which ranks candidates at a horizon nearer the final training's.
+            let seedFLOPs = Double(try seeds[0].architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "seed")
+                .forwardFLOPsPerImage())
+            let searchSeconds = options.budget.seconds * options.effectiveSearchFraction
+            settings.baseImageEpochs = max(settings.baseImageEpochs, Int(searchSeconds / 40 / (calibration * max(1, seedFLOPs))))
+        }
+        if settings.maximumFLOPs == nil {
+            // A candidate the final training could not give `minimumFinalEpochs` epochs is not worth a trial.
+            let finalSeconds = options.budget.seconds * (1 - options.effectiveSearchFraction)
+            let epochCost = calibration * Double(splits.train.count + splits.validation.count / 3)
+            settings.maximumFLOPs = Int(min(Double(Int.max / 2), finalSeconds / (Double(options.minimumFinalEpochs) * epochCost)))
+        }
         let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: calibration)
-        let cheapest = seeds.map { search.estimatedSeconds($0, images: min(splits.train.count, settings.rungImages[0]), epochs: 1) }.min()!
+        let rungZero = settings.rung(0, trainImages: splits.train.count)
+        let cheapest = seeds.map { search.estimatedSeconds($0, images: rungZero.images, epochs: rungZero.epochs) }.min()!
         let oneFinalEpoch = search.estimatedSeconds(seeds[0], images: splits.train.count, epochs: 1)
         let needed = Date().timeIntervalSince(start) + cheapest + oneFinalEpoch + 2
         if needed > options.budget.seconds { throw SearchError.budgetTooSmall(requested: options.budget.seconds, needed: needed) }
 
         update { $0.state = .searching }
         let best: Candidate
+        var warmStart: Sequential?
         let trials: [Search.TrialRecord]
         let strategy: String
         var secondsPerImageFLOP = calibration
@@ -155,7 +173,9 @@ public final class TrainingJob {
             strategy = "none: the seed architecture \(name) trained with the whole budget"
         } else {
             let searchEnd = start.addingTimeInterval(options.budget.seconds * options.effectiveSearchFraction)
-            say("searching until \(Budget.format(options.budget.seconds * options.effectiveSearchFraction)) of the \(options.budget) budget")
+            let rungs = (0..<settings.rungs).map { settings.rung($0, trainImages: splits.train.count) }.map { "\($0.images) images × \($0.epochs)" }
+            say("searching until \(Budget.format(options.budget.seconds * options.effectiveSearchFraction)) of the \(options.budget) budget "
+                + "(rungs: \(rungs.joined(separator: ", ")); at most \(settings.maximumFLOPs.map { String($0 / 1_000_000) } ?? "any") MFLOPs per image)")
             let result = try search.run(deadline: searchEnd, shouldStop: shouldStop) { trial in
                 try? self.folder.appendSearchLog(trial)
                 self.update {
@@ -170,6 +190,15 @@ public final class TrainingJob {
             say("search \(result.stopReason == .converged ? "converged" : "used its share of the budget") after \(result.trials.count) trials; "
                 + "best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy))")
             best = result.best.candidate
+            warmStart = result.bestNetwork
+            if let network = result.bestNetwork {
+                let trialSpec = best.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "trial-\(result.best.id)")
+                let checkpoint = Checkpoint(
+                    network: network, architecture: trialSpec, normalization: BatchLoader.fitNormalization(dataset: dataset, indices: splits.train),
+                    labelNames: labels, metadata: ["job_id": id, "trial": String(result.best.id), "candidate": best.summary,
+                                                   "validation_accuracy": String(result.best.validationAccuracy)])
+                try folder.writeAtomically(try checkpoint.encoded(), to: folder.bestTrialURL)
+            }
             trials = result.trials
             secondsPerImageFLOP = result.secondsPerImageFLOP
             strategy = "ASHA (asynchronous successive halving) with regularized evolution; \(result.trials.count) trials; "
@@ -187,7 +216,8 @@ public final class TrainingJob {
         let epochs = max(1, min(100, Int(trainingEnd.timeIntervalSinceNow / epochSeconds)))
         var config = best.trainingConfig(epochs: epochs, seed: options.seed)
         config.patience = max(3, epochs / 4)
-        say("training the final model for up to \(epochs) epochs (~\(Budget.format(epochSeconds)) each)")
+        say("training the final model for up to \(epochs) epochs (~\(Budget.format(epochSeconds)) each)"
+            + (warmStart != nil ? ", starting from the best trial's weights" : ""))
         var planned = epochs
         let outcome = try trainer.train(spec, config: config, deadline: trainingEnd, shouldStop: shouldStop, onEpoch: { epoch in
             self.update {
@@ -204,7 +234,7 @@ public final class TrainingJob {
             planned = min(100, fits)
             self.say("epochs take ~\(Budget.format(perEpoch)): planning \(planned) epochs")
             return planned
-        })
+        }, initialNetwork: warmStart)
         if outcome.stopReason == .cancelled { return cancel(start: start) }
         let resolution = dataset.resolution
         let checkpoint = Checkpoint(

@@ -37,21 +37,25 @@ public enum SearchStopReason: String, Codable, Sendable {
     case cancelled
 }
 
-public struct SearchResult: Sendable {
+public struct SearchResult {
     public var trials: [TrialRecord]
     public var best: TrialRecord
     public var stopReason: SearchStopReason
     /// Measured cost model: seconds per (training image × forward FLOP).
     public var secondsPerImageFLOP: Double
+    /// The best trial's trained network (its best-VALIDATION weights): the final training starts
+    /// from it, so the time the search spent on the winner is not lost.
+    public var bestNetwork: Sequential?
 }
 
 /// Settings of the multi-fidelity search.
 public struct SearchSettings: Sendable {
-    /// Epochs at each rung.
-    public var rungEpochs = [1, 2, 4]
-    /// TRAIN images at each rung (capped by TRAIN's size).
-    public var rungImages = [8000, 20000, Int.max]
-    /// Promotion ratio η: the top 1/η of a rung go up.
+    /// Training resource of rung 0, in images × epochs; rung r gets `η^r` times as much (see
+    /// `rung(_:trainImages:)`). `TrainingJob` scales it with the budget.
+    public var baseImageEpochs = 8000
+    /// Number of rungs.
+    public var rungs = 3
+    /// Promotion ratio η: the top 1/η of a rung go up, with η times the resource.
     public var reduction = 3
     /// VALIDATION images used to score trials (a fixed subset, for speed).
     public var validationImages = 2000
@@ -60,9 +64,25 @@ public struct SearchSettings: Sendable {
     public var tournamentSize = 4
     /// Search stops when this many trials in a row fail to raise the best accuracy by 0.2 points.
     public var convergencePatience = 8
+    /// Forward FLOPs per image above which a candidate is not tried: a network the final training
+    /// cannot give enough epochs within the budget would lose to a smaller one (see
+    /// `TrainingJob`, which sets it from the budget and the measured cost model). `nil`: no cap.
+    public var maximumFLOPs: Int?
     public var seed: UInt64 = 0
 
     public init() {}
+
+    /// TRAIN images and epochs of `rung` when TRAIN has `trainImages`: a resource of
+    /// `baseImageEpochs · η^rung` image-epochs as one epoch over a fixed subset of TRAIN while it is
+    /// smaller than TRAIN, else as whole epochs over all of TRAIN (more images rather than more
+    /// passes over a few).
+    public func rung(_ rung: Int, trainImages: Int) -> (images: Int, epochs: Int) {
+        var resource = Double(baseImageEpochs)
+        for _ in 0..<rung { resource *= Double(reduction) }
+        let train = max(1, trainImages)
+        if resource < Double(train) { return (max(1, Int(resource)), 1) }
+        return (train, max(1, Int((resource / Double(train)).rounded())))
+    }
 }
 
 /// Budgeted architecture and hyper-parameter search.
@@ -86,6 +106,7 @@ public final class ArchitectureSearch {
     private var promoted: Set<Int> = []
     private var secondsPerImageFLOP: Double
     private let validationSubset: [Int]
+    private var bestNetwork: Sequential?
 
     /// - Parameter initialSecondsPerImageFLOP: the cost model before any trial ran (see `calibrate`).
     public init(trainer: Trainer, space: SearchSpace, settings: SearchSettings, initialSecondsPerImageFLOP: Double) {
@@ -143,8 +164,7 @@ public final class ArchitectureSearch {
                 break
             }
             let (candidate, rung, parent) = nextJob(seeds: &seeds)
-            let images = min(trainer.splits.train.count, settings.rungImages[rung])
-            let epochs = settings.rungEpochs[rung]
+            let (images, epochs) = settings.rung(rung, trainImages: trainer.splits.train.count)
             if estimatedSeconds(candidate, images: images, epochs: epochs) > remaining {
                 if let parent { promoted.insert(parent) }  // cannot afford this promotion: do not retry it
                 skippedInARow += 1
@@ -152,9 +172,11 @@ public final class ArchitectureSearch {
                 continue
             }
             skippedInARow = 0
-            let record = runTrial(candidate, rung: rung, images: images, epochs: epochs, deadline: deadline, shouldStop: shouldStop, since: started)
+            let (record, network) = runTrial(candidate, rung: rung, images: images, epochs: epochs, deadline: deadline,
+                                             shouldStop: shouldStop, since: started)
             if let parent { promoted.insert(parent) }
             trials.append(record)
+            if bestTrial()?.id == record.id { bestNetwork = network }
             onTrial(record)
             if record.error == nil, record.stopReason != .cancelled {
                 calibrate(with: record)
@@ -170,7 +192,8 @@ public final class ArchitectureSearch {
             if record.stopReason == .cancelled { reason = .cancelled; break }
         }
         guard let best = bestTrial() else { throw SearchError.noTrialFinished }
-        return SearchResult(trials: trials, best: best, stopReason: reason, secondsPerImageFLOP: secondsPerImageFLOP)
+        return SearchResult(trials: trials, best: best, stopReason: reason, secondsPerImageFLOP: secondsPerImageFLOP,
+                            bestNetwork: bestNetwork)
     }
 
     /// Trials are compared at the highest rung they share: a higher rung wins, then accuracy.
@@ -184,20 +207,40 @@ public final class ArchitectureSearch {
     /// ASHA's job selection: promote the best unpromoted trial in the top 1/η of the highest rung
     /// that has one; otherwise start a new candidate at rung 0.
     func nextJob(seeds: inout [Candidate]) -> (Candidate, rung: Int, parent: Int?) {
-        for rung in stride(from: settings.rungEpochs.count - 2, through: 0, by: -1) {
+        for rung in stride(from: settings.rungs - 2, through: 0, by: -1) {
             let finished = trials.filter { $0.rung == rung && $0.error == nil }.sorted { $0.validationAccuracy > $1.validationAccuracy }
             let top = finished.prefix(finished.count / settings.reduction)
             if let pick = top.first(where: { !promoted.contains($0.id) }) { return (pick.candidate, rung + 1, pick.id) }
         }
-        if !seeds.isEmpty { return (seeds.removeFirst(), 0, nil) }
+        while let seed = seeds.first {
+            seeds.removeFirst()
+            if affordable(seed) { return (seed, 0, nil) }
+        }
         let population = trials.filter { $0.rung == 0 && $0.error == nil }.suffix(settings.populationSize)
-        if population.count < settings.populationSize / 2 { return (space.random(using: &generator), 0, nil) }
-        let contestants = (0..<settings.tournamentSize).map { _ in population.randomElement(using: &generator)! }
-        let parent = contestants.max { $0.validationAccuracy < $1.validationAccuracy }!
-        return (space.mutate(parent.candidate, using: &generator), 0, nil)
+        for _ in 0..<50 {
+            let candidate: Candidate
+            if population.count < settings.populationSize / 2 {
+                candidate = space.random(using: &generator)
+            } else {
+                let contestants = (0..<settings.tournamentSize).map { _ in population.randomElement(using: &generator)! }
+                let parent = contestants.max { $0.validationAccuracy < $1.validationAccuracy }!
+                candidate = space.mutate(parent.candidate, using: &generator)
+            }
+            if affordable(candidate) { return (candidate, 0, nil) }
+        }
+        return (space.smallest, 0, nil)
     }
 
-    func runTrial(_ candidate: Candidate, rung: Int, images: Int, epochs: Int, deadline: Date, shouldStop: () -> Bool, since: Date) -> TrialRecord {
+    /// Whether `candidate` is within `settings.maximumFLOPs`.
+    func affordable(_ candidate: Candidate) -> Bool {
+        guard let cap = settings.maximumFLOPs else { return true }
+        let spec = candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "cap")
+        return ((try? spec.forwardFLOPsPerImage()) ?? Int.max) <= cap
+    }
+
+    /// Trains one candidate at one rung; returns its record and, when it trained, its network.
+    func runTrial(_ candidate: Candidate, rung: Int, images: Int, epochs: Int, deadline: Date, shouldStop: () -> Bool,
+                  since: Date) -> (TrialRecord, Sequential?) {
         let id = trials.count + 1
         let spec = candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "trial-\(id)")
         var record = TrialRecord(
@@ -215,17 +258,19 @@ public final class ArchitectureSearch {
         let scorer = Trainer(dataset: trainer.dataset, splits: splits)
         var config = candidate.trainingConfig(epochs: epochs, seed: settings.seed &+ UInt64(id))
         config.patience = epochs  // a trial runs its rung's epochs; the search decides what continues
+        var network: Sequential?
         do {
             let outcome = try scorer.train(spec, config: config, trainIndices: subset, deadline: deadline, shouldStop: shouldStop)
             record.epochs = outcome.history.count
             record.validationAccuracy = outcome.bestValidationAccuracy
             record.stopReason = outcome.stopReason
+            network = outcome.network
         } catch {
             record.error = "\(error)"
         }
         record.seconds = Date().timeIntervalSince(started)
         record.endedAt = Date().timeIntervalSince(since)
-        return record
+        return (record, network)
     }
 
     /// Refines the cost model with a finished trial (running median of the per-trial estimates).

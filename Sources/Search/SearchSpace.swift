@@ -133,11 +133,20 @@ public struct SearchSpace: Sendable {
     public var classes: Int
     /// True when the largest TRAIN class has over 3× the images of the smallest.
     public var imbalanced: Bool
+    /// TRAIN images: small datasets get small batches, so an epoch still takes many steps.
+    public var trainImages: Int
 
-    public init(inputShape: [Int], classes: Int, imbalanced: Bool) {
+    public init(inputShape: [Int], classes: Int, imbalanced: Bool, trainImages: Int = 50_000) {
         self.inputShape = inputShape
         self.classes = classes
         self.imbalanced = imbalanced
+        self.trainImages = trainImages
+    }
+
+    /// Batch sizes to choose from: 64–256 from 20,000 TRAIN images, 32–128 from 4,000, else 16–64
+    /// (at least ~60 optimizer steps per epoch).
+    public var batchSizes: [Int] {
+        trainImages >= 20_000 ? [64, 128, 256] : trainImages >= 4_000 ? [32, 64, 128] : [16, 32, 64]
     }
 
     /// Most stages the resolution allows: the last stage still sees at least 4×4 pixels.
@@ -163,18 +172,27 @@ public struct SearchSpace: Sendable {
         return [
             Candidate(
                 architecture: ArchitectureGenes(stages: stages, blocksPerStage: 2, width: 32, head: .dense, denseUnits: 256, dropout: 0.3),
-                optimizer: .adamw, learningRate: 2e-3, weightDecay: 0.05, batchSize: 128, cropPadding: 2, horizontalFlip: true,
+                optimizer: .adamw, learningRate: 2e-3, weightDecay: 0.05, batchSize: batchSizes[1], cropPadding: 2, horizontalFlip: true,
                 erasingProbability: 0, labelSmoothing: 0.1, classWeighting: imbalanced, origin: "seed:vgg-bn"),
             Candidate(
                 architecture: ArchitectureGenes(stages: min(3, maximumStages), blocksPerStage: 1, width: 32, block: .residual,
                                                 downsample: .stridedConv, head: .globalAvgPool, dropout: 0.1),
-                optimizer: .sgd, learningRate: 0.1, weightDecay: 5e-4, batchSize: 128, cropPadding: 2, horizontalFlip: true,
+                optimizer: .sgd, learningRate: 0.1, weightDecay: 5e-4, batchSize: batchSizes[1], cropPadding: 2, horizontalFlip: true,
                 erasingProbability: 0.25, labelSmoothing: 0.1, classWeighting: imbalanced, origin: "seed:resnet"),
             Candidate(
                 architecture: ArchitectureGenes(stages: stages, blocksPerStage: 1, width: 32, head: .dense, denseUnits: 128, dropout: 0.2),
-                optimizer: .adam, learningRate: 2e-3, weightDecay: 0, batchSize: 128, cropPadding: 0, horizontalFlip: false,
+                optimizer: .adam, learningRate: 2e-3, weightDecay: 0, batchSize: batchSizes[1], cropPadding: 0, horizontalFlip: false,
                 erasingProbability: 0, labelSmoothing: 0, classWeighting: imbalanced, origin: "seed:small"),
         ]
+    }
+
+    /// The cheapest network of the space (one stage of one plain block, 16 wide): what the search
+    /// falls back to when the budget affords nothing larger.
+    public var smallest: Candidate {
+        var candidate = seeds()[2]
+        candidate.architecture = ArchitectureGenes(stages: 1, blocksPerStage: 1, width: 16, head: .globalAvgPool, dropout: 0)
+        candidate.origin = "smallest"
+        return candidate
     }
 
     /// A uniformly random candidate.
@@ -195,7 +213,7 @@ public struct SearchSpace: Sendable {
             optimizer: optimizer,
             learningRate: Self.learningRates[optimizer]!.randomElement(using: &generator)!,
             weightDecay: Self.weightDecays[optimizer]!.randomElement(using: &generator)!,
-            batchSize: [64, 128, 256].randomElement(using: &generator)!,
+            batchSize: batchSizes.randomElement(using: &generator)!,
             cropPadding: [0, 2, 4].randomElement(using: &generator)!,
             horizontalFlip: Bool.random(using: &generator),
             erasingProbability: [0, 0, 0.25, 0.5].randomElement(using: &generator)!,

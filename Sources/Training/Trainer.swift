@@ -59,14 +59,26 @@ public struct Trainer {
     ///   - onEpoch: called after each epoch.
     ///   - replan: called after each of the first two epochs with the measured timing; a larger
     ///     epoch count it returns stretches the learning-rate schedule to fill the time that is left.
-    /// - Throws: `NNError` when the architecture does not build for this input.
+    ///   - initialNetwork: weights to start from instead of a fresh initialisation (warm start: the
+    ///     search's best trial continues as the final model). Must be built from `architecture`;
+    ///     it is trained in place.
+    /// - Throws: `NNError` when the architecture does not build for this input, or
+    ///   `NNError.invalidArchitecture` when `initialNetwork` does not match it.
     public func train(
         _ architecture: ArchitectureSpec, config: TrainingConfig, trainIndices: [Int]? = nil, deadline: Date? = nil,
         shouldStop: () -> Bool = { false }, onEpoch: (EpochRecord) -> Void = { _ in },
-        replan: (EpochRecord) -> Int? = { _ in nil }
+        replan: (EpochRecord) -> Int? = { _ in nil }, initialNetwork: Sequential? = nil
     ) throws -> TrainingOutcome {
         let started = Date()
         let network = try architecture.build(seed: config.seed)
+        if let initialNetwork {
+            let source = snapshot(initialNetwork)
+            let target = snapshot(network)
+            guard source.count == target.count, zip(source, target).allSatisfy({ $0.shape == $1.shape }) else {
+                throw NNError.invalidArchitecture("the initial network does not match architecture \(architecture.name)")
+            }
+            restore(network, source)
+        }
         let train = trainIndices ?? splits.train
         let normalization = BatchLoader.fitNormalization(dataset: dataset, indices: splits.train)
         let loader = BatchLoader(dataset: dataset, normalization: normalization)

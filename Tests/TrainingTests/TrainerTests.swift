@@ -51,6 +51,30 @@ enum FashionSlice {
         #expect(outcome.history.count < 50)
     }
 
+    @Test func warmStartContinuesFromTheGivenWeightsAndRefusesAMismatch() throws {
+        let dataset = try FashionSlice.dataset()
+        let trainer = Trainer(dataset: dataset, splits: TrainingSplits(dataset: dataset))
+        var config = TrainingConfig()
+        config.epochs = 2
+        config.batchSize = 32
+        config.optimizer = .adam
+        config.learningRate = 1e-3
+        let spec = try ArchitectureSpec.reference(named: "small")
+        let first = try trainer.train(spec, config: config)
+        // A warm start with a zero learning rate keeps the given weights (only BatchNorm's running
+        // statistics move), so it scores like them.
+        var frozen = config
+        frozen.learningRate = 0
+        frozen.epochs = 1
+        let continued = try trainer.train(spec, config: frozen, initialNetwork: first.network)
+        #expect(abs(continued.bestValidationAccuracy - first.bestValidationAccuracy) < 0.03)
+        let fresh = try trainer.train(spec, config: frozen)
+        #expect(fresh.bestValidationAccuracy < first.bestValidationAccuracy - 0.2, "an untrained network is near chance")
+        #expect(throws: NNError.self) {
+            try trainer.train(try ArchitectureSpec.reference(named: "mlp"), config: frozen, initialNetwork: first.network)
+        }
+    }
+
     @Test func emptyValidationAndTestAreCarvedFromTrainByContent() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("carve-\(UUID())")
         defer { try? FileManager.default.removeItem(at: scratch) }
