@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Metrics
 import Search
 
 /// Runs the store's queued jobs and dataset imports on dedicated threads (never on an event loop).
@@ -10,6 +11,7 @@ import Search
 /// - Cancellation: `cancel(_:)` flags the store; the running job polls it between batches.
 /// - Shutdown: `shutdown()` stops taking work, stops the running jobs between batches, marks
 ///   them failed with the reason, and waits for the threads.
+/// - Metrics: training throughput (`TrainingMetrics`) through the swift-metrics factory given.
 public final class JobRunner: @unchecked Sendable {
     public let store: any JobStore
     public let jobsDirectory: URL
@@ -25,11 +27,15 @@ public final class JobRunner: @unchecked Sendable {
     private var running: [String: Bool] = [:]  // job ID → stop requested by shutdown
     private var importing: Set<String> = []
     private var liveThreads = 0
+    private let trainingMetrics: TrainingMetrics
 
-    public init(store: any JobStore, jobsDirectory: URL, concurrentJobs: Int = 1) {
+    /// - Parameter metricsFactory: where the training throughput goes; the default is the global
+    ///   `MetricsSystem`'s (a no-op unless bootstrapped). The server passes its own.
+    public init(store: any JobStore, jobsDirectory: URL, concurrentJobs: Int = 1, metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         self.store = store
         self.jobsDirectory = jobsDirectory
         self.concurrentJobs = max(1, concurrentJobs)
+        trainingMetrics = TrainingMetrics(factory: metricsFactory)
     }
 
     /// Starts the worker threads (once). Jobs a killed process left running are marked failed first.
@@ -138,6 +144,7 @@ public final class JobRunner: @unchecked Sendable {
             let recorder = JobRecorder(store: store)
             let job = try TrainingJob(options: options, id: id) { [weak self] event in
                 recorder.record(event)
+                if case let .epoch(epoch) = event { self?.trainingMetrics.record(epoch, job: id) }
                 self?.onEvent?(id, event)
             }
             try recorder.attach(job)
@@ -157,6 +164,7 @@ public final class JobRunner: @unchecked Sendable {
                 $0.failureReason = "interrupted: the server shut down during the job; its search log is kept; submit the job again"
             }
         }
+        trainingMetrics.finished(job: id)
         condition.lock()
         running[id] = nil
         condition.unlock()

@@ -19,9 +19,11 @@ public func buildApplication(configuration: ServerConfiguration) throws -> some 
         throw ConfigurationError(description: "the API token is empty: pass a non-empty --api-token")
     }
     let store = try SQLiteJobStore(jobsDirectory: configuration.jobsDirectory)
-    let runner = JobRunner(store: store, jobsDirectory: configuration.jobsDirectory, concurrentJobs: configuration.concurrentJobs)
+    let metrics = ServiceMetrics()
+    let runner = JobRunner(store: store, jobsDirectory: configuration.jobsDirectory, concurrentJobs: configuration.concurrentJobs,
+                           metricsFactory: metrics.factory)
     runner.maxPixels = configuration.maxImportPixels
-    let service = APIService(configuration: configuration, store: store, runner: runner)
+    let service = APIService(configuration: configuration, store: store, runner: runner, metrics: metrics)
     let router = Router()
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: MetricsMiddleware(metrics: service.metrics))
@@ -58,14 +60,15 @@ final class APIService: Sendable {
     let runner: JobRunner
     let predictions: PredictionService
     let dataRoots: [String]
-    let metrics = RequestMetrics()
+    let metrics: ServiceMetrics
 
-    init(configuration: ServerConfiguration, store: SQLiteJobStore, runner: JobRunner) {
+    init(configuration: ServerConfiguration, store: SQLiteJobStore, runner: JobRunner, metrics: ServiceMetrics) {
         self.configuration = configuration
         self.store = store
         self.runner = runner
-        predictions = PredictionService(store: store, jobsDirectory: configuration.jobsDirectory,
-                                        maxPixels: configuration.maxPredictionPixels, maxBatchSize: configuration.maxBatchSize)
+        self.metrics = metrics
+        predictions = PredictionService(store: store, jobsDirectory: configuration.jobsDirectory, maxPixels: configuration.maxPredictionPixels,
+                                        maxBatchSize: configuration.maxBatchSize, metricsFactory: metrics.factory)
         dataRoots = configuration.dataRoots.map { APIService.canonicalPath($0.path) }
     }
 
@@ -83,8 +86,8 @@ final class APIService: Sendable {
         router.get("/readyz") { _, _ in try self.ready() }
         router.get("/openapi.json") { _, _ in try self.openAPI() }
         router.get("/metrics") { _, _ in
-            let text = self.metrics.render(jobs: (try? self.store.jobs()) ?? [], batchSizes: self.predictions.batchSizeCounts)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+            let text = self.metrics.render(jobs: try? self.store.jobs())  // Prometheus text format 0.0.4
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: ResponseBody(byteBuffer: text))
         }
 
         router.post("/v1/datasets") { request, _ in try await self.createDataset(request) }

@@ -1,54 +1,137 @@
+import Dispatch
 import Foundation
 import Hummingbird
 import JobService
+import Metrics
+import Prometheus
 
-/// Request counts and latency histograms by route and status, in Prometheus' text format.
+/// The service's metrics: one Prometheus registry per application, filled through swift-metrics
+/// and emitted by `GET /metrics` (text format 0.0.4).
 ///
-/// Kept in-process and dependency-free for now; swift-metrics with swift-prometheus is the
-/// intended backend once the service exports more than these series.
-final class RequestMetrics: @unchecked Sendable {
-    static let buckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-    private struct Series { var counts: [Int]; var sum: Double; var total: Int }
-    private let lock = NSLock()
-    private var series: [String: Series] = [:]  // `method="…",route="…",status="…"`
+/// Code records through swift-metrics' types (`Counter`, `Timer`, `Gauge`, `Recorder`) with this
+/// `factory`, never through the global `MetricsSystem`: each application (several in one test
+/// process) reads its own series, and the job runner and the prediction service take the factory
+/// as a parameter, so the command-line tool, which has no server, keeps swift-metrics' no-op default.
+///
+/// Series (label values are bounded: route templates, a fixed set of methods, job states):
+/// - `autovision_http_requests_total{method,route,status}` and
+///   `autovision_http_request_duration_seconds{method,route,status}` (histogram), from `MetricsMiddleware`;
+/// - `autovision_jobs{state}`, counted from the store at each scrape;
+/// - `autovision_prediction_batch_size` (histogram), from `PredictionService`;
+/// - `autovision_training_images_per_second` and `autovision_training_images_total`, from the job runner.
+final class ServiceMetrics: Sendable {
+    static let requests = "autovision_http_requests_total"
+    static let requestDuration = "autovision_http_request_duration_seconds"
+    static let jobs = "autovision_jobs"
+    static let predictionBatchSize = "autovision_prediction_batch_size"
 
-    func record(method: String, route: String, status: Int, seconds: Double) {
-        let key = "method=\"\(method)\",route=\"\(route)\",status=\"\(status)\""
-        lock.lock()
-        defer { lock.unlock() }
-        var entry = series[key] ?? Series(counts: [Int](repeating: 0, count: Self.buckets.count), sum: 0, total: 0)
-        for (index, bound) in Self.buckets.enumerated() where seconds <= bound { entry.counts[index] += 1 }
-        entry.sum += seconds
-        entry.total += 1
-        series[key] = entry
+    let registry = PrometheusCollectorRegistry()
+    let factory: any MetricsFactory
+
+    init() {
+        var help = [
+            Self.requests: "HTTP requests by method, route template and status.",
+            Self.requestDuration: "HTTP request latency in seconds by method, route template and status.",
+            Self.jobs: "Jobs in the store by state (counted at each scrape).",
+            Self.predictionBatchSize: "Images per forward pass of a served model (concurrent prediction requests are micro-batched).",
+        ]
+        help.merge(TrainingMetrics.help) { first, _ in first }
+        factory = PrometheusHelpFactory(
+            registry: registry, help: help,
+            durationBuckets: [
+                Self.requestDuration: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+                    .map { Duration.nanoseconds(Int64($0 * 1e9)) },
+            ],
+            valueBuckets: [Self.predictionBatchSize: [1, 2, 4, 8, 16, 32, 64, 128, 256]])
     }
 
-    func render(jobs: [JobRecord], batchSizes: [Int: Int]) -> String {
-        var out = "# HELP autovision_http_requests_total HTTP requests by route and status.\n# TYPE autovision_http_requests_total counter\n"
-        lock.lock()
-        let snapshot = series.sorted { $0.key < $1.key }
-        lock.unlock()
-        for (key, entry) in snapshot { out += "autovision_http_requests_total{\(key)} \(entry.total)\n" }
-        out += "# HELP autovision_http_request_duration_seconds HTTP request latency.\n# TYPE autovision_http_request_duration_seconds histogram\n"
-        for (key, entry) in snapshot {
-            for (index, bound) in Self.buckets.enumerated() {
-                out += "autovision_http_request_duration_seconds_bucket{\(key),le=\"\(bound)\"} \(entry.counts[index])\n"
+    /// Methods are a closed set here, so a client inventing methods cannot grow the series.
+    private static let methods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    func recordRequest(method: String, route: String, status: Int, nanoseconds: Int64) {
+        let dimensions = [("method", Self.methods.contains(method) ? method : "other"), ("route", route), ("status", String(status))]
+        Metrics.Counter(label: Self.requests, dimensions: dimensions, factory: factory).increment()
+        Metrics.Timer(label: Self.requestDuration, dimensions: dimensions, factory: factory).recordNanoseconds(nanoseconds)
+    }
+
+    /// The Prometheus text, after setting the job gauges from `jobs` (`nil`: the store could not be read, keep the last values).
+    func render(jobs: [JobRecord]?) -> ByteBuffer {
+        if let jobs {
+            for state in JobState.allCases {
+                Metrics.Gauge(label: Self.jobs, dimensions: [("state", state.rawValue)], factory: factory)
+                    .record(jobs.count(where: { $0.state == state }))
             }
-            out += "autovision_http_request_duration_seconds_bucket{\(key),le=\"+Inf\"} \(entry.total)\n"
-            out += "autovision_http_request_duration_seconds_sum{\(key)} \(entry.sum)\n"
-            out += "autovision_http_request_duration_seconds_count{\(key)} \(entry.total)\n"
         }
-        out += "# HELP autovision_jobs Jobs in the store by state.\n# TYPE autovision_jobs gauge\n"
-        for state in JobState.allCases { out += "autovision_jobs{state=\"\(state.rawValue)\"} \(jobs.filter { $0.state == state }.count)\n" }
-        out += "# HELP autovision_prediction_batches_total Forward passes by batch size (micro-batching).\n# TYPE autovision_prediction_batches_total counter\n"
-        for (size, count) in batchSizes.sorted(by: { $0.key < $1.key }) { out += "autovision_prediction_batches_total{size=\"\(size)\"} \(count)\n" }
-        return out
+        var bytes: [UInt8] = []
+        registry.emit(into: &bytes)
+        return ByteBuffer(bytes: bytes)
     }
 }
 
-/// Records every request's route, status and latency (after problem+json mapping, so errors count by their status).
+/// swift-metrics → Prometheus, as swift-prometheus' `PrometheusMetricsFactory`, plus what that one
+/// cannot set: each series' HELP text, and buckets per series for recorders as well as timers.
+///
+/// A label missing from `help` gets no HELP line; from the bucket tables, swift-prometheus' default buckets.
+struct PrometheusHelpFactory: MetricsFactory {
+    let registry: PrometheusCollectorRegistry
+    let help: [String: String]
+    let durationBuckets: [String: [Duration]]
+    let valueBuckets: [String: [Double]]
+    private static let defaults = PrometheusMetricsFactory()
+
+    private func descriptor(_ label: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: label, unitName: "", helpText: help[label] ?? "")
+    }
+
+    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
+    }
+
+    func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+        registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
+    }
+
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        guard aggregate else { return registry.makeGauge(descriptor: descriptor(label), labels: dimensions) }
+        let buckets = valueBuckets[label] ?? Self.defaults.defaultValueHistogramBuckets
+        return registry.makeValueHistogram(descriptor: descriptor(label), labels: dimensions, buckets: buckets)
+    }
+
+    func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+        registry.makeGauge(descriptor: descriptor(label), labels: dimensions)
+    }
+
+    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        let buckets = durationBuckets[label] ?? Self.defaults.defaultDurationHistogramBuckets
+        return registry.makeDurationHistogram(descriptor: descriptor(label), labels: dimensions, buckets: buckets)
+    }
+
+    func destroyCounter(_ handler: any CounterHandler) {
+        if let counter = handler as? Prometheus.Counter { registry.unregisterCounter(counter) }
+    }
+
+    func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {
+        if let counter = handler as? Prometheus.Counter { registry.unregisterCounter(counter) }
+    }
+
+    func destroyRecorder(_ handler: any RecorderHandler) {
+        if let gauge = handler as? Prometheus.Gauge { registry.unregisterGauge(gauge) }
+        if let histogram = handler as? ValueHistogram { registry.unregisterValueHistogram(histogram) }
+    }
+
+    func destroyMeter(_ handler: any MeterHandler) {
+        if let gauge = handler as? Prometheus.Gauge { registry.unregisterGauge(gauge) }
+    }
+
+    func destroyTimer(_ handler: any TimerHandler) {
+        if let histogram = handler as? DurationHistogram { registry.unregisterDurationHistogram(histogram) }
+    }
+}
+
+/// Records every request's route template, status and latency (after problem+json mapping, so
+/// errors count by their status). Paths no route matches count as route `unmatched`, never by their path.
 struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    let metrics: RequestMetrics
+    let metrics: ServiceMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -58,8 +141,10 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             response = APIError.from(error).response()
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        metrics.record(method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: Int(response.status.code), seconds: seconds)
+        let nanoseconds = Int64(DispatchTime.now().uptimeNanoseconds - start)
+        // A matched route's template (`/v1/jobs/{id}`); Hummingbird names the others `NotFound`.
+        let route = context.endpointPath.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "unmatched"
+        metrics.recordRequest(method: request.method.rawValue, route: route, status: Int(response.status.code), nanoseconds: nanoseconds)
         return response
     }
 }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import JobService
+import Metrics
 
 /// Loads models on first use and answers predictions, micro-batching concurrent requests.
 ///
@@ -15,14 +16,15 @@ final class PredictionService: @unchecked Sendable {
     let maxBatchSize: Int
     private let lock = NSLock()
     private var handles: [String: ModelHandle] = [:]
-    /// Batch sizes forwarded so far (for metrics and tests).
-    private(set) var batchSizes: [Int: Int] = [:]
+    /// Images per forward pass (`autovision_prediction_batch_size`, a histogram).
+    private let batchSizes: Recorder
 
-    init(store: any JobStore, jobsDirectory: URL, maxPixels: Int, maxBatchSize: Int) {
+    init(store: any JobStore, jobsDirectory: URL, maxPixels: Int, maxBatchSize: Int, metricsFactory: any MetricsFactory) {
         self.store = store
         self.jobsDirectory = jobsDirectory
         self.maxPixels = maxPixels
         self.maxBatchSize = maxBatchSize
+        batchSizes = Recorder(label: ServiceMetrics.predictionBatchSize, factory: metricsFactory)
     }
 
     /// The model of job `id`: 404 when there is no such job, 409 while it has no model.
@@ -42,11 +44,9 @@ final class PredictionService: @unchecked Sendable {
         }
         let predictor = try Predictor(folder: JobFolder(jobsDirectory: jobsDirectory, id: id))
         predictor.maxPixels = maxPixels
-        let handle = ModelHandle(id: id, record: record, predictor: predictor, maxBatchSize: maxBatchSize) { [weak self] size in
-            guard let self else { return }
-            self.lock.lock()
-            self.batchSizes[size, default: 0] += 1
-            self.lock.unlock()
+        let batchSizes = self.batchSizes
+        let handle = ModelHandle(id: id, record: record, predictor: predictor, maxBatchSize: maxBatchSize) { size in
+            batchSizes.record(size)
         }
         lock.lock()
         defer { lock.unlock() }
@@ -59,12 +59,6 @@ final class PredictionService: @unchecked Sendable {
         lock.lock()
         handles[id] = nil
         lock.unlock()
-    }
-
-    var batchSizeCounts: [Int: Int] {
-        lock.lock()
-        defer { lock.unlock() }
-        return batchSizes
     }
 }
 

@@ -110,6 +110,16 @@ import Testing
             }
             #expect(Double(correct) / Double(testRows.count) == testAccuracy)
 
+            // Metrics: the job's training epochs, the job by state, and the micro-batches of those 200 images.
+            let metrics = try await Support.metrics(client)
+            #expect((metrics.value("autovision_training_images_total") ?? 0) > 0, "\(metrics.text)")
+            #expect(metrics.value("autovision_training_images_per_second") == 0)  // no job trains now
+            #expect(metrics.value("autovision_jobs", ["state": "succeeded"]) == 1)
+            #expect(metrics.value("autovision_prediction_batch_size_sum") == 200)
+            let batches = try #require(metrics.value("autovision_prediction_batch_size_count"))
+            #expect(batches >= 25 && batches <= 200)
+            #expect(metrics.value("autovision_http_requests_total", ["method": "POST", "route": "/v1/models/{id}/predict", "status": "200"]) == 200)
+
             // A finished job is deleted with its files; then its dataset can go.
             let deleted = try await client.execute(uri: "/v1/jobs/\(jobID)", method: .delete)
             #expect(deleted.status == .noContent)
@@ -133,12 +143,42 @@ import Testing
             try Support.expectProblem(try await client.execute(uri: "/v1/jobs", method: .get, headers: Support.headers(nil, token: "wrong")),
                                       .unauthorized, contains: "invalid")
             #expect(try await client.execute(uri: "/v1/jobs", method: .get, headers: Support.headers(nil, token: "s3cret")).status == .ok)
-            let metrics = try await client.execute(uri: "/metrics", method: .get, headers: Support.headers(nil, token: "s3cret"))
-            #expect(metrics.status == .ok)
-            let text = String(buffer: metrics.body)
-            #expect(text.contains(#"autovision_http_requests_total{method="GET",route="/v1/jobs",status="401"} 2"#), "\(text)")
-            #expect(text.contains(#"autovision_jobs{state="queued"} 0"#))
+            try Support.expectProblem(try await client.execute(uri: "/no/such/route-x1", method: .get, headers: Support.headers(nil, token: "s3cret")),
+                                      .notFound)
+            try Support.expectProblem(try await client.execute(uri: "/v1/jobs/job-x2", method: .get, headers: Support.headers(nil, token: "s3cret")),
+                                      .notFound)
+
+            // Metrics: Prometheus text, requests by route template (never a raw path) and status.
+            var metrics = try await Support.metrics(client, token: "s3cret")
+            let unauthorized = ["method": "GET", "route": "/v1/jobs", "status": "401"]
+            #expect(metrics.types["autovision_http_requests_total"] == "counter")
+            #expect(metrics.types["autovision_http_request_duration_seconds"] == "histogram")
+            #expect(metrics.types["autovision_jobs"] == "gauge")
+            #expect(metrics.types["autovision_training_images_per_second"] == "gauge")
+            #expect(metrics.types["autovision_training_images_total"] == "counter")
+            #expect(metrics.help["autovision_http_requests_total"]?.isEmpty == false)
+            #expect(metrics.value("autovision_http_requests_total", unauthorized) == 2, "\(metrics.text)")
+            #expect(metrics.value("autovision_http_requests_total", ["method": "GET", "route": "/v1/jobs", "status": "200"]) == 1)
+            #expect(metrics.value("autovision_http_requests_total", ["method": "GET", "route": "/healthz", "status": "200"]) == 1)
+            #expect(metrics.value("autovision_http_requests_total", ["method": "GET", "route": "unmatched", "status": "404"]) == 1)
+            #expect(metrics.value("autovision_http_requests_total", ["method": "GET", "route": "/v1/jobs/{id}", "status": "404"]) == 1,
+                    "\(metrics.text)")
+            #expect(!metrics.text.contains("x1") && !metrics.text.contains("job-x2"))
+            #expect(metrics.value("autovision_http_request_duration_seconds_count", unauthorized) == 2)
+            #expect(metrics.value("autovision_http_request_duration_seconds_bucket", unauthorized.merging(["le": "+Inf"]) { $1 }) == 2)
+            #expect((metrics.value("autovision_http_request_duration_seconds_sum", unauthorized) ?? -1) > 0)
+            for state in JobState.allCases { #expect(metrics.value("autovision_jobs", ["state": state.rawValue]) == 0) }
+            #expect(metrics.value("autovision_training_images_per_second") == 0)
+
+            // The counts move with the next requests (the scrape itself counts too).
             try Support.expectProblem(try await client.execute(uri: "/v1/models/x/predict", method: .post), .unauthorized)
+            #expect(try await client.execute(uri: "/v1/jobs", method: .get).status == .unauthorized)
+            metrics = try await Support.metrics(client, token: "s3cret")
+            #expect(metrics.value("autovision_http_requests_total", unauthorized) == 3)
+            #expect(metrics.value("autovision_http_request_duration_seconds_count", unauthorized) == 3)
+            #expect(metrics.value("autovision_http_requests_total", ["method": "POST", "route": "/v1/models/{id}/predict", "status": "401"]) == 1,
+                    "\(metrics.text)")
+            #expect(metrics.value("autovision_http_requests_total", ["method": "GET", "route": "/metrics", "status": "200"]) == 1)
         }
         // Without a token, everything is open on loopback …
         configuration.apiToken = nil
