@@ -24,8 +24,6 @@ public struct TrainingJobOptions: Sendable {
     }
     /// Score threshold of the report's precision/recall (AutoML shows 0.5).
     public var scoreThreshold = 0.5
-    /// Epochs the final training should be able to run: sets the search's FLOP cap.
-    public var minimumFinalEpochs = 8
     /// Search settings (rung sizes etc.); the seed is set from `seed`.
     public var search = SearchSettings()
     /// Skip the search and train this seed architecture (`vgg-bn`, `resnet`, `small`) with the
@@ -144,12 +142,7 @@ public final class TrainingJob {
             let searchSeconds = options.budget.seconds * options.effectiveSearchFraction
             settings.baseImageEpochs = max(settings.baseImageEpochs, Int(searchSeconds / 40 / (calibration * max(1, seedFLOPs))))
         }
-        if settings.maximumFLOPs == nil {
-            // A candidate the final training could not give `minimumFinalEpochs` epochs is not worth a trial.
-            let finalSeconds = options.budget.seconds * (1 - options.effectiveSearchFraction)
-            let epochCost = calibration * Double(splits.train.count + splits.validation.count / 3)
-            settings.maximumFLOPs = Int(min(Double(Int.max / 2), finalSeconds / (Double(options.minimumFinalEpochs) * epochCost)))
-        }
+        settings.finalTrainingSeconds = options.budget.seconds * (1 - options.effectiveSearchFraction)
         let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: calibration)
         let rungZero = settings.rung(0, trainImages: splits.train.count)
         let cheapest = seeds.map { search.estimatedSeconds($0, images: rungZero.images, epochs: rungZero.epochs) }.min()!
@@ -175,7 +168,7 @@ public final class TrainingJob {
             let searchEnd = start.addingTimeInterval(options.budget.seconds * options.effectiveSearchFraction)
             let rungs = (0..<settings.rungs).map { settings.rung($0, trainImages: splits.train.count) }.map { "\($0.images) images × \($0.epochs)" }
             say("searching until \(Budget.format(options.budget.seconds * options.effectiveSearchFraction)) of the \(options.budget) budget "
-                + "(rungs: \(rungs.joined(separator: ", ")); at most \(settings.maximumFLOPs.map { String($0 / 1_000_000) } ?? "any") MFLOPs per image)")
+                + "(rungs: \(rungs.joined(separator: ", ")); proposals under ~\(search.maximumFLOPs.map { String($0 / 1_000_000) } ?? "any") MFLOPs per image)")
             let result = try search.run(deadline: searchEnd, shouldStop: shouldStop) { trial in
                 try? self.folder.appendSearchLog(trial)
                 self.update {

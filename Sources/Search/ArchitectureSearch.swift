@@ -64,9 +64,12 @@ public struct SearchSettings: Sendable {
     public var tournamentSize = 4
     /// Search stops when this many trials in a row fail to raise the best accuracy by 0.2 points.
     public var convergencePatience = 8
-    /// Forward FLOPs per image above which a candidate is not tried: a network the final training
-    /// cannot give enough epochs within the budget would lose to a smaller one (see
-    /// `TrainingJob`, which sets it from the budget and the measured cost model). `nil`: no cap.
+    /// Seconds the final training will have. With it, a proposed candidate the final training
+    /// could not give `minimumFinalEpochs` epochs (priced by the current cost model) is not tried:
+    /// it would lose to a smaller network trained longer. Seeds are always tried. `nil`: no cap.
+    public var finalTrainingSeconds: Double?
+    public var minimumFinalEpochs = 8
+    /// A fixed cap on forward FLOPs per image for proposed candidates (overrides the one above).
     public var maximumFLOPs: Int?
     public var seed: UInt64 = 0
 
@@ -212,10 +215,7 @@ public final class ArchitectureSearch {
             let top = finished.prefix(finished.count / settings.reduction)
             if let pick = top.first(where: { !promoted.contains($0.id) }) { return (pick.candidate, rung + 1, pick.id) }
         }
-        while let seed = seeds.first {
-            seeds.removeFirst()
-            if affordable(seed) { return (seed, 0, nil) }
-        }
+        if !seeds.isEmpty { return (seeds.removeFirst(), 0, nil) }
         let population = trials.filter { $0.rung == 0 && $0.error == nil }.suffix(settings.populationSize)
         for _ in 0..<50 {
             let candidate: Candidate
@@ -231,9 +231,17 @@ public final class ArchitectureSearch {
         return (space.smallest, 0, nil)
     }
 
-    /// Whether `candidate` is within `settings.maximumFLOPs`.
+    /// Forward FLOPs per image above which proposals are not tried (see `SearchSettings.finalTrainingSeconds`).
+    public var maximumFLOPs: Int? {
+        if let fixed = settings.maximumFLOPs { return fixed }
+        guard let seconds = settings.finalTrainingSeconds else { return nil }
+        let epochCost = secondsPerImageFLOP * Double(trainer.splits.train.count + trainer.splits.validation.count / 3)
+        return Int(min(1e15, seconds / (Double(settings.minimumFinalEpochs) * max(1e-15, epochCost))))
+    }
+
+    /// Whether `candidate` is within `maximumFLOPs`.
     func affordable(_ candidate: Candidate) -> Bool {
-        guard let cap = settings.maximumFLOPs else { return true }
+        guard let cap = maximumFLOPs else { return true }
         let spec = candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "cap")
         return ((try? spec.forwardFLOPsPerImage()) ?? Int.max) <= cap
     }

@@ -27,7 +27,7 @@ import Training
         let small = try flops(seeds[2])
         #expect(try flops(seeds[0]) > small && flops(seeds[1]) > small)
         var settings = SearchSettings()
-        settings.maximumFLOPs = small  // only the `small` seed and cheaper candidates fit
+        settings.maximumFLOPs = small  // only candidates as cheap as the `small` seed
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-cap-\(UUID())")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let prepared = try FashionMNISTExport.write(to: scratch, perClass: 3, seed: 1)
@@ -36,9 +36,16 @@ import Training
         let trainer = Trainer(dataset: dataset, splits: TrainingSplits(dataset: dataset))
         let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9)
         var queue = seeds
-        let first = search.nextJob(seeds: &queue)
-        #expect(first.0.origin == "seed:small" && queue.isEmpty)
+        // Seeds are known-good and always tried; the cap applies to proposals.
+        #expect((0..<3).map { _ in search.nextJob(seeds: &queue).0.origin } == seeds.map(\.origin))
         for _ in 0..<30 { #expect(try flops(search.nextJob(seeds: &queue).0) <= small) }
         #expect(try flops(space.smallest) < small)
+
+        // The budget-derived cap follows the cost model: 8 final epochs of TRAIN (+ a third of VALIDATION).
+        var budgeted = SearchSettings()
+        budgeted.finalTrainingSeconds = 100
+        let priced = ArchitectureSearch(trainer: trainer, space: space, settings: budgeted, initialSecondsPerImageFLOP: 1e-9)
+        let images = Double(trainer.splits.train.count + trainer.splits.validation.count / 3)
+        #expect(priced.maximumFLOPs == Int(100 / (8 * 1e-9 * images)))
     }
 }
