@@ -1,4 +1,5 @@
 import Foundation
+import Search
 
 /// The files of one job, `JOBS_DIR/JOB_ID/`:
 /// `job.json` (state), `import.json` (import summary and manifest hash), `search.jsonl` (one line
@@ -55,6 +56,12 @@ public struct JobFolder: Sendable {
         defer { try? handle.close() }
         try handle.seekToEnd()
         try handle.write(contentsOf: data)
+    }
+
+    /// The trials of `search.jsonl`, in order; a line cut short by a killed process is skipped.
+    public func readSearchLog() -> [Search.TrialRecord] {
+        guard let data = FileManager.default.contents(atPath: searchLogURL.path) else { return [] }
+        return data.split(separator: 0x0A).compactMap { try? JSONDecoder().decode(Search.TrialRecord.self, from: Data($0)) }
     }
 
     static let encoder: JSONEncoder = {

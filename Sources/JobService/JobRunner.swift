@@ -9,8 +9,8 @@ import Search
 ///   run its `TrainingJob`; the others wait in `queued`, in order.
 /// - Imports: one thread imports datasets in state `importing`, oldest first.
 /// - Cancellation: `cancel(_:)` flags the store; the running job polls it between batches.
-/// - Shutdown: `shutdown()` stops taking work, stops the running jobs between batches, marks
-///   them failed with the reason, and waits for the threads.
+/// - Shutdown: `shutdown()` stops taking work, stops the running jobs between batches, queues
+///   them again (they resume from their last finished trial at the next start), and waits for the threads.
 /// - Metrics: training throughput (`TrainingMetrics`) through the swift-metrics factory given.
 public final class JobRunner: @unchecked Sendable {
     public let store: any JobStore
@@ -38,15 +38,27 @@ public final class JobRunner: @unchecked Sendable {
         trainingMetrics = TrainingMetrics(factory: metricsFactory)
     }
 
-    /// Starts the worker threads (once). Jobs a killed process left running are marked failed first.
+    /// Times a job is resumed after its process stopped before it is failed instead (a job that
+    /// crashes its process must not crash every restart).
+    public static let maximumResumes = 3
+
+    /// Starts the worker threads (once). Jobs a killed process left running are queued again first,
+    /// to resume from their last finished trial (see `TrainingJob`).
     public func start() {
         condition.lock()
         defer { condition.unlock() }
         guard !started else { return }
         started = true
-        _ = try? store.failOrphanedJobs { record in
-            "interrupted: the process running it stopped (killed or crashed) while the job was \(record.state.rawValue); "
-                + "its search log is kept and no model was served; submit the job again"
+        _ = try? store.recoverOrphanedJobs { record in
+            let resumes = record.resumes ?? 0
+            if resumes >= Self.maximumResumes {
+                record.failureReason = "interrupted \(resumes + 1) times (the process running it stopped while the job was "
+                    + "\(record.state.rawValue)); not resumed again: its search log is kept; submit the job again"
+                record.state = .failed
+            } else {
+                record.state = .queued
+                record.resumes = resumes + 1
+            }
         }
         for index in 0..<concurrentJobs { spawn(name: "autovision-job-\(index)") { self.jobLoop() } }
         spawn(name: "autovision-import") { self.importLoop() }
@@ -94,7 +106,7 @@ public final class JobRunner: @unchecked Sendable {
         return record
     }
 
-    /// Stops taking work, stops running jobs (marked failed: "interrupted by shutdown") and waits
+    /// Stops taking work, stops running jobs (queued again, to resume at the next start) and waits
     /// for every thread to finish.
     public func shutdown() {
         condition.lock()
@@ -142,7 +154,7 @@ public final class JobRunner: @unchecked Sendable {
                 options.importOptions = DatasetUpload.importOptions(for: dataset, maxPixels: maxPixels)
             }
             let recorder = JobRecorder(store: store)
-            let job = try TrainingJob(options: options, id: id) { [weak self] event in
+            let job = try TrainingJob(options: options, id: id, resuming: record) { [weak self] event in
                 recorder.record(event)
                 if case let .epoch(epoch) = event { self?.trainingMetrics.record(epoch, job: id) }
                 self?.onEvent?(id, event)
@@ -157,11 +169,12 @@ public final class JobRunner: @unchecked Sendable {
             }
         }
         if stopFlag() {
-            // Stopped by shutdown, not by the user: say so.
+            // Stopped by shutdown, not by the user: queued again, to resume when the service restarts.
             _ = try? store.updateJob(id) {
                 guard $0.state == .cancelled else { return }
-                $0.state = .failed
-                $0.failureReason = "interrupted: the server shut down during the job; its search log is kept; submit the job again"
+                $0.state = .queued
+                $0.stopReason = nil
+                $0.resumes = ($0.resumes ?? 0) + 1
             }
         }
         trainingMetrics.finished(job: id)

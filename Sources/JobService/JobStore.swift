@@ -117,8 +117,9 @@ public protocol JobStore: AnyObject, Sendable {
     /// moving it to `importing`; fails queued jobs whose dataset failed. `nil` when none is ready.
     func claimNextJob(pid: Int32) throws -> JobRecord?
     /// Jobs left in a running state by a process that no longer runs (killed, crashed): each is
-    /// marked failed with `reason`. Returns them.
-    func failOrphanedJobs(reason: (JobRecord) -> String) throws -> [JobRecord]
+    /// changed by `recover` (re-queued to resume, or failed with a reason) in one transaction.
+    /// Returns them as changed.
+    func recoverOrphanedJobs(_ recover: (inout JobRecord) -> Void) throws -> [JobRecord]
     /// Records the job's success and its model in one transaction.
     func completeJob(_ record: JobRecord, model: ModelRecord) throws
 

@@ -111,6 +111,10 @@ public final class SQLiteJobStore: JobStore {
                 );
                 """)
         }
+        migrator.registerMigration("v2: jobs.resumes") { db in
+            let columns = try db.columns(in: "jobs").map(\.name)
+            if !columns.contains("resumes") { try db.execute(sql: "ALTER TABLE jobs ADD COLUMN resumes INTEGER") }
+        }
         return migrator
     }
 
@@ -211,24 +215,24 @@ public final class SQLiteJobStore: JobStore {
         try write { try $0.execute(sql: "UPDATE jobs SET runner_pid = ? WHERE id = ?", arguments: [pid, jobID]) }
     }
 
-    public func failOrphanedJobs(reason: (JobRecord) -> String) throws -> [JobRecord] {
+    public func recoverOrphanedJobs(_ recover: (inout JobRecord) -> Void) throws -> [JobRecord] {
         try write { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT id, runner_pid FROM jobs WHERE state NOT IN ('queued', 'succeeded', 'failed', 'cancelled')
                 """)
-            var failed: [JobRecord] = []
+            var recovered: [JobRecord] = []
             for row in rows {
                 let pid: Int32? = row["runner_pid"]
                 if let pid, pid != getpid(), processIsAlive(pid) { continue }
                 if pid == getpid() { continue }
                 guard var record = try JobRecord.fetchOne(db, key: row["id"] as String) else { continue }
-                record.failureReason = reason(record)
-                record.state = .failed
+                recover(&record)
                 record.updatedAt = Date()
                 try record.update(db)
-                failed.append(record)
+                try db.execute(sql: "UPDATE jobs SET runner_pid = NULL WHERE id = ?", arguments: [record.id])
+                recovered.append(record)
             }
-            return failed
+            return recovered
         }
     }
 

@@ -56,10 +56,14 @@ public final class TrainingJob {
     public private(set) var record: JobRecord
     private let onEvent: (JobEvent) -> Void
 
-    public init(options: TrainingJobOptions, id: String = JobRecord.newID(), onEvent: @escaping (JobEvent) -> Void = { _ in }) throws {
+    /// - Parameter resuming: the store's record of this job when it ran before and was
+    ///   interrupted (process killed, service shut down): the job goes on from the trials in its
+    ///   search log and its best trial's checkpoint, with the budget it has left.
+    public init(options: TrainingJobOptions, id: String = JobRecord.newID(), resuming: JobRecord? = nil,
+                onEvent: @escaping (JobEvent) -> Void = { _ in }) throws {
         self.options = options
         folder = JobFolder(jobsDirectory: options.jobsDirectory, id: id)
-        record = JobRecord(id: id, manifest: options.manifest.path, budgetSeconds: options.budget.seconds, seed: options.seed)
+        record = resuming ?? JobRecord(id: id, manifest: options.manifest.path, budgetSeconds: options.budget.seconds, seed: options.seed)
         self.onEvent = onEvent
         try folder.create()
         try folder.write(record)
@@ -127,8 +131,10 @@ public final class TrainingJob {
         let space = SearchSpace(inputShape: BatchLoader(dataset: dataset, normalization: nil).inputShape, classes: labels.count,
                                 imbalanced: (present.max() ?? 0) > 3 * (present.min() ?? 0), trainImages: splits.train.count)
 
-        // 2. The budget clock starts now.
-        let start = Date()
+        // 2. The budget clock starts now (or goes on, for a job resumed after an interruption).
+        let previousTrials = options.fixedSeed == nil && record.usedSeconds > 0 ? folder.readSearchLog() : []
+        let usedBefore = previousTrials.isEmpty ? 0 : record.usedSeconds
+        let start = Date().addingTimeInterval(-usedBefore)
         let end = start.addingTimeInterval(options.budget.seconds)
         let seeds = space.seeds()
         let calibration = try ArchitectureSearch.calibrate(trainer: trainer, candidate: seeds[0], space: space)
@@ -140,15 +146,37 @@ public final class TrainingJob {
             let seedFLOPs = Double(try seeds[0].architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "seed")
                 .forwardFLOPsPerImage())
             let searchSeconds = options.budget.seconds * options.effectiveSearchFraction
-            settings.baseImageEpochs = max(settings.baseImageEpochs, Int(searchSeconds / 40 / (calibration * max(1, seedFLOPs))))
+            // At least one pass over TRAIN or 8,000 images, whichever is less.
+            let floor = min(settings.baseImageEpochs, splits.train.count)
+            settings.baseImageEpochs = max(floor, Int(searchSeconds / 40 / (calibration * max(1, seedFLOPs))))
         }
         settings.finalTrainingSeconds = options.budget.seconds * (1 - options.effectiveSearchFraction)
-        let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: calibration)
+        var previousBest: Sequential?
+        if !previousTrials.isEmpty {
+            // Only a checkpoint of the trial the search ranks best is used (the log may have run ahead of it).
+            let checkpoint = try? Checkpoint.read(from: folder.bestTrialURL)
+            previousBest = try? checkpoint?.makeNetwork()
+            say("resuming after an interruption: \(previousTrials.count) finished trials kept, \(Budget.format(usedBefore)) of the budget used"
+                + (previousBest != nil ? ", the best trial's weights restored" : ""))
+            if let bestID = checkpoint?.metadata["trial"].flatMap(Int.init) {
+                let ranked = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: calibration,
+                                                previousTrials: previousTrials)
+                if ranked.bestTrial()?.id != bestID { previousBest = nil }
+            }
+        }
+        let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: calibration,
+                                        previousTrials: previousTrials, previousBestNetwork: previousBest)
         let rungZero = settings.rung(0, trainImages: splits.train.count)
         let cheapest = seeds.map { search.estimatedSeconds($0, images: rungZero.images, epochs: rungZero.epochs) }.min()!
         let oneFinalEpoch = search.estimatedSeconds(seeds[0], images: splits.train.count, epochs: 1)
         let needed = Date().timeIntervalSince(start) + cheapest + oneFinalEpoch + 2
-        if needed > options.budget.seconds { throw SearchError.budgetTooSmall(requested: options.budget.seconds, needed: needed) }
+        if needed > options.budget.seconds {
+            if usedBefore > 0 {
+                throw JobError.failed("interrupted after using \(Budget.format(usedBefore)) of the \(options.budget) budget, too little is left "
+                    + "to finish; submit the job again")
+            }
+            throw SearchError.budgetTooSmall(requested: options.budget.seconds, needed: needed)
+        }
 
         update { $0.state = .searching }
         let best: Candidate
@@ -169,7 +197,8 @@ public final class TrainingJob {
             let rungs = (0..<settings.rungs).map { settings.rung($0, trainImages: splits.train.count) }.map { "\($0.images) images × \($0.epochs)" }
             say("searching until \(Budget.format(options.budget.seconds * options.effectiveSearchFraction)) of the \(options.budget) budget "
                 + "(rungs: \(rungs.joined(separator: ", ")); proposals under ~\(search.maximumFLOPs.map { String($0 / 1_000_000) } ?? "any") MFLOPs per image)")
-            let result = try search.run(deadline: searchEnd, shouldStop: shouldStop) { trial in
+            let normalization = BatchLoader.fitNormalization(dataset: dataset, indices: splits.train)
+            let result = try search.run(deadline: searchEnd, shouldStop: shouldStop, onTrial: { trial in
                 try? self.folder.appendSearchLog(trial)
                 self.update {
                     $0.trialsDone += 1
@@ -178,20 +207,21 @@ public final class TrainingJob {
                     $0.progress = min(1, $0.usedSeconds / self.options.budget.seconds)
                 }
                 self.onEvent(.trial(trial))
-            }
+            }, onNewBest: { trial, network in
+                // The best trial so far is checkpointed as it finishes: a resumed job starts from it.
+                let trialSpec = trial.candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes,
+                                                                          name: "trial-\(trial.id)")
+                let checkpoint = Checkpoint(
+                    network: network, architecture: trialSpec, normalization: normalization, labelNames: labels,
+                    metadata: ["job_id": self.id, "trial": String(trial.id), "candidate": trial.candidate.summary,
+                               "validation_accuracy": String(trial.validationAccuracy)])
+                if let data = try? checkpoint.encoded() { try? self.folder.writeAtomically(data, to: self.folder.bestTrialURL) }
+            })
             if result.stopReason == .cancelled || shouldStop() { return cancel(start: start) }
             say("search \(result.stopReason == .converged ? "converged" : "used its share of the budget") after \(result.trials.count) trials; "
                 + "best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy))")
             best = result.best.candidate
             warmStart = result.bestNetwork
-            if let network = result.bestNetwork {
-                let trialSpec = best.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "trial-\(result.best.id)")
-                let checkpoint = Checkpoint(
-                    network: network, architecture: trialSpec, normalization: BatchLoader.fitNormalization(dataset: dataset, indices: splits.train),
-                    labelNames: labels, metadata: ["job_id": id, "trial": String(result.best.id), "candidate": best.summary,
-                                                   "validation_accuracy": String(result.best.validationAccuracy)])
-                try folder.writeAtomically(try checkpoint.encoded(), to: folder.bestTrialURL)
-            }
             trials = result.trials
             secondsPerImageFLOP = result.secondsPerImageFLOP
             strategy = "ASHA (asynchronous successive halving) with regularized evolution; \(result.trials.count) trials; "

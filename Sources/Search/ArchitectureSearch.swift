@@ -92,8 +92,11 @@ public struct SearchSettings: Sendable {
 ///
 /// Strategy: ASHA, asynchronous successive halving (Li et al. 2020, "A System for Massively
 /// Parallel Hyperparameter Tuning", https://arxiv.org/abs/1810.05934) over rungs of increasing
-/// training images × epochs, run one trial at a time. New rung-0 candidates come from the seed
-/// architectures first, then random samples, then regularized evolution (Real et al. 2019,
+/// training images × epochs, run one trial at a time. The seed architectures go first, each
+/// straight to the highest rung it can afford: Hyperband's conservative bracket (Li et al. 2018,
+/// "Hyperband", https://arxiv.org/abs/1603.06560), a hedge against the short-horizon bias of
+/// low rungs, where small unregularised networks beat those that win with longer training.
+/// New rung-0 candidates then come from random samples, then regularized evolution (Real et al. 2019,
 /// "Regularized Evolution for Image Classifier Architecture Search",
 /// https://arxiv.org/abs/1802.01548): a tournament over the most recent trials picks a parent,
 /// one gene is mutated, and old trials age out of the population.
@@ -111,17 +114,35 @@ public final class ArchitectureSearch {
     private let validationSubset: [Int]
     private var bestNetwork: Sequential?
 
-    /// - Parameter initialSecondsPerImageFLOP: the cost model before any trial ran (see `calibrate`).
-    public init(trainer: Trainer, space: SearchSpace, settings: SearchSettings, initialSecondsPerImageFLOP: Double) {
+    /// - Parameters:
+    ///   - initialSecondsPerImageFLOP: the cost model before any trial ran (see `calibrate`).
+    ///   - previousTrials: trials an interrupted run of the same search finished (its search log);
+    ///     the search goes on from them: seeds already tried are not repeated, promotions and the
+    ///     cost model are restored.
+    ///   - previousBestNetwork: the weights of the best of `previousTrials`, when kept.
+    public init(trainer: Trainer, space: SearchSpace, settings: SearchSettings, initialSecondsPerImageFLOP: Double,
+                previousTrials: [TrialRecord] = [], previousBestNetwork: Sequential? = nil) {
         self.trainer = trainer
         self.space = space
         self.settings = settings
-        generator = SeededGenerator(seed: settings.seed)
+        generator = SeededGenerator(seed: settings.seed &+ UInt64(previousTrials.count))
         secondsPerImageFLOP = initialSecondsPerImageFLOP
         var validation = trainer.splits.validation
         var shuffler = SeededGenerator(seed: settings.seed &+ 7)
         validation.shuffle(using: &shuffler)
         validationSubset = Array(validation.prefix(settings.validationImages)).sorted()
+        for trial in previousTrials {
+            // A trial at rung r + 1 was promoted from the same candidate's trial at rung r.
+            if trial.rung > 0, let parent = trials.last(where: { $0.rung == trial.rung - 1 && $0.candidate == trial.candidate }) {
+                promoted.insert(parent.id)
+            }
+            trials.append(trial)
+            if trial.error == nil, trial.stopReason != .cancelled {
+                calibrate(with: trial)
+                noteScore(trial)
+            }
+        }
+        bestNetwork = previousBestNetwork
     }
 
     /// Seconds per training image × forward FLOP, timed on a few batches of `candidate` (the cost
@@ -141,6 +162,12 @@ public final class ArchitectureSearch {
         return Date().timeIntervalSince(started) / (Double(images.count + 64 / 3) * max(1, flops))
     }
 
+    /// Estimated seconds of a trial of `candidate` at `rung`.
+    func estimatedSeconds(_ candidate: Candidate, rung: Int) -> Double {
+        let (images, epochs) = settings.rung(rung, trainImages: trainer.splits.train.count)
+        return estimatedSeconds(candidate, images: images, epochs: epochs)
+    }
+
     /// Estimated seconds of training `candidate` on `images` × `epochs` and scoring it.
     public func estimatedSeconds(_ candidate: Candidate, images: Int, epochs: Int) -> Double {
         let spec = candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "estimate")
@@ -150,11 +177,13 @@ public final class ArchitectureSearch {
 
     /// Runs trials until `deadline`, convergence or `shouldStop`.
     /// - Throws: `SearchError.noTrialFinished` when not one trial fit.
-    public func run(deadline: Date, shouldStop: @escaping () -> Bool = { false }, onTrial: (TrialRecord) -> Void = { _ in }) throws -> SearchResult {
-        let started = Date()
-        var seeds = space.seeds()
-        var bestAccuracy = -1.0
-        var sinceImprovement = 0
+    /// - Parameters:
+    ///   - onTrial: called after every trial.
+    ///   - onNewBest: called when a trial becomes the best so far, with its network (to keep a checkpoint).
+    public func run(deadline: Date, shouldStop: @escaping () -> Bool = { false }, onTrial: (TrialRecord) -> Void = { _ in },
+                    onNewBest: (TrialRecord, Sequential) -> Void = { _, _ in }) throws -> SearchResult {
+        let started = Date().addingTimeInterval(-(trials.map(\.endedAt).max() ?? 0))
+        var seeds = space.seeds().filter { seed in !trials.contains { $0.candidate == seed } }
         var reason = SearchStopReason.budget
         var skippedInARow = 0
         while true {
@@ -166,7 +195,12 @@ public final class ArchitectureSearch {
                 reason = .converged
                 break
             }
-            let (candidate, rung, parent) = nextJob(seeds: &seeds)
+            var (candidate, rung, parent) = nextJob(seeds: &seeds)
+            if parent == nil, candidate.origin.hasPrefix("seed:") {
+                // Hyperband's most conservative bracket: a seed starts at the highest rung that
+                // leaves at least half of the remaining time to the rest of the search.
+                while rung > 0, estimatedSeconds(candidate, rung: rung) > remaining / 2 { rung -= 1 }
+            }
             let (images, epochs) = settings.rung(rung, trainImages: trainer.splits.train.count)
             if estimatedSeconds(candidate, images: images, epochs: epochs) > remaining {
                 if let parent { promoted.insert(parent) }  // cannot afford this promotion: do not retry it
@@ -179,24 +213,30 @@ public final class ArchitectureSearch {
                                              shouldStop: shouldStop, since: started)
             if let parent { promoted.insert(parent) }
             trials.append(record)
-            if bestTrial()?.id == record.id { bestNetwork = network }
+            if bestTrial()?.id == record.id, let network {
+                bestNetwork = network
+                onNewBest(record, network)
+            }
             onTrial(record)
             if record.error == nil, record.stopReason != .cancelled {
                 calibrate(with: record)
-                let score = score(record)
-                if score > bestAccuracy + 0.002 {
-                    bestAccuracy = max(bestAccuracy, score)
-                    sinceImprovement = 0
-                } else {
-                    bestAccuracy = max(bestAccuracy, score)
-                    sinceImprovement += 1
-                }
+                noteScore(record)
             }
             if record.stopReason == .cancelled { reason = .cancelled; break }
         }
         guard let best = bestTrial() else { throw SearchError.noTrialFinished }
         return SearchResult(trials: trials, best: best, stopReason: reason, secondsPerImageFLOP: secondsPerImageFLOP,
                             bestNetwork: bestNetwork)
+    }
+
+    private var bestAccuracy = -1.0
+    private var sinceImprovement = 0
+
+    /// Convergence bookkeeping: trials in a row that did not raise the best score by 0.2 points.
+    private func noteScore(_ record: TrialRecord) {
+        let score = score(record)
+        sinceImprovement = score > bestAccuracy + 0.002 ? 0 : sinceImprovement + 1
+        bestAccuracy = max(bestAccuracy, score)
     }
 
     /// Trials are compared at the highest rung they share: a higher rung wins, then accuracy.
@@ -215,7 +255,7 @@ public final class ArchitectureSearch {
             let top = finished.prefix(finished.count / settings.reduction)
             if let pick = top.first(where: { !promoted.contains($0.id) }) { return (pick.candidate, rung + 1, pick.id) }
         }
-        if !seeds.isEmpty { return (seeds.removeFirst(), 0, nil) }
+        if !seeds.isEmpty { return (seeds.removeFirst(), settings.rungs - 1, nil) }
         let population = trials.filter { $0.rung == 0 && $0.error == nil }.suffix(settings.populationSize)
         for _ in 0..<50 {
             let candidate: Candidate

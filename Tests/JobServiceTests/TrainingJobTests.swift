@@ -115,6 +115,36 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: job.folder.importURL.path))
     }
 
+    @Test func anInterruptedJobResumesFromItsFinishedTrialsWithTheBudgetLeft() throws {
+        var options = TrainingJobOptions(manifest: try Self.slice(perClass: 40), budget: Budget(seconds: 60))
+        options.jobsDirectory = Self.root.appendingPathComponent("jobs")
+        // Interrupted once three trials have finished.
+        final class Count: @unchecked Sendable { var value = 0 }  // written and read on the job's thread only
+        let trials = Count()
+        let first = try TrainingJob(options: options) { event in if case .trial = event { trials.value += 1 } }
+        #expect(try first.run(shouldStop: { trials.value >= 3 }) == nil)
+        let interrupted = try first.folder.readRecord()
+        let before = first.folder.readSearchLog()
+        #expect(before.count >= 3 && interrupted.usedSeconds > 0)
+        #expect(FileManager.default.fileExists(atPath: first.folder.bestTrialURL.path), "the best trial so far is checkpointed")
+
+        var messages: [String] = []
+        let resumed = try TrainingJob(options: options, id: first.id, resuming: interrupted) { event in
+            if case let .message(text) = event { messages.append(text) }
+        }
+        let report = try #require(try resumed.run())
+        #expect(messages.contains { $0.contains("resuming after an interruption: \(before.count) finished trials kept") }, "\(messages)")
+        let after = resumed.folder.readSearchLog()
+        #expect(after.map(\.id) == Array(1...after.count), "trial IDs go on from the interrupted run")
+        #expect(Array(after.prefix(before.count)).map(\.architecture) == before.map(\.architecture))
+        let seedTrials = after.filter { $0.candidate.origin.hasPrefix("seed:") }.map { "\($0.candidate.origin) at rung \($0.rung)" }
+        #expect(seedTrials.count == Set(seedTrials).count, "a seed tried before the interruption is not tried again: \(seedTrials)")
+        let used = try #require(report.budget).usedSeconds
+        #expect(used >= interrupted.usedSeconds, "the budget used before the interruption is still charged")
+        #expect(used <= 60 * 1.05 + 5)
+        #expect(try resumed.folder.readRecord().state == .succeeded)
+    }
+
     @Test func budgetsParseLikeAutoMLUsersWriteThem() throws {
         #expect(try Budget(parsing: "90s").seconds == 90)
         #expect(try Budget(parsing: "10m").seconds == 600)

@@ -7,8 +7,8 @@ import JobService
 import Testing
 
 /// The CLI and the server share one store across processes: `autovision train` in a child process
-/// is listed, cancelled through the store, and after a `kill -9` a restarted server marks its job
-/// failed with the reason while finished jobs stay served.
+/// is listed, cancelled through the store, and after a `kill -9` a restarted server resumes its job
+/// from the trials it finished while finished jobs stay served.
 @Suite(.serialized) struct ProcessTests {
     /// The built `autovision` next to the test bundle (.build/<configuration>/).
     static var executable: URL {
@@ -44,7 +44,7 @@ import Testing
         throw StoreError.conflict("no job started searching within 60 s")
     }
 
-    @Test func aCLIJobIsCancelledThroughTheStoreAndAKilledOneIsFailedOnRestart() async throws {
+    @Test func aCLIJobIsCancelledThroughTheStoreAndAKilledOneResumesOnRestart() async throws {
         let jobs = try Support.folder("process-jobs")
         let slice = try FashionMNISTExport.write(to: try Support.folder("process-data").appendingPathComponent("fm"), perClass: 20, seed: 4)
         let finished = try Support.train(manifest: Support.intake("15-predict-request-bodies/manifest.csv"), budget: 10, jobs: jobs)
@@ -68,17 +68,39 @@ import Testing
 
         // 2. kill -9 during a job, then restart the server.
         let second = try Self.startTraining(manifest: slice.manifest, jobs: jobs)
-        let killed = try await Self.runningJob(in: store, except: [finished.id, cancelled.id])
+        let started = try await Self.runningJob(in: store, except: [finished.id, cancelled.id])
+        for _ in 0..<240 where (try store.job(started.id)?.trialsDone ?? 0) < 2 { try await Task.sleep(for: .milliseconds(250)) }
         kill(second.processIdentifier, SIGKILL)
+        let killed = try #require(try store.job(started.id))
+        #expect(killed.trialsDone >= 2)
         second.waitUntilExit()
         #expect(try store.job(killed.id)?.state.isFinished == false, "nobody has noticed yet")
 
         let app = try buildApplication(configuration: Support.configuration(jobs: jobs))
         try await app.test(.router) { client in
             try await Task.sleep(for: .milliseconds(300))
-            let job = try Support.json(try await client.execute(uri: "/v1/jobs/\(killed.id)", method: .get))
-            #expect(job["state"] as? String == "failed")
-            #expect((job["failure_reason"] as? String)?.contains("interrupted") == true, "\(job)")
+            // Resumed, not restarted: the trials it finished are kept and new ones follow them.
+            var job: [String: Any] = [:]
+            for _ in 0..<240 {
+                job = try Support.json(try await client.execute(uri: "/v1/jobs/\(killed.id)", method: .get))
+                if (job["trials_done"] as? Int ?? 0) > killed.trialsDone || (job["state"] as? String) == "training" { break }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(job["resumes"] as? Int == 1, "\(job)")
+            #expect(["searching", "training"].contains(job["state"] as? String), "\(job)")
+            let log = try String(contentsOf: jobs.appendingPathComponent(killed.id).appendingPathComponent("search.jsonl"), encoding: .utf8)
+            let ids = log.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .compactMap { $0["id"] as? Int }
+            #expect(ids == Array(1...ids.count), "trial IDs continue where the killed process stopped: \(ids)")
+            #expect(ids.count >= killed.trialsDone)
+            let cancel = try await client.execute(uri: "/v1/jobs/\(killed.id)/cancel", method: .post)
+            #expect(cancel.status == .ok || cancel.status == .accepted)
+            for _ in 0..<120 {
+                job = try Support.json(try await client.execute(uri: "/v1/jobs/\(killed.id)", method: .get))
+                if job["state"] as? String == "cancelled" { break }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(job["state"] as? String == "cancelled")
             try Support.expectProblem(try await client.execute(uri: "/v1/models/\(killed.id)/predict", method: .post,
                                                                headers: Support.headers("image/png"), body: ByteBuffer(string: "x")),
                                       .conflict, contains: "no model")

@@ -266,7 +266,7 @@ import Testing
         }
     }
 
-    @Test func onStartJobsLeftRunningByADeadProcessAreFailedWithAReason() async throws {
+    @Test func onStartJobsLeftRunningByADeadProcessAreResumedOrAfterTooManyInterruptionsFailed() async throws {
         let jobs = try Support.folder("restart-jobs")
         let store = try SQLiteJobStore(jobsDirectory: jobs)
         // A process that has exited: its PID names no live process.
@@ -279,6 +279,12 @@ import Testing
         try store.insertJob(orphanRecord)
         let orphan = orphanRecord
         try store.setRunner(jobID: orphan.id, pid: process.processIdentifier)
+        var crashingRecord = JobRecord(id: "20990101-000000-crash0", manifest: "/nowhere.csv", budgetSeconds: 60, seed: 0)
+        crashingRecord.state = .training
+        crashingRecord.resumes = JobRunner.maximumResumes
+        try store.insertJob(crashingRecord)
+        let crashing = crashingRecord
+        try store.setRunner(jobID: crashing.id, pid: process.processIdentifier)
         var liveRecord = JobRecord(id: "20990101-000000-live00", manifest: "/nowhere.csv", budgetSeconds: 60, seed: 0)
         liveRecord.state = .training
         try store.insertJob(liveRecord)
@@ -287,10 +293,19 @@ import Testing
 
         let app = try buildApplication(configuration: Support.configuration(jobs: jobs))
         try await app.test(.router) { client in
-            try await Task.sleep(for: .milliseconds(300))
-            let job = try Support.json(try await client.execute(uri: "/v1/jobs/\(orphan.id)", method: .get))
+            var job: [String: Any] = [:]
+            for _ in 0..<40 {
+                try await Task.sleep(for: .milliseconds(250))
+                job = try Support.json(try await client.execute(uri: "/v1/jobs/\(orphan.id)", method: .get))
+                if job["state"] as? String == "failed" { break }
+            }
+            // Queued again and run: here it fails at once, its manifest being gone, and says why.
+            #expect(job["resumes"] as? Int == 1, "\(job)")
             #expect(job["state"] as? String == "failed")
-            #expect((job["failure_reason"] as? String)?.contains("interrupted") == true, "\(job)")
+            #expect((job["failure_reason"] as? String)?.contains("nowhere.csv") == true, "\(job)")
+            let crashed = try Support.json(try await client.execute(uri: "/v1/jobs/\(crashing.id)", method: .get))
+            #expect(crashed["state"] as? String == "failed")
+            #expect((crashed["failure_reason"] as? String)?.contains("interrupted \(JobRunner.maximumResumes + 1) times") == true, "\(crashed)")
             let other = try Support.json(try await client.execute(uri: "/v1/jobs/\(live.id)", method: .get))
             #expect(other["state"] as? String == "training", "a job another live process runs is left alone")
         }
