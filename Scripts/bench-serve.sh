@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP prediction benchmark (issue 5): wrk with 64 connections for 30 s POSTing one Fashion-MNIST
 # TEST image to a job's model, against the same model's in-process batched rate measured in the
-# same run. Usage: Scripts/bench-serve.sh JOB_ID [IMAGE]. Run it on a quiet machine.
+# same run. Usage: [JOBS_DIR=Jobs] Scripts/bench-serve.sh JOB_ID [IMAGE]. Run it on a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 job=$1
@@ -9,9 +9,10 @@ image=${2:-Datasets/fashion-mnist/$(grep -m1 '^TEST,' Datasets/fashion-mnist/man
 command -v wrk >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq wrk >&2; }
 swift build -c release --product autovision >&2
 bin=.build/release/autovision
-inprocess=$("$bin" bench predict "$job" "$image" --seconds 10 --json | tail -1)
+jobs=${JOBS_DIR:-Jobs}
+inprocess=$("$bin" bench predict "$job" "$image" --seconds 10 --jobs-dir "$jobs" --json | tail -1)
 port=${PORT:-8181}
-"$bin" serve --port "$port" >/dev/null 2>&1 &
+"$bin" serve --port "$port" --jobs-dir "$jobs" >/dev/null 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "localhost:$port/readyz" >/dev/null && break; sleep 0.2; done

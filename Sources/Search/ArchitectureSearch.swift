@@ -231,12 +231,22 @@ public final class ArchitectureSearch {
 
     private var bestAccuracy = -1.0
     private var sinceImprovement = 0
+    private var bestRung = 0
 
     /// Convergence bookkeeping: trials in a row that did not raise the best score by 0.2 points.
+    /// A trial below the best's rung cannot beat it, so it does not count: convergence is judged on
+    /// the trials that could have improved the result.
     private func noteScore(_ record: TrialRecord) {
         let score = score(record)
-        sinceImprovement = score > bestAccuracy + 0.002 ? 0 : sinceImprovement + 1
-        bestAccuracy = max(bestAccuracy, score)
+        if score > bestAccuracy + 0.002 {
+            sinceImprovement = 0
+        } else if record.rung >= bestRung {
+            sinceImprovement += 1
+        }
+        if score > bestAccuracy {
+            bestAccuracy = score
+            bestRung = record.rung
+        }
     }
 
     /// Trials are compared at the highest rung they share: a higher rung wins, then accuracy.
