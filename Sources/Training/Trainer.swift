@@ -104,7 +104,7 @@ public struct Trainer {
         var batch = Tensor.empty
         var labels: [Int] = []
         var history: [EpochRecord] = []
-        var best = -1.0, bestEpoch = 0, sinceBest = 0
+        var best = -1.0, bestLoss = Double.infinity, bestEpoch = 0, sinceBest = 0
         var bestWeights = snapshot(network)
         var step = 0
         var reason = StopReason.completed
@@ -130,7 +130,7 @@ public struct Trainer {
                 optimizer.step(parameters)
                 step += 1
             }
-            let validation = accuracy(network, loader: loader, indices: splits.validation)
+            let (validation, validationLoss) = score(network, loader: loader, indices: splits.validation)
             let record = EpochRecord(
                 epoch: epoch, trainLoss: lossSum / Double(max(1, seen)), trainAccuracy: Double(correct) / Double(max(1, seen)),
                 validationAccuracy: validation, seconds: Date().timeIntervalSince(started),
@@ -142,8 +142,11 @@ public struct Trainer {
             } else {
                 sinceBest += 1
             }
-            if validation > best {
+            // Ties in accuracy (common on a small VALIDATION set) go to the lower log loss, so a
+            // network that keeps learning is not thrown away for its first epoch's weights.
+            if validation > best || (validation == best && validationLoss < bestLoss) {
                 best = validation
+                bestLoss = validationLoss
                 bestEpoch = epoch
                 bestWeights = snapshot(network)
             }
@@ -184,14 +187,22 @@ public struct Trainer {
     }
 
     func accuracy(_ network: Sequential, loader: BatchLoader, indices: [Int]) -> Double {
-        guard !indices.isEmpty else { return 0 }
+        score(network, loader: loader, indices: indices).accuracy
+    }
+
+    /// Accuracy and mean log loss (natural log, probabilities clamped at 1e-7) on `indices`.
+    func score(_ network: Sequential, loader: BatchLoader, indices: [Int]) -> (accuracy: Double, logLoss: Double) {
+        guard !indices.isEmpty else { return (0, .infinity) }
         let probabilities = Self.probabilities(network, loader: loader, indices: indices)
         var correct = 0
+        var loss = 0.0
         for (row, index) in indices.enumerated() {
             let line = probabilities[row * classCount ..< (row + 1) * classCount]
-            if line.indices.max(by: { line[$0] < line[$1] })! - row * classCount == Int(dataset.labels[index]) { correct += 1 }
+            let label = Int(dataset.labels[index])
+            if line.indices.max(by: { line[$0] < line[$1] })! - row * classCount == label { correct += 1 }
+            loss -= log(Double(max(line[row * classCount + label], 1e-7)))
         }
-        return Double(correct) / Double(indices.count)
+        return (Double(correct) / Double(indices.count), loss / Double(indices.count))
     }
 
     func snapshot(_ network: Sequential) -> [Tensor] { network.parameters.map(\.value) + network.buffers.map(\.value) }
