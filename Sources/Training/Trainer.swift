@@ -150,7 +150,7 @@ public struct Trainer {
                 bestEpoch = epoch
                 bestWeights = snapshot(network)
             }
-            if sinceBest >= config.patience { reason = .converged; break }
+            if sinceBest >= config.patience, Double(epoch) >= config.earliestStop * Double(config.epochs) { reason = .converged; break }
             if epoch <= 2, let planned = replan(record), planned > config.epochs {
                 config.epochs = planned
                 schedule = config.makeSchedule(stepsPerEpoch: stepsPerEpoch)

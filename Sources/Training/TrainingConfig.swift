@@ -40,6 +40,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var seed: UInt64 = 0
     /// Stop when VALIDATION accuracy has not improved by `minimumImprovement` for this many epochs.
     public var patience = 4
+    /// Share of the planned epochs that always runs before an early stop: one-cycle and warm-up
+    /// schedules raise the learning rate first, and VALIDATION accuracy often dips until it anneals
+    /// (a warm-started final training stopped at its 11th of 42 epochs without this).
+    public var earliestStop = 0.5
     public var minimumImprovement = 0.001
 
     public init() {}

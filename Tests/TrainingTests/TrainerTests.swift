@@ -75,6 +75,18 @@ enum FashionSlice {
         }
     }
 
+    @Test func earlyStoppingWaitsForHalfThePlannedEpochs() throws {
+        let dataset = try FashionSlice.dataset()
+        let trainer = Trainer(dataset: dataset, splits: TrainingSplits(dataset: dataset))
+        var config = TrainingConfig()
+        config.epochs = 6
+        config.patience = 1
+        config.learningRate = 0  // VALIDATION accuracy cannot improve after the first epoch
+        let outcome = try trainer.train(try ArchitectureSpec.reference(named: "mlp"), config: config)
+        #expect(outcome.stopReason == .converged)
+        #expect(outcome.history.count == 3, "patience 1 would stop after epoch 2; half of 6 epochs run first")
+    }
+
     @Test func emptyValidationAndTestAreCarvedFromTrainByContent() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("carve-\(UUID())")
         defer { try? FileManager.default.removeItem(at: scratch) }
