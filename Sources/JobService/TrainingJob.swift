@@ -151,21 +151,17 @@ public final class TrainingJob {
             settings.baseImageEpochs = max(floor, Int(searchSeconds / 40 / (calibration * max(1, seedFLOPs))))
         }
         settings.finalTrainingSeconds = options.budget.seconds * (1 - options.effectiveSearchFraction)
-        var previousBest: Sequential?
-        if !previousTrials.isEmpty {
-            // Only a checkpoint of the trial the search ranks best is used (the log may have run ahead of it).
-            let checkpoint = try? Checkpoint.read(from: folder.bestTrialURL)
-            previousBest = try? checkpoint?.makeNetwork()
-            say("resuming after an interruption: \(previousTrials.count) finished trials kept, \(Budget.format(usedBefore)) of the budget used"
-                + (previousBest != nil ? ", the best trial's weights restored" : ""))
-            if let bestID = checkpoint?.metadata["trial"].flatMap(Int.init) {
-                let ranked = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: calibration,
-                                                previousTrials: previousTrials)
-                if ranked.bestTrial()?.id != bestID { previousBest = nil }
-            }
+        var previousBest: (trialID: Int, network: Sequential)?
+        if !previousTrials.isEmpty, let checkpoint = try? Checkpoint.read(from: folder.bestTrialURL),
+           let trialID = checkpoint.metadata["trial"].flatMap(Int.init), let network = try? checkpoint.makeNetwork() {
+            previousBest = (trialID, network)
         }
         let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: calibration,
-                                        previousTrials: previousTrials, previousBestNetwork: previousBest)
+                                        previousTrials: previousTrials, previousBest: previousBest)
+        if !previousTrials.isEmpty {
+            say("resuming after an interruption: \(previousTrials.count) finished trials kept, \(Budget.format(usedBefore)) of the budget used"
+                + (search.hasBestNetwork ? ", the best trial's weights restored" : ""))
+        }
         let rungZero = settings.rung(0, trainImages: splits.train.count)
         let cheapest = seeds.map { search.estimatedSeconds($0, images: rungZero.images, epochs: rungZero.epochs) }.min()!
         let oneFinalEpoch = search.estimatedSeconds(seeds[0], images: splits.train.count, epochs: 1)

@@ -107,6 +107,8 @@ public final class ArchitectureSearch {
     public let trainer: Trainer
     public let space: SearchSpace
     public let settings: SearchSettings
+    /// Whether the best trial's weights are at hand (a resumed search may have lost them).
+    public var hasBestNetwork: Bool { bestNetwork != nil }
     private var generator: SeededGenerator
     private var trials: [TrialRecord] = []
     private var promoted: Set<Int> = []
@@ -119,9 +121,10 @@ public final class ArchitectureSearch {
     ///   - previousTrials: trials an interrupted run of the same search finished (its search log);
     ///     the search goes on from them: seeds already tried are not repeated, promotions and the
     ///     cost model are restored.
-    ///   - previousBestNetwork: the weights of the best of `previousTrials`, when kept.
+    ///   - previousBest: a kept checkpoint of one of `previousTrials`; used only when that trial is
+    ///     the best of them (the log may have run ahead of the checkpoint).
     public init(trainer: Trainer, space: SearchSpace, settings: SearchSettings, initialSecondsPerImageFLOP: Double,
-                previousTrials: [TrialRecord] = [], previousBestNetwork: Sequential? = nil) {
+                previousTrials: [TrialRecord] = [], previousBest: (trialID: Int, network: Sequential)? = nil) {
         self.trainer = trainer
         self.space = space
         self.settings = settings
@@ -142,7 +145,7 @@ public final class ArchitectureSearch {
                 noteScore(trial)
             }
         }
-        bestNetwork = previousBestNetwork
+        if let previousBest, bestTrial()?.id == previousBest.trialID { bestNetwork = previousBest.network }
     }
 
     /// Seconds per training image × forward FLOP, timed on a few batches of `candidate` (the cost
