@@ -177,6 +177,7 @@ public final class TrainingJob {
         update { $0.state = .searching }
         let best: Candidate
         var warmStart: Sequential?
+        var bestTrialImageEpochs: Int?
         let trials: [Search.TrialRecord]
         let strategy: String
         var secondsPerImageFLOP = calibration
@@ -218,6 +219,7 @@ public final class TrainingJob {
                 + "best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy))")
             best = result.best.candidate
             warmStart = result.bestNetwork
+            bestTrialImageEpochs = result.best.trainImages * result.best.epochs
             trials = result.trials
             secondsPerImageFLOP = result.secondsPerImageFLOP
             strategy = "ASHA (asynchronous successive halving) with regularized evolution; \(result.trials.count) trials; "
@@ -233,8 +235,12 @@ public final class TrainingJob {
         let epochSeconds = max(1e-3, search.estimatedSeconds(best, images: splits.train.count, epochs: 1)
             + secondsPerImageFLOP * flops * Double(splits.validation.count) / 3)
         let epochs = max(1, min(100, Int(trainingEnd.timeIntervalSinceNow / epochSeconds)))
-        var config = best.trainingConfig(epochs: epochs, seed: options.seed)
+        let plan = FinalTrainingPlan(candidate: best, trialImageEpochs: bestTrialImageEpochs, trainImages: splits.train.count,
+                                     epochs: epochs, seed: options.seed)
+        var config = plan.config
         config.patience = max(3, epochs / 4)
+        if !plan.warmStart { warmStart = nil }
+        for note in plan.notes { say(note) }
         say("training the final model for up to \(epochs) epochs (~\(Budget.format(epochSeconds)) each)"
             + (warmStart != nil ? ", starting from the best trial's weights" : ""))
         var planned = epochs
@@ -260,7 +266,7 @@ public final class TrainingJob {
             network: outcome.network, architecture: spec, normalization: outcome.normalization, labelNames: labels,
             metadata: [
                 "job_id": id, "working_resolution": String(decoding: try JSONEncoder.sorted.encode(resolution), as: UTF8.self),
-                "candidate": best.summary, "validation_accuracy": String(outcome.bestValidationAccuracy),
+                "candidate": plan.candidate.summary, "validation_accuracy": String(outcome.bestValidationAccuracy),
             ])
         try folder.writeAtomically(try checkpoint.encoded(), to: folder.modelURL)
 
@@ -297,7 +303,7 @@ public final class TrainingJob {
             budget: BudgetSummary(requestedSeconds: options.budget.seconds, usedSeconds: used, stopReason: stopReason,
                                   importSeconds: imported.summary.importSeconds),
             machine: MachineInfo.current(),
-            model: ModelSummary(architecture: best.summary, parameters: try spec.parameterCount(), flops: Int(flops)))
+            model: ModelSummary(architecture: plan.candidate.summary, parameters: try spec.parameterCount(), flops: Int(flops)))
         try folder.writeAtomically(try report.jsonData(), to: folder.reportURL)
         try folder.writeAtomically(Data(report.html().utf8), to: folder.reportHTMLURL)
         update {

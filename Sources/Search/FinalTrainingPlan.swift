@@ -1,0 +1,69 @@
+import NN
+import Training
+
+/// How the search's best candidate is trained as the final model, given how much longer the final
+/// training runs than the trial that picked it.
+///
+/// A trial measures a candidate at a short horizon (at most a few epochs), the final training at a
+/// long one (tens of epochs). Two choices made at the short horizon do not carry over:
+/// - **Warm start.** Starting from the trial's weights saves the trial's work, but a network
+///   trained to the end of a short schedule and then trained again generalises worse than a fresh
+///   one given the same total training (Ash & Adams 2020, "On Warm-Starting Neural Network
+///   Training", https://arxiv.org/abs/1910.08475). Here, a warm-started final run (60-minute
+///   budget, trial of 6 epochs, final of 42) re-warmed its one-cycle learning rate, VALIDATION fell
+///   from 93.1 % to 91–92 % and never came back above the trial's score. So the final run
+///   starts from the trial only when the trial did a large share of the final's work
+///   (`warmStartRatio`); then the saving matters and the two horizons are alike.
+/// - **No augmentation.** Within a trial, augmentation only slows fitting, so short trials favour
+///   candidates without it; over a long final training those overfit (99.9 % TRAIN accuracy while
+///   VALIDATION stalls). A candidate with neither random translation nor random erasing gets both,
+///   mildly (±2 px, `p = 0.25`; Zhong et al. 2017, https://arxiv.org/abs/1708.04896), when the
+///   final horizon is at least `regularizationRatio` times the trial's. Both preserve the label
+///   of any object class; flips are left as the search chose them (they do not for digits or text).
+public struct FinalTrainingPlan: Equatable, Sendable {
+    /// Final image-epochs over the trial's: how much longer the final training runs.
+    public var horizonRatio: Double
+    /// Start from the trial's weights.
+    public var warmStart: Bool
+    /// The candidate as trained (its augmentation may differ from the search's).
+    public var candidate: Candidate
+    /// The configuration to train with: `candidate.trainingConfig(epochs:seed:)`.
+    public var config: TrainingConfig
+    /// What was changed from the candidate's own configuration and why, for the job's log.
+    public var notes: [String]
+
+    /// Final horizons up to this many times the trial's start from its weights.
+    public static let warmStartRatio = 3.0
+    /// Final horizons from this many times the trial's add augmentation to a candidate without any.
+    public static let regularizationRatio = 4.0
+
+    /// - Parameters:
+    ///   - candidate: the search's best candidate.
+    ///   - trialImageEpochs: training images × epochs of the trial that scored it (`nil`: no trial,
+    ///     e.g. a seed trained with the whole budget, which keeps its configuration and starts fresh).
+    ///   - trainImages: TRAIN images of the final training.
+    ///   - epochs: epochs planned for the final training.
+    ///   - seed: seeds initialisation, shuffling and augmentation.
+    public init(candidate: Candidate, trialImageEpochs: Int?, trainImages: Int, epochs: Int, seed: UInt64) {
+        self.candidate = candidate
+        config = candidate.trainingConfig(epochs: epochs, seed: seed)
+        notes = []
+        guard let trialImageEpochs, trialImageEpochs > 0 else {
+            horizonRatio = .infinity
+            warmStart = false
+            return
+        }
+        horizonRatio = Double(trainImages) * Double(epochs) / Double(trialImageEpochs)
+        warmStart = horizonRatio <= Self.warmStartRatio
+        if !warmStart {
+            notes.append(String(format: "the final training runs %.0f× longer than the best trial: it starts from fresh weights", horizonRatio))
+        }
+        if horizonRatio >= Self.regularizationRatio, candidate.cropPadding == 0, candidate.erasingProbability == 0 {
+            self.candidate.cropPadding = 2
+            self.candidate.erasingProbability = 0.25
+            config = self.candidate.trainingConfig(epochs: epochs, seed: seed)
+            notes.append("the candidate has no augmentation and the final training is long: adding random translation (±2 px) "
+                + "and random erasing (p 0.25)")
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import NN
+import Testing
+import Training
+@testable import Search
+
+@Suite struct FinalTrainingPlanTests {
+    let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
+
+    @Test func aFinalTrainingNotMuchLongerThanTheTrialStartsFromItsWeightsUnchanged() {
+        let small = space.seeds()[2]  // no augmentation
+        // Trial: 50k images × 2 epochs; final: 5 epochs → 2.5× the trial's work.
+        let plan = FinalTrainingPlan(candidate: small, trialImageEpochs: 100_000, trainImages: 50_000, epochs: 5, seed: 3)
+        #expect(plan.horizonRatio == 2.5)
+        #expect(plan.warmStart)
+        #expect(plan.candidate == small)
+        #expect(plan.config == small.trainingConfig(epochs: 5, seed: 3))
+        #expect(plan.notes.isEmpty)
+    }
+
+    @Test func aLongFinalTrainingStartsFreshAndAddsAugmentationOnlyWhereThereIsNone() {
+        let small = space.seeds()[2]
+        // The 60-minute case: a 6-epoch trial, a 42-epoch final.
+        let plan = FinalTrainingPlan(candidate: small, trialImageEpochs: 300_000, trainImages: 50_000, epochs: 42, seed: 0)
+        #expect(plan.horizonRatio == 7)
+        #expect(!plan.warmStart)
+        #expect(plan.config.augmentation == AugmentationOptions(cropPadding: 2, horizontalFlip: false, erasingProbability: 0.25))
+        #expect(plan.config.epochs == 42 && plan.config.optimizer == small.optimizer && plan.config.learningRate == small.learningRate)
+        #expect(plan.candidate.summary.contains("crop 2") && plan.candidate.summary.contains("erase 0.25"))
+        #expect(plan.notes.count == 2)
+
+        // A candidate that already augments keeps its own choice.
+        let vgg = space.seeds()[0]
+        let kept = FinalTrainingPlan(candidate: vgg, trialImageEpochs: 300_000, trainImages: 50_000, epochs: 42, seed: 0)
+        #expect(!kept.warmStart)
+        #expect(kept.config.augmentation == vgg.trainingConfig(epochs: 42, seed: 0).augmentation)
+        #expect(kept.notes.count == 1)
+    }
+
+    @Test func aSeedTrainedWithoutASearchKeepsItsConfigurationAndStartsFresh() {
+        let resnet = space.seeds()[1]
+        let plan = FinalTrainingPlan(candidate: resnet, trialImageEpochs: nil, trainImages: 50_000, epochs: 9, seed: 1)
+        #expect(!plan.warmStart)
+        #expect(plan.config == resnet.trainingConfig(epochs: 9, seed: 1))
+        #expect(plan.notes.isEmpty)
+    }
+}
