@@ -69,20 +69,20 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        // Test helpers: finite-difference gradient checks, fixture loading. Only test targets use it.
+        // Test helpers: finite-difference gradient checks, per-process scratch folders. Only test targets use it.
         .target(name: "TestSupport", dependencies: ["NN", "Tensors"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"]),
-        .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Search", "Datasets"]),
+        .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Search", "Datasets", "TestSupport"]),
         // Also runs the built executable (a CLI job cancelled and killed under the server); depends on it so it is built first.
         .testTarget(name: "ServerTests", dependencies: [
-            "autovision", "Server", "JobService", "Search", "Datasets", "ImageIO",
+            "autovision", "Server", "JobService", "Search", "Datasets", "ImageIO", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NN"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NN", "TestSupport"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Training", "Datasets", "NN"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),
         // Runs the built executable as a user does; depends on it so it is built first.

@@ -3,11 +3,12 @@ import Foundation
 import JobService
 import Search
 import Testing
+import TestSupport
 
 /// End-to-end jobs on small real data (a Fashion-MNIST slice from the Debian package).
 /// Heavy: run in release (`swift test -c release -Xswiftc -enable-testing`).
 @Suite(.serialized) struct TrainingJobTests {
-    static let root = FileManager.default.temporaryDirectory.appendingPathComponent("autovision-job-tests-\(getpid())")
+    static let root = processScratchDirectory(prefix: "autovision-job-tests-")
 
     static func slice(perClass: Int) throws -> URL {
         let folder = root.appendingPathComponent("fashion-\(perClass)")

@@ -2,12 +2,13 @@ import Datasets
 import Foundation
 @testable import JobService
 import Testing
+import TestSupport
 import ZIPFoundation
 
 /// Zip dataset uploads: both layouts import from the extracted folder; unsafe, oversized, corrupt and
 /// ambiguous zips are refused and leave nothing behind.
 @Suite struct ZipDatasetUploadTests {
-    static let root = FileManager.default.temporaryDirectory.appendingPathComponent("autovision-zip-tests-\(getpid())")
+    static let root = processScratchDirectory(prefix: "autovision-zip-tests-")
     /// 60 PNGs, 20 per partition, in `train/` and `test/`, listed by `manifest.csv`.
     static let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Datasets/samples/fashion-mnist-tiny")

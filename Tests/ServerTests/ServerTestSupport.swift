@@ -6,10 +6,11 @@ import JobService
 import Search
 @testable import Server
 import Testing
+import TestSupport
 
 /// Shared helpers: temporary folders, training a small model into a store, requests.
 enum Support {
-    static let root = FileManager.default.temporaryDirectory.appendingPathComponent("autovision-server-tests-\(getpid())")
+    static let root = processScratchDirectory(prefix: "autovision-server-tests-")
 
     static func folder(_ name: String) throws -> URL {
         let url = root.appendingPathComponent(name, isDirectory: true)

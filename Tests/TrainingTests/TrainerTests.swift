@@ -2,11 +2,12 @@ import Datasets
 import Foundation
 import NN
 import Testing
+import TestSupport
 @testable import Training
 
 /// A Fashion-MNIST slice prepared from the Debian package, imported and cached once per test run.
 enum FashionSlice {
-    static let folder = FileManager.default.temporaryDirectory.appendingPathComponent("autovision-training-slice-\(getpid())")
+    static let folder = processScratchDirectory(prefix: "autovision-training-slice-")
 
     static func dataset(perClass: Int = 60) throws -> DecodedDataset {
         let root = folder.appendingPathComponent("\(perClass)")
