@@ -39,7 +39,8 @@ public struct DatasetCacheHeader: Codable, Sendable, Equatable {
 /// `UInt8[count]`, source lines `Int32[count]`, padding to 64 bytes, pixels
 /// `UInt8[count, H, W, C]` (HWC per image), and a trailing CRC-32 of everything before it.
 /// The file name is the cache key: SHA-256 over the manifest's hash, every image's content hash,
-/// partition and labels, and the working resolution — any change gives a new file.
+/// partition and labels, and the working resolution (with its fit when images are resized) — any
+/// change gives a new file.
 public final class DecodedDataset: @unchecked Sendable {
     public static let magic = Array("AVDSCACH".utf8)
     public static let version: UInt32 = 1
@@ -136,7 +137,11 @@ public enum DatasetCache {
     /// The cache key of an import at a working resolution.
     public static func key(for result: ImportResult, resolution: WorkingResolution) -> String {
         var hasher = SHA256()
-        hasher.update(data: Array("v\(DecodedDataset.version);\(result.summary.manifestSHA256);\(resolution.width)x\(resolution.height)x\(resolution.channels)".utf8))
+        // The fit changes the pixels only when images are resized: it is part of the key then (a cache
+        // of centre crops is never reused for a letterbox import), and left out for native-size
+        // datasets, whose existing caches stay valid. Keys of centre-crop caches are unchanged.
+        let fit = resolution.resized && resolution.fit != .centerCrop ? ";fit=\(resolution.fit.rawValue)" : ""
+        hasher.update(data: Array("v\(DecodedDataset.version);\(result.summary.manifestSHA256);\(resolution.width)x\(resolution.height)x\(resolution.channels)\(fit)".utf8))
         for image in result.images where !image.labels.isEmpty {
             hasher.update(data: Array("\n\(image.contentHash),\(image.partition.rawValue),\(image.labels.joined(separator: "\u{1F}"))".utf8))
         }
@@ -238,11 +243,18 @@ public enum DatasetCache {
         }
     }
 
-    /// Brings one decoded image to the working resolution (see `WorkingResolution`).
+    /// Brings one decoded image to the working resolution (see `WorkingResolution`): letterboxed or
+    /// centre-cropped as `resolution.fit` says. The one preprocessing step shared by training (the
+    /// cache) and serving (`Predictor`), so a model always sees images fitted the way it was trained.
     public static func conform(_ image: Image, to resolution: WorkingResolution) -> Image {
         var result = image
         if resolution.resized {
-            result = ImageResize.resize(ImageResize.centerCropSquare(result), width: resolution.width, height: resolution.height)
+            switch resolution.fit {
+            case .letterbox:
+                result = ImageResize.letterbox(result, width: resolution.width, height: resolution.height)
+            case .centerCrop:
+                result = ImageResize.resize(ImageResize.centerCropSquare(result), width: resolution.width, height: resolution.height)
+            }
         }
         if result.channels != resolution.channels { result = result.converted(toChannels: resolution.channels) }
         return result

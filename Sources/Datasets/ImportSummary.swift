@@ -3,24 +3,59 @@ import Foundation
 /// The pixel size every image is brought to for training.
 ///
 /// Policy: when every image has the same size and neither side exceeds 128 pixels, the native
-/// size is kept (Fashion-MNIST stays 28×28). Otherwise each image is centre-cropped to a square
-/// and resized with an antialiasing filter to `workingSize × workingSize` (default 64). Images
-/// have one channel when every source is grayscale, else three.
+/// size is kept (Fashion-MNIST stays 28×28). Otherwise each image is letterboxed to
+/// `workingSize × workingSize` (default 64): resized with an antialiasing filter so its longer side
+/// fits, and the shorter side padded symmetrically to a square (see `ImageResize.letterbox` for the
+/// fill), so nothing near the edges of a wide or tall image is cut off. Images have one channel when
+/// every source is grayscale, else three.
+///
+/// `fit` records how resized images were fitted. Imports before it existed centre-cropped to a
+/// square, so a stored value without `fit` (dataset caches, checkpoints' `working_resolution`,
+/// import summaries) decodes as `.centerCrop`, and those models keep being served that way.
 public struct WorkingResolution: Codable, Sendable, Equatable {
+    /// How a resized image is made square. Ignored when the native size is kept.
+    public enum Fit: String, Codable, Sendable {
+        /// Resize the longer side to fit, pad the shorter one (the default for new imports).
+        case letterbox = "letterbox"
+        /// Crop the largest centred square, then resize (every import before letterboxing).
+        case centerCrop = "center_crop"
+    }
+
     public var width: Int
     public var height: Int
     public var channels: Int
     /// `false` when the native size is kept.
     public var resized: Bool
+    public var fit: Fit
+
+    enum CodingKeys: String, CodingKey { case width, height, channels, resized, fit }
+
+    public init(width: Int, height: Int, channels: Int, resized: Bool, fit: Fit = .letterbox) {
+        self.width = width
+        self.height = height
+        self.channels = channels
+        self.resized = resized
+        self.fit = fit
+    }
+
+    /// Decodes `fit` when present; a value written before `fit` existed was centre-cropped.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        width = try container.decode(Int.self, forKey: .width)
+        height = try container.decode(Int.self, forKey: .height)
+        channels = try container.decode(Int.self, forKey: .channels)
+        resized = try container.decode(Bool.self, forKey: .resized)
+        fit = try container.decodeIfPresent(Fit.self, forKey: .fit) ?? .centerCrop
+    }
 
     public static func choose(for images: [ImportedImage], workingSize: Int) -> WorkingResolution {
         let channels = images.allSatisfy(\.isGrayscale) ? 1 : 3
         if let first = images.first,
            images.allSatisfy({ $0.width == first.width && $0.height == first.height }),
            first.width <= 128, first.height <= 128 {
-            return WorkingResolution(width: first.width, height: first.height, channels: channels, resized: false)
+            return WorkingResolution(width: first.width, height: first.height, channels: channels, resized: false, fit: .letterbox)
         }
-        return WorkingResolution(width: workingSize, height: workingSize, channels: channels, resized: true)
+        return WorkingResolution(width: workingSize, height: workingSize, channels: channels, resized: true, fit: .letterbox)
     }
 }
 
@@ -162,7 +197,9 @@ public struct ImportSummary: Codable, Sendable {
         out += multiLabel ? "; multi-label\n" : "; single-label\n"
         if let working {
             out += "  working resolution \(working.width)×\(working.height), \(working.channels) channel\(working.channels == 1 ? "" : "s")"
-            out += working.resized ? " (centre-cropped and resized)\n" : " (native size)\n"
+            out += !working.resized ? " (native size)\n"
+                : working.fit == .letterbox ? " (letterboxed: resized to fit, padded to a square)\n"
+                : " (centre-cropped and resized)\n"
         }
         if !labels.isEmpty {
             let width = max(5, labels.map(\.count).max()!)

@@ -6,6 +6,68 @@ public enum ImageResize {
         return crop(image, x: (image.width - side) / 2, y: (image.height - side) / 2, width: side, height: side)
     }
 
+    /// Fits the whole image into `width × height` without cropping: scales it (antialiased, with
+    /// `resize`) so it is as large as possible while keeping its aspect ratio — for a square target,
+    /// the longer side becomes the target side — and pads the remaining margin symmetrically (the
+    /// odd pixel, if any, goes to the bottom/right).
+    ///
+    /// - Parameter fill: the padding colour, one value per channel. By default each channel is
+    ///   filled with the mean of the scaled image's pixels on the edges that touch the padding
+    ///   (top and bottom rows of a wide image, left and right columns of a tall one). Rationale:
+    ///   the padding then continues the image's own border, so a product shot on white is padded
+    ///   with white and a dark photo with dark, instead of a hard black (or gray) bar whose strong,
+    ///   aspect-ratio-dependent edge the network could learn as a feature; zero/black, which many
+    ///   tools use, would put that edge on every padded image. The fill depends only on the image,
+    ///   so training and serving pad identically. Works for any channel count.
+    /// - Precondition: source and target dimensions are positive; `fill`, if given, has one value per channel.
+    public static func letterbox(_ image: Image, width: Int, height: Int, fill: [UInt8]? = nil) -> Image {
+        precondition(width > 0 && height > 0, "letterbox target must be positive, got \(width)x\(height)")
+        precondition(image.width > 0 && image.height > 0, "cannot letterbox an empty image")
+        precondition(fill == nil || fill!.count == image.channels, "fill needs \(image.channels) value(s)")
+        // Scale by the smaller ratio (integer arithmetic, rounded to nearest) so the result fits.
+        let scaledWidth: Int, scaledHeight: Int
+        if image.width * height >= image.height * width {
+            scaledWidth = width
+            scaledHeight = min(height, max(1, (2 * image.height * width + image.width) / (2 * image.width)))
+        } else {
+            scaledHeight = height
+            scaledWidth = min(width, max(1, (2 * image.width * height + image.height) / (2 * image.height)))
+        }
+        let scaled = resize(image, width: scaledWidth, height: scaledHeight)
+        if scaledWidth == width && scaledHeight == height { return scaled }
+
+        let c = image.channels
+        let fillValues: [UInt8]
+        if let fill {
+            fillValues = fill
+        } else {
+            var sums = [Int](repeating: 0, count: c)
+            var count = 0
+            func add(x: Int, y: Int) {
+                let offset = scaled.offset(x: x, y: y)
+                for k in 0..<c { sums[k] += Int(scaled.pixels[offset + k]) }
+                count += 1
+            }
+            if scaledHeight < height {
+                for x in 0..<scaledWidth { add(x: x, y: 0); add(x: x, y: scaledHeight - 1) }
+            }
+            if scaledWidth < width {
+                for y in 0..<scaledHeight { add(x: 0, y: y); add(x: scaledWidth - 1, y: y) }
+            }
+            fillValues = sums.map { UInt8((2 * $0 + count) / (2 * count)) }
+        }
+
+        let left = (width - scaledWidth) / 2, top = (height - scaledHeight) / 2
+        var out = [UInt8](repeating: 0, count: width * height * c)
+        for i in 0..<(width * height) { for k in 0..<c { out[i * c + k] = fillValues[k] } }
+        let rowLength = scaledWidth * c
+        for y in 0..<scaledHeight {
+            let destination = ((top + y) * width + left) * c
+            out.replaceSubrange(destination..<(destination + rowLength), with: scaled.pixels[(y * rowLength)..<((y + 1) * rowLength)])
+        }
+        return Image(width: width, height: height, channels: c, pixels: out)
+    }
+
     /// The `width × height` rectangle whose top-left pixel is `(x, y)`.
     /// - Precondition: the rectangle lies inside the image.
     public static func crop(_ image: Image, x: Int, y: Int, width: Int, height: Int) -> Image {

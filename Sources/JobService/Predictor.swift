@@ -11,8 +11,10 @@ public struct Prediction: Codable, Sendable, Equatable {
 }
 
 /// Serves a job's trained model: decodes an image exactly as the import did (same decoder, EXIF
-/// orientation, white alpha matte, centre crop and resize to the working resolution), then runs
-/// the network. Not thread-safe: the network reuses its buffers; use one per thread or a queue.
+/// orientation, white alpha matte, then `DatasetCache.conform` to the working resolution stored in
+/// the checkpoint — letterboxed, or centre-cropped for models trained before letterboxing, whose
+/// `working_resolution` has no `fit`), then runs the network. Not thread-safe: the network reuses
+/// its buffers; use one per thread or a queue.
 public final class Predictor {
     public let classifier: Classifier
     public let resolution: WorkingResolution

@@ -44,16 +44,25 @@ import Testing
         #expect(try Data(contentsOf: rebuilt.url) == original)
     }
 
-    @Test func mixedSizesAreCentreCroppedAndResizedToTheWorkingSize() throws {
+    @Test func mixedSizesAreLetterboxedToTheWorkingSize() throws {
         let scratch = try ScratchFolder()
         defer { withExtendedLifetime(scratch) {} }
-        try scratch.write("wide.png", try pngBytes(seed: 1, width: 40, height: 20, channels: 3))
+        let wideBytes = try pngBytes(seed: 1, width: 40, height: 20, channels: 3)
+        try scratch.write("wide.png", wideBytes)
         try scratch.write("small.png", try pngBytes(seed: 2, width: 10, height: 10))
         let manifest = try scratch.write("m.csv", text: "TRAIN,wide.png,a\nTRAIN,small.png,b\n")
         let result = try importManifest(manifest) { $0.workingSize = 16 }
-        #expect(result.summary.working == WorkingResolution(width: 16, height: 16, channels: 3, resized: true))
+        #expect(result.summary.working == WorkingResolution(width: 16, height: 16, channels: 3, resized: true, fit: .letterbox))
+        #expect(result.summary.render().contains("working resolution 16×16, 3 channels (letterboxed"))
         let (dataset, _) = try DatasetCache.open(for: result, in: scratch.url.appendingPathComponent("cache"))
         #expect(dataset.imageSize == 16 * 16 * 3)
+        // The wide image: all of it scaled to 16×8 in rows 4..<12, rows above and below one fill colour.
+        let wide = Image(width: 16, height: 16, channels: 3, pixels: Array(dataset.pixels(0)))
+        let source = try ImageDecoder.decode(wideBytes).image
+        #expect(wide.pixels == ImageResize.letterbox(source, width: 16, height: 16).pixels)
+        #expect(Array(wide.pixels[(4 * 16 * 3)..<(12 * 16 * 3)]) == ImageResize.resize(source, width: 16, height: 8).pixels)
+        let fill = wide.pixel(x: 0, y: 0)
+        for y in Array(0..<4) + Array(12..<16) { for x in 0..<16 { #expect(wide.pixel(x: x, y: y) == fill) } }
         let small = Array(dataset.pixels(1))
         var grayReplicated = true
         for i in 0..<256 where small[3 * i] != small[3 * i + 1] || small[3 * i + 1] != small[3 * i + 2] { grayReplicated = false }
@@ -103,5 +112,81 @@ import Testing
         let repeated = try FashionMNISTExport.write(to: again.url, perClass: 5, seed: 7)
         let firstText = try Data(contentsOf: prepared.manifest), secondText = try Data(contentsOf: repeated.manifest)
         #expect(firstText == secondText)
+    }
+}
+
+/// How resized images are fitted (letterbox for new imports, centre crop for everything stored before).
+@Suite struct WorkingResolutionFitTests {
+    @Test func jsonWrittenBeforeTheFitExistedDecodesAsCentreCrop() throws {
+        let old = #"{"channels":3,"height":64,"resized":true,"width":64}"#
+        let resolution = try JSONDecoder().decode(WorkingResolution.self, from: Data(old.utf8))
+        #expect(resolution == WorkingResolution(width: 64, height: 64, channels: 3, resized: true, fit: .centerCrop))
+        // The same inside an old dataset-cache header and an old import summary.
+        let header = #"{"count":1,"key":"k","labels":["a"],"manifestSHA256":"m","multiLabel":false,"pixelOffset":64,"resolution":\#(old)}"#
+        #expect(try JSONDecoder().decode(DatasetCacheHeader.self, from: Data(header.utf8)).resolution.fit == .centerCrop)
+        var summary = ImportSummary(manifest: "m.csv", manifestSHA256: "m", multiLabel: false)
+        summary.working = WorkingResolution(width: 64, height: 64, channels: 3, resized: true, fit: .letterbox)
+        var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(summary)) as! [String: Any]
+        var working = object["working"] as! [String: Any]
+        working["fit"] = nil
+        object["working"] = working
+        let decoded = try JSONDecoder().decode(ImportSummary.self, from: JSONSerialization.data(withJSONObject: object))
+        #expect(decoded.working?.fit == .centerCrop)
+        #expect(decoded.render().contains("(centre-cropped and resized)"))
+    }
+
+    @Test(arguments: [WorkingResolution.Fit.letterbox, .centerCrop])
+    func theFitRoundTrips(fit: WorkingResolution.Fit) throws {
+        let resolution = WorkingResolution(width: 32, height: 32, channels: 1, resized: true, fit: fit)
+        let data = try JSONEncoder().encode(resolution)
+        #expect(String(decoding: data, as: UTF8.self).contains(#""fit":"\#(fit == .letterbox ? "letterbox" : "center_crop")""#))
+        #expect(try JSONDecoder().decode(WorkingResolution.self, from: data) == resolution)
+    }
+
+    @Test func conformFitsAsTheResolutionSays() {
+        var wide = Image(width: 30, height: 10, channels: 3, repeating: 40)
+        for y in 0..<10 { wide[x: 1, y: y, channel: 0] = 250 }  // a red line near the left edge
+        var resolution = WorkingResolution(width: 10, height: 10, channels: 1, resized: true, fit: .letterbox)
+        let letterboxed = DatasetCache.conform(wide, to: resolution)
+        #expect(letterboxed == ImageResize.letterbox(wide, width: 10, height: 10).converted(toChannels: 1))
+        resolution.fit = .centerCrop
+        let cropped = DatasetCache.conform(wide, to: resolution)
+        #expect(cropped == ImageResize.resize(ImageResize.centerCropSquare(wide), width: 10, height: 10).converted(toChannels: 1))
+        #expect(letterboxed.pixels.max()! > 40 && cropped.pixels.allSatisfy { $0 == cropped.pixels[0] },
+                "the line survives the letterbox only")
+        // Native size: the fit does not matter.
+        let native = Image(width: 10, height: 10, channels: 3, repeating: 9)
+        for fit in [WorkingResolution.Fit.letterbox, .centerCrop] {
+            #expect(DatasetCache.conform(native, to: WorkingResolution(width: 10, height: 10, channels: 3, resized: false, fit: fit)) == native)
+        }
+    }
+
+    @Test func aCentreCropCacheIsNotReusedForALetterboxImport() throws {
+        let scratch = try ScratchFolder()
+        defer { withExtendedLifetime(scratch) {} }
+        try scratch.write("wide.png", try pngBytes(seed: 1, width: 40, height: 20, channels: 3))
+        try scratch.write("tall.png", try pngBytes(seed: 2, width: 10, height: 30))
+        let manifest = try scratch.write("m.csv", text: "TRAIN,wide.png,a\nTRAIN,tall.png,b\n")
+        let folder = scratch.url.appendingPathComponent("cache")
+        var old = try importManifest(manifest) { $0.workingSize = 16 }
+        old.summary.working!.fit = .centerCrop  // what an import before letterboxing produced
+        let (cropped, _) = try DatasetCache.open(for: old, in: folder)
+        #expect(cropped.resolution.fit == .centerCrop)
+
+        let new = try importManifest(manifest) { $0.workingSize = 16 }
+        #expect(DatasetCache.key(for: new, resolution: new.summary.working!) != DatasetCache.key(for: old, resolution: old.summary.working!))
+        let (letterboxed, reused) = try DatasetCache.open(for: new, in: folder)
+        #expect(!reused && letterboxed.url != cropped.url)
+        #expect(letterboxed.resolution.fit == .letterbox)
+        #expect(Array(letterboxed.pixels(0)) != Array(cropped.pixels(0)))
+        #expect(try DatasetCache.open(for: old, in: folder).reused, "the centre-crop cache is still there for old imports")
+
+        // Native-size datasets: the pixels do not depend on the fit, neither does the key.
+        let (nativeScratch, nativeManifest) = try makeDataset(["TRAIN,img0.png,cat", "TRAIN,img1.png,dog"])
+        defer { withExtendedLifetime(nativeScratch) {} }
+        let native = try importManifest(nativeManifest)
+        var nativeOld = native.summary.working!
+        nativeOld.fit = .centerCrop
+        #expect(DatasetCache.key(for: native, resolution: native.summary.working!) == DatasetCache.key(for: native, resolution: nativeOld))
     }
 }
