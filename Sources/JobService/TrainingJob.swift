@@ -259,7 +259,10 @@ public final class TrainingJob {
             planned = min(100, fits)
             self.say("epochs take ~\(Budget.format(perEpoch)): planning \(planned) epochs")
             return planned
-        }, initialNetwork: warmStart)
+        }, initialNetwork: warmStart, onCoolDown: { epoch, epochs, plateau in
+            self.say("after epoch \(epoch): " + (plateau ? "validation accuracy has plateaued" : "the budget is nearly used")
+                + "; annealing the learning rate over \(epochs) more epoch\(epochs == 1 ? "" : "s")")
+        })
         if outcome.stopReason == .cancelled { return cancel(start: start) }
         let resolution = dataset.resolution
         let checkpoint = Checkpoint(

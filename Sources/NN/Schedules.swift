@@ -66,3 +66,49 @@ public struct ConstantSchedule: LearningRateSchedule, Equatable {
     public init(_ value: Float) { self.value = value }
     public func learningRate(at step: Int) -> Float { value }
 }
+
+/// Warmup–stable–decay (WSD): linear warm-up from 0 to `peak` over `warmupSteps`, `peak` until
+/// `decayStart`, then a "1 − sqrt" cool-down to 0 over `decaySteps`, then 0.
+///
+/// Unlike cosine or one-cycle, the length of training need not be fixed in advance: the cool-down
+/// can start at any step of the stable phase (`coolingDown(at:steps:)`), and a cool-down of 10–20 %
+/// of the steps run matches a cosine schedule of the same length (Hu et al. 2024, MiniCPM,
+/// https://arxiv.org/abs/2404.06395; Hägele et al. 2024, https://arxiv.org/abs/2405.18392, whose
+/// "1 − sqrt" shape is used here). The trainer uses this to end a plateaued or deadline-bound
+/// training with an annealed network instead of one stopped at the peak learning rate.
+public struct WarmupStableDecaySchedule: LearningRateSchedule, Equatable {
+    public var peak: Float
+    public var warmupSteps: Int
+    /// First step of the cool-down.
+    public var decayStart: Int
+    public var decaySteps: Int
+
+    public init(peak: Float, warmupSteps: Int, decayStart: Int, decaySteps: Int) {
+        self.peak = peak
+        self.warmupSteps = warmupSteps
+        self.decayStart = decayStart
+        self.decaySteps = decaySteps
+    }
+
+    /// `totalSteps` with `warmupFraction` of warm-up and `decayFraction` of cool-down at the end.
+    public init(peak: Float, totalSteps: Int, warmupFraction: Double = 0.05, decayFraction: Double = 0.2) {
+        let warmup = Int(warmupFraction * Double(totalSteps))
+        let decay = max(1, Int(decayFraction * Double(totalSteps)))
+        self.init(peak: peak, warmupSteps: warmup, decayStart: max(warmup, totalSteps - decay), decaySteps: decay)
+    }
+
+    /// True once `step` is past the warm-up and before the cool-down.
+    public func isStable(at step: Int) -> Bool { step >= warmupSteps && step < decayStart }
+
+    /// The same schedule with its cool-down moved to start at `step` and last `steps`.
+    public func coolingDown(at step: Int, steps: Int) -> WarmupStableDecaySchedule {
+        WarmupStableDecaySchedule(peak: peak, warmupSteps: warmupSteps, decayStart: step, decaySteps: max(1, steps))
+    }
+
+    public func learningRate(at step: Int) -> Float {
+        if step < warmupSteps { return peak * Float(step + 1) / Float(warmupSteps) }
+        if step < decayStart { return peak }
+        let progress = min(1, Double(step - decayStart) / Double(decaySteps))
+        return peak * Float(1 - progress.squareRoot())
+    }
+}

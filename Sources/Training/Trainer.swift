@@ -62,12 +62,16 @@ public struct Trainer {
     ///   - initialNetwork: weights to start from instead of a fresh initialisation (warm start: the
     ///     search's best trial continues as the final model). Must be built from `architecture`;
     ///     it is trained in place.
+    ///   - onCoolDown: with the `warmupStableDecay` schedule, called when the cool-down starts
+    ///     before the planned one, after `epoch`, for `epochs` epochs; `plateau`: VALIDATION stopped
+    ///     improving (the stop reason is then `converged`), else the deadline is near (`deadline`).
     /// - Throws: `NNError` when the architecture does not build for this input, or
     ///   `NNError.invalidArchitecture` when `initialNetwork` does not match it.
     public func train(
         _ architecture: ArchitectureSpec, config: TrainingConfig, trainIndices: [Int]? = nil, deadline: Date? = nil,
         shouldStop: () -> Bool = { false }, onEpoch: (EpochRecord) -> Void = { _ in },
-        replan: (EpochRecord) -> Int? = { _ in nil }, initialNetwork: Sequential? = nil
+        replan: (EpochRecord) -> Int? = { _ in nil }, initialNetwork: Sequential? = nil,
+        onCoolDown: (_ epoch: Int, _ epochs: Int, _ plateau: Bool) -> Void = { _, _, _ in }
     ) throws -> TrainingOutcome {
         let started = Date()
         let network = try architecture.build(seed: config.seed)
@@ -108,6 +112,7 @@ public struct Trainer {
         var bestWeights = snapshot(network)
         var step = 0
         var reason = StopReason.completed
+        var coolDown: (endEpoch: Int, reason: StopReason)?  // a cool-down started before the planned one
         var epoch = 0
         epochs: while epoch < max(1, config.epochs) {
             epoch += 1
@@ -150,8 +155,29 @@ public struct Trainer {
                 bestEpoch = epoch
                 bestWeights = snapshot(network)
             }
-            if sinceBest >= config.patience, Double(epoch) >= config.earliestStop * Double(config.epochs) { reason = .converged; break }
-            if epoch <= 2, let planned = replan(record), planned > config.epochs {
+            let plateau = sinceBest >= config.patience && Double(epoch) >= config.earliestStop * Double(config.epochs)
+            if let end = coolDown?.endEpoch {
+                if epoch >= end { reason = coolDown!.reason; break }
+            } else if let wsd = schedule as? WarmupStableDecaySchedule {
+                // Only the stable phase can end early, and it ends with a cool-down (never at the
+                // peak learning rate): on a plateau, or when only the cool-down still fits before
+                // the deadline. Warm-up and a planned cool-down run as planned.
+                if wsd.isStable(at: step) {
+                    let epochsLeft = deadline.map { $0.timeIntervalSinceNow / (Date().timeIntervalSince(started) / Double(epoch)) } ?? .infinity
+                    let length = max(1, Int((config.decayFraction * Double(epoch)).rounded()))
+                    if plateau || epochsLeft < Double(length + 1) {
+                        let epochs = max(1, Int(min(Double(length), epochsLeft)))
+                        schedule = wsd.coolingDown(at: step, steps: epochs * stepsPerEpoch)
+                        coolDown = (epoch + epochs, plateau ? .converged : .deadline)
+                        config.epochs = epoch + epochs
+                        onCoolDown(epoch, epochs, plateau)
+                    }
+                }
+            } else if plateau {
+                reason = .converged
+                break
+            }
+            if coolDown == nil, epoch <= 2, let planned = replan(record), planned > config.epochs {
                 config.epochs = planned
                 schedule = config.makeSchedule(stepsPerEpoch: stepsPerEpoch)
             }

@@ -16,6 +16,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         /// One-cycle (Smith & Topin 2017).
         case oneCycle = "one_cycle"
         case constant
+        /// Warm-up, constant peak, then a cool-down over the last `decayFraction` of the steps
+        /// (`WarmupStableDecaySchedule`); the trainer starts the cool-down early on a plateau or
+        /// when the deadline nears, so training ends annealed whenever it ends.
+        case warmupStableDecay = "warmup_stable_decay"
     }
 
     public var optimizer: OptimizerKind = .adamw
@@ -29,6 +33,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var schedule: ScheduleKind = .cosine
     /// Warm-up length for the cosine schedule, in epochs.
     public var warmupEpochs: Double = 0.5
+    /// Share of the steps in the cool-down of `warmupStableDecay` (also of the steps run so far,
+    /// for a cool-down started early).
+    public var decayFraction = 0.2
     public var augmentation = AugmentationOptions.none
     /// ε of label smoothing (Szegedy et al. 2016); 0 = off.
     public var labelSmoothing: Float = 0
@@ -42,7 +49,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var patience = 4
     /// Share of the planned epochs that always runs before an early stop: one-cycle and warm-up
     /// schedules raise the learning rate first, and VALIDATION accuracy often dips until it anneals
-    /// (a warm-started final training stopped at its 11th of 42 epochs without this).
+    /// (a warm-started final training stopped at its 11th of 42 epochs without this). With
+    /// `warmupStableDecay` a plateau past this point starts the cool-down rather than stopping.
     public var earliestStop = 0.5
     public var minimumImprovement = 0.001
 
@@ -59,6 +67,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             return OneCycleSchedule(maximum: learningRate, totalSteps: total)
         case .constant:
             return ConstantSchedule(learningRate)
+        case .warmupStableDecay:
+            return WarmupStableDecaySchedule(peak: learningRate, totalSteps: total, decayFraction: decayFraction)
         }
     }
 

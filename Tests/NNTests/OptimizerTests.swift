@@ -59,4 +59,24 @@ import Testing
         let decoded = try JSONDecoder().decode(CosineSchedule.self, from: JSONEncoder().encode(schedule))
         #expect(decoded == schedule)
     }
+
+    @Test func warmupStableDecayHoldsThePeakAndCoolsDownWhereverItIsMoved() throws {
+        // 100 steps: 5 of warm-up, 20 of cool-down (steps 80–99).
+        let schedule = WarmupStableDecaySchedule(peak: 0.1, totalSteps: 100)
+        #expect(schedule.warmupSteps == 5 && schedule.decayStart == 80 && schedule.decaySteps == 20)
+        #expect(abs(schedule.learningRate(at: 0) - 0.02) < 1e-7)
+        #expect(abs(schedule.learningRate(at: 4) - 0.1) < 1e-7)
+        #expect(schedule.learningRate(at: 5) == 0.1 && schedule.learningRate(at: 79) == 0.1)
+        #expect(!schedule.isStable(at: 4) && schedule.isStable(at: 5) && schedule.isStable(at: 79) && !schedule.isStable(at: 80))
+        // "1 − sqrt": a quarter of the way down the cool-down, the rate is half the peak.
+        #expect(abs(schedule.learningRate(at: 85) - 0.05) < 1e-6)
+        #expect(schedule.learningRate(at: 100) == 0 && schedule.learningRate(at: 1000) == 0)
+        // Cooling down early, at step 40 over 8 steps: the peak until 39, 0 from step 48.
+        let early = schedule.coolingDown(at: 40, steps: 8)
+        #expect(early.learningRate(at: 39) == 0.1)
+        #expect(abs(early.learningRate(at: 42) - 0.05) < 1e-6)
+        #expect(early.learningRate(at: 48) == 0 && !early.isStable(at: 40))
+        let decoded = try JSONDecoder().decode(WarmupStableDecaySchedule.self, from: JSONEncoder().encode(early))
+        #expect(decoded == early)
+    }
 }

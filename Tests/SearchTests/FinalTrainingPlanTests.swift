@@ -13,7 +13,8 @@ import Training
         #expect(plan.horizonRatio == 2.5)
         #expect(plan.warmStart)
         #expect(plan.candidate == small)
-        #expect(plan.config == small.trainingConfig(epochs: 5, seed: 3))
+        #expect(plan.config == FinalTrainingPlan.config(small, epochs: 5, seed: 3))
+        #expect(plan.config.schedule == .warmupStableDecay)
         #expect(plan.notes.isEmpty)
     }
 
@@ -40,7 +41,7 @@ import Training
         let resnet = space.seeds()[1]
         let plan = FinalTrainingPlan(candidate: resnet, trialImageEpochs: nil, trainImages: 50_000, epochs: 9, seed: 1)
         #expect(!plan.warmStart)
-        #expect(plan.config == resnet.trainingConfig(epochs: 9, seed: 1))
+        #expect(plan.config == FinalTrainingPlan.config(resnet, epochs: 9, seed: 1))
         #expect(plan.notes.isEmpty)
     }
 }

@@ -88,6 +88,41 @@ enum FashionSlice {
         #expect(outcome.history.count == 3, "patience 1 would stop after epoch 2; half of 6 epochs run first")
     }
 
+    @Test func aPlateauUnderWarmupStableDecayStartsTheCoolDownInsteadOfStopping() throws {
+        let dataset = try FashionSlice.dataset()
+        let trainer = Trainer(dataset: dataset, splits: TrainingSplits(dataset: dataset))
+        var config = TrainingConfig()
+        config.schedule = .warmupStableDecay
+        config.epochs = 20
+        config.patience = 2
+        config.earliestStop = 0.25
+        config.learningRate = 0  // VALIDATION accuracy cannot improve after the first epoch
+        var coolDowns: [[Int]] = []
+        let outcome = try trainer.train(try ArchitectureSpec.reference(named: "mlp"), config: config, onCoolDown: { epoch, epochs, plateau in
+            coolDowns.append([epoch, epochs, plateau ? 1 : 0])
+        })
+        // Plateau after epoch 5 (patience 2 is reached at epoch 3, but a quarter of 20 epochs runs
+        // first); the cool-down is 20 % of the 5 epochs run: 1 epoch, then it stops as converged.
+        #expect(coolDowns == [[5, 1, 1]])
+        #expect(outcome.history.count == 6)
+        #expect(outcome.stopReason == .converged)
+
+        // A deadline 12 epochs away: the cool-down starts when about 2 epochs are left (20 % of
+        // the ~10 run), so training ends annealed, for the deadline, before the 20 planned epochs.
+        config.learningRate = 1e-3
+        config.batchSize = 32
+        config.patience = 100
+        coolDowns = []
+        let small = try ArchitectureSpec.reference(named: "small")
+        var timing = config
+        timing.epochs = 2
+        let epochSeconds = try trainer.train(small, config: timing).seconds / 2
+        let bounded = try trainer.train(small, config: config, deadline: Date().addingTimeInterval(12 * epochSeconds),
+                                        onCoolDown: { epoch, epochs, plateau in coolDowns.append([epoch, epochs, plateau ? 1 : 0]) })
+        #expect(coolDowns.count == 1 && coolDowns[0][2] == 0, "one cool-down, for the deadline: \(coolDowns)")
+        #expect(bounded.history.count < 20)
+    }
+
     @Test func emptyValidationAndTestAreCarvedFromTrainByContent() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("carve-\(UUID())")
         defer { try? FileManager.default.removeItem(at: scratch) }
