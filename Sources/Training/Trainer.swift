@@ -163,6 +163,12 @@ public struct Trainer {
                 // peak learning rate): on a plateau, or when only the cool-down still fits before
                 // the deadline. Warm-up and a planned cool-down run as planned.
                 if wsd.isStable(at: step) {
+                    // At the peak learning rate VALIDATION accuracy is noisy and hides progress that
+                    // the cool-down reveals (a 60-minute job's plateau at epoch 23 came while the
+                    // training loss still fell 3 % per 10 epochs, and cooling down then gave +1.1
+                    // points). So a plateau here also needs the training loss to have stopped falling.
+                    let lossBefore = history.count > config.patience ? history[history.count - 1 - config.patience].trainLoss : .infinity
+                    let plateau = plateau && record.trainLoss > (1 - config.minimumTrainLossDecrease) * lossBefore
                     let epochsLeft = deadline.map { $0.timeIntervalSinceNow / (Date().timeIntervalSince(started) / Double(epoch)) } ?? .infinity
                     let length = max(1, Int((config.decayFraction * Double(epoch)).rounded()))
                     if plateau || epochsLeft < Double(length + 1) {

@@ -53,6 +53,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// `warmupStableDecay` a plateau past this point starts the cool-down rather than stopping.
     public var earliestStop = 0.5
     public var minimumImprovement = 0.001
+    /// With `warmupStableDecay`, a plateau in the stable phase also needs the mean training loss to
+    /// have fallen by less than this fraction over the last `patience` epochs.
+    public var minimumTrainLossDecrease = 0.01
 
     public init() {}
 
