@@ -27,13 +27,17 @@ import Training
         #expect(plan.config.augmentation == AugmentationOptions(cropPadding: 2, horizontalFlip: false, erasingProbability: 0.25))
         #expect(plan.config.epochs == 42 && plan.config.optimizer == small.optimizer && plan.config.learningRate == small.learningRate)
         #expect(plan.candidate.summary.contains("crop 2") && plan.candidate.summary.contains("erase 0.25"))
-        #expect(plan.notes.count == 2)
+        #expect(plan.notes.count == 3)
 
-        // A candidate that already augments keeps its own choice.
-        let vgg = space.seeds()[0]
-        let kept = FinalTrainingPlan(candidate: vgg, trialImageEpochs: 300_000, trainImages: 50_000, epochs: 42, seed: 0)
+        // Each missing augmentation is added on its own; one the candidate has is kept.
+        let vgg = space.seeds()[0]  // translation and flips, no erasing
+        let erasing = FinalTrainingPlan(candidate: vgg, trialImageEpochs: 300_000, trainImages: 50_000, epochs: 42, seed: 0)
+        #expect(erasing.config.augmentation == AugmentationOptions(cropPadding: vgg.cropPadding, horizontalFlip: true, erasingProbability: 0.25))
+        #expect(erasing.notes.count == 2)
+        let resnet = space.seeds()[1]  // already translates and erases
+        let kept = FinalTrainingPlan(candidate: resnet, trialImageEpochs: 300_000, trainImages: 50_000, epochs: 42, seed: 0)
         #expect(!kept.warmStart)
-        #expect(kept.config.augmentation == vgg.trainingConfig(epochs: 42, seed: 0).augmentation)
+        #expect(kept.config.augmentation == resnet.trainingConfig(epochs: 42, seed: 0).augmentation)
         #expect(kept.notes.count == 1)
     }
 
