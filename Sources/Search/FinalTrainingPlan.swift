@@ -42,7 +42,7 @@ public struct FinalTrainingPlan: Equatable, Sendable {
 
     /// Final horizons up to this many times the trial's start from its weights.
     public static let warmStartRatio = 3.0
-    /// Final horizons from this many times the trial's add augmentation to a candidate without any.
+    /// Final horizons from this many times the trial's add the mild augmentations a candidate lacks.
     public static let regularizationRatio = 4.0
 
     /// - Parameters:
