@@ -155,7 +155,7 @@ public struct Trainer {
                 bestEpoch = epoch
                 bestWeights = snapshot(network)
             }
-            let plateau = sinceBest >= config.patience && Double(epoch) >= config.earliestStop * Double(config.epochs)
+            let validationPlateau = sinceBest >= config.patience && Double(epoch) >= config.earliestStop * Double(config.epochs)
             if let end = coolDown?.endEpoch {
                 if epoch >= end { reason = coolDown!.reason; break }
             } else if let wsd = schedule as? WarmupStableDecaySchedule {
@@ -168,18 +168,18 @@ public struct Trainer {
                     // training loss still fell 3 % per 10 epochs, and cooling down then gave +1.1
                     // points). So a plateau here also needs the training loss to have stopped falling.
                     let lossBefore = history.count > config.patience ? history[history.count - 1 - config.patience].trainLoss : .infinity
-                    let plateau = plateau && record.trainLoss > (1 - config.minimumTrainLossDecrease) * lossBefore
+                    let converged = validationPlateau && record.trainLoss > (1 - config.minimumTrainLossDecrease) * lossBefore
                     let epochsLeft = deadline.map { $0.timeIntervalSinceNow / (Date().timeIntervalSince(started) / Double(epoch)) } ?? .infinity
                     let length = max(1, Int((config.decayFraction * Double(epoch)).rounded()))
-                    if plateau || epochsLeft < Double(length + 1) {
+                    if converged || epochsLeft < Double(length + 1) {
                         let epochs = max(1, Int(min(Double(length), epochsLeft)))
                         schedule = wsd.coolingDown(at: step, steps: epochs * stepsPerEpoch)
-                        coolDown = (epoch + epochs, plateau ? .converged : .deadline)
+                        coolDown = (epoch + epochs, converged ? .converged : .deadline)
                         config.epochs = epoch + epochs
-                        onCoolDown(epoch, epochs, plateau)
+                        onCoolDown(epoch, epochs, converged)
                     }
                 }
-            } else if plateau {
+            } else if validationPlateau {
                 reason = .converged
                 break
             }

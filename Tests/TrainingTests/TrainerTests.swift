@@ -98,9 +98,8 @@ enum FashionSlice {
         config.earliestStop = 0.25
         config.learningRate = 0  // VALIDATION accuracy cannot improve after the first epoch
         var coolDowns: [[Int]] = []
-        let outcome = try trainer.train(try ArchitectureSpec.reference(named: "mlp"), config: config, onCoolDown: { epoch, epochs, plateau in
-            coolDowns.append([epoch, epochs, plateau ? 1 : 0])
-        })
+        let record = { (epoch: Int, epochs: Int, plateau: Bool) in coolDowns.append([epoch, epochs, plateau ? 1 : 0]) }
+        let outcome = try trainer.train(try ArchitectureSpec.reference(named: "mlp"), config: config, onCoolDown: record)
         // Plateau after epoch 5 (patience 2 is reached at epoch 3, but a quarter of 20 epochs runs
         // first); the cool-down is 20 % of the 5 epochs run: 1 epoch, then it stops as converged.
         #expect(coolDowns == [[5, 1, 1]])
@@ -118,7 +117,7 @@ enum FashionSlice {
         timing.epochs = 2
         let epochSeconds = try trainer.train(small, config: timing).seconds / 2
         let bounded = try trainer.train(small, config: config, deadline: Date().addingTimeInterval(12 * epochSeconds),
-                                        onCoolDown: { epoch, epochs, plateau in coolDowns.append([epoch, epochs, plateau ? 1 : 0]) })
+                                        onCoolDown: record)
         #expect(coolDowns.count == 1 && coolDowns[0][2] == 0, "one cool-down, for the deadline: \(coolDowns)")
         #expect(bounded.history.count < 20)
     }
