@@ -83,7 +83,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NN", "TestSupport"]),
-        .testTarget(name: "SearchTests", dependencies: ["Search", "Training", "Datasets", "NN"]),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "Training", "Datasets", "NN", "Tensors"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),
         // Runs the built executable as a user does; depends on it so it is built first.
         .testTarget(name: "CLITests", dependencies: ["autovision"]),

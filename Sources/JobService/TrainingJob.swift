@@ -128,7 +128,7 @@ public final class TrainingJob {
         var counts = [Int](repeating: 0, count: labels.count)
         for index in splits.train { counts[Int(dataset.labels[index])] += 1 }
         let present = counts.filter { $0 > 0 }
-        let space = SearchSpace(inputShape: BatchLoader(dataset: dataset, normalization: nil).inputShape, classes: labels.count,
+        var space = SearchSpace(inputShape: BatchLoader(dataset: dataset, normalization: nil).inputShape, classes: labels.count,
                                 imbalanced: (present.max() ?? 0) > 3 * (present.min() ?? 0), trainImages: splits.train.count)
 
         // 2. The budget clock starts now (or goes on, for a job resumed after an interruption).
@@ -140,17 +140,26 @@ public final class TrainingJob {
         let calibration = try ArchitectureSearch.calibrate(trainer: trainer, candidate: seeds[0], space: space)
         var settings = options.search
         settings.seed = options.seed
+        let seedFLOPs = Double(try seeds[0].architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "seed")
+            .forwardFLOPsPerImage())
         if options.search.baseImageEpochs == SearchSettings().baseImageEpochs {
             // Longer budgets buy longer trials (a rung-0 trial of the first seed takes ~1/40 of the
             // search's share), which ranks candidates at a horizon nearer the final training's.
-            let seedFLOPs = Double(try seeds[0].architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "seed")
-                .forwardFLOPsPerImage())
             let searchSeconds = options.budget.seconds * options.effectiveSearchFraction
             // At least one pass over TRAIN or 8,000 images, whichever is less.
             let floor = min(settings.baseImageEpochs, splits.train.count)
             settings.baseImageEpochs = max(floor, Int(searchSeconds / 40 / (calibration * max(1, seedFLOPs))))
         }
-        settings.finalTrainingSeconds = options.budget.seconds * (1 - options.effectiveSearchFraction)
+        let finalSeconds = options.budget.seconds * (1 - options.effectiveSearchFraction)
+        settings.finalTrainingSeconds = finalSeconds
+        // Trials train candidates as the final training will, when it will be long (priced for the
+        // first seed): with the augmentation `FinalTrainingPlan` would add (see `AugmentationFloor`).
+        let topRung = settings.rung(settings.rungs - 1, trainImages: splits.train.count)
+        let finalEpochs = finalSeconds / (calibration * max(1, seedFLOPs) * Double(splits.train.count + splits.validation.count / 3))
+        if options.fixedSeed == nil,
+           FinalTrainingPlan.needsRegularization(horizonRatio: finalEpochs * Double(splits.train.count) / Double(topRung.images * topRung.epochs)) {
+            space.augmentationFloor = .longTraining
+        }
         var previousBest: (trialID: Int, network: Sequential)?
         if !previousTrials.isEmpty, let checkpoint = try? Checkpoint.read(from: folder.bestTrialURL),
            let trialID = checkpoint.metadata["trial"].flatMap(Int.init), let network = try? checkpoint.makeNetwork() {
@@ -193,7 +202,9 @@ public final class TrainingJob {
             let searchEnd = start.addingTimeInterval(options.budget.seconds * options.effectiveSearchFraction)
             let rungs = (0..<settings.rungs).map { settings.rung($0, trainImages: splits.train.count) }.map { "\($0.images) images × \($0.epochs)" }
             say("searching until \(Budget.format(options.budget.seconds * options.effectiveSearchFraction)) of the \(options.budget) budget "
-                + "(rungs: \(rungs.joined(separator: ", ")); proposals under ~\(search.maximumFLOPs.map { String($0 / 1_000_000) } ?? "any") MFLOPs per image)")
+                + "(rungs: \(rungs.joined(separator: ", ")); proposals under ~\(search.maximumFLOPs.map { String($0 / 1_000_000) } ?? "any") MFLOPs per image"
+                + (space.augmentationFloor == .none ? "" : "; every candidate trains with at least ±\(space.augmentationFloor.cropPadding) px "
+                    + "translation and p \(space.augmentationFloor.erasingProbability) erasing, as the long final training will") + ")")
             let normalization = BatchLoader.fitNormalization(dataset: dataset, indices: splits.train)
             let result = try search.run(deadline: searchEnd, shouldStop: shouldStop, onTrial: { trial in
                 try? self.folder.appendSearchLog(trial)

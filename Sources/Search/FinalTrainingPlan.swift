@@ -23,10 +23,9 @@ import Training
 /// - **Little augmentation.** Within a trial, augmentation only slows fitting, so short trials
 ///   favour candidates without it; over a long final training those overfit (99.6 % TRAIN accuracy
 ///   while VALIDATION stalls at 91–92 %). When the final horizon is at least `regularizationRatio`
-///   times the trial's, a candidate lacking random translation or random erasing gets it, mildly
-///   (±2 px; `p = 0.25`, Zhong et al. 2017, https://arxiv.org/abs/1708.04896). Both preserve the
-///   label of any object class; flips are left as the search chose them (they do not for digits
-///   or text).
+///   times the trial's, a candidate below `AugmentationFloor.longTraining` (±2 px, random erasing
+///   p 0.25) is raised to it. A search that knew its final training would be long already trained
+///   every candidate with that floor (`SearchSpace.augmentationFloor`); then this changes nothing.
 public struct FinalTrainingPlan: Equatable, Sendable {
     /// Final image-epochs over the trial's: how much longer the final training runs.
     public var horizonRatio: Double
@@ -66,18 +65,22 @@ public struct FinalTrainingPlan: Equatable, Sendable {
         if !warmStart {
             notes.append(String(format: "the final training runs %.0f× longer than the best trial: it starts from fresh weights", horizonRatio))
         }
-        if horizonRatio >= Self.regularizationRatio {
-            if candidate.cropPadding == 0 {
-                self.candidate.cropPadding = 2
-                notes.append("the final training is long and the candidate has no random translation: adding ±2 px")
+        if Self.needsRegularization(horizonRatio: horizonRatio) {
+            let floor = AugmentationFloor.longTraining
+            if candidate.cropPadding < floor.cropPadding {
+                notes.append("the final training is long and the candidate has no random translation: adding ±\(floor.cropPadding) px")
             }
-            if candidate.erasingProbability == 0 {
-                self.candidate.erasingProbability = 0.25
-                notes.append("the final training is long and the candidate has no random erasing: adding it with p 0.25")
+            if candidate.erasingProbability < floor.erasingProbability {
+                notes.append("the final training is long and the candidate has no random erasing: adding it with p \(floor.erasingProbability)")
             }
+            self.candidate = floor.applied(to: candidate)
             config = Self.config(self.candidate, epochs: epochs, seed: seed)
         }
     }
+
+    /// Whether a final training `horizonRatio` times longer than its trial (in image-epochs)
+    /// trains with at least `AugmentationFloor.longTraining`.
+    public static func needsRegularization(horizonRatio: Double) -> Bool { horizonRatio >= regularizationRatio }
 
     static func config(_ candidate: Candidate, epochs: Int, seed: UInt64) -> TrainingConfig {
         var config = candidate.trainingConfig(epochs: epochs, seed: seed)

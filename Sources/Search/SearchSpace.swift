@@ -126,6 +126,39 @@ public struct Candidate: Codable, Hashable, Sendable {
     }
 }
 
+/// The least augmentation every candidate trains with.
+///
+/// A short trial cannot measure augmentation: within a few epochs it only slows fitting, so an
+/// unaugmented candidate outscores the same network augmented, by 2.4 points of VALIDATION after
+/// 2 epochs on Fashion-MNIST (92.00 % against 89.65 %; random translation and erasing). Over a
+/// final training tens of epochs long, the unaugmented network overfits instead. When the final
+/// training will be that long, every candidate (seeds included) is trained with at least this
+/// floor in its trials too, so trials compare candidates as the final training will train them.
+public struct AugmentationFloor: Codable, Hashable, Sendable {
+    /// Least random translation, in pixels (`AugmentationOptions.cropPadding`).
+    public var cropPadding: Int
+    /// Least probability of random erasing (Zhong et al. 2017, https://arxiv.org/abs/1708.04896).
+    public var erasingProbability: Float
+
+    public init(cropPadding: Int, erasingProbability: Float) {
+        self.cropPadding = cropPadding
+        self.erasingProbability = erasingProbability
+    }
+
+    public static let none = AugmentationFloor(cropPadding: 0, erasingProbability: 0)
+    /// For a final training many times longer than the trials: ±2 px and erasing with p 0.25.
+    /// Both preserve the label of any object class (flips do not, for digits or text, and stay a gene).
+    public static let longTraining = AugmentationFloor(cropPadding: 2, erasingProbability: 0.25)
+
+    /// `candidate` with at least this augmentation.
+    public func applied(to candidate: Candidate) -> Candidate {
+        var raised = candidate
+        raised.cropPadding = max(candidate.cropPadding, cropPadding)
+        raised.erasingProbability = max(candidate.erasingProbability, erasingProbability)
+        return raised
+    }
+}
+
 /// The search space for one dataset: which values each gene may take, given the image size,
 /// channel count, class count and class balance.
 public struct SearchSpace: Sendable {
@@ -135,6 +168,8 @@ public struct SearchSpace: Sendable {
     public var imbalanced: Bool
     /// TRAIN images: small datasets get small batches, so an epoch still takes many steps.
     public var trainImages: Int
+    /// Every candidate of the space (seeds, random samples, mutations) has at least this augmentation.
+    public var augmentationFloor = AugmentationFloor.none
 
     public init(inputShape: [Int], classes: Int, imbalanced: Bool, trainImages: Int = 50_000) {
         self.inputShape = inputShape
@@ -183,7 +218,7 @@ public struct SearchSpace: Sendable {
                 architecture: ArchitectureGenes(stages: stages, blocksPerStage: 1, width: 32, head: .dense, denseUnits: 128, dropout: 0.2),
                 optimizer: .adam, learningRate: 2e-3, weightDecay: 0, batchSize: batchSizes[1], cropPadding: 0, horizontalFlip: false,
                 erasingProbability: 0, labelSmoothing: 0, classWeighting: imbalanced, origin: "seed:small"),
-        ]
+        ].map(augmentationFloor.applied(to:))
     }
 
     /// The cheapest network of the space (one stage of one plain block, 16 wide): what the search
@@ -198,7 +233,7 @@ public struct SearchSpace: Sendable {
     /// A uniformly random candidate.
     public func random(using generator: inout SeededGenerator) -> Candidate {
         let optimizer = TrainingConfig.OptimizerKind.allCases.randomElement(using: &generator)!
-        return Candidate(
+        return augmentationFloor.applied(to: Candidate(
             architecture: ArchitectureGenes(
                 stages: Int.random(in: 1...maximumStages, using: &generator),
                 blocksPerStage: Int.random(in: 1...3, using: &generator),
@@ -219,7 +254,7 @@ public struct SearchSpace: Sendable {
             erasingProbability: [0, 0, 0.25, 0.5].randomElement(using: &generator)!,
             labelSmoothing: [0, 0.1].randomElement(using: &generator)!,
             classWeighting: imbalanced ? Bool.random(using: &generator) : false,
-            origin: "random")
+            origin: "random"))
     }
 
     /// `parent` with one gene changed (the mutation of regularized evolution).
@@ -253,6 +288,7 @@ public struct SearchSpace: Sendable {
             child.labelSmoothing = other.labelSmoothing
             if imbalanced { child.classWeighting.toggle() }
         }
+        child = augmentationFloor.applied(to: child)
         var unchanged = child
         unchanged.origin = parent.origin
         return unchanged == parent ? mutate(parent, using: &generator) : child

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import NN
+import Tensors
 import Testing
 import Training
 @testable import Search
@@ -47,5 +48,66 @@ import Training
         let priced = ArchitectureSearch(trainer: trainer, space: space, settings: budgeted, initialSecondsPerImageFLOP: 1e-9)
         let images = Double(trainer.splits.train.count + trainer.splits.validation.count / 3)
         #expect(priced.maximumFLOPs == Int(100 / (8 * 1e-9 * images)))
+    }
+}
+
+@Suite struct TrialFidelityTests {
+    @Test func withALongFinalTrainingEveryCandidateTrainsWithTheAugmentationFloor() {
+        var space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
+        #expect(space.seeds().contains { $0.cropPadding == 0 || $0.erasingProbability == 0 }, "the seeds as defined lack some augmentation")
+        space.augmentationFloor = .longTraining
+        let floor = AugmentationFloor.longTraining
+        let satisfies = { (candidate: Candidate) in
+            candidate.cropPadding >= floor.cropPadding && candidate.erasingProbability >= floor.erasingProbability
+        }
+        var generator = SeededGenerator(seed: 5)
+        var candidates = space.seeds() + [space.smallest]
+        for _ in 0..<40 { candidates.append(space.random(using: &generator)) }
+        for parent in candidates.prefix(20) { candidates.append(space.mutate(parent, using: &generator)) }
+        #expect(candidates.allSatisfy(satisfies))
+        // Stronger augmentation drawn by the search is kept, not lowered to the floor.
+        #expect(candidates.contains { $0.cropPadding == 4 } && candidates.contains { $0.erasingProbability == 0.5 })
+        // The seeds keep everything else (architecture, optimizer, flips).
+        let plain = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false).seeds()
+        for (raised, seed) in zip(space.seeds(), plain) {
+            #expect(raised.architecture == seed.architecture && raised.optimizer == seed.optimizer && raised.horizontalFlip == seed.horizontalFlip)
+        }
+        // The final training then trains the candidate exactly as its trials did.
+        let plan = FinalTrainingPlan(candidate: space.seeds()[2], trialImageEpochs: 300_000, trainImages: 50_000, epochs: 42, seed: 0)
+        #expect(plan.candidate == space.seeds()[2])
+        #expect(plan.notes.count == 1, "only the fresh start is noted: \(plan.notes)")
+    }
+
+    @Test func topRungTrialsAreScoredOnAllOfValidationAndLowerRungsOnTheSubset() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-fidelity-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let prepared = try FashionMNISTExport.write(to: scratch, perClass: 3, seed: 2)
+        let dataset = try DatasetCache.open(for: try DatasetImporter().importManifest(at: prepared.manifest),
+                                            in: scratch.appendingPathComponent("cache")).dataset
+        let trainer = Trainer(dataset: dataset, splits: TrainingSplits(dataset: dataset))
+        let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false, trainImages: trainer.splits.train.count)
+        var settings = SearchSettings()
+        settings.validationImages = 10
+        settings.baseImageEpochs = 10
+        let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9)
+        let candidate = space.smallest
+        let deadline = Date().addingTimeInterval(600)
+        let low = search.runTrial(candidate, rung: 0, images: 10, epochs: 1, deadline: deadline, shouldStop: { false }, since: Date()).0
+        let top = search.runTrial(candidate, rung: settings.rungs - 1, images: 30, epochs: 1, deadline: deadline, shouldStop: { false },
+                                  since: Date()).0
+        #expect(low.error == nil && top.error == nil)
+        #expect(trainer.splits.validation.count == 30)
+        #expect(low.validationImages == 10 && top.validationImages == 30)
+        // Accuracies are fractions of the images scored.
+        #expect((low.validationAccuracy * 10 - (low.validationAccuracy * 10).rounded()).magnitude < 1e-9)
+        #expect((top.validationAccuracy * 30 - (top.validationAccuracy * 30).rounded()).magnitude < 1e-9)
+        // The cost model prices the scoring of each rung with its own VALIDATION images.
+        #expect(search.estimatedSeconds(candidate, rung: settings.rungs - 1) > search.estimatedSeconds(candidate, images: 30, epochs: 1))
+
+        // Search logs written before `validation_images` existed still decode.
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(top)) as! [String: Any]
+        json["validation_images"] = nil
+        let old = try JSONDecoder().decode(TrialRecord.self, from: JSONSerialization.data(withJSONObject: json))
+        #expect(old.validationImages == nil && old.id == top.id)
     }
 }
