@@ -152,13 +152,16 @@ public final class TrainingJob {
         }
         let finalSeconds = options.budget.seconds * (1 - options.effectiveSearchFraction)
         settings.finalTrainingSeconds = finalSeconds
-        // Trials train candidates as the final training will, when it will be long (priced for the
-        // first seed): with the augmentation `FinalTrainingPlan` would add (see `AugmentationFloor`).
+        // When the final training will be many times longer than the top rung's trials (priced
+        // for the first seed), trials train candidates with the augmentation `FinalTrainingPlan`
+        // would add (see `AugmentationFloor`), and the pick allows for the short-horizon bias
+        // (see `SearchSettings.favourCapacityWithinNoise`).
         let topRung = settings.rung(settings.rungs - 1, trainImages: splits.train.count)
         let finalEpochs = finalSeconds / (calibration * max(1, seedFLOPs) * Double(splits.train.count + splits.validation.count / 3))
         if options.fixedSeed == nil,
            FinalTrainingPlan.needsRegularization(horizonRatio: finalEpochs * Double(splits.train.count) / Double(topRung.images * topRung.epochs)) {
             space.augmentationFloor = .longTraining
+            settings.favourCapacityWithinNoise = true
         }
         var previousBest: (trialID: Int, network: Sequential)?
         if !previousTrials.isEmpty, let checkpoint = try? Checkpoint.read(from: folder.bestTrialURL),

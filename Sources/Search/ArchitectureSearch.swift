@@ -67,6 +67,15 @@ public struct SearchSettings: Sendable {
     /// the gap between the leading candidates. All of a 10,000-image VALIDATION set costs about
     /// 7 % more work per top-rung epoch and brings the error to 0.3 points.
     public var scoreTopRungOnAllValidation = true
+    /// Set when the final training will run many times longer than the top rung's trials. The
+    /// best trial is then the one with the most forward FLOPs per image among the top-rung trials
+    /// within one standard error of the most accurate: a short horizon favours networks that
+    /// learn fast over those that end higher (short-horizon bias, Wu et al. 2018,
+    /// https://arxiv.org/abs/1803.02021), and within the noise of the VALIDATION estimate the
+    /// trials cannot tell them apart. Measured on Fashion-MNIST at 10 minutes: after one epoch a
+    /// one-convolution network led the VGG-style seed by 0.3 points (one standard error); trained
+    /// as the final model, the seed ended 1.6 points ahead (93.95 % against 92.3 % TEST).
+    public var favourCapacityWithinNoise = false
     /// Regularized evolution: population (most recent rung-0 trials) and tournament sizes.
     public var populationSize = 12
     public var tournamentSize = 4
@@ -116,7 +125,7 @@ public final class ArchitectureSearch {
     public let space: SearchSpace
     public let settings: SearchSettings
     /// Whether the best trial's weights are at hand (a resumed search may have lost them).
-    public var hasBestNetwork: Bool { bestNetwork != nil }
+    public var hasBestNetwork: Bool { bestNetwork != nil && bestNetwork?.trialID == bestTrial()?.id }
     private var generator: SeededGenerator
     private var trials: [TrialRecord] = []
     private var promoted: Set<Int> = []
@@ -127,7 +136,9 @@ public final class ArchitectureSearch {
     func validationIndices(rung: Int) -> [Int] {
         settings.scoreTopRungOnAllValidation && rung == settings.rungs - 1 ? trainer.splits.validation : validationSubset
     }
-    private var bestNetwork: Sequential?
+    /// The network of trial `bestNetwork.trialID` (the best trial when it finished; the best
+    /// may have moved to an older trial since, whose weights were not kept).
+    private var bestNetwork: (trialID: Int, network: Sequential)?
 
     /// - Parameters:
     ///   - initialSecondsPerImageFLOP: the cost model before any trial ran (see `calibrate`).
@@ -158,7 +169,7 @@ public final class ArchitectureSearch {
                 noteScore(trial)
             }
         }
-        if let previousBest, bestTrial()?.id == previousBest.trialID { bestNetwork = previousBest.network }
+        if let previousBest, bestTrial()?.id == previousBest.trialID { bestNetwork = previousBest }
     }
 
     /// Seconds per training image × forward FLOP, timed on a few batches of `candidate` (the cost
@@ -233,7 +244,7 @@ public final class ArchitectureSearch {
             if let parent { promoted.insert(parent) }
             trials.append(record)
             if bestTrial()?.id == record.id, let network {
-                bestNetwork = network
+                bestNetwork = (record.id, network)
                 onNewBest(record, network)
             }
             onTrial(record)
@@ -245,7 +256,7 @@ public final class ArchitectureSearch {
         }
         guard let best = bestTrial() else { throw SearchError.noTrialFinished }
         return SearchResult(trials: trials, best: best, stopReason: reason, secondsPerImageFLOP: secondsPerImageFLOP,
-                            bestNetwork: bestNetwork)
+                            bestNetwork: bestNetwork?.trialID == best.id ? bestNetwork?.network : nil)
     }
 
     private var bestAccuracy = -1.0
@@ -271,9 +282,16 @@ public final class ArchitectureSearch {
     /// Trials are compared at the highest rung they share: a higher rung wins, then accuracy.
     func score(_ record: TrialRecord) -> Double { Double(record.rung) + record.validationAccuracy }
 
-    /// The best finished trial (highest rung, then VALIDATION accuracy).
+    /// The best finished trial: the most accurate on VALIDATION at the highest rung reached, or,
+    /// with `favourCapacityWithinNoise`, the one with the most FLOPs within one standard error of it.
     public func bestTrial() -> TrialRecord? {
-        trials.filter { $0.error == nil && $0.epochs > 0 }.max { score($0) < score($1) }
+        let finished = trials.filter { $0.error == nil && $0.epochs > 0 }
+        guard let leader = finished.max(by: { score($0) < score($1) }) else { return nil }
+        guard settings.favourCapacityWithinNoise else { return leader }
+        let p = leader.validationAccuracy
+        let standardError = (p * (1 - p) / Double(max(1, leader.validationImages ?? settings.validationImages))).squareRoot()
+        return finished.filter { $0.rung == leader.rung && $0.validationAccuracy >= p - standardError }
+            .max { ($0.flops, $0.validationAccuracy) < ($1.flops, $1.validationAccuracy) }
     }
 
     /// ASHA's job selection: promote the best unpromoted trial in the top 1/η of the highest rung

@@ -111,3 +111,47 @@ import Training
         #expect(old.validationImages == nil && old.id == top.id)
     }
 }
+
+@Suite struct BestTrialTests {
+    /// A finished top-rung trial with the given accuracy on 10,000 VALIDATION images and FLOPs.
+    func trial(_ id: Int, rung: Int = 2, accuracy: Double, flops: Int, candidate: Candidate) -> TrialRecord {
+        TrialRecord(id: id, rung: rung, candidate: candidate, architecture: candidate.summary, parameters: 1, flops: flops, epochs: 1,
+                    trainImages: 1000, validationAccuracy: accuracy, validationImages: 10_000, seconds: 1, endedAt: Double(id),
+                    stopReason: .completed, error: nil)
+    }
+
+    @Test func withALongFinalTrainingTheLargestTrialWithinOneStandardErrorOfTheLeaderIsPicked() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-best-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let prepared = try FashionMNISTExport.write(to: scratch, perClass: 1, seed: 3)
+        let dataset = try DatasetCache.open(for: try DatasetImporter().importManifest(at: prepared.manifest),
+                                            in: scratch.appendingPathComponent("cache")).dataset
+        let trainer = Trainer(dataset: dataset, splits: TrainingSplits(dataset: dataset))
+        let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
+        let seeds = space.seeds()
+        // The 10-minute Fashion-MNIST search: standard error of 87.42 % on 10,000 images is 0.33 points.
+        let trials = [
+            trial(1, accuracy: 0.8710, flops: 24_000_000, candidate: seeds[0]),
+            trial(2, accuracy: 0.8380, flops: 40_000_000, candidate: seeds[1]),  // larger, but outside the noise
+            trial(3, rung: 1, accuracy: 0.8800, flops: 90_000_000, candidate: seeds[1]),  // lower rung: not comparable
+            trial(4, accuracy: 0.8742, flops: 8_000_000, candidate: seeds[2]),
+        ]
+        var settings = SearchSettings()
+        let plain = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9, previousTrials: trials)
+        #expect(plain.bestTrial()?.id == 4, "the most accurate, when the final training is not long")
+        settings.favourCapacityWithinNoise = true
+        let favouring = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9,
+                                           previousTrials: trials)
+        #expect(favouring.bestTrial()?.id == 1)
+        // 0.34 points behind is beyond one standard error: the leader stays.
+        var behind = trials
+        behind[0].validationAccuracy = 0.8708
+        let beyond = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9, previousTrials: behind)
+        #expect(beyond.bestTrial()?.id == 4)
+        // A kept checkpoint of a trial that is no longer the best is not offered as its weights.
+        let network = try seeds[2].architecture.architecture(inputShape: [1, 28, 28], classes: 10, name: "t").build(seed: 0)
+        let stale = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9,
+                                       previousTrials: trials, previousBest: (4, network))
+        #expect(!stale.hasBestNetwork)
+    }
+}
