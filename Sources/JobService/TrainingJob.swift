@@ -192,7 +192,7 @@ public final class TrainingJob {
         var bestTrialImageEpochs: Int?
         let trials: [Search.TrialRecord]
         let strategy: String
-        var secondsPerImageFLOP = calibration
+        var cost = CostModel(secondsPerImageFLOP: calibration)
         if let name = options.fixedSeed {
             guard let seed = seeds.first(where: { $0.origin == "seed:\(name)" }) else {
                 throw JobError.failed("unknown seed architecture '\(name)' (known: \(seeds.map { $0.origin.dropFirst(5) }.joined(separator: ", ")))")
@@ -235,7 +235,7 @@ public final class TrainingJob {
             warmStart = result.bestNetwork
             bestTrialImageEpochs = result.best.trainImages * result.best.epochs
             trials = result.trials
-            secondsPerImageFLOP = result.secondsPerImageFLOP
+            cost = result.costModel
             strategy = "ASHA (asynchronous successive halving) with regularized evolution; \(result.trials.count) trials; "
                 + "search stopped: \(result.stopReason.rawValue)"
         }
@@ -244,10 +244,10 @@ public final class TrainingJob {
         update { $0.state = .training }
         let spec = best.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "final")
         let flops = Double(try spec.forwardFLOPsPerImage())
-        let evaluationReserve = secondsPerImageFLOP * flops * Double(splits.test.count + splits.validation.count) / 3 + 2
+        let evaluationReserve = cost.seconds(flops: flops, trainImages: 0, scoredImages: Double(splits.test.count + splits.validation.count)) + 2
         let trainingEnd = end.addingTimeInterval(-evaluationReserve)
-        let epochSeconds = max(1e-3, search.estimatedSeconds(best, images: splits.train.count, epochs: 1)
-            + secondsPerImageFLOP * flops * Double(splits.validation.count) / 3)
+        let epochSeconds = max(1e-3, cost.seconds(flops: flops, trainImages: Double(splits.train.count),
+                                                  scoredImages: Double(splits.validation.count)))
         let epochs = max(1, min(100, Int(trainingEnd.timeIntervalSinceNow / epochSeconds)))
         let plan = FinalTrainingPlan(candidate: best, trialImageEpochs: bestTrialImageEpochs, trainImages: splits.train.count,
                                      epochs: epochs, seed: options.seed)

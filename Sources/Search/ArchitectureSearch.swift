@@ -44,8 +44,8 @@ public struct SearchResult {
     public var trials: [TrialRecord]
     public var best: TrialRecord
     public var stopReason: SearchStopReason
-    /// Measured cost model: seconds per (training image × forward FLOP).
-    public var secondsPerImageFLOP: Double
+    /// The cost model as measured by the trials.
+    public var costModel: CostModel
     /// The best trial's trained network (its best-VALIDATION weights): the final training starts
     /// from it, so the time the search spent on the winner is not lost.
     public var bestNetwork: Sequential?
@@ -118,8 +118,8 @@ public struct SearchSettings: Sendable {
 /// https://arxiv.org/abs/1802.01548): a tournament over the most recent trials picks a parent,
 /// one gene is mutated, and old trials age out of the population.
 ///
-/// Every trial is priced before it starts with a cost model calibrated on the trials so far
-/// (seconds per training image × forward FLOP); a trial that would overrun the deadline is skipped.
+/// Every trial is priced before it starts with a cost model fitted to the trials so far
+/// (`CostModel`); a trial that would overrun the deadline is skipped.
 public final class ArchitectureSearch {
     public let trainer: Trainer
     public let space: SearchSpace
@@ -129,7 +129,7 @@ public final class ArchitectureSearch {
     private var generator: SeededGenerator
     private var trials: [TrialRecord] = []
     private var promoted: Set<Int> = []
-    private var secondsPerImageFLOP: Double
+    private var cost: CostModel
     private let validationSubset: [Int]
 
     /// VALIDATION images that score trials at `rung`.
@@ -153,7 +153,7 @@ public final class ArchitectureSearch {
         self.space = space
         self.settings = settings
         generator = SeededGenerator(seed: settings.seed &+ UInt64(previousTrials.count))
-        secondsPerImageFLOP = initialSecondsPerImageFLOP
+        cost = CostModel(secondsPerImageFLOP: initialSecondsPerImageFLOP)
         var validation = trainer.splits.validation
         var shuffler = SeededGenerator(seed: settings.seed &+ 7)
         validation.shuffle(using: &shuffler)
@@ -202,7 +202,7 @@ public final class ArchitectureSearch {
         let spec = candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "estimate")
         let flops = Double((try? spec.forwardFLOPsPerImage()) ?? 1)
         let scored = validationImages ?? validationSubset.count
-        return secondsPerImageFLOP * flops * (Double(images * epochs) + Double(scored * epochs) / 3)
+        return cost.seconds(flops: flops, trainImages: Double(images * epochs), scoredImages: Double(scored * epochs))
     }
 
     /// Runs trials until `deadline`, convergence or `shouldStop`.
@@ -255,7 +255,7 @@ public final class ArchitectureSearch {
             if record.stopReason == .cancelled { reason = .cancelled; break }
         }
         guard let best = bestTrial() else { throw SearchError.noTrialFinished }
-        return SearchResult(trials: trials, best: best, stopReason: reason, secondsPerImageFLOP: secondsPerImageFLOP,
+        return SearchResult(trials: trials, best: best, stopReason: reason, costModel: cost,
                             bestNetwork: bestNetwork?.trialID == best.id ? bestNetwork?.network : nil)
     }
 
@@ -322,8 +322,9 @@ public final class ArchitectureSearch {
     public var maximumFLOPs: Int? {
         if let fixed = settings.maximumFLOPs { return fixed }
         guard let seconds = settings.finalTrainingSeconds else { return nil }
-        let epochCost = secondsPerImageFLOP * Double(trainer.splits.train.count + trainer.splits.validation.count / 3)
-        return Int(min(1e15, seconds / (Double(settings.minimumFinalEpochs) * max(1e-15, epochCost))))
+        let epochImages = Double(trainer.splits.train.count) + Double(trainer.splits.validation.count) / 3
+        let perImage = seconds / (Double(settings.minimumFinalEpochs) * max(1, epochImages))
+        return Int(min(1e15, cost.maximumFLOPs(secondsPerImage: perImage) ?? 0))
     }
 
     /// Whether `candidate` is within `maximumFLOPs`.
@@ -368,14 +369,17 @@ public final class ArchitectureSearch {
         return (record, network)
     }
 
-    /// Refines the cost model with a finished trial (running median of the per-trial estimates).
+    /// Refines the cost model with a finished trial: a least-squares line of seconds per image
+    /// against FLOPs over the trials so far, or the median seconds per image × FLOP while they do
+    /// not determine one (`CostModel.fit`).
     func calibrate(with record: TrialRecord) {
         guard record.epochs > 0, record.flops > 0 else { return }
         let scored = record.validationImages ?? validationSubset.count
-        let work = Double(record.flops) * (Double(record.trainImages * record.epochs) + Double(scored * record.epochs) / 3)
-        observed.append(record.seconds / work)
-        secondsPerImageFLOP = observed.sorted()[observed.count / 2]
+        let images = Double(record.trainImages * record.epochs) + Double(scored * record.epochs) / 3
+        observed.append((Double(record.flops), record.seconds / images))
+        let ratios = observed.map { $0.secondsPerImage / $0.flops }.sorted()
+        cost = CostModel.fit(observed, fallback: CostModel(secondsPerImageFLOP: ratios[ratios.count / 2]))
     }
 
-    private var observed: [Double] = []
+    private var observed: [(flops: Double, secondsPerImage: Double)] = []
 }

@@ -155,3 +155,34 @@ import Training
         #expect(!stale.hasBestNetwork)
     }
 }
+
+@Suite struct CostModelTests {
+    @Test func aLineThroughMeasuredTrialsPricesLargeNetworksBetterThanOneRatio() throws {
+        // Top-rung trials of a 10-minute Fashion-MNIST search: (forward FLOPs, seconds per image
+        // = seconds / (50,000 trained + 10,000 scored / 3)).
+        let images = 50_000.0 + 10_000 / 3
+        let measured: [(flops: Double, seconds: Double)] = [(8_482_304, 9.28), (7_687_168, 9.96), (59_912_704, 49.86), (7_687_168, 9.86)]
+        let runs = measured.map { (flops: $0.flops, secondsPerImage: $0.seconds / images) }
+        let ratios = runs.map { $0.secondsPerImage / $0.flops }.sorted()
+        let median = CostModel(secondsPerImageFLOP: ratios[ratios.count / 2])
+        let fitted = CostModel.fit(runs, fallback: median)
+        #expect(fitted != median && fitted.secondsPerImage > 0)
+        // The `vgg-bn` seed (38.2 MFLOPs) took 32.3 s for the same epoch; it was not in the fit.
+        let vgg = 38_189_056.0
+        let predicted = fitted.seconds(flops: vgg, trainImages: 50_000, scoredImages: 10_000)
+        #expect((predicted - 32.3).magnitude < 0.1 * 32.3, "fitted: \(predicted) s")
+        #expect(median.seconds(flops: vgg, trainImages: 50_000, scoredImages: 10_000) > 1.3 * 32.3, "one ratio prices it too high")
+        // The FLOP cap inverts the model.
+        let cap = try #require(fitted.maximumFLOPs(secondsPerImage: fitted.secondsPerImage(flops: vgg)))
+        #expect((cap - vgg).magnitude < 1)
+        #expect(fitted.maximumFLOPs(secondsPerImage: fitted.secondsPerImage / 2) == nil)
+    }
+
+    @Test func runsThatDoNotDetermineALineKeepTheFallback() {
+        let fallback = CostModel(secondsPerImageFLOP: 2e-11)
+        #expect(CostModel.fit([(1e7, 2e-4), (4e7, 6e-4)], fallback: fallback) == fallback, "two runs")
+        #expect(CostModel.fit([(1e7, 2e-4), (1.1e7, 2.5e-4), (1.2e7, 2.2e-4)], fallback: fallback) == fallback, "alike in FLOPs")
+        #expect(CostModel.fit([(1e7, 6e-4), (2e7, 4e-4), (4e7, 2e-4)], fallback: fallback) == fallback, "negative slope")
+        #expect(CostModel.fit([(1e7, 1e-4), (2e7, 4e-4), (4e7, 10e-4)], fallback: fallback) == fallback, "negative intercept")
+    }
+}
