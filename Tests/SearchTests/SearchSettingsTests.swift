@@ -6,6 +6,15 @@ import Testing
 import Training
 @testable import Search
 
+/// A trainer over a Fashion-MNIST slice of `perClass` images per class in each of TRAIN,
+/// VALIDATION and TEST, imported into `scratch`.
+func sliceTrainer(in scratch: URL, perClass: Int, seed: UInt64) throws -> Trainer {
+    let prepared = try FashionMNISTExport.write(to: scratch, perClass: perClass, seed: seed)
+    let dataset = try DatasetCache.open(for: try DatasetImporter().importManifest(at: prepared.manifest),
+                                        in: scratch.appendingPathComponent("cache")).dataset
+    return Trainer(dataset: dataset, splits: TrainingSplits(dataset: dataset))
+}
+
 @Suite struct SearchSettingsTests {
     @Test func rungsGrowByTheReductionFactorAndPreferMoreImagesOverMoreEpochs() {
         var settings = SearchSettings()
@@ -31,10 +40,7 @@ import Training
         settings.maximumFLOPs = small  // only candidates as cheap as the `small` seed
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-cap-\(UUID())")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let prepared = try FashionMNISTExport.write(to: scratch, perClass: 3, seed: 1)
-        let dataset = try DatasetCache.open(for: try DatasetImporter().importManifest(at: prepared.manifest),
-                                            in: scratch.appendingPathComponent("cache")).dataset
-        let trainer = Trainer(dataset: dataset, splits: TrainingSplits(dataset: dataset))
+        let trainer = try sliceTrainer(in: scratch, perClass: 3, seed: 1)
         let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9)
         var queue = seeds
         // Seeds are known-good and always tried; the cap applies to proposals.
@@ -81,10 +87,7 @@ import Training
     @Test func topRungTrialsAreScoredOnAllOfValidationAndLowerRungsOnTheSubset() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-fidelity-\(UUID())")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let prepared = try FashionMNISTExport.write(to: scratch, perClass: 3, seed: 2)
-        let dataset = try DatasetCache.open(for: try DatasetImporter().importManifest(at: prepared.manifest),
-                                            in: scratch.appendingPathComponent("cache")).dataset
-        let trainer = Trainer(dataset: dataset, splits: TrainingSplits(dataset: dataset))
+        let trainer = try sliceTrainer(in: scratch, perClass: 3, seed: 2)
         let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false, trainImages: trainer.splits.train.count)
         var settings = SearchSettings()
         settings.validationImages = 10
@@ -123,10 +126,7 @@ import Training
     @Test func withALongFinalTrainingTheLargestTrialWithinOneStandardErrorOfTheLeaderIsPicked() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-best-\(UUID())")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let prepared = try FashionMNISTExport.write(to: scratch, perClass: 1, seed: 3)
-        let dataset = try DatasetCache.open(for: try DatasetImporter().importManifest(at: prepared.manifest),
-                                            in: scratch.appendingPathComponent("cache")).dataset
-        let trainer = Trainer(dataset: dataset, splits: TrainingSplits(dataset: dataset))
+        let trainer = try sliceTrainer(in: scratch, perClass: 1, seed: 3)
         let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
         let seeds = space.seeds()
         // The 10-minute Fashion-MNIST search: standard error of 87.42 % on 10,000 images is 0.33 points.
