@@ -157,7 +157,9 @@ public final class TrainingJob {
         // would add (see `AugmentationFloor`), and the pick allows for the short-horizon bias
         // (see `SearchSettings.favourCapacityWithinNoise`).
         let topRung = settings.rung(settings.rungs - 1, trainImages: splits.train.count)
-        let finalEpochs = finalSeconds / (calibration * max(1, seedFLOPs) * Double(splits.train.count + splits.validation.count / 3))
+        var cost = CostModel(secondsPerImageFLOP: calibration)
+        let finalEpochs = finalSeconds / cost.seconds(flops: seedFLOPs, trainImages: Double(splits.train.count),
+                                                      scoredImages: Double(splits.validation.count))
         if options.fixedSeed == nil,
            FinalTrainingPlan.needsRegularization(horizonRatio: finalEpochs * Double(splits.train.count) / Double(topRung.images * topRung.epochs)) {
             space.augmentationFloor = .longTraining
@@ -192,7 +194,6 @@ public final class TrainingJob {
         var bestTrialImageEpochs: Int?
         let trials: [Search.TrialRecord]
         let strategy: String
-        var cost = CostModel(secondsPerImageFLOP: calibration)
         if let name = options.fixedSeed {
             guard let seed = seeds.first(where: { $0.origin == "seed:\(name)" }) else {
                 throw JobError.failed("unknown seed architecture '\(name)' (known: \(seeds.map { $0.origin.dropFirst(5) }.joined(separator: ", ")))")
