@@ -156,6 +156,45 @@ func sliceTrainer(in scratch: URL, perClass: Int, seed: UInt64) throws -> Traine
     }
 }
 
+@Suite struct EvolutionTests {
+    @Test func theSeedsAreParentsOfMutationsThoughTheySkipTheLowRungs() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-evolution-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let trainer = try sliceTrainer(in: scratch, perClass: 1, seed: 5)
+        let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
+        let seeds = space.seeds()
+        var generator = SeededGenerator(seed: 9)
+        let samples = (0..<3).map { _ in space.random(using: &generator) }
+        let trial = BestTrialTests().trial
+        // As in a search: the seeds at the top rung, then three random samples at rung 0, the
+        // best of which was promoted to rung 1.
+        let trials = [
+            trial(1, 2, 0.871, 38_000_000, seeds[0]), trial(2, 2, 0.838, 60_000_000, seeds[1]),
+            trial(3, 2, 0.861, 9_000_000, seeds[2]), trial(4, 0, 0.80, 5_000_000, samples[0]),
+            trial(5, 0, 0.75, 5_000_000, samples[1]), trial(6, 0, 0.70, 5_000_000, samples[2]),
+            trial(7, 1, 0.84, 5_000_000, samples[0]),
+        ]
+        let search = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialSecondsPerImageFLOP: 1e-9,
+                                        previousTrials: trials)
+        let population = search.population()
+        #expect(population.map(\.id) == [1, 2, 3, 7, 5, 6], "one member per candidate, with its best trial")
+        /// Whether `child` is `parent` with only training genes, or only architecture genes, changed.
+        func isChild(_ child: Candidate, of parent: Candidate) -> Bool {
+            var rest = parent
+            rest.architecture = child.architecture
+            rest.origin = child.origin
+            return child.architecture == parent.architecture || rest == child
+        }
+        var queue: [Candidate] = []
+        let proposals = (0..<40).map { _ in search.nextJob(seeds: &queue) }
+        #expect(proposals.allSatisfy { $0.rung == 0 && $0.parent == nil })
+        let ofSeeds = proposals.filter { proposal in seeds.contains { isChild(proposal.0, of: $0) } }
+        // A tournament of 4 draws from 6 members holds a seed with probability 15/16, and seeds
+        // outrank the rest (a higher rung). Before the seeds were members, none of these mutated one.
+        #expect(ofSeeds.count >= 30, "\(ofSeeds.count) of 40 proposals mutate a seed")
+    }
+}
+
 @Suite struct CostModelTests {
     @Test func aLineThroughMeasuredTrialsPricesLargeNetworksBetterThanOneRatio() throws {
         // Top-rung trials of a 10-minute Fashion-MNIST search: (forward FLOPs, seconds per image
