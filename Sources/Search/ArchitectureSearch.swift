@@ -170,25 +170,39 @@ public final class ArchitectureSearch {
     /// Seconds per training image × forward FLOP, timed on a few batches of `candidate` (the cost
     /// model's starting point; trials refine it).
     ///
-    /// Only the training steps and the scoring are timed (`EpochRecord.imagesPerSecond`), after
-    /// one untimed batch: set-up before the first step (fitting the normalization reads every
-    /// TRAIN image) and the first batch's allocations took as long as the probe itself, and with
-    /// them in the timing the estimate varied 3× between runs on the same machine.
+    /// Two probes of 2 and 6 batches, each timed by its epoch (`EpochRecord.imagesPerSecond`: the
+    /// steps and the scoring of 64 VALIDATION images, not the set-up before them, where fitting the
+    /// normalization reads every TRAIN image); the difference is the cost of 4 batches, and what
+    /// every epoch pays once cancels: the first batch's allocations and page faults, the scoring.
+    /// Timing one call whole made the estimate vary 3× between runs on the same machine (one timed
+    /// epoch after a warm-up batch, still 1.5×), and with it the job's regime (the augmentation
+    /// floor, the FLOP cap, the rung sizes).
     public static func calibrate(trainer: Trainer, candidate: Candidate, space: SearchSpace) throws -> Double {
         let spec = candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "calibration")
         let flops = Double(try spec.forwardFLOPsPerImage())
-        let images = Array(trainer.splits.train.prefix(candidate.batchSize * 4))
-        guard !images.isEmpty else { throw SearchError.noTrainingImages }
+        guard !trainer.splits.train.isEmpty else { throw SearchError.noTrainingImages }
         var config = candidate.trainingConfig(epochs: 1, seed: 0)
         config.patience = 1
         var calibrationSplits = trainer.splits
         calibrationSplits.validation = Array(trainer.splits.validation.prefix(64))
         let probe = Trainer(dataset: trainer.dataset, splits: calibrationSplits)
-        _ = try probe.train(spec, config: config, trainIndices: Array(images.prefix(candidate.batchSize)))  // warm-up, untimed
-        var imagesPerSecond = 0.0
-        _ = try probe.train(spec, config: config, trainIndices: images, onEpoch: { imagesPerSecond = $0.imagesPerSecond })
-        let seconds = Double(images.count) / max(1e-9, imagesPerSecond)  // the epoch: its steps and the scoring
-        return seconds / (Double(images.count + calibrationSplits.validation.count / 3) * max(1, flops))
+        /// Seconds of one epoch over `batches` batches (fewer when TRAIN is smaller) and its image count.
+        func epoch(batches: Int) throws -> (seconds: Double, images: Int) {
+            let images = Array(trainer.splits.train.prefix(candidate.batchSize * batches))
+            var imagesPerSecond = 0.0
+            _ = try probe.train(spec, config: config, trainIndices: images, onEpoch: { imagesPerSecond = $0.imagesPerSecond })
+            let batch = min(config.batchSize, images.count)
+            let trained = max(1, images.count / batch) * batch  // whole batches only, as `Trainer` trains
+            return (Double(trained) / max(1e-9, imagesPerSecond), trained)
+        }
+        let short = try epoch(batches: 2)
+        let long = try epoch(batches: 6)
+        let flopsPerImage = max(1, flops)
+        if long.images > short.images, long.seconds > short.seconds {
+            return (long.seconds - short.seconds) / (Double(long.images - short.images) * flopsPerImage)
+        }
+        // TRAIN too small for two probe sizes, or timer noise: the longer probe whole.
+        return long.seconds / (Double(long.images + calibrationSplits.validation.count / 3) * flopsPerImage)
     }
 
     /// VALIDATION images that score trials at `rung`.
