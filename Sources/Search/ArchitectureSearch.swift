@@ -119,7 +119,8 @@ public struct SearchSettings: Sendable {
 /// among them) picks a parent, one gene is mutated, and old candidates age out of the population.
 ///
 /// Every trial is priced before it starts with a cost model fitted to the trials so far
-/// (`CostModel`); a trial that would overrun the deadline is skipped.
+/// (`CostModel`); a trial that would overrun the deadline is skipped, and a job that could not
+/// climb to the best trial's rung before it (`canChallengeTheBest`) is not started.
 public final class ArchitectureSearch {
     public let trainer: Trainer
     public let space: SearchSpace
@@ -170,13 +171,15 @@ public final class ArchitectureSearch {
     /// Seconds per training image × forward FLOP, timed on a few batches of `candidate` (the cost
     /// model's starting point; trials refine it).
     ///
-    /// Two probes of 2 and 6 batches, each timed by its epoch (`EpochRecord.imagesPerSecond`: the
-    /// steps and the scoring of 64 VALIDATION images, not the set-up before them, where fitting the
-    /// normalization reads every TRAIN image); the difference is the cost of 4 batches, and what
-    /// every epoch pays once cancels: the first batch's allocations and page faults, the scoring.
-    /// Timing one call whole made the estimate vary 3× between runs on the same machine (one timed
-    /// epoch after a warm-up batch, still 1.5×), and with it the job's regime (the augmentation
-    /// floor, the FLOP cap, the rung sizes).
+    /// After an untimed one-batch warm-up, two probes of 2 and 6 batches, each timed by its epoch
+    /// (`EpochRecord.imagesPerSecond`: the steps and the scoring of 64 VALIDATION images, not the
+    /// set-up before them, where fitting the normalization reads every TRAIN image); the difference
+    /// is the cost of 4 batches, and what every epoch pays once cancels: the first batch's
+    /// allocations, the scoring. Timing one call whole made the estimate vary 3× between runs on
+    /// the same machine (one timed epoch after a warm-up batch, still 1.5×), and with it the job's
+    /// regime (the augmentation floor, the FLOP cap, the rung sizes). Without the warm-up, the
+    /// short probe also carried what the process pays once (thread pools, first page faults), and
+    /// the difference priced a `vgg-bn` epoch at half its measured time on a slower machine.
     public static func calibrate(trainer: Trainer, candidate: Candidate, space: SearchSpace) throws -> Double {
         let spec = candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "calibration")
         let flops = Double(try spec.forwardFLOPsPerImage())
@@ -195,6 +198,7 @@ public final class ArchitectureSearch {
             let trained = max(1, images.count / batch) * batch  // whole batches only, as `Trainer` trains
             return (Double(trained) / max(1e-9, imagesPerSecond), trained)
         }
+        _ = try epoch(batches: 1)  // what the process pays once: thread pools, first allocations, page faults
         let short = try epoch(batches: 2)
         let long = try epoch(batches: 6)
         let flopsPerImage = max(1, flops)
@@ -246,8 +250,21 @@ public final class ArchitectureSearch {
                 reason = .converged
                 break
             }
-            var (candidate, rung, parent) = nextJob(seeds: &seeds)
-            if parent == nil, candidate.origin.hasPrefix("seed:") {
+            var (candidate, rung, parent) = nextJob(seeds: &seeds, remaining: remaining)
+            let isSeed = parent == nil && candidate.origin.hasPrefix("seed:")
+            if parent == nil, candidate == space.smallest, trials.contains(where: { $0.candidate == candidate }) {
+                // `nextJob`'s fallback again: no new candidate fits the FLOP cap and the time left.
+                reason = .budget
+                break
+            }
+            if !isSeed, !canChallengeTheBest(candidate, from: rung, within: remaining) {
+                // Not even the cheapest new candidate (`nextJob`'s fallback) could: the rest of the
+                // search's share goes to the final training.
+                if parent == nil { reason = .budget; break }
+                promoted.insert(parent!)  // cannot climb in time: do not retry this promotion
+                continue
+            }
+            if isSeed {
                 // Hyperband's most conservative bracket: a seed starts at the highest rung that
                 // leaves at least half of the remaining time to the rest of the search.
                 while rung > 0, estimatedSeconds(candidate, rung: rung) > remaining / 2 { rung -= 1 }
@@ -315,9 +332,20 @@ public final class ArchitectureSearch {
             .max { ($0.flops, $0.validationAccuracy) < ($1.flops, $1.validationAccuracy) }
     }
 
+    /// Whether training `candidate` at `rung` and, promoted, at each rung above it up to the best
+    /// trial's fits in `seconds` (priced by the cost model). Only trials at the best trial's rung
+    /// can replace it (`score` ranks a higher rung first), so a job that cannot climb there before
+    /// the deadline cannot change the result: with ASHA running to a deadline, the last minutes
+    /// of a search would otherwise go to rung-0 trials that nothing can come of.
+    func canChallengeTheBest(_ candidate: Candidate, from rung: Int, within seconds: Double) -> Bool {
+        let target = max(rung, bestTrial()?.rung ?? 0)
+        return (rung...target).map { estimatedSeconds(candidate, rung: $0) }.reduce(0, +) <= seconds
+    }
+
     /// ASHA's job selection: promote the best unpromoted trial in the top 1/η of the highest rung
-    /// that has one; otherwise start a new candidate at rung 0.
-    func nextJob(seeds: inout [Candidate]) -> (Candidate, rung: Int, parent: Int?) {
+    /// that has one; otherwise start a new candidate at rung 0 that can reach the best trial's rung
+    /// within `remaining` seconds (`canChallengeTheBest`), falling back to the cheapest candidate.
+    func nextJob(seeds: inout [Candidate], remaining: Double = .infinity) -> (Candidate, rung: Int, parent: Int?) {
         for rung in stride(from: settings.rungs - 2, through: 0, by: -1) {
             let finished = trials.filter { $0.rung == rung && $0.error == nil }.sorted { $0.validationAccuracy > $1.validationAccuracy }
             let top = finished.prefix(finished.count / settings.reduction)
@@ -334,7 +362,7 @@ public final class ArchitectureSearch {
                 let parent = contestants.max { score($0) < score($1) }!
                 candidate = space.mutate(parent.candidate, using: &generator)
             }
-            if affordable(candidate) { return (candidate, 0, nil) }
+            if affordable(candidate), canChallengeTheBest(candidate, from: 0, within: remaining) { return (candidate, 0, nil) }
         }
         return (space.smallest, 0, nil)
     }

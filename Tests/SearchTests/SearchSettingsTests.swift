@@ -195,6 +195,44 @@ func sliceTrainer(in scratch: URL, perClass: Int, seed: UInt64) throws -> Traine
     }
 }
 
+@Suite struct DeadlineTests {
+    @Test func onlyJobsThatCanReachTheBestTrialsRungBeforeTheDeadlineStart() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-deadline-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let trainer = try sliceTrainer(in: scratch, perClass: 1, seed: 6)
+        let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
+        let seeds = space.seeds()
+        let trial = BestTrialTests().trial
+        let atTheTop = [trial(1, 2, 0.871, 38_000_000, seeds[0]), trial(2, 0, 0.80, 9_000_000, seeds[2])]
+        let search = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialSecondsPerImageFLOP: 1e-9,
+                                        previousTrials: atTheTop)
+        let candidate = space.smallest
+        let climb = (0..<3).map { search.estimatedSeconds(candidate, rung: $0) }
+        #expect(climb[0] > 0 && climb[2] > climb[0])
+        // The best trial is at the top rung: a new candidate must be able to get there.
+        #expect(!search.canChallengeTheBest(candidate, from: 0, within: 0.99 * climb.reduce(0, +)))
+        #expect(search.canChallengeTheBest(candidate, from: 0, within: 1.01 * climb.reduce(0, +)))
+        #expect(search.canChallengeTheBest(candidate, from: 2, within: 1.01 * climb[2]))  // a promotion to the top rung
+        #expect(!search.canChallengeTheBest(candidate, from: 1, within: 1.01 * climb[1]))  // one that would stop short of it
+        // Proposals are drawn among those that can; the cheapest is the fallback.
+        var queue: [Candidate] = []
+        let remaining = 3 * climb.reduce(0, +)
+        for _ in 0..<20 {
+            let (proposal, rung, _) = search.nextJob(seeds: &queue, remaining: remaining)
+            #expect(rung == 0 && search.canChallengeTheBest(proposal, from: 0, within: remaining))
+        }
+        // Without a deadline the same draws include candidates too slow to climb in that time.
+        let unbounded = (0..<20).map { _ in search.nextJob(seeds: &queue).0 }
+        #expect(unbounded.contains { !search.canChallengeTheBest($0, from: 0, within: remaining) })
+        // With the best trial at rung 0 (a budget too small to climb), rung 0 is all a challenger needs.
+        let atTheBottom = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialSecondsPerImageFLOP: 1e-9,
+                                             previousTrials: [trial(1, 0, 0.80, 38_000_000, seeds[0])])
+        let cost = atTheBottom.estimatedSeconds(candidate, rung: 0)
+        #expect(atTheBottom.canChallengeTheBest(candidate, from: 0, within: 1.01 * cost))
+        #expect(!atTheBottom.canChallengeTheBest(candidate, from: 0, within: 0.99 * cost))
+    }
+}
+
 @Suite struct CostModelTests {
     @Test func aLineThroughMeasuredTrialsPricesLargeNetworksBetterThanOneRatio() throws {
         // Top-rung trials of a 10-minute Fashion-MNIST search: (forward FLOPs, seconds per image
