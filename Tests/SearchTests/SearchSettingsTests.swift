@@ -231,6 +231,26 @@ func sliceTrainer(in scratch: URL, perClass: Int, seed: UInt64) throws -> Traine
         #expect(atTheBottom.canChallengeTheBest(candidate, from: 0, within: 1.01 * cost))
         #expect(!atTheBottom.canChallengeTheBest(candidate, from: 0, within: 0.99 * cost))
     }
+
+    @Test func whenOnlyTheCheapestFallbackIsLeftAndWasTriedTheSearchEnds() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-fallback-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let trainer = try sliceTrainer(in: scratch, perClass: 1, seed: 7)
+        let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
+        let seeds = space.seeds()
+        let trial = BestTrialTests().trial
+        var settings = SearchSettings()
+        settings.maximumFLOPs = 1  // no proposal fits: `nextJob` falls back to `space.smallest`
+        let tried = [trial(1, 2, 0.871, 38_000_000, seeds[0]), trial(2, 2, 0.838, 60_000_000, seeds[1]),
+                     trial(3, 2, 0.861, 9_000_000, seeds[2]), trial(4, 0, 0.2, 500_000, space.smallest)]
+        let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9,
+                                        previousTrials: tried)
+        var queue: [Candidate] = []
+        #expect(search.nextJob(seeds: &queue).0 == space.smallest)
+        // Before, the search trained that fallback again and again until its deadline.
+        let result = try search.run(deadline: Date().addingTimeInterval(600))
+        #expect(result.trials.count == tried.count && result.stopReason == .budget)
+    }
 }
 
 @Suite struct CostModelTests {
