@@ -15,6 +15,27 @@ func sliceTrainer(in scratch: URL, perClass: Int, seed: UInt64) throws -> Traine
     return Trainer(dataset: dataset, splits: TrainingSplits(dataset: dataset))
 }
 
+/// What the search tests that start from recorded trials share: a trainer over a Fashion-MNIST
+/// slice in a scratch folder (`remove()` deletes it), the 28×28 search space and its seeds.
+struct RecordedSearchFixture {
+    let scratch: URL
+    let trainer: Trainer
+    let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
+    var seeds: [Candidate] { space.seeds() }
+
+    init(_ name: String, seed: UInt64) throws {
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-\(name)-\(UUID())")
+        do {
+            trainer = try sliceTrainer(in: scratch, perClass: 1, seed: seed)
+        } catch {
+            try? FileManager.default.removeItem(at: scratch)
+            throw error
+        }
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: scratch) }
+}
+
 @Suite struct SearchSettingsTests {
     @Test func rungsGrowByTheReductionFactorAndPreferMoreImagesOverMoreEpochs() {
         var settings = SearchSettings()
@@ -124,11 +145,9 @@ func sliceTrainer(in scratch: URL, perClass: Int, seed: UInt64) throws -> Traine
     }
 
     @Test func withALongFinalTrainingTheLargestTrialWithinOneStandardErrorOfTheLeaderIsPicked() throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-best-\(UUID())")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let trainer = try sliceTrainer(in: scratch, perClass: 1, seed: 3)
-        let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
-        let seeds = space.seeds()
+        let fixture = try RecordedSearchFixture("best", seed: 3)
+        defer { fixture.remove() }
+        let (trainer, space, seeds) = (fixture.trainer, fixture.space, fixture.seeds)
         // The 10-minute Fashion-MNIST search: standard error of 87.42 % on 10,000 images is 0.33 points.
         let trials = [
             trial(1, accuracy: 0.8710, flops: 24_000_000, candidate: seeds[0]),
@@ -158,11 +177,9 @@ func sliceTrainer(in scratch: URL, perClass: Int, seed: UInt64) throws -> Traine
 
 @Suite struct EvolutionTests {
     @Test func theSeedsAreParentsOfMutationsThoughTheySkipTheLowRungs() throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-evolution-\(UUID())")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let trainer = try sliceTrainer(in: scratch, perClass: 1, seed: 5)
-        let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
-        let seeds = space.seeds()
+        let fixture = try RecordedSearchFixture("evolution", seed: 5)
+        defer { fixture.remove() }
+        let (trainer, space, seeds) = (fixture.trainer, fixture.space, fixture.seeds)
         var generator = SeededGenerator(seed: 9)
         let samples = (0..<3).map { _ in space.random(using: &generator) }
         let trial = BestTrialTests().trial
@@ -197,11 +214,9 @@ func sliceTrainer(in scratch: URL, perClass: Int, seed: UInt64) throws -> Traine
 
 @Suite struct DeadlineTests {
     @Test func onlyJobsThatCanReachTheBestTrialsRungBeforeTheDeadlineStart() throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-deadline-\(UUID())")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let trainer = try sliceTrainer(in: scratch, perClass: 1, seed: 6)
-        let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
-        let seeds = space.seeds()
+        let fixture = try RecordedSearchFixture("deadline", seed: 6)
+        defer { fixture.remove() }
+        let (trainer, space, seeds) = (fixture.trainer, fixture.space, fixture.seeds)
         let trial = BestTrialTests().trial
         let atTheTop = [trial(1, 2, 0.871, 38_000_000, seeds[0]), trial(2, 0, 0.80, 9_000_000, seeds[2])]
         let search = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialSecondsPerImageFLOP: 1e-9,
@@ -233,11 +248,9 @@ func sliceTrainer(in scratch: URL, perClass: Int, seed: UInt64) throws -> Traine
     }
 
     @Test func whenOnlyTheCheapestFallbackIsLeftAndWasTriedTheSearchEnds() throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-fallback-\(UUID())")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let trainer = try sliceTrainer(in: scratch, perClass: 1, seed: 7)
-        let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
-        let seeds = space.seeds()
+        let fixture = try RecordedSearchFixture("fallback", seed: 7)
+        defer { fixture.remove() }
+        let (trainer, space, seeds) = (fixture.trainer, fixture.space, fixture.seeds)
         let trial = BestTrialTests().trial
         var settings = SearchSettings()
         settings.maximumFLOPs = 1  // no proposal fits: `nextJob` falls back to `space.smallest`
