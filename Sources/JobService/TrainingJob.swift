@@ -158,17 +158,19 @@ public final class TrainingJob {
         let finalSeconds = options.budget.seconds * (1 - options.effectiveSearchFraction)
         settings.finalTrainingSeconds = finalSeconds
         // When the final training will be many times longer than the top rung's trials (priced
-        // for the first seed), trials train candidates with the augmentation `FinalTrainingPlan`
-        // would add (see `AugmentationFloor`), and the pick allows for the short-horizon bias
-        // (see `SearchSettings.favourCapacityWithinNoise`).
+        // for the first seed), the pick allows for the short-horizon bias (see
+        // `SearchSettings.favourCapacityWithinNoise`); when it will also be long in epochs, trials
+        // train candidates with the augmentation `FinalTrainingPlan` would add (see `AugmentationFloor`).
         let topRung = settings.rung(settings.rungs - 1, trainImages: splits.train.count)
         var cost = CostModel(secondsPerImageFLOP: calibration)
         let finalEpochs = finalSeconds / cost.seconds(flops: seedFLOPs, trainImages: Double(splits.train.count),
                                                       scoredImages: Double(splits.validation.count))
-        if options.fixedSeed == nil,
-           FinalTrainingPlan.needsRegularization(horizonRatio: finalEpochs * Double(splits.train.count) / Double(topRung.images * topRung.epochs)) {
-            space.augmentationFloor = .longTraining
+        let horizonRatio = finalEpochs * Double(splits.train.count) / Double(topRung.images * topRung.epochs)
+        if options.fixedSeed == nil, horizonRatio >= FinalTrainingPlan.regularizationRatio {
             settings.favourCapacityWithinNoise = true
+            if FinalTrainingPlan.needsRegularization(horizonRatio: horizonRatio, epochs: finalEpochs) {
+                space.augmentationFloor = .longTraining
+            }
         }
         var previousBest: (trialID: Int, network: Sequential)?
         if !previousTrials.isEmpty, let checkpoint = try? Checkpoint.read(from: folder.bestTrialURL),

@@ -41,6 +41,20 @@ import Training
         #expect(kept.notes.count == 1)
     }
 
+    @Test func aFinalTrainingLongAgainstItsTrialButShortInEpochsAddsNoAugmentation() {
+        let small = space.seeds()[2]
+        // The 10-minute case on a slower machine: a one-epoch trial, an 18-epoch final (18× the trial).
+        let plan = FinalTrainingPlan(candidate: small, trialImageEpochs: 50_000, trainImages: 50_000, epochs: 18, seed: 0)
+        #expect(plan.horizonRatio == 18 && !plan.warmStart)
+        #expect(plan.candidate == small)
+        #expect(plan.config == FinalTrainingPlan.config(small, epochs: 18, seed: 0))
+        #expect(plan.notes.count == 1, "only the fresh start is noted: \(plan.notes)")
+        // The threshold: from `regularizationEpochs` epochs on, it does.
+        let epochs = FinalTrainingPlan.regularizationEpochs
+        #expect(FinalTrainingPlan(candidate: small, trialImageEpochs: 50_000, trainImages: 50_000, epochs: epochs, seed: 0).candidate != small)
+        #expect(FinalTrainingPlan(candidate: small, trialImageEpochs: 50_000, trainImages: 50_000, epochs: epochs - 1, seed: 0).candidate == small)
+    }
+
     @Test func aSeedTrainedWithoutASearchKeepsItsConfigurationAndStartsFresh() {
         let resnet = space.seeds()[1]
         let plan = FinalTrainingPlan(candidate: resnet, trialImageEpochs: nil, trainImages: 50_000, epochs: 9, seed: 1)

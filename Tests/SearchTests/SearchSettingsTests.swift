@@ -64,10 +64,17 @@ struct RecordedSearchFixture {
         let trainer = try sliceTrainer(in: scratch, perClass: 3, seed: 1)
         let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9)
         var queue = seeds
-        // Seeds are known-good and always tried; the cap applies to proposals.
+        // Queued seeds go first; then every proposal is within the cap.
         #expect((0..<3).map { _ in search.nextJob(seeds: &queue).0.origin } == seeds.map(\.origin))
         for _ in 0..<30 { #expect(try flops(search.nextJob(seeds: &queue).0) <= small) }
         #expect(try flops(space.smallest) < small)
+        // The seeds queued are those within the cap, or the cheapest when none is.
+        #expect(search.seedsToTry() == [seeds[2]])
+        var none = settings
+        none.maximumFLOPs = 1
+        #expect(ArchitectureSearch(trainer: trainer, space: space, settings: none, initialSecondsPerImageFLOP: 1e-9).seedsToTry() == [seeds[2]])
+        #expect(ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialSecondsPerImageFLOP: 1e-9).seedsToTry()
+            == seeds)
 
         // The budget-derived cap follows the cost model: 8 final epochs of TRAIN (+ a third of VALIDATION).
         var budgeted = SearchSettings()
@@ -75,6 +82,31 @@ struct RecordedSearchFixture {
         let priced = ArchitectureSearch(trainer: trainer, space: space, settings: budgeted, initialSecondsPerImageFLOP: 1e-9)
         let images = Double(trainer.splits.train.count + trainer.splits.validation.count / 3)
         #expect(priced.maximumFLOPs == Int(100 / (8 * 1e-9 * images)))
+    }
+}
+
+@Suite struct ViabilityTests {
+    @Test func everyProposalHasAHeadThatCanClassify() {
+        let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
+        // What a 10-minute search drew before (7–37 % VALIDATION): one or two 16-wide stages, average-pooled.
+        #expect(!space.isViable(ArchitectureGenes(stages: 1, blocksPerStage: 1, width: 16, head: .globalAvgPool)))
+        #expect(!space.isViable(ArchitectureGenes(stages: 2, blocksPerStage: 1, width: 16, head: .globalAvgPool)))
+        #expect(!space.isViable(ArchitectureGenes(stages: 1, blocksPerStage: 3, width: 64, head: .globalAvgPool)))
+        #expect(space.isViable(ArchitectureGenes(stages: 3, blocksPerStage: 1, width: 16, head: .globalAvgPool)))
+        #expect(space.isViable(ArchitectureGenes(stages: 1, blocksPerStage: 1, width: 16, head: .dense)))
+        // Many classes need as many channels to pool.
+        let wide = SearchSpace(inputShape: [3, 32, 32], classes: 100, imbalanced: false)
+        #expect(!wide.isViable(ArchitectureGenes(stages: 2, blocksPerStage: 1, width: 32, head: .globalAvgPool)))
+        #expect(wide.isViable(ArchitectureGenes(stages: 3, blocksPerStage: 1, width: 32, head: .globalAvgPool)))
+
+        var generator = SeededGenerator(seed: 11)
+        let samples = (0..<200).map { _ in space.random(using: &generator) }
+        #expect(samples.allSatisfy { space.isViable($0.architecture) })
+        #expect(samples.contains { $0.architecture.head == .globalAvgPool }, "the head stays a gene")
+        let parents = space.seeds() + [space.smallest] + samples.prefix(40)
+        let children = (0..<400).map { space.mutate(parents[$0 % parents.count], using: &generator) }
+        #expect(children.allSatisfy { space.isViable($0.architecture) })
+        #expect((space.seeds() + [space.smallest]).allSatisfy { space.isViable($0.architecture) })
     }
 }
 
@@ -209,6 +241,14 @@ struct RecordedSearchFixture {
         // A tournament of 4 draws from 6 members holds a seed with probability 15/16, and seeds
         // outrank the rest (a higher rung). Before the seeds were members, none of these mutated one.
         #expect(ofSeeds.count >= 30, "\(ofSeeds.count) of 40 proposals mutate a seed")
+
+        // With only the seeds tried, every other proposal mutates one; before, all were random samples.
+        let seedsOnly = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialSecondsPerImageFLOP: 1e-9,
+                                           previousTrials: Array(trials.prefix(3)))
+        let early = (0..<40).map { _ in seedsOnly.nextJob(seeds: &queue).0 }
+        #expect(early.allSatisfy { $0.origin == "random" || $0.origin == "mutation" })
+        let mutations = early.filter { $0.origin == "mutation" }
+        #expect(mutations.count == 20 && mutations.allSatisfy { child in seeds.contains { isChild(child, of: $0) } })
     }
 }
 
