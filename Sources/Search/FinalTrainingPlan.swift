@@ -30,7 +30,7 @@ import Training
 ///   Below ~20 epochs the floor cost more than it gave, in all three comparisons on Fashion-MNIST
 ///   (10-minute budgets, TEST): the `small` seed for 18 epochs, 92.13 % with it against 92.38 % in
 ///   19 without (91.9 % against 99.0 % TRAIN: with it, the network had not yet fitted); `vgg-bn`
-///   for 18–19 epochs, 93.76 % against 93.90 and 93.95 %. The 60-minute job's 42-epoch final
+///   for 18–19 epochs, 93.76 % against 93.90 and 93.95 %. The 60-minute job's 60-epoch final
 ///   training, with it, reached 94.7 %.
 public struct FinalTrainingPlan: Equatable, Sendable {
     /// Final image-epochs over the trial's: how much longer the final training runs.
