@@ -249,7 +249,7 @@ public final class ArchitectureSearch {
     public func run(deadline: Date, shouldStop: @escaping () -> Bool = { false }, onTrial: (TrialRecord) -> Void = { _ in },
                     onNewBest: (TrialRecord, Sequential) -> Void = { _, _ in }) throws -> SearchResult {
         let started = Date().addingTimeInterval(-(trials.map(\.endedAt).max() ?? 0))
-        var seeds = seedsToTry().filter { seed in !trials.contains { $0.candidate == seed } }
+        var seeds = seedsToTry().filter { !wasTried($0) }
         var reason = SearchStopReason.budget
         var skippedInARow = 0
         while true {
@@ -263,7 +263,7 @@ public final class ArchitectureSearch {
             }
             var (candidate, rung, parent) = nextJob(seeds: &seeds, remaining: remaining)
             let isSeed = parent == nil && candidate.origin.hasPrefix("seed:")
-            if parent == nil, candidate == space.smallest, trials.contains(where: { $0.candidate == candidate }) {
+            if parent == nil, candidate == space.smallest, wasTried(candidate) {
                 // `nextJob`'s fallback again: no new candidate fits the FLOP cap and the time left.
                 reason = .budget
                 break
