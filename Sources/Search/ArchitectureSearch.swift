@@ -242,7 +242,8 @@ public final class ArchitectureSearch {
     }
 
     /// Runs trials until `deadline`, convergence or `shouldStop`.
-    /// - Throws: `SearchError.noTrialFinished` when not one trial fit.
+    /// - Throws: `SearchError.noTrialFinished` when not one trial fit; `SearchError.cancelled` when
+    ///   `shouldStop` came first.
     /// - Parameters:
     ///   - onTrial: called after every trial.
     ///   - onNewBest: called when a trial becomes the best so far, with its network (to keep a checkpoint).
@@ -303,7 +304,7 @@ public final class ArchitectureSearch {
             }
             if record.stopReason == .cancelled { reason = .cancelled; break }
         }
-        guard let best = bestTrial() else { throw SearchError.noTrialFinished }
+        guard let best = bestTrial() else { throw reason == .cancelled ? SearchError.cancelled : SearchError.noTrialFinished }
         return SearchResult(trials: trials, best: best, stopReason: reason, costModel: cost,
                             bestNetwork: bestNetwork?.trialID == best.id ? bestNetwork?.network : nil)
     }

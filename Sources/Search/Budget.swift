@@ -48,6 +48,8 @@ public enum SearchError: Error, Equatable, CustomStringConvertible {
     case budgetTooSmall(requested: Double, needed: Double)
     case noTrainingImages
     case noTrialFinished
+    /// `shouldStop` asked the search to stop before any trial finished an epoch.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -58,6 +60,7 @@ public enum SearchError: Error, Equatable, CustomStringConvertible {
                 + "give at least \(Budget.format(needed.rounded(.up)))"
         case .noTrainingImages: "the dataset has no TRAIN images with labels"
         case .noTrialFinished: "no search trial finished within the budget"
+        case .cancelled: "the search was cancelled before any trial finished"
         }
     }
 }

@@ -116,6 +116,23 @@ import TestSupport
         #expect(FileManager.default.fileExists(atPath: job.folder.importURL.path))
     }
 
+    /// CI, 2026-11-30: a cancel that reached a CLI job during its first trial's first epoch made it
+    /// `failed` ("no search trial finished") instead of `cancelled`.
+    @Test func cancellingBeforeTheFirstTrialFinishesCancels() throws {
+        var options = TrainingJobOptions(manifest: try Self.slice(perClass: 40), budget: Budget(seconds: 60))
+        options.jobsDirectory = Self.root.appendingPathComponent("jobs")
+        final class Flag: @unchecked Sendable { var value = false }  // written and read on the job's thread only
+        let searching = Flag()
+        let job = try TrainingJob(options: options) { event in
+            if case let .message(text) = event, text.hasPrefix("searching until") { searching.value = true }
+        }
+        #expect(try job.run(shouldStop: { searching.value }) == nil)
+        let record = try job.folder.readRecord()
+        #expect(record.state == .cancelled)
+        #expect(record.trialsDone <= 1)
+        #expect(!FileManager.default.fileExists(atPath: job.folder.modelURL.path))
+    }
+
     @Test func anInterruptedJobResumesFromItsFinishedTrialsWithTheBudgetLeft() throws {
         var options = TrainingJobOptions(manifest: try Self.slice(perClass: 40), budget: Budget(seconds: 60))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
