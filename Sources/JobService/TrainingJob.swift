@@ -217,27 +217,29 @@ public final class TrainingJob {
                 + (space.augmentationFloor == .none ? "" : "; every candidate trains with at least ±\(space.augmentationFloor.cropPadding) px "
                     + "translation and p \(space.augmentationFloor.erasingProbability) erasing, as the long final training will") + ")")
             let normalization = BatchLoader.fitNormalization(dataset: dataset, indices: splits.train)
+            let recordTrial = { (trial: Search.TrialRecord) in
+                try? self.folder.appendSearchLog(trial)
+                self.update {
+                    $0.trialsDone += 1
+                    if trial.error == nil { $0.bestValidationAccuracy = max($0.bestValidationAccuracy ?? 0, trial.validationAccuracy) }
+                    $0.usedSeconds = Date().timeIntervalSince(start)
+                    $0.progress = min(1, $0.usedSeconds / self.options.budget.seconds)
+                }
+                self.onEvent(.trial(trial))
+            }
+            let checkpointBest = { (trial: Search.TrialRecord, network: Sequential) in
+                // The best trial so far is checkpointed as it finishes: a resumed job starts from it.
+                let trialSpec = trial.candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes,
+                                                                          name: "trial-\(trial.id)")
+                let checkpoint = Checkpoint(
+                    network: network, architecture: trialSpec, normalization: normalization, labelNames: labels,
+                    metadata: ["job_id": self.id, "trial": String(trial.id), "candidate": trial.candidate.summary,
+                               "validation_accuracy": String(trial.validationAccuracy)])
+                if let data = try? checkpoint.encoded() { try? self.folder.writeAtomically(data, to: self.folder.bestTrialURL) }
+            }
             let result: SearchResult
             do {
-                result = try search.run(deadline: searchEnd, shouldStop: shouldStop, onTrial: { trial in
-                    try? self.folder.appendSearchLog(trial)
-                    self.update {
-                        $0.trialsDone += 1
-                        if trial.error == nil { $0.bestValidationAccuracy = max($0.bestValidationAccuracy ?? 0, trial.validationAccuracy) }
-                        $0.usedSeconds = Date().timeIntervalSince(start)
-                        $0.progress = min(1, $0.usedSeconds / self.options.budget.seconds)
-                    }
-                    self.onEvent(.trial(trial))
-                }, onNewBest: { trial, network in
-                    // The best trial so far is checkpointed as it finishes: a resumed job starts from it.
-                    let trialSpec = trial.candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes,
-                                                                              name: "trial-\(trial.id)")
-                    let checkpoint = Checkpoint(
-                        network: network, architecture: trialSpec, normalization: normalization, labelNames: labels,
-                        metadata: ["job_id": self.id, "trial": String(trial.id), "candidate": trial.candidate.summary,
-                                   "validation_accuracy": String(trial.validationAccuracy)])
-                    if let data = try? checkpoint.encoded() { try? self.folder.writeAtomically(data, to: self.folder.bestTrialURL) }
-                })
+                result = try search.run(deadline: searchEnd, shouldStop: shouldStop, onTrial: recordTrial, onNewBest: checkpointBest)
             } catch SearchError.cancelled {
                 return cancel(start: start)
             }
