@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"]),
-        .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Search", "Datasets", "TestSupport"]),
+        .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Search", "Datasets", "NN", "TestSupport"]),
         // Also runs the built executable (a CLI job cancelled and killed under the server); depends on it so it is built first.
         .testTarget(name: "ServerTests", dependencies: [
             "autovision", "Server", "JobService", "Search", "Datasets", "ImageIO", "TestSupport",

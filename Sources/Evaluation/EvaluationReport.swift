@@ -199,10 +199,22 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     public var parameters: Int
     /// Multiply–add count of one forward pass on one image.
     public var flops: Int
+    /// Views averaged per prediction: `none`, or `horizontal_flip` (each image and its mirror
+    /// image; see `TestTimeAugmentation`). `nil` in reports written before it existed.
+    public var testTimeAugmentation: String?
+    /// VALIDATION accuracy of the model as served (with its test-time augmentation), a fraction.
+    public var validationAccuracy: Double?
 
-    public init(architecture: String, parameters: Int, flops: Int) {
+    enum CodingKeys: String, CodingKey {
+        case architecture, parameters, flops
+        case testTimeAugmentation = "test_time_augmentation", validationAccuracy = "validation_accuracy"
+    }
+
+    public init(architecture: String, parameters: Int, flops: Int, testTimeAugmentation: String? = nil, validationAccuracy: Double? = nil) {
         self.architecture = architecture
         self.parameters = parameters
         self.flops = flops
+        self.testTimeAugmentation = testTimeAugmentation
+        self.validationAccuracy = validationAccuracy
     }
 }

@@ -29,7 +29,8 @@ extension EvaluationReport {
         page += "<h1>AutoVision evaluation report</h1>\n<p class=\"muted\">"
         page += (jobID.map { "Job <code>\($0.htmlEscaped)</code> · " } ?? "") + "created \(createdAt.htmlEscaped)</p>\n"
         if let model {
-            page += "<p>Model: <code>\(model.architecture.htmlEscaped)</code> · \(Format.count(model.parameters)) parameters · \(Format.count(model.flops)) FLOPs</p>\n"
+            page += "<p>Model: <code>\(model.architecture.htmlEscaped)</code> · \(Format.count(model.parameters)) parameters · \(Format.count(model.flops)) FLOPs"
+                + (model.testTimeAugmentation == "horizontal_flip" ? " · each prediction averaged with the mirror image's" : "") + "</p>\n"
         }
         page += headlineSection() + confusionSection() + perClassSection() + mistakesSection() + searchSection() + runSection()
         page += "</body></html>\n"

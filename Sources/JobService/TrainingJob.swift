@@ -259,7 +259,11 @@ public final class TrainingJob {
         update { $0.state = .training }
         let spec = best.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "final")
         let flops = Double(try spec.forwardFLOPsPerImage())
-        let evaluationReserve = cost.seconds(flops: flops, trainImages: 0, scoredImages: Double(splits.test.count + splits.validation.count)) + 2
+        // TEST once, and VALIDATION: once plain and once averaged with mirror images when the
+        // test-time augmentation is on offer (three passes of it, two of TEST).
+        let offered: [TestTimeAugmentation] = best.horizontalFlip ? [.none, .horizontalFlip] : [.none]
+        let scoredImages = offered.map(\.views).reduce(0, +) * splits.validation.count + offered.last!.views * splits.test.count
+        let evaluationReserve = cost.seconds(flops: flops, trainImages: 0, scoredImages: Double(scoredImages)) + 2
         let trainingEnd = end.addingTimeInterval(-evaluationReserve)
         let epochSeconds = max(1e-3, cost.seconds(flops: flops, trainImages: Double(splits.train.count),
                                                   scoredImages: Double(splits.validation.count)))
@@ -293,18 +297,35 @@ public final class TrainingJob {
                 + "; annealing the learning rate over \(epochs) more epoch\(epochs == 1 ? "" : "s")")
         })
         if outcome.stopReason == .cancelled { return cancel(start: start) }
+
+        // 4. Evaluation: the test-time augmentation is picked on VALIDATION; TEST is used once, here.
+        update { $0.state = .evaluating }
+        let validationLabels = splits.validation.map { Int(dataset.labels[$0]) }
+        var testTimeAugmentation = TestTimeAugmentation.none
+        var validationAccuracy = -1.0
+        for policy in offered {
+            let probabilities = trainer.probabilities(outcome.network, normalization: outcome.normalization, indices: splits.validation,
+                                                      testTimeAugmentation: policy)
+            let value = accuracy(probabilities, labels: validationLabels, classes: labels.count)
+            // A second view doubles the inference work: it must raise VALIDATION accuracy to be kept.
+            if value > validationAccuracy { (testTimeAugmentation, validationAccuracy) = (policy, value) }
+        }
+        if offered.count > 1 {
+            say(testTimeAugmentation == .horizontalFlip
+                ? "averaging each image's prediction with its mirror image's (the model trained with flips): VALIDATION \(percent(validationAccuracy))"
+                : "kept single-view predictions: averaging with mirror images did not raise VALIDATION accuracy (\(percent(validationAccuracy)))")
+        }
         let resolution = dataset.resolution
         let checkpoint = Checkpoint(
             network: outcome.network, architecture: spec, normalization: outcome.normalization, labelNames: labels,
             metadata: [
                 "job_id": id, "working_resolution": String(decoding: try JSONEncoder.sorted.encode(resolution), as: UTF8.self),
-                "candidate": plan.candidate.summary, "validation_accuracy": String(outcome.bestValidationAccuracy),
+                "candidate": plan.candidate.summary, "validation_accuracy": String(validationAccuracy),
+                TestTimeAugmentation.metadataKey: testTimeAugmentation.rawValue,
             ])
         try folder.writeAtomically(try checkpoint.encoded(), to: folder.modelURL)
-
-        // 4. Evaluation: TEST is used once, here.
-        update { $0.state = .evaluating }
-        let probabilities = trainer.probabilities(outcome.network, normalization: outcome.normalization, indices: splits.test)
+        let probabilities = trainer.probabilities(outcome.network, normalization: outcome.normalization, indices: splits.test,
+                                                  testTimeAugmentation: testTimeAugmentation)
         var test = try TestEvaluation(
             probabilities: probabilities, labels: splits.test.map { Int(dataset.labels[$0]) }, classNames: labels,
             scoreThreshold: options.scoreThreshold,
@@ -335,7 +356,8 @@ public final class TrainingJob {
             budget: BudgetSummary(requestedSeconds: options.budget.seconds, usedSeconds: used, stopReason: stopReason,
                                   importSeconds: imported.summary.importSeconds),
             machine: MachineInfo.current(),
-            model: ModelSummary(architecture: plan.candidate.summary, parameters: try spec.parameterCount(), flops: Int(flops)))
+            model: ModelSummary(architecture: plan.candidate.summary, parameters: try spec.parameterCount(), flops: Int(flops),
+                                testTimeAugmentation: testTimeAugmentation.rawValue, validationAccuracy: validationAccuracy))
         try folder.writeAtomically(try report.jsonData(), to: folder.reportURL)
         try folder.writeAtomically(Data(report.html().utf8), to: folder.reportHTMLURL)
         update {
@@ -361,6 +383,17 @@ public final class TrainingJob {
 }
 
 func percent(_ value: Double) -> String { String(format: "%.2f %%", value * 100) }
+
+/// Top-1 accuracy of row-major probabilities `[labels.count, classes]`.
+func accuracy(_ probabilities: [Float], labels: [Int], classes: Int) -> Double {
+    guard !labels.isEmpty else { return 0 }
+    var correct = 0
+    for (row, label) in labels.enumerated() {
+        let scores = probabilities[row * classes ..< (row + 1) * classes]
+        if scores.indices.max(by: { scores[$0] < scores[$1] })! - row * classes == label { correct += 1 }
+    }
+    return Double(correct) / Double(labels.count)
+}
 
 extension JSONEncoder {
     static var sorted: JSONEncoder {

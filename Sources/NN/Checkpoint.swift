@@ -197,13 +197,18 @@ public final class Classifier {
     public let normalization: ChannelNormalization?
     public let labelNames: [String]
     public let network: Sequential
+    /// Views averaged per image (the checkpoint's `TestTimeAugmentation.metadataKey`).
+    public let testTimeAugmentation: TestTimeAugmentation
     private var normalized = Tensor.empty
 
+    /// - Throws: `NNError` when the network cannot be built or the metadata names an unknown
+    ///   test-time augmentation.
     public init(checkpoint: Checkpoint) throws {
         architecture = checkpoint.architecture
         normalization = checkpoint.normalization
         labelNames = checkpoint.labelNames
         network = try checkpoint.makeNetwork()
+        testTimeAugmentation = try TestTimeAugmentation(checkpoint: checkpoint)
     }
 
     public convenience init(contentsOf url: URL) throws {
@@ -211,7 +216,7 @@ public final class Classifier {
     }
 
     /// Class probabilities `[N, classes]` for images `[N, C, H, W]` with pixels scaled to `[0, 1]`
-    /// (the checkpoint's normalisation is applied here).
+    /// (the checkpoint's normalisation and test-time augmentation are applied here).
     public func probabilities(for images: Tensor) -> Tensor {
         precondition(Array(images.shape.dimensions.dropFirst()) == architecture.inputShape,
                      "images \(images.shape) do not match the model input \(architecture.inputShape)")
@@ -221,9 +226,11 @@ public final class Classifier {
             normalization.apply(to: &normalized)
             input = normalized
         }
-        var scores = network.forward(input, training: false)
-        applySoftmaxRows(&scores)
-        return scores
+        return testTimeAugmentation.probabilities(of: input) { view in
+            var scores = network.forward(view, training: false)
+            applySoftmaxRows(&scores)
+            return scores
+        }
     }
 
     /// The most probable class of each image, with its name and probability.

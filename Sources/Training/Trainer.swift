@@ -199,20 +199,27 @@ public struct Trainer {
             bestEpoch: bestEpoch, stopReason: reason, seconds: Date().timeIntervalSince(started))
     }
 
-    /// Softmax probabilities `[indices.count, K]`, row-major, in inference mode.
-    public func probabilities(_ network: Sequential, normalization: ChannelNormalization, indices: [Int], batchSize: Int = 256) -> [Float] {
+    /// Softmax probabilities `[indices.count, K]`, row-major, in inference mode, averaged over the
+    /// views of `testTimeAugmentation` (as a `Classifier` of the same checkpoint computes them).
+    public func probabilities(_ network: Sequential, normalization: ChannelNormalization, indices: [Int],
+                              testTimeAugmentation: TestTimeAugmentation = .none, batchSize: Int = 256) -> [Float] {
         let loader = BatchLoader(dataset: dataset, normalization: normalization)
-        return Self.probabilities(network, loader: loader, indices: indices, batchSize: batchSize)
+        return Self.probabilities(network, loader: loader, indices: indices, testTimeAugmentation: testTimeAugmentation,
+                                  batchSize: batchSize)
     }
 
-    static func probabilities(_ network: Sequential, loader: BatchLoader, indices: [Int], batchSize: Int = 256) -> [Float] {
+    static func probabilities(_ network: Sequential, loader: BatchLoader, indices: [Int],
+                              testTimeAugmentation: TestTimeAugmentation = .none, batchSize: Int = 256) -> [Float] {
         var result: [Float] = []
         var batch = Tensor.empty
         var labels: [Int] = []
         for start in stride(from: 0, to: indices.count, by: batchSize) {
             loader.fill(&batch, labels: &labels, indices: indices[start..<min(indices.count, start + batchSize)])
-            var scores = network.forward(batch, training: false)
-            applySoftmaxRows(&scores)
+            let scores = testTimeAugmentation.probabilities(of: batch) { view in
+                var scores = network.forward(view, training: false)
+                applySoftmaxRows(&scores)
+                return scores
+            }
             result += scores.storage
         }
         return result

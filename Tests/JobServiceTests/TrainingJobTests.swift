@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import JobService
+import NN
 import Search
 import Testing
 import TestSupport
@@ -60,6 +61,11 @@ import TestSupport
         #expect(record.state == .succeeded && record.testAccuracy == report.test.accuracy)
 
         // The served model gives the report's TEST accuracy on the TEST images.
+        #expect(try Self.servedTestAccuracy(job, manifest: manifest) == report.test.accuracy)
+    }
+
+    /// TEST accuracy of the job's served model (`Predictor`, from the image files), one image at a time.
+    static func servedTestAccuracy(_ job: TrainingJob, manifest: URL) throws -> Double {
         let predictor = try Predictor(folder: job.folder)
         let rows = try String(contentsOf: manifest, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("TEST,") }
         var correct = 0
@@ -68,7 +74,33 @@ import TestSupport
             let bytes = [UInt8](try Data(contentsOf: manifest.deletingLastPathComponent().appendingPathComponent(fields[1])))
             if try predictor.predict(images: [bytes])[0][0].label == fields[2] { correct += 1 }
         }
-        #expect(Double(correct) / Double(rows.count) == report.test.accuracy)
+        return Double(correct) / Double(rows.count)
+    }
+
+    /// `vgg-bn` trains with random flips, so the job offers it test-time flips and keeps them only
+    /// when they raise VALIDATION accuracy. Whichever it keeps, the checkpoint and the report record
+    /// it, and the served model (which reads it from the checkpoint) gives the report's TEST accuracy.
+    @Test func testTimeFlipsArePickedOnValidationAndServedAsEvaluated() throws {
+        let manifest = try Self.slice(perClass: 40)
+        var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: 30))
+        options.jobsDirectory = Self.root.appendingPathComponent("jobs")
+        options.fixedSeed = "vgg-bn"
+        var messages: [String] = []
+        let job = try TrainingJob(options: options) { event in
+            if case let .message(text) = event { messages.append(text) }
+        }
+        let report = try #require(try job.run())
+        let policy = try #require(report.model?.testTimeAugmentation)
+        let decision = messages.filter { $0.contains("mirror image") }
+        #expect(decision.count == 1, "one line says what was decided: \(messages)")
+        #expect(decision.first?.hasPrefix(policy == "horizontal_flip" ? "averaging" : "kept single-view") == true)
+        let checkpoint = try Checkpoint.read(from: job.folder.modelURL)
+        #expect(checkpoint.metadata[TestTimeAugmentation.metadataKey] == policy)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: job.folder.reportURL)) as! [String: Any]
+        let model = try #require(json["model"] as? [String: Any])
+        #expect(model["test_time_augmentation"] as? String == policy)
+        #expect(model["validation_accuracy"] is Double)
+        #expect(try Self.servedTestAccuracy(job, manifest: manifest) == report.test.accuracy)
     }
 
     @Test func exifRotatedImagePredictsLikeTheUprightOnes() throws {
