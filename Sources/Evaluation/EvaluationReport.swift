@@ -199,8 +199,9 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     public var parameters: Int
     /// Multiply–add count of one forward pass on one image.
     public var flops: Int
-    /// Views averaged per prediction: `none`, or `horizontal_flip` (each image and its mirror
-    /// image; see `TestTimeAugmentation`). `nil` in reports written before it existed.
+    /// Views averaged per prediction: `none`, `horizontal_flip` (each image and its mirror image)
+    /// or `shifts` (the image and its four one-pixel shifts); see `NN.TestTimeAugmentation`.
+    /// `nil` in reports written before it existed.
     public var testTimeAugmentation: String?
     /// VALIDATION accuracy of the model as served (with its test-time augmentation), a fraction.
     public var validationAccuracy: Double?
@@ -208,6 +209,15 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case architecture, parameters, flops
         case testTimeAugmentation = "test_time_augmentation", validationAccuracy = "validation_accuracy"
+    }
+
+    /// How predictions are averaged, for the summaries (`nil`: one view).
+    var testTimeAugmentationDescription: String? {
+        switch testTimeAugmentation {
+        case "horizontal_flip": "each prediction averaged with the mirror image's"
+        case "shifts": "each prediction averaged over the image and its four one-pixel shifts"
+        default: nil
+        }
     }
 
     public init(architecture: String, parameters: Int, flops: Int, testTimeAugmentation: String? = nil, validationAccuracy: Double? = nil) {

@@ -30,7 +30,7 @@ extension EvaluationReport {
         page += (jobID.map { "Job <code>\($0.htmlEscaped)</code> · " } ?? "") + "created \(createdAt.htmlEscaped)</p>\n"
         if let model {
             page += "<p>Model: <code>\(model.architecture.htmlEscaped)</code> · \(Format.count(model.parameters)) parameters · \(Format.count(model.flops)) FLOPs"
-                + (model.testTimeAugmentation == "horizontal_flip" ? " · each prediction averaged with the mirror image's" : "") + "</p>\n"
+                + (model.testTimeAugmentationDescription.map { " · \($0.htmlEscaped)" } ?? "") + "</p>\n"
         }
         page += headlineSection() + confusionSection() + perClassSection() + mistakesSection() + searchSection() + runSection()
         page += "</body></html>\n"

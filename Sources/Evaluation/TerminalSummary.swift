@@ -7,7 +7,7 @@ extension EvaluationReport {
         lines.append("AutoVision evaluation" + (jobID.map { " — job \($0)" } ?? "") + " (\(createdAt))")
         if let model {
             lines.append("Model: \(Format.truncated(model.architecture, 80)) · \(Format.count(model.parameters)) parameters · \(Format.count(model.flops)) FLOPs"
-                + (model.testTimeAugmentation == "horizontal_flip" ? " · predictions averaged with mirror images" : ""))
+                + (model.testTimeAugmentationDescription.map { " · \($0)" } ?? ""))
         }
         let topK = t.topKAccuracy.keys.compactMap(Int.init).sorted().filter { $0 > 1 }
             .map { "top-\($0) \(Format.percent(t.topKAccuracy[String($0)]))" }

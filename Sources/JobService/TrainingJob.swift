@@ -259,10 +259,10 @@ public final class TrainingJob {
         update { $0.state = .training }
         let spec = best.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "final")
         let flops = Double(try spec.forwardFLOPsPerImage())
-        // TEST once, and VALIDATION: once plain and once averaged with mirror images when the
-        // test-time augmentation is on offer (three passes of it, two of TEST).
-        let offered: [TestTimeAugmentation] = best.horizontalFlip ? [.none, .horizontalFlip] : [.none]
-        let scoredImages = offered.map(\.views).reduce(0, +) * splits.validation.count + offered.last!.views * splits.test.count
+        // VALIDATION once per test-time augmentation on offer, then TEST once (at most the costliest's
+        // views). Priced as if translations were on offer: the final training may add them.
+        let priced = TestTimeAugmentation.offered(horizontalFlip: best.horizontalFlip, translation: true).map(\.views)
+        let scoredImages = priced.reduce(0, +) * splits.validation.count + priced.max()! * splits.test.count
         let evaluationReserve = cost.seconds(flops: flops, trainImages: 0, scoredImages: Double(scoredImages)) + 2
         let trainingEnd = end.addingTimeInterval(-evaluationReserve)
         let epochSeconds = max(1e-3, cost.seconds(flops: flops, trainImages: Double(splits.train.count),
@@ -301,19 +301,25 @@ public final class TrainingJob {
         // 4. Evaluation: the test-time augmentation is picked on VALIDATION; TEST is used once, here.
         update { $0.state = .evaluating }
         let validationLabels = splits.validation.map { Int(dataset.labels[$0]) }
+        let offered = TestTimeAugmentation.offered(horizontalFlip: plan.candidate.horizontalFlip, translation: plan.candidate.cropPadding > 0)
         var testTimeAugmentation = TestTimeAugmentation.none
         var validationAccuracy = -1.0
         for policy in offered {
             let probabilities = trainer.probabilities(outcome.network, normalization: outcome.normalization, indices: splits.validation,
                                                       testTimeAugmentation: policy)
             let value = accuracy(probabilities, labels: validationLabels, classes: labels.count)
-            // A second view doubles the inference work: it must raise VALIDATION accuracy to be kept.
+            // Cheapest first: a costlier policy multiplies the inference work, so it must raise VALIDATION accuracy to be kept.
             if value > validationAccuracy { (testTimeAugmentation, validationAccuracy) = (policy, value) }
         }
         if offered.count > 1 {
-            say(testTimeAugmentation == .horizontalFlip
-                ? "averaging each image's prediction with its mirror image's (the model trained with flips): VALIDATION \(percent(validationAccuracy))"
-                : "kept single-view predictions: averaging with mirror images did not raise VALIDATION accuracy (\(percent(validationAccuracy)))")
+            let tried = offered.dropFirst().map { $0 == .horizontalFlip ? "mirror images" : "one-pixel shifts" }.joined(separator: " or ")
+            let decision = switch testTimeAugmentation {
+            case .none: "kept single-view predictions: averaging with \(tried) did not raise VALIDATION accuracy (\(percent(validationAccuracy)))"
+            case .horizontalFlip: "averaging each prediction with the mirror image's (the model trained with flips): VALIDATION \(percent(validationAccuracy))"
+            case .shifts: "averaging each prediction over the image and its four one-pixel shifts (the model trained with translations): "
+                + "VALIDATION \(percent(validationAccuracy))"
+            }
+            say(decision)
         }
         let resolution = dataset.resolution
         let checkpoint = Checkpoint(

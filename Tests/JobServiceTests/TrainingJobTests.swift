@@ -77,9 +77,10 @@ import TestSupport
         return Double(correct) / Double(rows.count)
     }
 
-    /// `vgg-bn` trains with random flips, so the job offers it test-time flips and keeps them only
-    /// when they raise VALIDATION accuracy. Whichever it keeps, the checkpoint and the report record
-    /// it, and the served model (which reads it from the checkpoint) gives the report's TEST accuracy.
+    /// `vgg-bn` trains with random flips and translations, so the job offers it test-time flips and
+    /// shifts and keeps one only when it raises VALIDATION accuracy. Whichever it keeps, the checkpoint
+    /// and the report record it, and the served model (which reads it from the checkpoint) gives the
+    /// report's TEST accuracy.
     @Test func testTimeFlipsArePickedOnValidationAndServedAsEvaluated() throws {
         let manifest = try Self.slice(perClass: 40)
         var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: 30))
@@ -91,9 +92,10 @@ import TestSupport
         }
         let report = try #require(try job.run())
         let policy = try #require(report.model?.testTimeAugmentation)
-        let decision = messages.filter { $0.contains("mirror image") }
+        let decision = messages.filter { $0.contains("mirror image") || $0.contains("one-pixel shifts") }
         #expect(decision.count == 1, "one line says what was decided: \(messages)")
-        #expect(decision.first?.hasPrefix(policy == "horizontal_flip" ? "averaging" : "kept single-view") == true)
+        let expected = ["none": "kept single-view", "horizontal_flip": "averaging each prediction with the mirror", "shifts": "averaging each prediction over"]
+        #expect(decision.first?.hasPrefix(try #require(expected[policy])) == true, "\(policy): \(decision)")
         let checkpoint = try Checkpoint.read(from: job.folder.modelURL)
         #expect(checkpoint.metadata[TestTimeAugmentation.metadataKey] == policy)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: job.folder.reportURL)) as! [String: Any]

@@ -43,6 +43,44 @@ extension CheckpointTests {
         for i in 0..<averaged.count { #expect(abs(averaged[i] - (original[i] + mirrored[i]) / 2) < 1e-6) }
     }
 
+    @Test func shiftedMovesEveryPlaneAndZeroesTheUncoveredEdge() {
+        let shape: Shape = [2, 2, 3, 4]
+        let images = Tensor(shape: shape, values: (0..<shape.count).map { Float($0 + 1) })
+        for (dx, dy) in [(1, 0), (-1, 0), (0, 1), (0, -1), (2, -1)] {
+            let shifted = TestTimeAugmentation.shifted(images, dx: dx, dy: dy)
+            for plane in 0..<4 { for y in 0..<3 { for x in 0..<4 {
+                let (sx, sy) = (x - dx, y - dy)
+                let expected = (0..<4).contains(sx) && (0..<3).contains(sy) ? images[plane * 12 + sy * 4 + sx] : 0
+                #expect(shifted[plane * 12 + y * 4 + x] == expected, "dx \(dx) dy \(dy) plane \(plane) (\(x), \(y))")
+            } } }
+        }
+    }
+
+    /// `shifts` predicts the mean of the softmax of the image and of its four one-pixel shifts,
+    /// shifted here by hand after the checkpoint's normalisation (where training translates).
+    @Test func aShiftsCheckpointAveragesTheImageAndItsFourShifts() throws {
+        let (spec, network) = try trainedSmallNetwork()
+        let labels = ["a", "b", "c", "d"]
+        let plain = try Classifier(checkpoint: Checkpoint(network: network, architecture: spec, labelNames: labels))
+        let shifts = try Classifier(checkpoint: Checkpoint(network: network, architecture: spec, labelNames: labels,
+                                                           metadata: [TestTimeAugmentation.metadataKey: "shifts"]))
+        #expect(shifts.testTimeAugmentation == .shifts && TestTimeAugmentation.shifts.views == 5)
+        let (images, _) = syntheticImages(count: 3, side: 8, classes: 4, seed: 5)
+        var expected = [Float](repeating: 0, count: 3 * 4)
+        for (dx, dy) in [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)] {
+            var view = Tensor(shape: images.shape)
+            for n in 0..<3 { for y in 0..<8 { for x in 0..<8 where (0..<8).contains(x - dx) && (0..<8).contains(y - dy) {
+                view[n * 64 + y * 8 + x] = images[n * 64 + (y - dy) * 8 + (x - dx)]
+            } } }
+            let probabilities = plain.probabilities(for: view)
+            for i in 0..<expected.count { expected[i] += probabilities[i] / 5 }
+        }
+        let averaged = shifts.probabilities(for: images)
+        for i in 0..<expected.count { #expect(abs(averaged[i] - expected[i]) < 1e-6) }
+        #expect(TestTimeAugmentation.offered(horizontalFlip: true, translation: true) == [.none, .horizontalFlip, .shifts])
+        #expect(TestTimeAugmentation.offered(horizontalFlip: false, translation: false) == [.none])
+    }
+
     @Test func anUnknownPolicyIsACorruptCheckpoint() throws {
         let (spec, network) = try trainedSmallNetwork()
         let checkpoint = Checkpoint(network: network, architecture: spec, labelNames: ["a", "b", "c", "d"],
