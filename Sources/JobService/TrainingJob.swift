@@ -259,14 +259,17 @@ public final class TrainingJob {
         update { $0.state = .training }
         let spec = best.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "final")
         let flops = Double(try spec.forwardFLOPsPerImage())
+        let epochSeconds = max(1e-3, cost.seconds(flops: flops, trainImages: Double(splits.train.count),
+                                                  scoredImages: Double(splits.validation.count)))
         // VALIDATION once per test-time augmentation on offer, then TEST once (at most the costliest's
-        // views). Priced as if translations were on offer: the final training may add them.
-        let priced = TestTimeAugmentation.offered(horizontalFlip: best.horizontalFlip, translation: true).map(\.views)
+        // views). Translations are on offer when the candidate has them or its final training may
+        // be long enough for `FinalTrainingPlan` to add them.
+        let mayTranslate = best.cropPadding > 0
+            || end.timeIntervalSinceNow / epochSeconds >= Double(FinalTrainingPlan.regularizationEpochs)
+        let priced = TestTimeAugmentation.offered(horizontalFlip: best.horizontalFlip, translation: mayTranslate).map(\.views)
         let scoredImages = priced.reduce(0, +) * splits.validation.count + priced.max()! * splits.test.count
         let evaluationReserve = cost.seconds(flops: flops, trainImages: 0, scoredImages: Double(scoredImages)) + 2
         let trainingEnd = end.addingTimeInterval(-evaluationReserve)
-        let epochSeconds = max(1e-3, cost.seconds(flops: flops, trainImages: Double(splits.train.count),
-                                                  scoredImages: Double(splits.validation.count)))
         let epochs = max(1, min(100, Int(trainingEnd.timeIntervalSinceNow / epochSeconds)))
         let plan = FinalTrainingPlan(candidate: best, trialImageEpochs: bestTrialImageEpochs, trainImages: splits.train.count,
                                      epochs: epochs, seed: options.seed)
