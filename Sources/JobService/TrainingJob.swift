@@ -303,14 +303,12 @@ public final class TrainingJob {
 
         // 4. Evaluation: the test-time augmentation is picked on VALIDATION; TEST is used once, here.
         update { $0.state = .evaluating }
-        let validationLabels = splits.validation.map { Int(dataset.labels[$0]) }
         let offered = TestTimeAugmentation.offered(horizontalFlip: plan.candidate.horizontalFlip, translation: plan.candidate.cropPadding > 0)
         var testTimeAugmentation = TestTimeAugmentation.none
         var validationAccuracy = -1.0
         for policy in offered {
-            let probabilities = trainer.probabilities(outcome.network, normalization: outcome.normalization, indices: splits.validation,
-                                                      testTimeAugmentation: policy)
-            let value = accuracy(probabilities, labels: validationLabels, classes: labels.count)
+            let value = trainer.accuracy(outcome.network, normalization: outcome.normalization, indices: splits.validation,
+                                         testTimeAugmentation: policy)
             // Cheapest first: a costlier policy multiplies the inference work, so it must raise VALIDATION accuracy to be kept.
             if value > validationAccuracy { (testTimeAugmentation, validationAccuracy) = (policy, value) }
         }
@@ -392,17 +390,6 @@ public final class TrainingJob {
 }
 
 func percent(_ value: Double) -> String { String(format: "%.2f %%", value * 100) }
-
-/// Top-1 accuracy of row-major probabilities `[labels.count, classes]`.
-func accuracy(_ probabilities: [Float], labels: [Int], classes: Int) -> Double {
-    guard !labels.isEmpty else { return 0 }
-    var correct = 0
-    for (row, label) in labels.enumerated() {
-        let scores = probabilities[row * classes ..< (row + 1) * classes]
-        if scores.indices.max(by: { scores[$0] < scores[$1] })! - row * classes == label { correct += 1 }
-    }
-    return Double(correct) / Double(labels.count)
-}
 
 extension JSONEncoder {
     static var sorted: JSONEncoder {

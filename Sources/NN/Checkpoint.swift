@@ -226,11 +226,7 @@ public final class Classifier {
             normalization.apply(to: &normalized)
             input = normalized
         }
-        return testTimeAugmentation.probabilities(of: input) { view in
-            var scores = network.forward(view, training: false)
-            applySoftmaxRows(&scores)
-            return scores
-        }
+        return testTimeAugmentation.probabilities(of: input, network: network)
     }
 
     /// The most probable class of each image, with its name and probability.

@@ -56,10 +56,15 @@ public enum TestTimeAugmentation: String, Codable, Sendable, CaseIterable {
         self = policy
     }
 
-    /// Class probabilities `[N, classes]` of images `[N, C, H, W]`, averaged over this policy's views.
-    /// - Parameter probabilities: one forward pass to softmax probabilities `[N, classes]`. It may
-    ///   return a layer's buffer: `Tensor`'s copy-on-write keeps the first view's result intact.
-    public func probabilities(of images: Tensor, _ probabilities: (Tensor) -> Tensor) -> Tensor {
+    /// Softmax probabilities `[N, classes]` of `network` (inference mode) for images `[N, C, H, W]`,
+    /// averaged over this policy's views. The network returns a layer's buffer for each view:
+    /// `Tensor`'s copy-on-write keeps the first view's result intact.
+    public func probabilities(of images: Tensor, network: Sequential) -> Tensor {
+        let probabilities = { (view: Tensor) -> Tensor in
+            var scores = network.forward(view, training: false)
+            applySoftmaxRows(&scores)
+            return scores
+        }
         var result = probabilities(images)
         let others: [() -> Tensor] = switch self {
         case .none: []

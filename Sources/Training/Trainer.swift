@@ -215,14 +215,16 @@ public struct Trainer {
         var labels: [Int] = []
         for start in stride(from: 0, to: indices.count, by: batchSize) {
             loader.fill(&batch, labels: &labels, indices: indices[start..<min(indices.count, start + batchSize)])
-            let scores = testTimeAugmentation.probabilities(of: batch) { view in
-                var scores = network.forward(view, training: false)
-                applySoftmaxRows(&scores)
-                return scores
-            }
-            result += scores.storage
+            result += testTimeAugmentation.probabilities(of: batch, network: network).storage
         }
         return result
+    }
+
+    /// Top-1 accuracy on `indices`, a fraction, averaged over the views of `testTimeAugmentation`.
+    public func accuracy(_ network: Sequential, normalization: ChannelNormalization, indices: [Int],
+                         testTimeAugmentation: TestTimeAugmentation = .none) -> Double {
+        score(network, loader: BatchLoader(dataset: dataset, normalization: normalization), indices: indices,
+              testTimeAugmentation: testTimeAugmentation).accuracy
     }
 
     func accuracy(_ network: Sequential, loader: BatchLoader, indices: [Int]) -> Double {
@@ -230,9 +232,10 @@ public struct Trainer {
     }
 
     /// Accuracy and mean log loss (natural log, probabilities clamped at 1e-7) on `indices`.
-    func score(_ network: Sequential, loader: BatchLoader, indices: [Int]) -> (accuracy: Double, logLoss: Double) {
+    func score(_ network: Sequential, loader: BatchLoader, indices: [Int],
+               testTimeAugmentation: TestTimeAugmentation = .none) -> (accuracy: Double, logLoss: Double) {
         guard !indices.isEmpty else { return (0, .infinity) }
-        let probabilities = Self.probabilities(network, loader: loader, indices: indices)
+        let probabilities = Self.probabilities(network, loader: loader, indices: indices, testTimeAugmentation: testTimeAugmentation)
         var correct = 0
         var loss = 0.0
         for (row, index) in indices.enumerated() {
