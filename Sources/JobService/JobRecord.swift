@@ -35,12 +35,16 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var failureReason: String?
     /// Times the job was resumed after its process stopped (killed, crashed, server shut down).
     public var resumes: Int?
+    /// `false` when the user turned test-time augmentation off (`TrainingJobOptions.testTimeAugmentation`);
+    /// `nil` (every job before the option, and the default) means on.
+    public var testTimeAugmentation: Bool?
 
     enum CodingKeys: String, CodingKey {
         case id, state, manifest, datasetID = "dataset_id", manifestSHA256 = "manifest_sha256", budgetSeconds = "budget_seconds", seed
         case createdAt = "created_at", updatedAt = "updated_at", progress, usedSeconds = "used_seconds"
         case importSeconds = "import_seconds", trialsDone = "trials_done", bestValidationAccuracy = "best_validation_accuracy"
         case testAccuracy = "test_accuracy", stopReason = "stop_reason", failureReason = "failure_reason", resumes
+        case testTimeAugmentation = "test_time_augmentation"
     }
 
     public init(id: String, manifest: String, budgetSeconds: Double, seed: UInt64, now: Date = Date()) {

@@ -149,6 +149,7 @@ public final class JobRunner: @unchecked Sendable {
         do {
             var options = TrainingJobOptions(manifest: URL(fileURLWithPath: record.manifest), budget: Budget(seconds: record.budgetSeconds))
             options.seed = record.seed
+            options.testTimeAugmentation = record.testTimeAugmentation ?? true
             options.jobsDirectory = jobsDirectory
             if let datasetID = record.datasetID, let dataset = try store.dataset(datasetID) {
                 options.importOptions = DatasetUpload.importOptions(for: dataset, maxPixels: maxPixels)

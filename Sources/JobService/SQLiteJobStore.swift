@@ -115,6 +115,12 @@ public final class SQLiteJobStore: JobStore {
             let columns = try db.columns(in: "jobs").map(\.name)
             if !columns.contains("resumes") { try db.execute(sql: "ALTER TABLE jobs ADD COLUMN resumes INTEGER") }
         }
+        migrator.registerMigration("v3: jobs.test_time_augmentation") { db in
+            let columns = try db.columns(in: "jobs").map(\.name)
+            if !columns.contains("test_time_augmentation") {
+                try db.execute(sql: "ALTER TABLE jobs ADD COLUMN test_time_augmentation BOOLEAN")
+            }
+        }
         return migrator
     }
 

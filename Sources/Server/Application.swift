@@ -246,7 +246,7 @@ final class APIService: Sendable {
 
     func createJob(_ request: Request) async throws -> Response {
         let body = try await collectBody(request, limit: 1 << 20, what: "the job request")
-        let help = "send {\"dataset_id\":\"…\",\"budget\":\"10m\"} (budget: 90s, 10m, 1h, 1h30m or seconds; \"seed\" optional)"
+        let help = "send {\"dataset_id\":\"…\",\"budget\":\"10m\"} (budget: 90s, 10m, 1h, 1h30m or seconds; \"seed\" and \"test_time_augmentation\" optional)"
         guard !body.isEmpty else { throw APIError.badRequest("the request body is empty: \(help)") }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
             throw APIError.badRequest("the body is not a JSON object: \(help)")
@@ -271,6 +271,15 @@ final class APIService: Sendable {
             else { throw APIError.badRequest("\"seed\" must be a non-negative integer") }
             seed = number.uint64Value
         }
+        /// Decoded apart: `JSONSerialization` bridges JSON numbers to `Bool` too, `JSONDecoder` does not.
+        struct Flags: Decodable {
+            var testTimeAugmentation: Bool?
+            enum CodingKeys: String, CodingKey { case testTimeAugmentation = "test_time_augmentation" }
+        }
+        guard let flags = try? JSONDecoder().decode(Flags.self, from: Data(body)) else {
+            throw APIError.badRequest("\"test_time_augmentation\" must be true or false")
+        }
+        let testTimeAugmentation = flags.testTimeAugmentation ?? true
         let dataset = try dataset(datasetID)
         if dataset.state == .failed {
             throw APIError.conflict("dataset '\(datasetID)' failed to import (\(dataset.failureReason ?? "see GET /v1/datasets/\(datasetID)")): upload it again")
@@ -278,6 +287,7 @@ final class APIService: Sendable {
         if dataset.multiLabel { throw APIError.unprocessable(JobError.multiLabelNotSupported.description) }
         var record = JobRecord(id: JobRecord.newID(), manifest: dataset.manifest, budgetSeconds: budget.seconds, seed: seed)
         record.datasetID = datasetID
+        if !testTimeAugmentation { record.testTimeAugmentation = false }
         try store.insertJob(record)
         runner.wake()
         return try json(jobResource(record), status: .accepted, headers: [.location: "/v1/jobs/\(record.id)"])

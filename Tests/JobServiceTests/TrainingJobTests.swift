@@ -105,6 +105,27 @@ import TestSupport
         #expect(try Self.servedTestAccuracy(job, manifest: manifest) == report.test.accuracy)
     }
 
+    /// With test-time augmentation off, a `vgg-bn` model (trained with flips and translations, so
+    /// offered both) predicts from one view: the job says so, records it, and serves it.
+    @Test func testTimeAugmentationTurnedOffKeepsSingleViewPredictions() throws {
+        let manifest = try Self.slice(perClass: 40)
+        var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: 15))
+        options.jobsDirectory = Self.root.appendingPathComponent("jobs")
+        options.fixedSeed = "vgg-bn"
+        options.testTimeAugmentation = false
+        var messages: [String] = []
+        let job = try TrainingJob(options: options) { event in
+            if case let .message(text) = event { messages.append(text) }
+        }
+        let report = try #require(try job.run())
+        #expect(report.model?.testTimeAugmentation == "none")
+        #expect(messages.contains("test-time augmentation is off: single-view predictions"), "\(messages)")
+        #expect(!messages.contains { $0.contains("mirror image") || $0.contains("one-pixel shifts") }, "\(messages)")
+        #expect(try Checkpoint.read(from: job.folder.modelURL).metadata[TestTimeAugmentation.metadataKey] == "none")
+        #expect(try job.folder.readRecord().testTimeAugmentation == false, "job.json keeps the choice for a resumed job")
+        #expect(try Self.servedTestAccuracy(job, manifest: manifest) == report.test.accuracy)
+    }
+
     @Test func exifRotatedImagePredictsLikeTheUprightOnes() throws {
         var options = TrainingJobOptions(manifest: Self.intake("02-exif-orientation/manifest.csv"), budget: Budget(seconds: 12))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")

@@ -26,7 +26,7 @@ import Testing
 
             // A job queued while the dataset imports waits, then runs.
             let created = try await client.execute(uri: "/v1/jobs", method: .post, headers: Support.headers("application/json"),
-                                                   body: ByteBuffer(string: #"{"dataset_id":"\#(datasetID)","budget":"35s","seed":1}"#))
+                                                   body: ByteBuffer(string: #"{"dataset_id":"\#(datasetID)","budget":"35s","seed":1,"test_time_augmentation":false}"#))
             #expect(created.status == .accepted, "\(String(buffer: created.body))")
             let jobID = try #require(try Support.json(created)["id"] as? String)
 
@@ -57,6 +57,7 @@ import Testing
             #expect(job["state"] as? String == "succeeded", "\(job)")
             #expect(job["dataset_id"] as? String == datasetID)
             #expect(job["budget_seconds"] as? Double == 35)
+            #expect(job["test_time_augmentation"] as? Bool == false)
             #expect((job["used_seconds"] as? Double ?? 99) <= 35 * 1.05)
             let trials = try Support.json(try await client.execute(uri: "/v1/jobs/\(jobID)/trials", method: .get))
             #expect(((trials["trials"] as? [Any])?.count ?? 0) == job["trials_done"] as? Int)
@@ -66,6 +67,7 @@ import Testing
             #expect(reportResponse.status == .ok)
             let report = try Support.json(reportResponse)
             let testAccuracy = try #require((report["test"] as? [String: Any])?["accuracy"] as? Double)
+            #expect((report["model"] as? [String: Any])?["test_time_augmentation"] as? String == "none", "the request turned it off")
             #expect(testAccuracy == job["test_accuracy"] as? Double)
             let html = try await client.execute(uri: "/v1/jobs/\(jobID)/report.html", method: .get)
             #expect(html.status == .ok && String(buffer: html.body).contains("<html"))
@@ -218,6 +220,7 @@ import Testing
             for (body, status, text) in [("", HTTPResponse.Status.badRequest, "empty"), ("{", .badRequest, "JSON"),
                                          (#"{"dataset_id":"x"}"#, .badRequest, "budget"),
                                          (#"{"dataset_id":"x","budget":"soon"}"#, .badRequest, "budget"),
+                                         (#"{"dataset_id":"x","budget":"10m","test_time_augmentation":1}"#, .badRequest, "true or false"),
                                          (#"{"dataset_id":"x","budget":"10m"}"#, .notFound, "dataset")] {
                 try Support.expectProblem(try await client.execute(uri: "/v1/jobs", method: .post, headers: Support.headers("application/json"),
                                                                    body: ByteBuffer(string: body)), status, contains: text)
