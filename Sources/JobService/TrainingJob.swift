@@ -250,8 +250,13 @@ public final class TrainingJob {
                 return cancel(start: start)
             }
             if result.stopReason == .cancelled || shouldStop() { return cancel(start: start) }
-            say("search \(result.stopReason == .converged ? "converged" : "used its share of the budget") after \(result.trials.count) trials; "
-                + "best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy))")
+            let ended = switch result.stopReason {
+            case .converged: "converged"
+            case .finalTrainingFirst: "ended once the seed architectures were scored (the final training needs the rest of the budget: "
+                + "it would give the best candidate fewer than \(settings.proposalFinalEpochs ?? 0) epochs)"
+            default: "used its share of the budget"
+            }
+            say("search \(ended) after \(result.trials.count) trials; best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy))")
             best = result.best.candidate
             warmStart = result.bestNetwork
             bestTrialImageEpochs = result.best.trainImages * result.best.epochs

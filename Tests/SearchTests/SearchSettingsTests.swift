@@ -236,6 +236,25 @@ struct RecordedSearchFixture {
             #expect(plain.bestTrial()?.id == 3)
         }
     }
+
+    /// The 10-minute job on the slower machine whose calibration admitted `vgg-bn`: its one-epoch
+    /// trial led at the top rung, `small` had reached rung 1. Once the trials price `vgg-bn` over the
+    /// FLOP cap (the final could not give it 8 epochs), `small` is the pick.
+    @Test func aTrialOverTheFLOPCapIsNotPickedWhileOneWithinItIs() throws {
+        let fixture = try RecordedSearchFixture("over-cap", seed: 9)
+        defer { fixture.remove() }
+        let (trainer, space, seeds) = (fixture.trainer, fixture.space, fixture.seeds)
+        let trials = [trial(1, accuracy: 0.8695, flops: 38_000_000, candidate: seeds[0]),
+                      trial(2, rung: 1, accuracy: 0.8690, flops: 8_000_000, candidate: seeds[2])]
+        var settings = SearchSettings()
+        let search = { ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9,
+                                          previousTrials: trials) }
+        #expect(search().bestTrial()?.id == 1)  // no cap
+        settings.maximumFLOPs = 20_000_000
+        #expect(search().bestTrial()?.id == 2)
+        settings.maximumFLOPs = 1_000_000  // none within it: the leader still
+        #expect(search().bestTrial()?.id == 1)
+    }
 }
 
 @Suite struct EvolutionTests {
@@ -339,6 +358,36 @@ struct RecordedSearchFixture {
         // Before, the search trained that fallback again and again until its deadline.
         let result = try search.run(deadline: Date().addingTimeInterval(600))
         #expect(result.trials.count == tried.count && result.stopReason == .budget)
+    }
+}
+
+@Suite struct FinalTrainingFirstTests {
+    /// When the final training could not give the best candidate `proposalFinalEpochs` epochs, the
+    /// search ends once the seeds are scored; with more it goes on to proposals.
+    @Test func whenTheFinalTrainingWouldBeShortOfEpochsTheSearchEndsOnceTheSeedsAreScored() throws {
+        let fixture = try RecordedSearchFixture("final-first", seed: 8)
+        defer { fixture.remove() }
+        let (trainer, space, seeds) = (fixture.trainer, fixture.space, fixture.seeds)
+        let trial = BestTrialTests().trial
+        let scored = [trial(1, 2, 0.871, 38_000_000, seeds[0]), trial(2, 2, 0.838, 60_000_000, seeds[1]),
+                      trial(3, 2, 0.861, 9_000_000, seeds[2])]
+        var settings = SearchSettings()
+        let search = { ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9,
+                                          previousTrials: scored) }
+        #expect(search().bestTrial()?.id == 1)
+        let epoch = search().estimatedSeconds(seeds[0], images: trainer.splits.train.count, epochs: 1,
+                                              validationImages: trainer.splits.validation.count)
+        settings.finalTrainingSeconds = 29 * epoch
+        #expect(try #require(search().finalEpochs(seeds[0])) < 30)
+        let short = try search().run(deadline: Date().addingTimeInterval(600))
+        #expect(short.stopReason == .finalTrainingFirst && short.trials.count == scored.count && short.best.id == 1)
+
+        settings.finalTrainingSeconds = 31 * epoch
+        let long = try search().run(deadline: Date().addingTimeInterval(1))
+        #expect(long.stopReason != .finalTrainingFirst)
+        settings.proposalFinalEpochs = nil
+        settings.finalTrainingSeconds = 29 * epoch
+        #expect(try search().run(deadline: Date().addingTimeInterval(1)).stopReason != .finalTrainingFirst)
     }
 }
 
