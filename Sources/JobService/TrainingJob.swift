@@ -256,7 +256,9 @@ public final class TrainingJob {
                 + "it would give the best candidate fewer than \(settings.proposalFinalEpochs ?? 0) epochs)"
             default: "used its share of the budget"
             }
-            say("search \(ended) after \(result.trials.count) trials; best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy))")
+            let count = result.trials.count
+            say("search \(ended) after \(count) trial\(count == 1 ? "" : "s"); "
+                + "best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy))")
             best = result.best.candidate
             warmStart = result.bestNetwork
             bestTrialImageEpochs = result.best.trainImages * result.best.epochs
