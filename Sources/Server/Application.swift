@@ -271,7 +271,7 @@ final class APIService: Sendable {
             else { throw APIError.badRequest("\"seed\" must be a non-negative integer") }
             seed = number.uint64Value
         }
-        /// Decoded apart: `JSONSerialization` bridges JSON numbers to `Bool` too, `JSONDecoder` does not.
+        // Decoded apart: `JSONSerialization` bridges JSON numbers to `Bool` too, `JSONDecoder` does not.
         struct Flags: Decodable {
             var testTimeAugmentation: Bool?
             enum CodingKeys: String, CodingKey { case testTimeAugmentation = "test_time_augmentation" }
