@@ -6,7 +6,7 @@ import Tensors
 /// did ("the soft-max class posteriors of the original and flipped images are averaged",
 /// Simonyan & Zisserman 2015, https://arxiv.org/abs/1409.1556, §3.2). It only suits a network
 /// trained with random horizontal flips: one that never saw mirror images classifies them badly
-/// (measured on Fashion-MNIST: the `small` seed, trained without flips, 92.75 % TEST, 71.5 % on
+/// (measured on Fashion-MNIST: the `small` seed, then trained without flips, 92.75 % TEST, 71.5 % on
 /// mirrored TEST, 88.8 % averaged), so `TrainingJob` offers it to such networks only and keeps it
 /// only when it raises VALIDATION accuracy. Measured on the 60-minute `vgg-bn` models (trained
 /// with flips): 93.71 → 94.06 % and 93.95 → 94.32 % TEST, for twice the inference work.

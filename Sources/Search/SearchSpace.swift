@@ -207,6 +207,12 @@ public struct SearchSpace: Sendable {
     ]
 
     /// Known-good starting points (VGG-style with BatchNorm, a small ResNet, a fast small CNN).
+    ///
+    /// All three train with random horizontal flips. `small` once did not: it fitted TRAIN by ~14
+    /// epochs (98–99 %), and a model that never saw mirror images cannot use test-time flips. With
+    /// flips, `small` alone for 10 minutes on Fashion-MNIST (slower machine, 18 epochs) reached
+    /// 93.38 % TEST (VALIDATION 93.36 %, 93.65 % averaged with the mirror image), against 92.54 %
+    /// without, run just before on the same build (and 92.53–92.75 % in three earlier runs).
     public func seeds() -> [Candidate] {
         let stages = min(2, maximumStages)
         return [
@@ -221,7 +227,7 @@ public struct SearchSpace: Sendable {
                 erasingProbability: 0.25, labelSmoothing: 0.1, classWeighting: imbalanced, origin: "seed:resnet"),
             Candidate(
                 architecture: ArchitectureGenes(stages: stages, blocksPerStage: 1, width: 32, head: .dense, denseUnits: 128, dropout: 0.2),
-                optimizer: .adam, learningRate: 2e-3, weightDecay: 0, batchSize: batchSizes[1], cropPadding: 0, horizontalFlip: false,
+                optimizer: .adam, learningRate: 2e-3, weightDecay: 0, batchSize: batchSizes[1], cropPadding: 0, horizontalFlip: true,
                 erasingProbability: 0, labelSmoothing: 0, classWeighting: imbalanced, origin: "seed:small"),
         ].map(augmentationFloor.applied(to:))
     }

@@ -24,7 +24,7 @@ import Training
         let plan = FinalTrainingPlan(candidate: small, trialImageEpochs: 300_000, trainImages: 50_000, epochs: 42, seed: 0)
         #expect(plan.horizonRatio == 7)
         #expect(!plan.warmStart)
-        #expect(plan.config.augmentation == AugmentationOptions(cropPadding: 2, horizontalFlip: false, erasingProbability: 0.25))
+        #expect(plan.config.augmentation == AugmentationOptions(cropPadding: 2, horizontalFlip: true, erasingProbability: 0.25))
         #expect(plan.config.epochs == 42 && plan.config.optimizer == small.optimizer && plan.config.learningRate == small.learningRate)
         #expect(plan.candidate.summary.contains("crop 2") && plan.candidate.summary.contains("erase 0.25"))
         #expect(plan.notes.count == 3)
