@@ -361,6 +361,23 @@ struct RecordedSearchFixture {
     }
 }
 
+@Suite struct ResumeTests {
+    /// A resumed job may decide the augmentation floor differently (a new calibration); the seeds
+    /// its first run trained are still not trained again.
+    @Test func aSeedTriedWithAnotherAugmentationFloorIsNotTriedAgain() throws {
+        let fixture = try RecordedSearchFixture("resume-seeds", seed: 10)
+        defer { fixture.remove() }
+        var floored = fixture.space
+        floored.augmentationFloor = .longTraining
+        let trial = BestTrialTests().trial
+        let before = [trial(1, 1, 0.69, 38_000_000, floored.seeds()[0]), trial(2, 1, 0.64, 9_000_000, floored.seeds()[2])]
+        #expect(fixture.space.seeds()[2] != floored.seeds()[2])
+        let resumed = ArchitectureSearch(trainer: fixture.trainer, space: fixture.space, settings: SearchSettings(),
+                                         initialSecondsPerImageFLOP: 1e-9, previousTrials: before)
+        #expect(resumed.seedsNotTried().map(\.origin) == ["seed:resnet"])
+    }
+}
+
 @Suite struct FinalTrainingFirstTests {
     /// When the final training could not give the best candidate `proposalFinalEpochs` epochs, the
     /// search ends once the seeds are scored; with more it goes on to proposals.
