@@ -21,6 +21,8 @@ public struct JobFolder: Sendable {
     public var modelURL: URL { url.appendingPathComponent("model.ckpt") }
     /// The search's best trial (its weights seed the final training); replaced, never piled up.
     public var bestTrialURL: URL { url.appendingPathComponent("best-trial.ckpt") }
+    /// The search's regime, decided before its first trial (`SearchRegime`).
+    public var searchRegimeURL: URL { url.appendingPathComponent("search-regime.json") }
     public var reportURL: URL { url.appendingPathComponent("report.json") }
     public var reportHTMLURL: URL { url.appendingPathComponent("report.html") }
 
@@ -43,6 +45,16 @@ public struct JobFolder: Sendable {
         guard rename(temporary.path, destination.path) == 0 else {
             throw JobError.io("cannot write \(destination.path): \(String(cString: strerror(errno)))")
         }
+    }
+
+    public func writeSearchRegime(_ regime: SearchRegime) throws {
+        try writeAtomically(try Self.encoder.encode(regime), to: searchRegimeURL)
+    }
+
+    /// The kept search regime; `nil` when there is none or it does not decode (a job folder
+    /// written before regimes were kept: the job calibrates again).
+    public func readSearchRegime() -> SearchRegime? {
+        FileManager.default.contents(atPath: searchRegimeURL.path).flatMap { try? Self.decoder.decode(SearchRegime.self, from: $0) }
     }
 
     /// Appends one JSON line to the search log.

@@ -148,46 +148,45 @@ public final class TrainingJob {
         let start = Date().addingTimeInterval(-usedBefore)
         let end = start.addingTimeInterval(options.budget.seconds)
         let seeds = space.seeds()
-        let calibration = try ArchitectureSearch.calibrate(trainer: trainer, candidate: seeds[0], space: space)
         var settings = options.search
         settings.seed = options.seed
-        let seedFLOPs = Double(try seeds[0].architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "seed")
-            .forwardFLOPsPerImage())
-        if options.search.baseImageEpochs == SearchSettings().baseImageEpochs {
-            // Longer budgets buy longer trials (a rung-0 trial of the first seed takes ~1/40 of the
-            // search's share), which ranks candidates at a horizon nearer the final training's.
-            let searchSeconds = options.budget.seconds * options.effectiveSearchFraction
-            // At least one pass over TRAIN or 8,000 images, whichever is less.
-            let floor = min(settings.baseImageEpochs, splits.train.count)
-            settings.baseImageEpochs = max(floor, Int(searchSeconds / 40 / (calibration * max(1, seedFLOPs))))
-        }
-        let finalSeconds = options.budget.seconds * (1 - options.effectiveSearchFraction)
-        settings.finalTrainingSeconds = finalSeconds
-        // When the final training will be many times longer than the top rung's trials (priced
-        // for the first seed), the pick allows for the short-horizon bias (see
-        // `SearchSettings.favourCapacityWithinNoise`); when it will also be long in epochs, trials
-        // train candidates with the augmentation `FinalTrainingPlan` would add (see `AugmentationFloor`).
-        let topRung = settings.rung(settings.rungs - 1, trainImages: splits.train.count)
-        var cost = CostModel(secondsPerImageFLOP: calibration)
-        let finalEpochs = finalSeconds / cost.seconds(flops: seedFLOPs, trainImages: Double(splits.train.count),
-                                                      scoredImages: Double(splits.validation.count))
-        let horizonRatio = finalEpochs * Double(splits.train.count) / Double(topRung.images * topRung.epochs)
-        if options.fixedSeed == nil, horizonRatio >= FinalTrainingPlan.regularizationRatio {
-            settings.favourCapacityWithinNoise = true
-            if FinalTrainingPlan.needsRegularization(horizonRatio: horizonRatio, epochs: finalEpochs) {
-                space.augmentationFloor = .longTraining
+        settings.finalTrainingSeconds = options.budget.seconds * (1 - options.effectiveSearchFraction)
+        // A resumed job searches under the regime the interrupted run decided (`SearchRegime`).
+        let kept = previousTrials.isEmpty ? nil : folder.readSearchRegime()
+        let regime: SearchRegime
+        if let kept {
+            regime = kept
+        } else {
+            let calibrationStart = Date()
+            let calibration = try ArchitectureSearch.calibrate(trainer: trainer, seeds: seeds, space: space)
+            let pricedEpochs = try seeds.map { seed in
+                let flops = Double(try seed.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "seed")
+                    .forwardFLOPsPerImage())
+                let epoch = calibration.seconds(flops: flops, trainImages: Double(splits.train.count), scoredImages: Double(splits.validation.count))
+                return "\(seed.origin.dropFirst(5)) ~\(Budget.format(epoch))"
             }
+            say("timed a few batches of each seed architecture in \(String(format: "%.1f", Date().timeIntervalSince(calibrationStart))) s; "
+                + "priced epochs: \(pricedEpochs.joined(separator: ", "))")
+            let seedFLOPs = Double(try seeds[0].architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "seed")
+                .forwardFLOPsPerImage())
+            regime = SearchRegime.decide(calibration: calibration, seedFLOPs: seedFLOPs, settings: settings,
+                                         searchSeconds: options.budget.seconds * options.effectiveSearchFraction,
+                                         finalSeconds: settings.finalTrainingSeconds!, trainImages: splits.train.count,
+                                         validationImages: splits.validation.count, search: options.fixedSeed == nil)
+            try? folder.writeSearchRegime(regime)  // without it, a resumed job calibrates again
         }
+        regime.apply(to: &settings, space: &space)
+        var cost = regime.costModel
         var previousBest: (trialID: Int, network: Sequential)?
         if !previousTrials.isEmpty, let checkpoint = try? Checkpoint.read(from: folder.bestTrialURL),
            let trialID = checkpoint.metadata["trial"].flatMap(Int.init), let network = try? checkpoint.makeNetwork() {
             previousBest = (trialID, network)
         }
-        let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: calibration,
+        let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: regime.costModel,
                                         previousTrials: previousTrials, previousBest: previousBest)
         if !previousTrials.isEmpty {
             say("resuming after an interruption: \(previousTrials.count) finished trials kept, \(Budget.format(usedBefore)) of the budget used"
-                + (search.hasBestNetwork ? ", the best trial's weights restored" : ""))
+                + (kept != nil ? ", its search regime kept" : "") + (search.hasBestNetwork ? ", the best trial's weights restored" : ""))
         }
         let rungZero = settings.rung(0, trainImages: splits.train.count)
         let cheapest = seeds.map { search.estimatedSeconds($0, images: rungZero.images, epochs: rungZero.epochs) }.min()!

@@ -156,25 +156,28 @@ public final class ArchitectureSearch {
     private var trials: [TrialRecord] = []
     private var promoted: Set<Int> = []
     private var cost: CostModel
+    /// The cost model before any trial (`calibrate`).
+    private let initialCost: CostModel
     private let validationSubset: [Int]
     /// The network of trial `bestNetwork.trialID` (the best trial when it finished; the best
     /// may have moved to an older trial since, whose weights were not kept).
     private var bestNetwork: (trialID: Int, network: Sequential)?
 
     /// - Parameters:
-    ///   - initialSecondsPerImageFLOP: the cost model before any trial ran (see `calibrate`).
+    ///   - initialCost: the cost model before any trial ran (see `calibrate`).
     ///   - previousTrials: trials an interrupted run of the same search finished (its search log);
     ///     the search goes on from them: seeds already tried are not repeated, promotions and the
     ///     cost model are restored.
     ///   - previousBest: a kept checkpoint of one of `previousTrials`; used only when that trial is
     ///     the best of them (the log may have run ahead of the checkpoint).
-    public init(trainer: Trainer, space: SearchSpace, settings: SearchSettings, initialSecondsPerImageFLOP: Double,
+    public init(trainer: Trainer, space: SearchSpace, settings: SearchSettings, initialCost: CostModel,
                 previousTrials: [TrialRecord] = [], previousBest: (trialID: Int, network: Sequential)? = nil) {
         self.trainer = trainer
         self.space = space
         self.settings = settings
         generator = SeededGenerator(seed: settings.seed &+ UInt64(previousTrials.count))
-        cost = CostModel(secondsPerImageFLOP: initialSecondsPerImageFLOP)
+        self.initialCost = initialCost
+        cost = initialCost
         var validation = trainer.splits.validation
         var shuffler = SeededGenerator(seed: settings.seed &+ 7)
         validation.shuffle(using: &shuffler)
@@ -193,8 +196,36 @@ public final class ArchitectureSearch {
         if let previousBest, bestTrial()?.id == previousBest.trialID { bestNetwork = previousBest }
     }
 
-    /// Seconds per training image × forward FLOP, timed on a few batches of `candidate` (the cost
-    /// model's starting point; trials refine it).
+    /// The cost model before any trial ran: a line of seconds per image against forward FLOPs
+    /// (`CostModel.fit`) through the probes of `seeds` (`probeSecondsPerImage`), or the median
+    /// seconds per image × FLOP when they do not determine one. Trials refine it.
+    ///
+    /// One seed's probe (`vgg-bn`'s) priced every network in proportion to its FLOPs; small
+    /// networks pay a per-image cost FLOPs do not show (batch assembly, augmentation,
+    /// memory-bound layers), so it priced an epoch of the 8.5-MFLOP `small` seed at 0.74× the
+    /// measured one where the line prices it at 0.89× (`autovision bench calibration`, Fashion-MNIST;
+    /// both price `vgg-bn` and `resnet` within 10 %). Probes of a few batches still vary ±30 %
+    /// between calibrations on these shared machines, and the machine's speed drifts ±20 % within
+    /// an hour: trials re-price (`calibrate(with:)`), and the final training re-plans from its own epochs.
+    /// - Throws: `SearchError.noTrainingImages` when TRAIN is empty; `NNError` when a seed does
+    ///   not build for this input.
+    public static func calibrate(trainer: Trainer, seeds: [Candidate], space: SearchSpace) throws -> CostModel {
+        var runs: [(flops: Double, secondsPerImage: Double)] = []
+        for seed in seeds {
+            let spec = seed.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "calibration")
+            runs.append((max(1, Double(try spec.forwardFLOPsPerImage())), try probeSecondsPerImage(trainer: trainer, candidate: seed, space: space)))
+        }
+        return costModel(probes: runs)
+    }
+
+    /// The cost model through probes `(forward FLOPs per image, seconds per training image)`:
+    /// `CostModel.fit`, or the median seconds per image × FLOP when they do not determine a line.
+    public static func costModel(probes: [(flops: Double, secondsPerImage: Double)]) -> CostModel {
+        let ratios = probes.map { $0.secondsPerImage / max(1, $0.flops) }.sorted()
+        return CostModel.fit(probes, fallback: CostModel(secondsPerImageFLOP: ratios.isEmpty ? 1e-9 : ratios[ratios.count / 2]))
+    }
+
+    /// Seconds per training image of `candidate`, timed on a few batches.
     ///
     /// After an untimed one-batch warm-up, two probes of 2 and 6 batches, each timed by its epoch
     /// (`EpochRecord.imagesPerSecond`: the steps and the scoring of 64 VALIDATION images, not the
@@ -205,9 +236,10 @@ public final class ArchitectureSearch {
     /// regime (the augmentation floor, the FLOP cap, the rung sizes). Without the warm-up, the
     /// short probe also carried what the process pays once (thread pools, first page faults), and
     /// the difference priced a `vgg-bn` epoch at half its measured time on a slower machine.
-    public static func calibrate(trainer: Trainer, candidate: Candidate, space: SearchSpace) throws -> Double {
+    /// - Throws: `SearchError.noTrainingImages` when TRAIN is empty; `NNError` when `candidate`
+    ///   does not build for this input.
+    public static func probeSecondsPerImage(trainer: Trainer, candidate: Candidate, space: SearchSpace) throws -> Double {
         let spec = candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "calibration")
-        let flops = Double(try spec.forwardFLOPsPerImage())
         guard !trainer.splits.train.isEmpty else { throw SearchError.noTrainingImages }
         var config = candidate.trainingConfig(epochs: 1, seed: 0)
         config.patience = 1
@@ -226,12 +258,11 @@ public final class ArchitectureSearch {
         _ = try epoch(batches: 1)  // what the process pays once: thread pools, first allocations, page faults
         let short = try epoch(batches: 2)
         let long = try epoch(batches: 6)
-        let flopsPerImage = max(1, flops)
         if long.images > short.images, long.seconds > short.seconds {
-            return (long.seconds - short.seconds) / (Double(long.images - short.images) * flopsPerImage)
+            return (long.seconds - short.seconds) / Double(long.images - short.images)
         }
         // TRAIN too small for two probe sizes, or timer noise: the longer probe whole.
-        return long.seconds / (Double(long.images + calibrationSplits.validation.count / 3) * flopsPerImage)
+        return long.seconds / Double(long.images + calibrationSplits.validation.count / 3)
     }
 
     /// VALIDATION images that score trials at `rung`.
@@ -547,15 +578,17 @@ public final class ArchitectureSearch {
     }
 
     /// Refines the cost model with a finished trial: a least-squares line of seconds per image
-    /// against FLOPs over the trials so far, or the median seconds per image × FLOP while they do
-    /// not determine one (`CostModel.fit`).
+    /// against FLOPs over the trials so far (`CostModel.fit`), or, while they do not determine one,
+    /// the calibrated line scaled by the median of measured / priced over them. Scaling keeps the
+    /// calibration's per-image term: one `small` trial's seconds per FLOP, the model before, priced
+    /// a `vgg-bn` epoch at ~1.3× its measured time (122 s against 91 s).
     func calibrate(with record: TrialRecord) {
         guard record.epochs > 0, record.flops > 0 else { return }
         let scored = record.validationImages ?? validationSubset.count
         let images = Double(record.trainImages * record.epochs) + Double(scored * record.epochs) / 3
         observed.append((Double(record.flops), record.seconds / images))
-        let ratios = observed.map { $0.secondsPerImage / $0.flops }.sorted()
-        cost = CostModel.fit(observed, fallback: CostModel(secondsPerImageFLOP: ratios[ratios.count / 2]))
+        let ratios = observed.map { $0.secondsPerImage / initialCost.secondsPerImage(flops: $0.flops) }.sorted()
+        cost = CostModel.fit(observed, fallback: initialCost.scaled(by: ratios[ratios.count / 2]))
     }
 
     private var observed: [(flops: Double, secondsPerImage: Double)] = []

@@ -25,6 +25,11 @@ public struct CostModel: Codable, Equatable, Sendable {
         secondsPerImage(flops: flops) * (trainImages + scoredImages / 3)
     }
 
+    /// This model with every cost `factor` times as high.
+    public func scaled(by factor: Double) -> CostModel {
+        CostModel(secondsPerImage: secondsPerImage * factor, secondsPerImageFLOP: secondsPerImageFLOP * factor)
+    }
+
     /// The most FLOPs per image for which one image costs at most `seconds` (`nil`: none fits).
     public func maximumFLOPs(secondsPerImage seconds: Double) -> Double? {
         let left = seconds - secondsPerImage

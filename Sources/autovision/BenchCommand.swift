@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks of the training engine.",
-        subcommands: [TrainBenchmark.self, PredictBenchmark.self])
+        subcommands: [TrainBenchmark.self, PredictBenchmark.self, CalibrationBenchmark.self])
 
     /// `autovision bench train --model small|medium|mlp [--epochs N] [--json]`
     ///

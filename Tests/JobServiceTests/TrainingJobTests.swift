@@ -194,19 +194,29 @@ import TestSupport
         // Interrupted once three trials have finished.
         final class Count: @unchecked Sendable { var value = 0 }  // written and read on the job's thread only
         let trials = Count()
-        let first = try TrainingJob(options: options) { event in if case .trial = event { trials.value += 1 } }
+        final class Lines: @unchecked Sendable { var value: [String] = [] }  // likewise
+        let firstMessages = Lines()
+        let first = try TrainingJob(options: options) { event in
+            if case .trial = event { trials.value += 1 }
+            if case let .message(text) = event { firstMessages.value.append(text) }
+        }
         #expect(try first.run(shouldStop: { trials.value >= 3 }) == nil)
+        #expect(firstMessages.value.contains { $0.hasPrefix("timed a few batches of each seed architecture") }, "\(firstMessages.value)")
         let interrupted = try first.folder.readRecord()
         let before = first.folder.readSearchLog()
         #expect(before.count >= 3 && interrupted.usedSeconds > 0)
         #expect(FileManager.default.fileExists(atPath: first.folder.bestTrialURL.path), "the best trial so far is checkpointed")
+        let regime = try #require(first.folder.readSearchRegime(), "the search regime is kept in the job folder")
 
         var messages: [String] = []
         let resumed = try TrainingJob(options: options, id: first.id, resuming: interrupted) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         let report = try #require(try resumed.run())
-        #expect(messages.contains { $0.contains("resuming after an interruption: \(before.count) finished trials kept") }, "\(messages)")
+        #expect(messages.contains { $0.contains("resuming after an interruption: \(before.count) finished trials kept, ") }, "\(messages)")
+        #expect(messages.contains { $0.contains("its search regime kept") })
+        #expect(!messages.contains { $0.hasPrefix("timed a few batches") }, "a resumed job does not calibrate again")
+        #expect(resumed.folder.readSearchRegime() == regime)
         let after = resumed.folder.readSearchLog()
         #expect(after.map(\.id) == Array(1...after.count), "trial IDs go on from the interrupted run")
         #expect(Array(after.prefix(before.count)).map(\.architecture) == before.map(\.architecture))

@@ -62,7 +62,7 @@ struct RecordedSearchFixture {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-cap-\(UUID())")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let trainer = try sliceTrainer(in: scratch, perClass: 3, seed: 1)
-        let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9)
+        let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: CostModel(secondsPerImageFLOP: 1e-9))
         var queue = seeds
         // Queued seeds go first; then every proposal is within the cap.
         #expect((0..<3).map { _ in search.nextJob(seeds: &queue).0.origin } == seeds.map(\.origin))
@@ -72,14 +72,14 @@ struct RecordedSearchFixture {
         #expect(search.seedsToTry() == [seeds[2]])
         var none = settings
         none.maximumFLOPs = 1
-        #expect(ArchitectureSearch(trainer: trainer, space: space, settings: none, initialSecondsPerImageFLOP: 1e-9).seedsToTry() == [seeds[2]])
-        #expect(ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialSecondsPerImageFLOP: 1e-9).seedsToTry()
+        #expect(ArchitectureSearch(trainer: trainer, space: space, settings: none, initialCost: CostModel(secondsPerImageFLOP: 1e-9)).seedsToTry() == [seeds[2]])
+        #expect(ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialCost: CostModel(secondsPerImageFLOP: 1e-9)).seedsToTry()
             == seeds)
 
         // The budget-derived cap follows the cost model: 8 final epochs of TRAIN (+ a third of VALIDATION).
         var budgeted = SearchSettings()
         budgeted.finalTrainingSeconds = 100
-        let priced = ArchitectureSearch(trainer: trainer, space: space, settings: budgeted, initialSecondsPerImageFLOP: 1e-9)
+        let priced = ArchitectureSearch(trainer: trainer, space: space, settings: budgeted, initialCost: CostModel(secondsPerImageFLOP: 1e-9))
         let images = Double(trainer.splits.train.count + trainer.splits.validation.count / 3)
         #expect(priced.maximumFLOPs == Int(100 / (8 * 1e-9 * images)))
     }
@@ -145,7 +145,7 @@ struct RecordedSearchFixture {
         var settings = SearchSettings()
         settings.validationImages = 10
         settings.baseImageEpochs = 10
-        let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9)
+        let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: CostModel(secondsPerImageFLOP: 1e-9))
         let candidate = space.smallest
         let deadline = Date().addingTimeInterval(600)
         let low = search.runTrial(candidate, rung: 0, images: 10, epochs: 1, deadline: deadline, shouldStop: { false }, since: Date()).0
@@ -188,20 +188,20 @@ struct RecordedSearchFixture {
             trial(4, accuracy: 0.8742, flops: 8_000_000, candidate: seeds[2]),
         ]
         var settings = SearchSettings()
-        let plain = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9, previousTrials: trials)
+        let plain = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: CostModel(secondsPerImageFLOP: 1e-9), previousTrials: trials)
         #expect(plain.bestTrial()?.id == 4, "the most accurate, when the final training is not long")
         settings.favourCapacityWithinNoise = true
-        let favouring = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9,
+        let favouring = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: CostModel(secondsPerImageFLOP: 1e-9),
                                            previousTrials: trials)
         #expect(favouring.bestTrial()?.id == 1)
         // 0.34 points behind is beyond one standard error: the leader stays.
         var behind = trials
         behind[0].validationAccuracy = 0.8708
-        let beyond = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9, previousTrials: behind)
+        let beyond = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: CostModel(secondsPerImageFLOP: 1e-9), previousTrials: behind)
         #expect(beyond.bestTrial()?.id == 4)
         // A kept checkpoint of a trial that is no longer the best is not offered as its weights.
         let network = try seeds[2].architecture.architecture(inputShape: [1, 28, 28], classes: 10, name: "t").build(seed: 0)
-        let stale = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9,
+        let stale = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: CostModel(secondsPerImageFLOP: 1e-9),
                                        previousTrials: trials, previousBest: (4, network))
         #expect(!stale.hasBestNetwork)
     }
@@ -222,16 +222,16 @@ struct RecordedSearchFixture {
         for favour in [false, true] {
             var settings = SearchSettings()
             settings.favourCapacityWithinNoise = favour
-            let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9,
+            let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: CostModel(secondsPerImageFLOP: 1e-9),
                                             previousTrials: trials)
             #expect(search.bestTrial()?.id == 2)
             var ahead = trials
             ahead[2].validationAccuracy = 0.8980  // 2.4 standard errors
-            let beaten = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9,
+            let beaten = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: CostModel(secondsPerImageFLOP: 1e-9),
                                             previousTrials: ahead)
             #expect(beaten.bestTrial()?.id == 3)
             settings.seedMarginStandardErrors = 0
-            let plain = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9,
+            let plain = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: CostModel(secondsPerImageFLOP: 1e-9),
                                            previousTrials: trials)
             #expect(plain.bestTrial()?.id == 3)
         }
@@ -247,7 +247,7 @@ struct RecordedSearchFixture {
         let trials = [trial(1, accuracy: 0.8695, flops: 38_000_000, candidate: seeds[0]),
                       trial(2, rung: 1, accuracy: 0.8690, flops: 8_000_000, candidate: seeds[2])]
         var settings = SearchSettings()
-        let search = { ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9,
+        let search = { ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: CostModel(secondsPerImageFLOP: 1e-9),
                                           previousTrials: trials) }
         #expect(search().bestTrial()?.id == 1)  // no cap
         settings.maximumFLOPs = 20_000_000
@@ -273,7 +273,7 @@ struct RecordedSearchFixture {
             trial(5, 0, 0.75, 5_000_000, samples[1]), trial(6, 0, 0.70, 5_000_000, samples[2]),
             trial(7, 1, 0.84, 5_000_000, samples[0]),
         ]
-        let search = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialSecondsPerImageFLOP: 1e-9,
+        let search = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialCost: CostModel(secondsPerImageFLOP: 1e-9),
                                         previousTrials: trials)
         let population = search.population()
         #expect(population.map(\.id) == [1, 2, 3, 7, 5, 6], "one member per candidate, with its best trial")
@@ -293,7 +293,7 @@ struct RecordedSearchFixture {
         #expect(ofSeeds.count >= 30, "\(ofSeeds.count) of 40 proposals mutate a seed")
 
         // With only the seeds tried, every other proposal mutates one; before, all were random samples.
-        let seedsOnly = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialSecondsPerImageFLOP: 1e-9,
+        let seedsOnly = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialCost: CostModel(secondsPerImageFLOP: 1e-9),
                                            previousTrials: Array(trials.prefix(3)))
         let early = (0..<40).map { _ in seedsOnly.nextJob(seeds: &queue).0 }
         #expect(early.allSatisfy { $0.origin == "random" || $0.origin == "mutation" })
@@ -314,7 +314,7 @@ struct RecordedSearchFixture {
         let (trainer, space, seeds) = (fixture.trainer, fixture.space, fixture.seeds)
         let trial = BestTrialTests().trial
         let atTheTop = [trial(1, 2, 0.871, 38_000_000, seeds[0]), trial(2, 0, 0.80, 9_000_000, seeds[2])]
-        let search = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialSecondsPerImageFLOP: 1e-9,
+        let search = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialCost: CostModel(secondsPerImageFLOP: 1e-9),
                                         previousTrials: atTheTop)
         let candidate = space.smallest
         let climb = (0..<3).map { search.estimatedSeconds(candidate, rung: $0) }
@@ -335,7 +335,7 @@ struct RecordedSearchFixture {
         let unbounded = (0..<20).map { _ in search.nextJob(seeds: &queue).0 }
         #expect(unbounded.contains { !search.canChallengeTheBest($0, from: 0, within: remaining) })
         // With the best trial at rung 0 (a budget too small to climb), rung 0 is all a challenger needs.
-        let atTheBottom = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialSecondsPerImageFLOP: 1e-9,
+        let atTheBottom = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialCost: CostModel(secondsPerImageFLOP: 1e-9),
                                              previousTrials: [trial(1, 0, 0.80, 38_000_000, seeds[0])])
         let cost = atTheBottom.estimatedSeconds(candidate, rung: 0)
         #expect(atTheBottom.canChallengeTheBest(candidate, from: 0, within: 1.01 * cost))
@@ -351,7 +351,7 @@ struct RecordedSearchFixture {
         settings.maximumFLOPs = 1  // no proposal fits: `nextJob` falls back to `space.smallest`
         let tried = [trial(1, 2, 0.871, 38_000_000, seeds[0]), trial(2, 2, 0.838, 60_000_000, seeds[1]),
                      trial(3, 2, 0.861, 9_000_000, seeds[2]), trial(4, 0, 0.2, 500_000, space.smallest)]
-        let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9,
+        let search = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: CostModel(secondsPerImageFLOP: 1e-9),
                                         previousTrials: tried)
         var queue: [Candidate] = []
         #expect(search.nextJob(seeds: &queue).0 == space.smallest)
@@ -373,7 +373,7 @@ struct RecordedSearchFixture {
         let before = [trial(1, 1, 0.69, 38_000_000, floored.seeds()[0]), trial(2, 1, 0.64, 9_000_000, floored.seeds()[2])]
         #expect(fixture.space.seeds()[2] != floored.seeds()[2])
         let resumed = ArchitectureSearch(trainer: fixture.trainer, space: fixture.space, settings: SearchSettings(),
-                                         initialSecondsPerImageFLOP: 1e-9, previousTrials: before)
+                                         initialCost: CostModel(secondsPerImageFLOP: 1e-9), previousTrials: before)
         #expect(resumed.seedsNotTried().map(\.origin) == ["seed:resnet"])
     }
 }
@@ -389,7 +389,7 @@ struct RecordedSearchFixture {
         let scored = [trial(1, 2, 0.871, 38_000_000, seeds[0]), trial(2, 2, 0.838, 60_000_000, seeds[1]),
                       trial(3, 2, 0.861, 9_000_000, seeds[2])]
         var settings = SearchSettings()
-        let search = { ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialSecondsPerImageFLOP: 1e-9,
+        let search = { ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: CostModel(secondsPerImageFLOP: 1e-9),
                                           previousTrials: scored) }
         #expect(search().bestTrial()?.id == 1)
         let epoch = search().estimatedSeconds(seeds[0], images: trainer.splits.train.count, epochs: 1,
