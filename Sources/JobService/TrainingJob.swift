@@ -148,6 +148,10 @@ public final class TrainingJob {
         let start = Date().addingTimeInterval(-usedBefore)
         let end = start.addingTimeInterval(options.budget.seconds)
         let seeds = space.seeds()
+        let baseline = options.fixedSeed.flatMap { name in seeds.first { $0.origin == "seed:\(name)" } }
+        if let name = options.fixedSeed, baseline == nil {
+            throw JobError.failed("unknown seed architecture '\(name)' (known: \(seeds.map { $0.origin.dropFirst(5) }.joined(separator: ", ")))")
+        }
         var settings = options.search
         settings.seed = options.seed
         settings.finalTrainingSeconds = options.budget.seconds * (1 - options.effectiveSearchFraction)
@@ -158,14 +162,15 @@ public final class TrainingJob {
             regime = kept
         } else {
             let calibrationStart = Date()
-            let calibration = try ArchitectureSearch.calibrate(trainer: trainer, seeds: seeds, space: space)
-            let pricedEpochs = try seeds.map { seed in
+            let probed = baseline.map { [$0] } ?? seeds  // a job without a search prices only its seed
+            let calibration = try ArchitectureSearch.calibrate(trainer: trainer, seeds: probed, space: space)
+            let pricedEpochs = try probed.map { seed in
                 let flops = Double(try seed.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "seed")
                     .forwardFLOPsPerImage())
                 let epoch = calibration.seconds(flops: flops, trainImages: Double(splits.train.count), scoredImages: Double(splits.validation.count))
                 return "\(seed.origin.dropFirst(5)) ~\(Budget.format(epoch))"
             }
-            say("timed a few batches of each seed architecture in \(String(format: "%.1f", Date().timeIntervalSince(calibrationStart))) s; "
+            say("timed a few batches of \(baseline == nil ? "each seed architecture" : "the seed architecture") in \(String(format: "%.1f", Date().timeIntervalSince(calibrationStart))) s; "
                 + "priced epochs: \(pricedEpochs.joined(separator: ", "))")
             let seedFLOPs = Double(try seeds[0].architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "seed")
                 .forwardFLOPsPerImage())
@@ -189,8 +194,10 @@ public final class TrainingJob {
                 + (kept != nil ? ", its search regime kept" : "") + (search.hasBestNetwork ? ", the best trial's weights restored" : ""))
         }
         let rungZero = settings.rung(0, trainImages: splits.train.count)
-        let cheapest = seeds.map { search.estimatedSeconds($0, images: rungZero.images, epochs: rungZero.epochs) }.min()!
-        let oneFinalEpoch = search.estimatedSeconds(seeds[0], images: splits.train.count, epochs: 1)
+        // At least the cheapest trial and one final epoch (priced for the first seed), or, without a
+        // search, one epoch of the seed trained.
+        let cheapest = baseline == nil ? seeds.map { search.estimatedSeconds($0, images: rungZero.images, epochs: rungZero.epochs) }.min()! : 0
+        let oneFinalEpoch = search.estimatedSeconds(baseline ?? seeds[0], images: splits.train.count, epochs: 1)
         let needed = Date().timeIntervalSince(start) + cheapest + oneFinalEpoch + 2
         if needed > options.budget.seconds {
             if usedBefore > 0 {
@@ -206,10 +213,7 @@ public final class TrainingJob {
         var bestTrialImageEpochs: Int?
         let trials: [Search.TrialRecord]
         let strategy: String
-        if let name = options.fixedSeed {
-            guard let seed = seeds.first(where: { $0.origin == "seed:\(name)" }) else {
-                throw JobError.failed("unknown seed architecture '\(name)' (known: \(seeds.map { $0.origin.dropFirst(5) }.joined(separator: ", ")))")
-            }
+        if let name = options.fixedSeed, let seed = baseline {
             say("no search: training the seed architecture \(name) with the whole budget")
             best = seed
             trials = []

@@ -203,10 +203,11 @@ public final class ArchitectureSearch {
     /// One seed's probe (`vgg-bn`'s) priced every network in proportion to its FLOPs; small
     /// networks pay a per-image cost FLOPs do not show (batch assembly, augmentation,
     /// memory-bound layers), so it priced an epoch of the 8.5-MFLOP `small` seed at 0.74× the
-    /// measured one where the line prices it at 0.89× (`autovision bench calibration`, Fashion-MNIST;
-    /// both price `vgg-bn` and `resnet` within 10 %). Probes of a few batches still vary ±30 %
-    /// between calibrations on these shared machines, and the machine's speed drifts ±20 % within
-    /// an hour: trials re-price (`calibrate(with:)`), and the final training re-plans from its own epochs.
+    /// measured one where the line prices it at 0.89× (`autovision bench calibration` on
+    /// Fashion-MNIST, medians of 4 calibrations; both priced `vgg-bn` and `resnet` within 7 %).
+    /// Probes of a few batches still vary ±20–40 % between calibrations on these shared machines,
+    /// and the machine's speed drifted ±20 % within an hour: trials re-price (`calibrate(with:)`),
+    /// and the final training re-plans from its own epochs.
     /// - Throws: `SearchError.noTrainingImages` when TRAIN is empty; `NNError` when a seed does
     ///   not build for this input.
     public static func calibrate(trainer: Trainer, seeds: [Candidate], space: SearchSpace) throws -> CostModel {

@@ -41,14 +41,14 @@ struct CalibrationBenchmark: ParsableCommand {
         let seeds = space.seeds()
         print("\(splits.train.count) TRAIN, \(splits.validation.count) VALIDATION images; OpenBLAS \(BLASRuntime.coreName) kernels")
 
-        // Each calibration as a job runs it (`ArchitectureSearch.calibrate`), its probes kept to
-        // price the seeds two ways: the job's line through all of them, and (for comparison) the
-        // first seed's probe alone, in proportion to FLOPs.
+        // Each calibration takes the steps of `ArchitectureSearch.calibrate` (one probe per seed, then
+        // `costModel(probes:)`), its probes kept to price the seeds two ways: the job's line through
+        // all of them, and (for comparison) the first seed's probe alone, in proportion to FLOPs.
         let flops = try seeds.map { Double(try $0.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "seed")
             .forwardFLOPsPerImage()) }
         var models: [CostModel] = []
         var proportional: [CostModel] = []
-        for repeat_ in 1...repeats {
+        for run in 1...repeats {
             let started = Date()
             let probes = try zip(seeds, flops).map { seed, flops in
                 (flops: flops, secondsPerImage: try ArchitectureSearch.probeSecondsPerImage(trainer: trainer, candidate: seed, space: space))
@@ -56,7 +56,7 @@ struct CalibrationBenchmark: ParsableCommand {
             let model = ArchitectureSearch.costModel(probes: probes)
             models.append(model)
             proportional.append(CostModel(secondsPerImageFLOP: probes[0].secondsPerImage / probes[0].flops))
-            print(String(format: "calibration %d (%.1f s): %.3g s/image + %.3g s/image/FLOP; probes: ", repeat_, Date().timeIntervalSince(started),
+            print(String(format: "calibration %d (%.1f s): %.3g s/image + %.3g s/image/FLOP; probes: ", run, Date().timeIntervalSince(started),
                          model.secondsPerImage, model.secondsPerImageFLOP)
                 + probes.map { String(format: "%.1f µs/image", $0.secondsPerImage * 1e6) }.joined(separator: ", "))
         }

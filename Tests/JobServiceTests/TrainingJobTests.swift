@@ -120,10 +120,29 @@ import TestSupport
         let report = try #require(try job.run())
         #expect(report.model?.testTimeAugmentation == "none")
         #expect(messages.contains("test-time augmentation is off: single-view predictions"), "\(messages)")
+        let calibration = messages.filter { $0.hasPrefix("timed a few batches of the seed architecture in ") }
+        #expect(calibration.count == 1 && calibration[0].contains("priced epochs: vgg-bn ~") && !calibration[0].contains("small"),
+                "a job without a search prices only its seed: \(messages)")
         #expect(!messages.contains { $0.contains("mirror image") || $0.contains("one-pixel shifts") }, "\(messages)")
         #expect(try Checkpoint.read(from: job.folder.modelURL).metadata[TestTimeAugmentation.metadataKey] == "none")
         #expect(try job.folder.readRecord().testTimeAugmentation == false, "job.json keeps the choice for a resumed job")
         #expect(try Self.servedTestAccuracy(job, manifest: manifest) == report.test.accuracy)
+    }
+
+    @Test func anUnknownSeedArchitectureIsRefusedBeforeAnyTraining() throws {
+        var options = TrainingJobOptions(manifest: try Self.slice(perClass: 40), budget: Budget(seconds: 15))
+        options.jobsDirectory = Self.root.appendingPathComponent("jobs")
+        options.fixedSeed = "lenet"
+        var messages: [String] = []
+        let job = try TrainingJob(options: options) { event in
+            if case let .message(text) = event { messages.append(text) }
+        }
+        #expect {
+            try job.run()
+        } throws: { error in
+            "\(error)".contains("unknown seed architecture 'lenet' (known: vgg-bn, resnet, small)")
+        }
+        #expect(!messages.contains { $0.hasPrefix("timed a few batches") }, "\(messages)")
     }
 
     @Test func exifRotatedImagePredictsLikeTheUprightOnes() throws {
