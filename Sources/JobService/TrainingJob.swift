@@ -34,6 +34,10 @@ public struct TrainingJobOptions: Sendable {
     /// Skip the search and train this seed architecture (`vgg-bn`, `resnet`, `small`) with the
     /// whole budget: the baseline the search must beat.
     public var fixedSeed: String?
+    /// Skip the search and train this candidate with the whole budget, as it is (e.g. a trial of an
+    /// earlier job's search log, to see what the search's pick makes without the search). Takes
+    /// precedence over `fixedSeed`.
+    public var fixedCandidate: Candidate?
     /// Whether the final model may average each prediction over flipped or shifted views of the
     /// image (`TestTimeAugmentation`), when that raises VALIDATION accuracy. It multiplies the
     /// inference work by 2 or 5, for ~0.1–0.4 points on Fashion-MNIST; `false` keeps one forward
@@ -90,6 +94,11 @@ public final class TrainingJob {
 
     private func say(_ message: String) { onEvent(.message(message)) }
 
+    /// A seed architecture's name (`small`), or another candidate's summary, for the job's log.
+    static func name(_ candidate: Candidate) -> String {
+        candidate.origin.hasPrefix("seed:") ? String(candidate.origin.dropFirst(5)) : candidate.summary
+    }
+
     /// Runs the whole job.
     /// - Parameter shouldStop: polled between batches; `true` (Ctrl-C, cancel) ends the job as
     ///   `cancelled`, leaving a consistent folder.
@@ -143,15 +152,23 @@ public final class TrainingJob {
                                 imbalanced: (present.max() ?? 0) > 3 * (present.min() ?? 0), trainImages: splits.train.count)
 
         // 2. The budget clock starts now (or goes on, for a job resumed after an interruption).
-        let previousTrials = options.fixedSeed == nil && record.usedSeconds > 0 ? folder.readSearchLog() : []
+        let seeds = space.seeds()
+        // Without a search: the candidate given, or the seed architecture named.
+        var baseline = options.fixedCandidate
+        if let candidate = baseline, let problem = space.problem(with: candidate) {
+            throw JobError.failed("the candidate cannot train on these images: \(problem)")
+        }
+        if baseline == nil, let name = options.fixedSeed {
+            guard let seed = seeds.first(where: { $0.origin == "seed:\(name)" }) else {
+                throw JobError.failed("unknown seed architecture '\(name)' (known: \(seeds.map(Self.name).joined(separator: ", ")))")
+            }
+            baseline = seed
+        }
+        let baselineDescription = options.fixedCandidate != nil ? "candidate" : "seed architecture"
+        let previousTrials = baseline == nil && record.usedSeconds > 0 ? folder.readSearchLog() : []
         let usedBefore = previousTrials.isEmpty ? 0 : record.usedSeconds
         let start = Date().addingTimeInterval(-usedBefore)
         let end = start.addingTimeInterval(options.budget.seconds)
-        let seeds = space.seeds()
-        let baseline = options.fixedSeed.flatMap { name in seeds.first { $0.origin == "seed:\(name)" } }
-        if let name = options.fixedSeed, baseline == nil {
-            throw JobError.failed("unknown seed architecture '\(name)' (known: \(seeds.map { $0.origin.dropFirst(5) }.joined(separator: ", ")))")
-        }
         var settings = options.search
         settings.seed = options.seed
         settings.finalTrainingSeconds = options.budget.seconds * (1 - options.effectiveSearchFraction)
@@ -168,16 +185,16 @@ public final class TrainingJob {
                 let flops = Double(try seed.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "seed")
                     .forwardFLOPsPerImage())
                 let epoch = calibration.seconds(flops: flops, trainImages: Double(splits.train.count), scoredImages: Double(splits.validation.count))
-                return "\(seed.origin.dropFirst(5)) ~\(Budget.format(epoch))"
+                return "\(Self.name(seed)) ~\(Budget.format(epoch))"
             }
-            say("timed a few batches of \(baseline == nil ? "each seed architecture" : "the seed architecture") in \(String(format: "%.1f", Date().timeIntervalSince(calibrationStart))) s; "
+            say("timed a few batches of \(baseline == nil ? "each seed architecture" : "the \(baselineDescription)") in \(String(format: "%.1f", Date().timeIntervalSince(calibrationStart))) s; "
                 + "priced epochs: \(pricedEpochs.joined(separator: ", "))")
             let seedFLOPs = Double(try seeds[0].architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "seed")
                 .forwardFLOPsPerImage())
             regime = SearchRegime.decide(calibration: calibration, seedFLOPs: seedFLOPs, settings: settings,
                                          searchSeconds: options.budget.seconds * options.effectiveSearchFraction,
                                          finalSeconds: settings.finalTrainingSeconds!, trainImages: splits.train.count,
-                                         validationImages: splits.validation.count, search: options.fixedSeed == nil)
+                                         validationImages: splits.validation.count, search: baseline == nil)
             try? folder.writeSearchRegime(regime)  // without it, a resumed job calibrates again
         }
         regime.apply(to: &settings, space: &space)
@@ -213,11 +230,11 @@ public final class TrainingJob {
         var bestTrialImageEpochs: Int?
         let trials: [Search.TrialRecord]
         let strategy: String
-        if let name = options.fixedSeed, let seed = baseline {
-            say("no search: training the seed architecture \(name) with the whole budget")
-            best = seed
+        if let baseline {
+            say("no search: training the \(baselineDescription) \(Self.name(baseline)) with the whole budget")
+            best = baseline
             trials = []
-            strategy = "none: the seed architecture \(name) trained with the whole budget"
+            strategy = "none: the \(baselineDescription) \(Self.name(baseline)) trained with the whole budget"
         } else {
             let searchEnd = start.addingTimeInterval(options.budget.seconds * options.effectiveSearchFraction)
             let rungs = (0..<settings.rungs).map { settings.rung($0, trainImages: splits.train.count) }.map { "\($0.images) images × \($0.epochs)" }

@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import Tensors
 import Training
@@ -131,6 +132,20 @@ public struct Candidate: Codable, Hashable, Sendable {
     }
 }
 
+extension Candidate {
+    /// A candidate from JSON: an object with `Candidate`'s keys, or one holding such an object
+    /// under `candidate` (one line of a job's `search.jsonl`).
+    /// - Throws: `DecodingError` when the data is neither.
+    public static func decode(json data: Data) throws -> Candidate {
+        struct Wrapped: Decodable { var candidate: Candidate }
+        do {
+            return try JSONDecoder().decode(Wrapped.self, from: data).candidate
+        } catch {
+            return try JSONDecoder().decode(Candidate.self, from: data)
+        }
+    }
+}
+
 /// The least augmentation every candidate trains with.
 ///
 /// A short trial cannot measure augmentation: within a few epochs it only slows fitting, so an
@@ -248,6 +263,30 @@ public struct SearchSpace: Sendable {
     /// chance being 10 %: trials that cannot inform the search. A dense head is always viable.
     public func isViable(_ genes: ArchitectureGenes) -> Bool {
         genes.head == .dense || (genes.stages >= 2 && genes.featureChannels >= max(64, classes))
+    }
+
+    /// Why `candidate` cannot train on this space's images (a value out of its gene's range, or
+    /// more stages than the resolution allows), or `nil` when it can. Candidates the space makes
+    /// always can; this checks one given from outside (`TrainingJobOptions.fixedCandidate`).
+    public func problem(with candidate: Candidate) -> String? {
+        let genes = candidate.architecture
+        let checks: [(Bool, String)] = [
+            ((1...maximumStages).contains(genes.stages), "stages must be 1–\(maximumStages) for \(inputShape[1])×\(inputShape[2]) images, not \(genes.stages)"),
+            (genes.blocksPerStage >= 1, "blocksPerStage must be at least 1"),
+            (genes.width >= 1, "width must be at least 1"),
+            (genes.kernelSize >= 1 && genes.kernelSize % 2 == 1 && genes.kernelSize <= 7, "kernelSize must be 1, 3, 5 or 7"),
+            (genes.denseUnits >= 1, "denseUnits must be at least 1"),
+            ((0..<1).contains(genes.dropout), "dropout must be in [0, 1)"),
+            (candidate.learningRate > 0 && candidate.learningRate.isFinite, "learningRate must be positive"),
+            (candidate.weightDecay >= 0 && candidate.weightDecay.isFinite, "weightDecay must be at least 0"),
+            (candidate.batchSize >= 1, "batchSize must be at least 1"),
+            (candidate.cropPadding >= 0, "cropPadding must be at least 0"),
+            ((0...1).contains(candidate.erasingProbability), "erasingProbability must be in [0, 1]"),
+            ((0..<1).contains(candidate.labelSmoothing), "labelSmoothing must be in [0, 1)"),
+            (isViable(genes), "a global-average-pool head needs at least 2 stages and \(max(64, classes)) channels in the last"),
+        ]
+        let problems = checks.filter { !$0.0 }.map(\.1)
+        return problems.isEmpty ? nil : problems.joined(separator: "; ")
     }
 
     /// A uniformly random viable candidate (`isViable`).

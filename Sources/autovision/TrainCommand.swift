@@ -24,6 +24,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Score threshold for the report's precision and recall.") var scoreThreshold = 0.5
     @Option(help: ArgumentHelp("Skip the search: train this seed architecture (vgg-bn, resnet, small) with the whole budget.",
                                valueName: "SEED")) var baseline: String?
+    @Option(help: ArgumentHelp("Skip the search: train this candidate with the whole budget. FILE is JSON: one line of a job's "
+                               + "search.jsonl (its trial's candidate), or the candidate object alone.", valueName: "FILE"))
+    var candidate: String?
     @Flag(inversion: .prefixedNo,
           help: "Let the model average each prediction over mirrored or shifted views when that raises VALIDATION accuracy (2–5× the inference work).")
     var testTimeAugmentation = true
@@ -50,6 +53,22 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    func validate() throws {
+        if baseline != nil && candidate != nil { throw ValidationError("give --baseline or --candidate, not both") }
+    }
+
+    /// The candidate in the JSON file at `path` (`Candidate.decode(json:)`).
+    static func readCandidate(_ path: String) throws -> Candidate {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw ValidationError("cannot read the --candidate file \(path): \(error.localizedDescription)")
+        }
+        do { return try Candidate.decode(json: data) } catch {
+            throw ValidationError("--candidate \(path) holds no candidate: expected JSON with the keys of a search.jsonl line's "
+                + "\"candidate\" (architecture, optimizer, learningRate, …), or such a line (\(error))")
+        }
+    }
+
     func run() throws {
         // Training speed: use the CPU's own OpenBLAS kernels even when the environment forces older ones
         // (see BLASRuntime; AUTOVISION_BLAS_KERNELS=inherit keeps the environment).
@@ -61,6 +80,7 @@ struct TrainCommand: ParsableCommand {
         options.jobsDirectory = URL(fileURLWithPath: jobsDir)
         options.scoreThreshold = scoreThreshold
         options.fixedSeed = baseline
+        options.fixedCandidate = try candidate.map(Self.readCandidate)
         options.testTimeAugmentation = testTimeAugmentation
         options.importOptions = try importArguments.options()
         // The job store shared with `jobs` and `serve`: the job is listed, cancellable and served from there.

@@ -92,6 +92,22 @@ let intake = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         #expect(again.lastLineJSON?["width"] as? Int == 24 && again.lastLineJSON?["orientation"] as? Int == 1)
     }
 
+    @Test func aCandidateFileThatHoldsNoCandidateIsRefusedClearly() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("cli-candidate-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(#"{"id": 3, "validation_accuracy": 0.9}"#.utf8).write(to: file)
+        let manifest = "\(intake)/03-corrupt-truncated-empty/manifest.csv"
+        let garbage = try autovision("train", manifest, "--candidate", file.path)
+        #expect(garbage.status != 0)
+        #expect(garbage.stderr.contains("--candidate \(file.path) holds no candidate"), "\(garbage.stderr)")
+        let missing = try autovision("train", manifest, "--candidate", file.path + ".missing")
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("cannot read the --candidate file"), "\(missing.stderr)")
+        let both = try autovision("train", manifest, "--candidate", file.path, "--baseline", "small")
+        #expect(both.status != 0)
+        #expect(both.stderr.contains("give --baseline or --candidate, not both"), "\(both.stderr)")
+    }
+
     @Test func decodeOfABadFileFailsClearly() throws {
         let result = try autovision("decode", "\(intake)/03-corrupt-truncated-empty/images/dog_html_error_page.jpg")
         #expect(result.status == 1)

@@ -145,6 +145,46 @@ import TestSupport
         #expect(!messages.contains { $0.hasPrefix("timed a few batches") }, "\(messages)")
     }
 
+    /// A candidate given as it is (e.g. an earlier search's pick) trains with the whole budget,
+    /// without a search; one out of the space's ranges is refused before any training.
+    @Test func aGivenCandidateTrainsWithTheWholeBudgetAndABrokenOneIsRefused() throws {
+        let manifest = try Self.slice(perClass: 40)
+        let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
+        var candidate = space.seeds()[2]
+        candidate.architecture.stages = 3
+        candidate.origin = "mutation"
+        var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: 15))
+        options.jobsDirectory = Self.root.appendingPathComponent("jobs")
+        options.fixedSeed = "vgg-bn"  // the candidate takes precedence
+        options.fixedCandidate = candidate
+        var messages: [String] = []
+        let job = try TrainingJob(options: options) { event in
+            if case let .message(text) = event { messages.append(text) }
+        }
+        let report = try #require(try job.run())
+        #expect(messages.contains("no search: training the candidate \(candidate.summary) with the whole budget"), "\(messages)")
+        #expect(messages.contains { $0.hasPrefix("timed a few batches of the candidate in ") && $0.contains("priced epochs: 3x1 plain w32") },
+                "\(messages)")
+        #expect(report.search?.trials.isEmpty == true)
+        #expect(report.search?.strategy == "none: the candidate \(candidate.summary) trained with the whole budget")
+        #expect(report.model?.architecture.hasPrefix("3x1 plain w32") == true)
+
+        var broken = candidate
+        broken.architecture.stages = 4
+        broken.learningRate = 0
+        options.fixedCandidate = broken
+        messages = []
+        let refused = try TrainingJob(options: options) { event in
+            if case let .message(text) = event { messages.append(text) }
+        }
+        #expect {
+            try refused.run()
+        } throws: { error in
+            "\(error)".contains("the candidate cannot train on these images: stages must be 1–3 for 28×28 images, not 4; learningRate must be positive")
+        }
+        #expect(!messages.contains { $0.hasPrefix("timed a few batches") }, "\(messages)")
+    }
+
     @Test func exifRotatedImagePredictsLikeTheUprightOnes() throws {
         var options = TrainingJobOptions(manifest: Self.intake("02-exif-orientation/manifest.csv"), budget: Budget(seconds: 12))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
