@@ -34,10 +34,12 @@ public struct TrainingJobOptions: Sendable {
     /// Skip the search and train this seed architecture (`vgg-bn`, `resnet`, `small`) with the
     /// whole budget: the baseline the search must beat.
     public var fixedSeed: String?
-    /// Skip the search and train this candidate with the whole budget, as it is (e.g. a trial of an
-    /// earlier job's search log, to see what the search's pick makes without the search). Takes
-    /// precedence over `fixedSeed`.
-    public var fixedCandidate: Candidate?
+    /// Skip the search and train this candidate with the whole budget (e.g. a trial of an earlier
+    /// job's search log, to see what the search's pick makes without the search). Takes precedence
+    /// over `fixedSeed`. A bare candidate trains as it is; one with its trial's size is planned as
+    /// the search's final would be (`FinalTrainingPlan`: over a long final training, the
+    /// augmentation floor its short trial did without).
+    public var fixedCandidate: GivenCandidate?
     /// Whether the final model may average each prediction over flipped or shifted views of the
     /// image (`TestTimeAugmentation`), when that raises VALIDATION accuracy. It multiplies the
     /// inference work by 2 or 5, for ~0.1–0.4 points on Fashion-MNIST; `false` keeps one forward
@@ -154,7 +156,7 @@ public final class TrainingJob {
         // 2. The budget clock starts now (or goes on, for a job resumed after an interruption).
         let seeds = space.seeds()
         // Without a search: the candidate given, or the seed architecture named.
-        var baseline = options.fixedCandidate
+        var baseline = options.fixedCandidate?.candidate
         if let candidate = baseline, let problem = space.problem(with: candidate) {
             throw JobError.failed("the candidate cannot train on these images: \(problem)")
         }
@@ -227,7 +229,7 @@ public final class TrainingJob {
         update { $0.state = .searching }
         let best: Candidate
         var warmStart: Sequential?
-        var bestTrialImageEpochs: Int?
+        var bestTrialImageEpochs = options.fixedCandidate?.trialImageEpochs
         let trials: [Search.TrialRecord]
         let strategy: String
         if let baseline {

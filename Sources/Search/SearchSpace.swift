@@ -132,16 +132,36 @@ public struct Candidate: Codable, Hashable, Sendable {
     }
 }
 
-extension Candidate {
-    /// A candidate from JSON: an object with `Candidate`'s keys, or one holding such an object
-    /// under `candidate` (one line of a job's `search.jsonl`).
+/// A candidate given from outside the search (`train --candidate FILE`), with the size of the
+/// trial it comes from when that is known.
+public struct GivenCandidate: Equatable, Sendable {
+    public var candidate: Candidate
+    /// Training images × epochs of the trial that scored it (a search-log line's `train_images` ×
+    /// `epochs`); `nil` for a bare candidate. With it, the final training is planned as the
+    /// search's would have been had that trial been its pick (`FinalTrainingPlan`).
+    public var trialImageEpochs: Int?
+
+    public init(candidate: Candidate, trialImageEpochs: Int? = nil) {
+        self.candidate = candidate
+        self.trialImageEpochs = trialImageEpochs
+    }
+
+    /// From JSON: one line of a job's `search.jsonl` (the trial's `candidate`, `train_images` and
+    /// `epochs`), or an object with `Candidate`'s keys alone.
     /// - Throws: `DecodingError` when the data is neither.
-    public static func decode(json data: Data) throws -> Candidate {
-        struct Wrapped: Decodable { var candidate: Candidate }
+    public static func decode(json data: Data) throws -> GivenCandidate {
+        struct Trial: Decodable {
+            var candidate: Candidate
+            var trainImages: Int?
+            var epochs: Int?
+            enum CodingKeys: String, CodingKey { case candidate, trainImages = "train_images", epochs }
+        }
         do {
-            return try JSONDecoder().decode(Wrapped.self, from: data).candidate
+            let trial = try JSONDecoder().decode(Trial.self, from: data)
+            let size = trial.trainImages.flatMap { images in trial.epochs.map { images * $0 } }
+            return GivenCandidate(candidate: trial.candidate, trialImageEpochs: size.flatMap { $0 > 0 ? $0 : nil })
         } catch {
-            return try JSONDecoder().decode(Candidate.self, from: data)
+            return GivenCandidate(candidate: try JSONDecoder().decode(Candidate.self, from: data))
         }
     }
 }

@@ -25,7 +25,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Skip the search: train this seed architecture (vgg-bn, resnet, small) with the whole budget.",
                                valueName: "SEED")) var baseline: String?
     @Option(help: ArgumentHelp("Skip the search: train this candidate with the whole budget. FILE is JSON: one line of a job's "
-                               + "search.jsonl (its trial's candidate), or the candidate object alone.", valueName: "FILE"))
+                               + "search.jsonl (that trial's candidate, trained as the search's final would train it), or a candidate "
+                               + "object alone (trained as it is).", valueName: "FILE"))
     var candidate: String?
     @Flag(inversion: .prefixedNo,
           help: "Let the model average each prediction over mirrored or shifted views when that raises VALIDATION accuracy (2–5× the inference work).")
@@ -57,13 +58,13 @@ struct TrainCommand: ParsableCommand {
         if baseline != nil && candidate != nil { throw ValidationError("give --baseline or --candidate, not both") }
     }
 
-    /// The candidate in the JSON file at `path` (`Candidate.decode(json:)`).
-    static func readCandidate(_ path: String) throws -> Candidate {
+    /// The candidate in the JSON file at `path` (`GivenCandidate.decode(json:)`).
+    static func readCandidate(_ path: String) throws -> GivenCandidate {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ValidationError("cannot read the --candidate file \(path): \(error.localizedDescription)")
         }
-        do { return try Candidate.decode(json: data) } catch {
+        do { return try GivenCandidate.decode(json: data) } catch {
             throw ValidationError("--candidate \(path) holds no candidate: expected JSON with the keys of a search.jsonl line's "
                 + "\"candidate\" (architecture, optimizer, learningRate, …), or such a line (\(error))")
         }

@@ -145,18 +145,20 @@ import TestSupport
         #expect(!messages.contains { $0.hasPrefix("timed a few batches") }, "\(messages)")
     }
 
-    /// A candidate given as it is (e.g. an earlier search's pick) trains with the whole budget,
-    /// without a search; one out of the space's ranges is refused before any training.
+    /// A candidate given from a search-log line (e.g. an earlier search's pick) trains with the
+    /// whole budget, without a search, planned as the search's final would be: a final training
+    /// of 30 epochs or more adds the augmentation floor the short trial did without. One out of the
+    /// space's ranges is refused before any training.
     @Test func aGivenCandidateTrainsWithTheWholeBudgetAndABrokenOneIsRefused() throws {
         let manifest = try Self.slice(perClass: 40)
         let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
-        var candidate = space.seeds()[2]
+        var candidate = space.seeds()[2]  // no translation, no erasing
         candidate.architecture.stages = 3
         candidate.origin = "mutation"
         var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: 15))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         options.fixedSeed = "vgg-bn"  // the candidate takes precedence
-        options.fixedCandidate = candidate
+        options.fixedCandidate = GivenCandidate(candidate: candidate, trialImageEpochs: 40)  // a tiny trial
         var messages: [String] = []
         let job = try TrainingJob(options: options) { event in
             if case let .message(text) = event { messages.append(text) }
@@ -167,12 +169,19 @@ import TestSupport
                 "\(messages)")
         #expect(report.search?.trials.isEmpty == true)
         #expect(report.search?.strategy == "none: the candidate \(candidate.summary) trained with the whole budget")
+        // How many epochs 15 s buy depends on the machine; the floor follows `FinalTrainingPlan`'s rule.
+        let planned = try #require(messages.first { $0.hasPrefix("training the final model for up to ") }
+            .flatMap { Int($0.dropFirst("training the final model for up to ".count).prefix { $0.isNumber }) })
+        let long = planned >= FinalTrainingPlan.regularizationEpochs
+        #expect(messages.contains("the final training is long and the candidate has no random translation: adding ±2 px") == long, "\(messages)")
         #expect(report.model?.architecture.hasPrefix("3x1 plain w32") == true)
+        #expect(report.model?.architecture.contains(long ? "aug[crop 2 flip erase 0.25]" : "aug[crop 0 flip]") == true,
+                "\(report.model?.architecture ?? "")")
 
         var broken = candidate
         broken.architecture.stages = 4
         broken.learningRate = 0
-        options.fixedCandidate = broken
+        options.fixedCandidate = GivenCandidate(candidate: broken)
         messages = []
         let refused = try TrainingJob(options: options) { event in
             if case let .message(text) = event { messages.append(text) }

@@ -15,12 +15,12 @@ import Testing
         let encoder = JSONEncoder()
         let bare = try encoder.encode(candidate)
         // A search.jsonl line: the trial's fields around the candidate.
-        let line = #"{"id": 15, "rung": 2, "architecture": "3x1 plain", "validation_accuracy": 0.9217, "candidate": "#
-            + String(decoding: bare, as: UTF8.self) + "}"
-        #expect(try Candidate.decode(json: bare) == candidate)
-        #expect(try Candidate.decode(json: Data(line.utf8)) == candidate)
-        #expect(throws: DecodingError.self) { try Candidate.decode(json: Data(#"{"id": 15, "candidate": {"width": 32}}"#.utf8)) }
-        #expect(throws: (any Error).self) { try Candidate.decode(json: Data("not json".utf8)) }
+        let line = #"{"id": 15, "rung": 2, "architecture": "3x1 plain", "validation_accuracy": 0.9217, "train_images": 50000, "#
+            + #""epochs": 3, "candidate": "# + String(decoding: bare, as: UTF8.self) + "}"
+        #expect(try GivenCandidate.decode(json: bare) == GivenCandidate(candidate: candidate, trialImageEpochs: nil))
+        #expect(try GivenCandidate.decode(json: Data(line.utf8)) == GivenCandidate(candidate: candidate, trialImageEpochs: 150_000))
+        #expect(throws: DecodingError.self) { try GivenCandidate.decode(json: Data(#"{"id": 15, "candidate": {"width": 32}}"#.utf8)) }
+        #expect(throws: (any Error).self) { try GivenCandidate.decode(json: Data("not json".utf8)) }
     }
 
     @Test func candidatesOfTheSpaceCanTrainAndOutOfRangeOnesSayWhy() {
