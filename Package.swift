@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
         // C libraries, found through pkg-config; `providers` tell SwiftPM which apt package holds each.
@@ -74,9 +75,11 @@ let package = Package(
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"]),
-        .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Search", "Datasets", "NN", "TestSupport"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: [
+            "Datasets", "ImageIO", .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
+        .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Search", "Training", "Datasets", "ImageIO", "NN", "TestSupport"]),
         // Also runs the built executable (a CLI job cancelled and killed under the server); depends on it so it is built first.
         .testTarget(name: "ServerTests", dependencies: [
             "autovision", "Server", "JobService", "Search", "Datasets", "ImageIO", "TestSupport",

@@ -89,6 +89,7 @@ public final class DecodedDataset: @unchecked Sendable {
         else { throw fail("unreadable header") }
         let n = header.count
         let r = header.resolution
+        if let problem = Self.problem(with: header, headerEnd: 16 + headerLength, fileLength: length) { throw fail(problem) }
         let pixelsStart = Self.align(header.pixelOffset + n * 9)
         guard header.pixelOffset % 64 == 0, pixelsStart + n * r.width * r.height * r.channels + 4 == length else {
             throw fail("size does not match its header")
@@ -97,15 +98,41 @@ public final class DecodedDataset: @unchecked Sendable {
             let stored = bytes.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self)
             guard Self.crc32(UnsafeRawBufferPointer(rebasing: bytes[0..<length - 4])) == stored else { throw fail("checksum mismatch") }
         }
+        let storedLabels = UnsafeBufferPointer(start: (mapped + header.pixelOffset).assumingMemoryBound(to: Int32.self), count: n)
+        if let bad = storedLabels.firstIndex(where: { $0 < 0 || Int($0) >= header.labels.count }) {
+            throw fail("image \(bad) has label index \(storedLabels[bad]), outside the \(header.labels.count) labels")
+        }
         self.base = mapped
         self.length = length
         self.header = header
         self.pixelsStart = pixelsStart
-        labels = UnsafeBufferPointer(start: (mapped + header.pixelOffset).assumingMemoryBound(to: Int32.self), count: n)
+        labels = storedLabels
         partitions = (0..<n).map { i in
             switch bytes[header.pixelOffset + 4 * n + i] { case 0: .train; case 1: .validation; default: .test }
         }
         lines = UnsafeBufferPointer(start: (mapped + header.pixelOffset + 5 * n).assumingMemoryBound(to: Int32.self), count: n)
+    }
+
+    /// Why `header` cannot describe a file of `fileLength` bytes, or `nil`: every count and size is
+    /// checked before it is multiplied, so a damaged header fails the job instead of trapping.
+    static func problem(with header: DatasetCacheHeader, headerEnd: Int, fileLength: Int) -> String? {
+        let r = header.resolution
+        guard (1...65_536).contains(r.width), (1...65_536).contains(r.height), r.channels == 1 || r.channels == 3 else {
+            return "resolution \(r.width)x\(r.height)x\(r.channels) is not a working resolution"
+        }
+        guard header.count >= 1, header.count <= fileLength / (r.width * r.height * r.channels) else {
+            return "\(header.count) images cannot fit in \(fileLength) bytes"
+        }
+        guard header.pixelOffset >= headerEnd, header.pixelOffset <= fileLength else {
+            return "pixel offset \(header.pixelOffset) is outside the file"
+        }
+        guard !header.labels.isEmpty else { return "no labels" }
+        if let multiLabels = header.multiLabels {
+            guard multiLabels.count == header.count,
+                  multiLabels.allSatisfy({ $0.allSatisfy { (0..<header.labels.count).contains($0) } })
+            else { return "multi-label indices do not match the \(header.labels.count) labels" }
+        }
+        return nil
     }
 
     deinit { munmap(base, length) }
@@ -154,6 +181,7 @@ public enum DatasetCache {
     ///   - rebuilt: set to `true` when a file had to be (re)written.
     /// - Throws: `DatasetCacheError` when writing fails or nothing is labelled.
     public static func open(for result: ImportResult, in directory: URL, maxPixels: Int = 100_000_000,
+                            maxFileBytes: Int = FileReading.defaultMaxImageBytes,
                             progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> (dataset: DecodedDataset, reused: Bool) {
         guard let resolution = result.summary.working else { throw DatasetCacheError.nothingToCache }
         let key = key(for: result, resolution: resolution)
@@ -162,11 +190,11 @@ public enum DatasetCache {
             if let existing = try? DecodedDataset(contentsOf: url), existing.header.key == key { return (existing, true) }
             try? FileManager.default.removeItem(at: url)  // corrupt or stale: rebuild
         }
-        try write(result, resolution: resolution, key: key, to: url, maxPixels: maxPixels, progress: progress)
+        try write(result, resolution: resolution, key: key, to: url, maxPixels: maxPixels, maxFileBytes: maxFileBytes, progress: progress)
         return (try DecodedDataset(contentsOf: url), false)
     }
 
-    static func write(_ result: ImportResult, resolution: WorkingResolution, key: String, to url: URL, maxPixels: Int,
+    static func write(_ result: ImportResult, resolution: WorkingResolution, key: String, to url: URL, maxPixels: Int, maxFileBytes: Int,
                       progress: (@Sendable (Int, Int) -> Void)?) throws {
         let pairs = result.images.indices.filter { !result.images[$0].labels.isEmpty }
         guard !pairs.isEmpty else { throw DatasetCacheError.nothingToCache }
@@ -216,17 +244,15 @@ public enum DatasetCache {
                 if let kept = result.decoded?[pairs[i]] {
                     decoded = kept
                 } else {
-                    var options = DecodeOptions()
-                    options.maxPixels = maxPixels
-                    guard let data = FileManager.default.contents(atPath: image.path),
-                          let again = try? ImageDecoder.decode([UInt8](data), options: options).image
+                    guard let data = try? FileReading.read(image.path, maxBytes: maxFileBytes).get(),
+                          let again = try? ImageDecoder.decode(data, options: Preprocessing.decodeOptions(maxPixels: maxPixels)).image
                     else {
                         slots[offset] = .failure(.io(path: image.path, reason: "image changed or vanished since it was validated; import again"))
                         return
                     }
                     decoded = again
                 }
-                slots[offset] = .success(conform(decoded, to: resolution).pixels)
+                slots[offset] = .success(Preprocessing.conform(decoded, to: resolution).pixels)
             }
             var block = [UInt8]()
             block.reserveCapacity((end - start) * imageSize)
@@ -241,40 +267,5 @@ public enum DatasetCache {
         if rename(temporary.path, url.path) != 0 {
             throw DatasetCacheError.io(path: url.path, reason: String(cString: strerror(errno)))
         }
-    }
-
-    /// Brings one decoded image to the working resolution (see `WorkingResolution`): letterboxed or
-    /// centre-cropped as `resolution.fit` says. The one preprocessing step shared by training (the
-    /// cache) and serving (`Predictor`), so a model always sees images fitted the way it was trained.
-    public static func conform(_ image: Image, to resolution: WorkingResolution) -> Image {
-        var result = image
-        if resolution.resized {
-            switch resolution.fit {
-            case .letterbox:
-                result = ImageResize.letterbox(result, width: resolution.width, height: resolution.height)
-            case .centerCrop:
-                result = ImageResize.resize(ImageResize.centerCropSquare(result), width: resolution.width, height: resolution.height)
-            }
-        }
-        if result.channels != resolution.channels { result = result.converted(toChannels: resolution.channels) }
-        return result
-    }
-}
-
-extension Image {
-    /// The same pixels with 1 (BT.601 luma) or 3 (gray replicated) channels.
-    func converted(toChannels target: Int) -> Image {
-        guard target != channels else { return self }
-        let count = width * height
-        var out = [UInt8](repeating: 0, count: count * target)
-        if target == 3 {
-            for i in 0..<count { let v = pixels[i]; out[3 * i] = v; out[3 * i + 1] = v; out[3 * i + 2] = v }
-        } else {
-            for i in 0..<count {
-                let r = Int(pixels[3 * i]), g = Int(pixels[3 * i + 1]), b = Int(pixels[3 * i + 2])
-                out[i] = UInt8((299 * r + 587 * g + 114 * b + 500) / 1000)
-            }
-        }
-        return Image(width: width, height: height, channels: target, pixels: out)
     }
 }

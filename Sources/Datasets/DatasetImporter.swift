@@ -13,6 +13,10 @@ public struct ImportOptions: Sendable {
     public var bucketMap: [String: URL] = [:]
     /// Largest image accepted, in pixels, checked from the header before decoding (`--max-pixels`).
     public var maxPixels = 100_000_000
+    /// Largest manifest accepted, in bytes, checked from its size before it is read.
+    public var maxManifestBytes = 64 << 20
+    /// Largest image file accepted, in bytes, checked from its size before it is read (`--max-file-bytes`).
+    public var maxFileBytes = FileReading.defaultMaxImageBytes
     /// Side of the square working resolution used when images differ in size or exceed 128 pixels.
     public var workingSize = 64
     /// Fewer TRAIN images than this for a label draws a warning.
@@ -77,10 +81,9 @@ public struct DatasetImporter: Sendable {
     public func importManifest(at manifestURL: URL) throws -> ImportResult {
         let started = Date()
         let bytes: [UInt8]
-        do {
-            bytes = [UInt8](try Data(contentsOf: manifestURL))
-        } catch {
-            throw ManifestError.unreadable(path: manifestURL.path, reason: (error as NSError).localizedDescription)
+        switch FileReading.read(manifestURL.path, maxBytes: options.maxManifestBytes) {
+        case let .success(contents): bytes = contents
+        case let .failure(failure): throw ManifestError.unreadable(path: manifestURL.path, reason: failure.description)
         }
         let resolver = PathResolver(
             manifestDirectory: manifestURL.deletingLastPathComponent(),
@@ -228,14 +231,12 @@ public struct DatasetImporter: Sendable {
     static func decodeOne(_ path: String, options: ImportOptions, resolver: PathResolver,
                           retainedBytes: AtomicCounter) -> Result<DecodeSuccess, DecodeFailure> {
         let bytes: [UInt8]
-        switch readFile(path, resolver: resolver) {
+        switch readFile(path, resolver: resolver, maxBytes: options.maxFileBytes) {
         case let .success(contents): bytes = contents
         case let .failure(failure): return .failure(failure)
         }
-        var decodeOptions = DecodeOptions()
-        decodeOptions.maxPixels = options.maxPixels
         do {
-            let image = try ImageDecoder.decode(bytes, options: decodeOptions)
+            let image = try ImageDecoder.decode(bytes, options: Preprocessing.decodeOptions(maxPixels: options.maxPixels))
             let hash = Array(SHA256.hash(data: bytes))
             let size = image.image.pixels.count
             let keep = retainedBytes.add(size) <= options.retainBudgetBytes
@@ -245,41 +246,20 @@ public struct DatasetImporter: Sendable {
         }
     }
 
-    /// Reads a whole file with POSIX calls (Foundation's FileManager costs more than decoding a small PNG).
-    static func readFile(_ path: String, resolver: PathResolver) -> Result<[UInt8], DecodeFailure> {
-        var fd = open(path, O_RDONLY | O_NOFOLLOW)
-        if fd < 0, errno == ELOOP {
-            // The file is a symbolic link: follow it only into an allowed folder.
+    /// Reads a whole image file (`FileReading`): a symbolic link is followed only into an allowed folder.
+    static func readFile(_ path: String, resolver: PathResolver, maxBytes: Int) -> Result<[UInt8], DecodeFailure> {
+        var result = FileReading.read(path, maxBytes: maxBytes, followSymbolicLinks: false)
+        if case .failure(.symbolicLink) = result {
             if let refusal = resolver.checkSymbolicLink(path) {
                 return .failure(DecodeFailure(reason: refusal.description, kind: "path not allowed"))
             }
-            fd = open(path, O_RDONLY)
+            result = FileReading.read(path, maxBytes: maxBytes, followSymbolicLinks: true)
         }
-        guard fd >= 0 else {
-            return errno == ENOENT || errno == ENOTDIR
-                ? .failure(DecodeFailure(reason: "file not found: \(path)", kind: "file not found"))
-                : .failure(DecodeFailure(reason: "file cannot be read: \(String(cString: strerror(errno)))", kind: "unreadable file"))
+        return result.mapError { failure in
+            let reason = failure == .notFound ? "file not found: \(path)"
+                : failure.kind == "file too large" ? "\(failure) (--max-file-bytes)" : failure.description
+            return DecodeFailure(reason: reason, kind: failure.kind)
         }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            return .failure(DecodeFailure(reason: "file cannot be read: \(String(cString: strerror(errno)))", kind: "unreadable file"))
-        }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            return .failure(DecodeFailure(reason: "not a regular file (a folder?)", kind: "not a file"))
-        }
-        let size = Int(info.st_size)
-        var failed = false
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            while count < size {
-                let got = read(fd, buffer.baseAddress! + count, size - count)
-                if got < 0, errno == EINTR { continue }
-                if got <= 0 { failed = got < 0; break }
-                count += got
-            }
-        }
-        if failed { return .failure(DecodeFailure(reason: "read error: \(String(cString: strerror(errno)))", kind: "unreadable file")) }
-        return .success(bytes)
     }
 
     private func describe(_ set: SetName?) -> String {

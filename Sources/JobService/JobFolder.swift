@@ -71,9 +71,27 @@ public struct JobFolder: Sendable {
     }
 
     /// The trials of `search.jsonl`, in order; a line cut short by a killed process is skipped.
-    public func readSearchLog() -> [Search.TrialRecord] {
+    /// The trials of the search log, in order. A last line without its newline (the process was
+    /// killed while appending it) was never written and is left out.
+    /// - Throws: `JobError.failed` naming the first line that is not a trial record, or a log whose
+    ///   trial IDs are not 1, 2, 3, …
+    public func readSearchLog() throws -> [Search.TrialRecord] {
         guard let data = FileManager.default.contents(atPath: searchLogURL.path) else { return [] }
-        return data.split(separator: 0x0A).compactMap { try? JSONDecoder().decode(Search.TrialRecord.self, from: Data($0)) }
+        var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
+        lines.removeLast()  // after the last newline: empty, or a line cut off while it was appended
+        var trials: [Search.TrialRecord] = []
+        for (index, line) in lines.enumerated() {
+            let trial: Search.TrialRecord
+            do { trial = try JSONDecoder().decode(Search.TrialRecord.self, from: Data(line)) } catch {
+                throw JobError.failed("\(searchLogURL.lastPathComponent) line \(index + 1) of job \(id) is not a trial record; the job cannot resume")
+            }
+            if let problem = trial.problem { throw JobError.failed("\(searchLogURL.lastPathComponent) line \(index + 1) of job \(id): \(problem)") }
+            guard trial.id == index + 1 else {
+                throw JobError.failed("\(searchLogURL.lastPathComponent) line \(index + 1) of job \(id) holds trial \(trial.id); the job cannot resume")
+            }
+            trials.append(trial)
+        }
+        return trials
     }
 
     static let encoder: JSONEncoder = {

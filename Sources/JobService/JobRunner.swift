@@ -147,13 +147,9 @@ public final class JobRunner: @unchecked Sendable {
             return running[id] ?? false
         }
         do {
-            var options = TrainingJobOptions(manifest: URL(fileURLWithPath: record.manifest), budget: Budget(seconds: record.budgetSeconds))
-            options.seed = record.seed
-            options.testTimeAugmentation = record.testTimeAugmentation ?? true
-            options.jobsDirectory = jobsDirectory
-            if let datasetID = record.datasetID, let dataset = try store.dataset(datasetID) {
-                options.importOptions = DatasetUpload.importOptions(for: dataset, maxPixels: maxPixels)
-            }
+            let datasetImportOptions = try record.datasetID.flatMap { try store.dataset($0) }
+                .map { DatasetUpload.importOptions(for: $0, maxPixels: maxPixels) }
+            let options = TrainingJobOptions(resuming: record, jobsDirectory: jobsDirectory, datasetImportOptions: datasetImportOptions)
             let recorder = JobRecorder(store: store)
             let job = try TrainingJob(options: options, id: id, resuming: record) { [weak self] event in
                 recorder.record(event)

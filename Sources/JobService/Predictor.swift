@@ -10,10 +10,10 @@ public struct Prediction: Codable, Sendable, Equatable {
     public var score: Double
 }
 
-/// Serves a job's trained model: decodes an image exactly as the import did (same decoder, EXIF
-/// orientation, white alpha matte, then `DatasetCache.conform` to the working resolution stored in
-/// the checkpoint — letterboxed, or centre-cropped for models trained before letterboxing, whose
-/// `working_resolution` has no `fit`), then runs the network. Not thread-safe: the network reuses
+/// Serves a job's trained model: prepares an image by `Preprocessing`, the function that made the
+/// training pixels, at the working resolution stored in the checkpoint (an image of another size is
+/// letterboxed; centre-cropped for models trained before letterboxing, whose `working_resolution`
+/// has no `fit`), then runs the network. Not thread-safe: the network reuses
 /// its buffers; use one per thread or a queue.
 public final class Predictor {
     public let classifier: Classifier
@@ -21,15 +21,21 @@ public final class Predictor {
     public var maxPixels = 100_000_000
 
     /// Loads `model.ckpt` of a job.
-    /// - Throws: `JobError.noModel` when the job has none yet, `NNError` for a corrupt file.
+    /// - Throws: `JobError.noModel` when the job has none yet, `NNError` for a corrupt or inconsistent
+    ///   file, `JobError.failed` when its working resolution is missing or is not the network's input.
     public init(folder: JobFolder) throws {
         guard FileManager.default.fileExists(atPath: folder.modelURL.path) else { throw JobError.noModel(folder.id) }
         let checkpoint = try Checkpoint.read(from: folder.modelURL)
         guard let json = checkpoint.metadata["working_resolution"],
               let resolution = try? JSONDecoder().decode(WorkingResolution.self, from: Data(json.utf8))
-        else { throw JobError.failed("\(folder.modelURL.path) has no working resolution: retrain the job") }
+        else { throw JobError.failed("\(folder.modelURL.lastPathComponent) of job \(folder.id) has no working resolution: retrain the job") }
+        let classifier = try Classifier(checkpoint: checkpoint)
+        guard classifier.architecture.inputShape == [resolution.channels, resolution.height, resolution.width] else {
+            throw JobError.failed("\(folder.modelURL.lastPathComponent) of job \(folder.id) is inconsistent: its working resolution "
+                + "\(resolution.width)x\(resolution.height)x\(resolution.channels) is not the network's input \(classifier.architecture.inputShape); retrain the job")
+        }
         self.resolution = resolution
-        classifier = try Classifier(checkpoint: checkpoint)
+        self.classifier = classifier
     }
 
     public var labels: [String] { classifier.labelNames }
@@ -40,19 +46,18 @@ public final class Predictor {
         predict(inputs: try images.map { try input(for: $0) })
     }
 
-    /// The network input of one image: decoded, conformed to the working resolution and scaled to
-    /// [0, 1], CHW. Thread-safe (it does not touch the network).
+    /// The network input of one image: `Preprocessing.pixels` (the import's decode and fit) scaled to
+    /// `[0, 1]`, `[C, H, W]` with the working resolution's sizes. Any decodable size, channel count,
+    /// alpha, bit depth or EXIF orientation is accepted. Thread-safe (it does not touch the network).
     /// - Throws: `ImageDecodingError` for bytes that are not a decodable image within `maxPixels`.
     public func input(for bytes: [UInt8]) throws -> [Float] {
         let r = resolution
         let plane = r.width * r.height
-        let decoded = try ImageDecoder.decode(bytes, options: DecodeOptions(maxPixels: maxPixels))
-        let image = DatasetCache.conform(decoded.image, to: r)
-        var out = [Float](repeating: 0, count: r.channels * plane)
-        for c in 0..<r.channels {
-            for p in 0..<plane { out[c * plane + p] = Float(image.pixels[p * r.channels + c]) * (1 / 255) }
+        let image = try Preprocessing.pixels(encoded: bytes, resolution: r, maxPixels: maxPixels)
+        return [Float](unsafeUninitializedCapacity: r.channels * plane) { out, initialized in
+            image.pixels.withUnsafeBufferPointer { Preprocessing.writeScaledCHW($0, channels: r.channels, plane: plane, to: out.baseAddress!) }
+            initialized = r.channels * plane
         }
-        return out
     }
 
     /// Class probabilities for inputs made by `input(for:)`, in one batch, each sorted by score.

@@ -121,6 +121,10 @@ public final class SQLiteJobStore: JobStore {
                 try db.execute(sql: "ALTER TABLE jobs ADD COLUMN test_time_augmentation BOOLEAN")
             }
         }
+        migrator.registerMigration("v4: jobs.settings") { db in
+            let columns = try db.columns(in: "jobs").map(\.name)
+            if !columns.contains("settings") { try db.execute(sql: "ALTER TABLE jobs ADD COLUMN settings TEXT") }
+        }
         return migrator
     }
 

@@ -80,7 +80,10 @@ public final class TrainingJob {
         self.options = options
         folder = JobFolder(jobsDirectory: options.jobsDirectory, id: id)
         record = resuming ?? JobRecord(id: id, manifest: options.manifest.path, budgetSeconds: options.budget.seconds, seed: options.seed)
-        if resuming == nil, !options.testTimeAugmentation { record.testTimeAugmentation = false }
+        if resuming == nil {
+            if !options.testTimeAugmentation { record.testTimeAugmentation = false }
+            record.settings = JobSettings(options)
+        }
         self.onEvent = onEvent
         try folder.create()
         try folder.write(record)
@@ -167,7 +170,10 @@ public final class TrainingJob {
             baseline = seed
         }
         let baselineDescription = options.fixedCandidate != nil ? "candidate" : "seed architecture"
-        let previousTrials = baseline == nil && record.usedSeconds > 0 ? folder.readSearchLog() : []
+        let previousTrials = baseline == nil && record.usedSeconds > 0 ? try folder.readSearchLog() : []
+        if let (trial, problem) = previousTrials.lazy.compactMap({ trial in space.problem(with: trial.candidate).map { (trial, $0) } }).first {
+            throw JobError.failed("trial \(trial.id) of \(folder.searchLogURL.lastPathComponent) cannot have been made by this job's search (\(problem)); the job cannot resume")
+        }
         let usedBefore = previousTrials.isEmpty ? 0 : record.usedSeconds
         let start = Date().addingTimeInterval(-usedBefore)
         let end = start.addingTimeInterval(options.budget.seconds)

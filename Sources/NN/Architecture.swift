@@ -89,6 +89,7 @@ public struct ArchitectureSpec: Codable, Equatable, Sendable {
         var result = Analysis(shape: shape)
         for layer in layers {
             let s = result.shape
+            try checkBounds(layer, input: s)
             switch layer {
             case let .conv2d(filters, kernelSize, stride, groups, bias):
                 guard s.count == 3 else { throw NNError.invalidArchitecture("conv2d needs a [C, H, W] input, got \(s)") }
@@ -98,9 +99,12 @@ public struct ArchitectureSpec: Codable, Equatable, Sendable {
                 let padding = (kernelSize - 1) / 2
                 let height = (s[1] + 2 * padding - kernelSize) / stride + 1, width = (s[2] + 2 * padding - kernelSize) / stride + 1
                 guard height > 0, width > 0 else { throw NNError.invalidArchitecture("conv2d kernel \(kernelSize) too large for \(s)") }
-                let reduction = s[0] / groups * kernelSize * kernelSize
-                result.parameters += filters * reduction + (bias ? filters : 0)
-                result.flops += 2 * filters * reduction * height * width
+                guard let weights = product(filters, s[0] / groups, kernelSize, kernelSize), weights <= maxActivationElements,
+                      let work = product(2, weights, height, width), result.flops <= Int.max / 2 - work else {
+                    throw NNError.invalidArchitecture("conv2d \(filters) filters, kernel \(kernelSize) on \(s) is too large")
+                }
+                result.parameters += weights + (bias ? filters : 0)
+                result.flops += work
                 result.shape = [filters, height, width]
             case let .dense(units, bias):
                 guard units > 0 else { throw NNError.invalidArchitecture("dense with \(units) units") }
@@ -140,6 +144,44 @@ public struct ArchitectureSpec: Codable, Equatable, Sendable {
         return result
     }
 
+    /// The largest value of any size in a description (channels, units, kernel, stride, image side),
+    /// and of any activation's element count per image: a checkpoint or search log read back is
+    /// refused with a reason instead of overflowing `Int` or exhausting memory.
+    static let maxDimension = 1 << 16
+    static let maxActivationElements = 1 << 28
+
+    private static func checkBounds(_ layer: LayerSpec, input s: [Int]) throws {
+        let sizes: [Int]
+        switch layer {
+        case let .conv2d(filters, kernelSize, stride, groups, _): sizes = [filters, kernelSize, stride, groups]
+        case let .dense(units, _): sizes = [units]
+        case let .maxPool(size, stride), let .avgPool(size, stride): sizes = [size, stride ?? size]
+        default: sizes = []
+        }
+        guard sizes.allSatisfy({ $0 <= maxDimension }) else {
+            throw NNError.invalidArchitecture("a size of \(layer) exceeds \(maxDimension)")
+        }
+        guard !s.isEmpty, s.allSatisfy({ $0 > 0 }) else { throw NNError.invalidArchitecture("layer input shape \(s) is empty") }
+        guard let elements = product(s), elements <= maxActivationElements else {
+            throw NNError.invalidArchitecture("layer input \(s) exceeds \(maxActivationElements) values per image")
+        }
+        if case let .dense(units, _) = layer, (product(units, elements) ?? .max) > maxActivationElements {
+            throw NNError.invalidArchitecture("dense layer of \(units) units on \(elements) inputs exceeds \(maxActivationElements) weights")
+        }
+    }
+
+    /// The product of `values`, or `nil` when it overflows `Int`.
+    private static func product(_ values: Int...) -> Int? { product(values) }
+    private static func product(_ values: [Int]) -> Int? {
+        var result = 1
+        for value in values {
+            let (next, overflow) = result.multipliedReportingOverflow(by: value)
+            if overflow { return nil }
+            result = next
+        }
+        return result
+    }
+
     /// The automatic shortcut of a residual block: identity, or 1×1 conv + BatchNorm.
     private static func projection(from input: [Int], to output: [Int]) throws -> [LayerSpec] {
         if input == output { return [] }
@@ -151,7 +193,7 @@ public struct ArchitectureSpec: Codable, Equatable, Sendable {
     }
 
     private func analysis() throws -> Analysis {
-        guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 }) else {
+        guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 && $0 <= Self.maxDimension }) else {
             throw NNError.invalidArchitecture("inputShape must be [channels, height, width], got \(inputShape)")
         }
         let result = try Self.analyse(layers, from: inputShape)

@@ -201,10 +201,26 @@ public final class Classifier {
     public let testTimeAugmentation: TestTimeAugmentation
     private var normalized = Tensor.empty
 
-    /// - Throws: `NNError` when the network cannot be built or the metadata names an unknown
+    /// - Throws: `NNError` when the network cannot be built from the checkpoint (an invalid
+    ///   architecture, more weights than the file holds, tensors of other shapes), when the label
+    ///   count differs from the network's output width, or when the metadata names an unknown
     ///   test-time augmentation.
     public init(checkpoint: Checkpoint) throws {
-        architecture = checkpoint.architecture
+        let architecture = checkpoint.architecture
+        guard checkpoint.labelNames.count == architecture.classes else {
+            throw NNError.checkpointMismatch("\(checkpoint.labelNames.count) label names for \(architecture.classes) outputs")
+        }
+        // Checked before building, so a damaged description cannot allocate more than the file holds.
+        let stored = checkpoint.tensors.reduce(0) { $0 + $1.count }
+        guard try architecture.parameterCount() <= stored else {
+            throw NNError.checkpointMismatch("the architecture has \(try architecture.parameterCount()) parameters, the file \(stored) values")
+        }
+        if let normalization = checkpoint.normalization {
+            guard normalization.mean.count == architecture.inputShape[0], normalization.standardDeviation.count == architecture.inputShape[0] else {
+                throw NNError.checkpointMismatch("normalisation for \(normalization.mean.count) channels, input has \(architecture.inputShape[0])")
+            }
+        }
+        self.architecture = architecture
         normalization = checkpoint.normalization
         labelNames = checkpoint.labelNames
         network = try checkpoint.makeNetwork()

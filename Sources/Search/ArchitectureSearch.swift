@@ -30,6 +30,18 @@ public struct TrialRecord: Codable, Sendable {
         case id, rung, candidate, architecture, parameters, flops, epochs, trainImages = "train_images"
         case validationAccuracy = "validation_accuracy", validationImages = "validation_images", seconds, endedAt = "ended_at", stopReason = "stop_reason", error
     }
+
+    /// Why a record read back from a search log cannot be a trial this search made, or `nil`.
+    public var problem: String? {
+        let checks: [(Bool, String)] = [
+            (id >= 1, "trial id \(id)"),
+            ((0...16).contains(rung), "rung \(rung)"),
+            (parameters >= 0 && flops >= 0 && epochs >= 0 && trainImages >= 0 && (validationImages ?? 0) >= 0, "negative counts"),
+            ((0...1).contains(validationAccuracy), "validation accuracy \(validationAccuracy)"),
+            (seconds.isFinite && seconds >= 0 && endedAt.isFinite && endedAt >= 0, "times \(seconds), \(endedAt)"),
+        ]
+        return checks.first { !$0.0 }.map { "trial \(id) has an impossible \($0.1)" }
+    }
 }
 
 /// Why the search ended.
@@ -301,7 +313,7 @@ public final class ArchitectureSearch {
     /// - Throws: `SearchError.noTrialFinished` when not one trial fit; `SearchError.cancelled` when
     ///   `shouldStop` came first.
     /// - Parameters:
-    ///   - onTrial: called after every trial.
+    ///   - onTrial: called after every finished trial (one cut off by `shouldStop` is not reported, nor kept).
     ///   - onNewBest: called when a trial becomes the best so far, with its network (to keep a checkpoint).
     public func run(deadline: Date, shouldStop: @escaping () -> Bool = { false }, onTrial: (TrialRecord) -> Void = { _ in },
                     onNewBest: (TrialRecord, Sequential) -> Void = { _, _ in }) throws -> SearchResult {
@@ -352,6 +364,8 @@ public final class ArchitectureSearch {
             skippedInARow = 0
             let (record, network) = runTrial(candidate, rung: rung, images: images, epochs: epochs, deadline: deadline,
                                              shouldStop: shouldStop, since: started)
+            // A trial cut off by `shouldStop` did not finish: it is not recorded, so a resumed search trains it again.
+            if record.stopReason == .cancelled { reason = .cancelled; break }
             if let parent { promoted.insert(parent) }
             trials.append(record)
             if bestTrial()?.id == record.id, let network {
@@ -359,11 +373,10 @@ public final class ArchitectureSearch {
                 onNewBest(record, network)
             }
             onTrial(record)
-            if record.error == nil, record.stopReason != .cancelled {
+            if record.error == nil {
                 calibrate(with: record)
                 noteScore(record)
             }
-            if record.stopReason == .cancelled { reason = .cancelled; break }
         }
         guard let best = bestTrial() else { throw reason == .cancelled ? SearchError.cancelled : SearchError.noTrialFinished }
         return SearchResult(trials: trials, best: best, stopReason: reason, costModel: cost,

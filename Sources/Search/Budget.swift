@@ -7,12 +7,20 @@ public struct Budget: Codable, Sendable, Equatable, CustomStringConvertible {
 
     public init(seconds: Double) { self.seconds = seconds }
 
-    /// Parses `90s`, `10m`, `1h`, `1h30m`, `2h15m30s` or a plain number of seconds.
-    /// - Throws: `SearchError.invalidBudget` with the accepted forms.
+    /// The budgets a job accepts, in seconds: 1 second to 7 days.
+    public static let allowedSeconds: ClosedRange<Double> = 1...(7 * 86_400)
+
+    /// Parses `90s`, `10m`, `1h`, `1h30m`, `2h15m30s` or a plain number of seconds, within `allowedSeconds`.
+    /// - Throws: `SearchError.invalidBudget` with the accepted forms (for `inf`, `nan`, `-5m`, `0`, text),
+    ///   `SearchError.budgetOutOfRange` for a number outside `allowedSeconds` (`1e300`).
     public init(parsing text: String) throws {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
-        if let plain = Double(trimmed), plain > 0 {
-            seconds = plain
+        guard !trimmed.isEmpty, trimmed.allSatisfy({ $0.isASCII && ($0.isNumber || ".smh+e".contains($0)) }) else {
+            throw SearchError.invalidBudget(text)
+        }
+        if let plain = Double(trimmed) {
+            guard plain > 0 else { throw SearchError.invalidBudget(text) }
+            try self.init(checkedSeconds: plain)
             return
         }
         var total = 0.0, number = "", sawUnit = false
@@ -28,7 +36,14 @@ public struct Budget: Codable, Sendable, Equatable, CustomStringConvertible {
             }
         }
         guard number.isEmpty, sawUnit, total > 0 else { throw SearchError.invalidBudget(text) }
-        seconds = total
+        try self.init(checkedSeconds: total)
+    }
+
+    /// A budget of `seconds`, checked against `allowedSeconds`.
+    /// - Throws: `SearchError.budgetOutOfRange` for a value outside it (NaN and infinities included).
+    public init(checkedSeconds seconds: Double) throws {
+        guard Self.allowedSeconds.contains(seconds) else { throw SearchError.budgetOutOfRange(seconds) }
+        self.seconds = seconds
     }
 
     public var description: String { Self.format(seconds) }
@@ -44,6 +59,8 @@ public struct Budget: Codable, Sendable, Equatable, CustomStringConvertible {
 /// Errors of the architecture search.
 public enum SearchError: Error, Equatable, CustomStringConvertible {
     case invalidBudget(String)
+    /// A budget outside `Budget.allowedSeconds`.
+    case budgetOutOfRange(Double)
     /// Not even one trial and a final training fit in the budget.
     case budgetTooSmall(requested: Double, needed: Double)
     case noTrainingImages
@@ -55,6 +72,8 @@ public enum SearchError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .invalidBudget(text):
             "invalid budget '\(text)': use seconds (90 or 90s), minutes (10m), hours (1h) or a mix (1h30m)"
+        case let .budgetOutOfRange(seconds):
+            "a budget of \(seconds) s is outside 1 s … 7 days (604800 s)"
         case let .budgetTooSmall(requested, needed):
             "a budget of \(Budget.format(requested)) is too small for even one trial on this dataset and machine; "
                 + "give at least \(Budget.format(needed.rounded(.up)))"

@@ -292,21 +292,22 @@ public struct SearchSpace: Sendable {
         let genes = candidate.architecture
         let checks: [(Bool, String)] = [
             ((1...maximumStages).contains(genes.stages), "stages must be 1–\(maximumStages) for \(inputShape[1])×\(inputShape[2]) images, not \(genes.stages)"),
-            (genes.blocksPerStage >= 1, "blocksPerStage must be at least 1"),
-            (genes.width >= 1, "width must be at least 1"),
+            ((1...16).contains(genes.blocksPerStage), "blocksPerStage must be 1–16"),
+            ((1...1024).contains(genes.width), "width must be 1–1024"),
             (genes.kernelSize >= 1 && genes.kernelSize % 2 == 1 && genes.kernelSize <= 7, "kernelSize must be 1, 3, 5 or 7"),
-            (genes.denseUnits >= 1, "denseUnits must be at least 1"),
+            ((1...8192).contains(genes.denseUnits), "denseUnits must be 1–8192"),
             ((0..<1).contains(genes.dropout), "dropout must be in [0, 1)"),
             (candidate.learningRate > 0 && candidate.learningRate.isFinite, "learningRate must be positive"),
             (candidate.weightDecay >= 0 && candidate.weightDecay.isFinite, "weightDecay must be at least 0"),
-            (candidate.batchSize >= 1, "batchSize must be at least 1"),
-            (candidate.cropPadding >= 0, "cropPadding must be at least 0"),
+            ((1...4096).contains(candidate.batchSize), "batchSize must be 1–4096"),
+            ((0...min(inputShape[1], inputShape[2]) / 2).contains(candidate.cropPadding), "cropPadding must be 0–\(min(inputShape[1], inputShape[2]) / 2)"),
             ((0...1).contains(candidate.erasingProbability), "erasingProbability must be in [0, 1]"),
             ((0..<1).contains(candidate.labelSmoothing), "labelSmoothing must be in [0, 1)"),
-            (isViable(genes), "a global-average-pool head needs at least 2 stages and \(max(64, classes)) channels in the last"),
         ]
         let problems = checks.filter { !$0.0 }.map(\.1)
-        return problems.isEmpty ? nil : problems.joined(separator: "; ")
+        if !problems.isEmpty { return problems.joined(separator: "; ") }
+        // Only once every gene is in its range: `featureChannels` loops over the stages.
+        return isViable(genes) ? nil : "a global-average-pool head needs at least 2 stages and \(max(64, classes)) channels in the last"
     }
 
     /// A uniformly random viable candidate (`isViable`).

@@ -72,12 +72,7 @@ public struct BatchLoader: @unchecked Sendable {
         batch.withUnsafeMutablePointer { x in
             for (n, index) in indices.enumerated() {
                 let pixels = dataset.pixels(index)
-                let out = x + n * channels * plane
-                // HWC uint8 → CHW float in [0, 1].
-                for c in 0..<channels {
-                    let plane_out = out + c * plane
-                    for p in 0..<plane { plane_out[p] = Float(pixels[p * channels + c]) * (1 / 255) }
-                }
+                Preprocessing.writeScaledCHW(pixels, channels: channels, plane: plane, to: x + n * channels * plane)
                 labels.append(Int(dataset.labels[index]))
             }
         }

@@ -58,9 +58,10 @@ struct Bench: ParsableCommand {
             guard ArchitectureSpec.referenceNames.contains(model) else {
                 throw ValidationError("unknown model '\(model)'; choose one of \(ArchitectureSpec.referenceNames.joined(separator: ", "))")
             }
-            if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+            if let epochs { try Validate.range(epochs, 1...10_000, "--epochs") }
+            if let threads { try Validate.range(threads, 1...1024, "--threads") }
             if let threading, !["batch", "blas"].contains(threading) { throw ValidationError("--threading must be 'batch' or 'blas'") }
-            if timedBatches < 3 { throw ValidationError("--timed-batches must be at least 3") }
+            try Validate.range(timedBatches, 3...100_000, "--timed-batches")
             if checkpoint != nil && epochs == nil { throw ValidationError("--checkpoint needs --epochs") }
         }
 

@@ -25,7 +25,7 @@ struct CalibrationBenchmark: ParsableCommand {
     @OptionGroup var importArguments: ImportArguments
 
     func validate() throws {
-        if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
+        try Validate.range(repeats, 1...100, "--repeats")
     }
 
     func run() throws {

@@ -21,11 +21,14 @@ struct DatasetsCommand: ParsableCommand {
         @Option(help: "Seed of the TRAIN/VALIDATION split.") var seed: UInt64 = 0
         @Flag(help: "Print a one-line JSON summary last.") var json = false
 
-        func run() throws {
+        func validate() throws {
             guard name == "fashion-mnist" else {
                 throw ValidationError("unknown dataset '\(name)' (known: fashion-mnist)")
             }
-            if let perClass, perClass <= 0 { throw ValidationError("--per-class must be positive") }
+            if let perClass { try Validate.range(perClass, 1...60_000, "--per-class") }
+        }
+
+        func run() throws {
             let result = try FashionMNISTExport.write(
                 to: URL(fileURLWithPath: output), perClass: perClass, seed: seed, progress: Console.progress("writing PNG files"))
             let counts = Partition.allCases.map { "\($0.rawValue) \(result.counts[$0] ?? 0)" }.joined(separator: ", ")

@@ -13,6 +13,8 @@ struct DecodeCommand: ParsableCommand {
     @Option(help: "Largest image accepted, in pixels.") var maxPixels = 100_000_000
     @Flag(help: "Print the result as one line of JSON last.") var json = false
 
+    func validate() throws { try Validate.range(maxPixels, 1...Int(Int32.max), "--max-pixels") }
+
     struct Report: Encodable {
         var path: String
         var format: String

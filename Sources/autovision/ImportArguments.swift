@@ -12,6 +12,18 @@ struct ImportArguments: ParsableArguments {
     @Option(help: "Largest image accepted, in pixels (checked from the header).") var maxPixels = 100_000_000
     @Option(help: "Square side images are resized to when they differ in size or exceed 128 pixels.") var workingSize = 64
 
+    /// The working sizes accepted: a network needs at least 8 pixels a side, and 512 already makes a
+    /// 3-channel image of 786,432 values, beyond what these 2-core machines train in a budget.
+    static let workingSizes = 8...512
+
+    func validate() throws {
+        try Validate.range(maxPixels, 1...Int(Int32.max), "--max-pixels")
+        try Validate.range(workingSize, Self.workingSizes, "--working-size")
+        for mapping in mappings where PathResolver.parseMapping(mapping) == nil {
+            throw ValidationError("--map expects gs://BUCKET=DIR, got '\(mapping)'")
+        }
+    }
+
     func options() throws -> ImportOptions {
         var options = ImportOptions()
         options.multiLabel = multiLabel

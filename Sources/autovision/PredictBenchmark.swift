@@ -16,6 +16,11 @@ struct PredictBenchmark: ParsableCommand {
     @Option(help: "The job store folder.") var jobsDir = "Jobs"
     @Flag(help: "Print one JSON line.") var json = false
 
+    func validate() throws {
+        try Validate.range(batchSize, 1...4096, "--batch-size")
+        try Validate.range(seconds, 0.1...86_400, "--seconds")
+    }
+
     func run() throws {
         BLASRuntime.relaunchWithFastestKernelsIfNeeded()
         let predictor = try Predictor(folder: JobFolder(jobsDirectory: URL(fileURLWithPath: jobsDir), id: jobID))

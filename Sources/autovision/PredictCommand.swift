@@ -27,6 +27,10 @@ struct PredictCommand: ParsableCommand {
         enum CodingKeys: String, CodingKey { case jobID = "job_id", results }
     }
 
+    func validate() throws {
+        try Validate.range(topK, 1...10_000, "--top-k")
+    }
+
     func run() throws {
         let predictor = try Predictor(folder: JobFolder(jobsDirectory: URL(fileURLWithPath: jobsDir), id: jobID))
         var paths: [(shown: String, path: String)] = images.map { ($0, $0) }
@@ -34,7 +38,7 @@ struct PredictCommand: ParsableCommand {
             let url = URL(fileURLWithPath: manifest)
             let resolver = PathResolver(manifestDirectory: url.deletingLastPathComponent())
             let parsed = try ManifestParser(multiLabel: true, isImageReference: { resolver.namesImage($0) })
-                .parse([UInt8](try Data(contentsOf: url)))
+                .parse(try FileReading.read(url.path, maxBytes: 64 << 20).mapError { ManifestError.unreadable(path: url.path, reason: $0.description) }.get())
             for row in parsed.rows {
                 switch resolver.resolvePath(row.path) {
                 case let .success(path): paths.append((row.path, path))
@@ -46,8 +50,8 @@ struct PredictCommand: ParsableCommand {
         var results: [ImageResult] = []
         for (shown, path) in paths {
             do {
-                guard let data = FileManager.default.contents(atPath: path) else { throw JobError.invalidImage("file not found") }
-                let top = try predictor.predict(images: [[UInt8](data)])[0].prefix(max(1, topK))
+                let data = try FileReading.read(path, maxBytes: FileReading.defaultMaxImageBytes).mapError { JobError.invalidImage($0.description) }.get()
+                let top = try predictor.predict(images: [data])[0].prefix(max(1, topK))
                 results.append(ImageResult(image: shown, predictions: Array(top)))
             } catch {
                 results.append(ImageResult(image: shown, error: "\(error)"))

@@ -11,8 +11,10 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
         A bearer token (--api-token or AUTOVISION_API_TOKEN) protects every route but /healthz and /readyz;
         without one the server only listens on loopback. SIGTERM/SIGINT stop it gracefully: no new work is
-        taken and a running job is stopped between batches and marked failed (interrupted). The routes are
-        described by GET /openapi.json.
+        taken, and a running job stops between batches and goes back to queued; the trial it was training is
+        dropped. When the server starts again it resumes such jobs (and jobs `autovision train` left
+        interrupted) with the options they started with, the trials they finished and the budget they have
+        left. The routes are described by GET /openapi.json.
         """)
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
@@ -30,6 +32,10 @@ struct ServeCommand: AsyncParsableCommand {
         if concurrentJobs < 1 { throw ValidationError("--concurrent-jobs must be at least 1") }
         if !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
         if maxZipBytes < 1 { throw ValidationError("--max-zip-bytes must be at least 1") }
+        try Validate.range(maxImageBytes, 1...(1 << 31), "--max-image-bytes")
+        try Validate.range(maxPixels, 1...Int(Int32.max), "--max-pixels")
+        try Validate.nonEmpty(host, "--host")
+        try Validate.nonEmpty(jobsDir, "--jobs-dir")
     }
 
     func run() async throws {

@@ -56,6 +56,13 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if baseline != nil && candidate != nil { throw ValidationError("give --baseline or --candidate, not both") }
+        _ = try parsedBudget()
+        try Validate.range(scoreThreshold, 0...1, "--score-threshold")
+        try Validate.nonEmpty(jobsDir, "--jobs-dir")
+    }
+
+    func parsedBudget() throws -> Budget {
+        do { return try Budget(parsing: budget) } catch { throw ValidationError("--budget: \(error)") }
     }
 
     /// The candidate in the JSON file at `path` (`GivenCandidate.decode(json:)`).
@@ -74,9 +81,7 @@ struct TrainCommand: ParsableCommand {
         // Training speed: use the CPU's own OpenBLAS kernels even when the environment forces older ones
         // (see BLASRuntime; AUTOVISION_BLAS_KERNELS=inherit keeps the environment).
         BLASRuntime.relaunchWithFastestKernelsIfNeeded()
-        let parsedBudget: Budget
-        do { parsedBudget = try Budget(parsing: budget) } catch { throw ValidationError("\(error)") }
-        var options = TrainingJobOptions(manifest: URL(fileURLWithPath: manifest), budget: parsedBudget)
+        var options = TrainingJobOptions(manifest: URL(fileURLWithPath: manifest), budget: try parsedBudget())
         options.seed = seed
         options.jobsDirectory = URL(fileURLWithPath: jobsDir)
         options.scoreThreshold = scoreThreshold

@@ -147,17 +147,17 @@ import Testing
         var wide = Image(width: 30, height: 10, channels: 3, repeating: 40)
         for y in 0..<10 { wide[x: 1, y: y, channel: 0] = 250 }  // a red line near the left edge
         var resolution = WorkingResolution(width: 10, height: 10, channels: 1, resized: true, fit: .letterbox)
-        let letterboxed = DatasetCache.conform(wide, to: resolution)
+        let letterboxed = Preprocessing.conform(wide, to: resolution)
         #expect(letterboxed == ImageResize.letterbox(wide, width: 10, height: 10).converted(toChannels: 1))
         resolution.fit = .centerCrop
-        let cropped = DatasetCache.conform(wide, to: resolution)
+        let cropped = Preprocessing.conform(wide, to: resolution)
         #expect(cropped == ImageResize.resize(ImageResize.centerCropSquare(wide), width: 10, height: 10).converted(toChannels: 1))
         #expect(letterboxed.pixels.max()! > 40 && cropped.pixels.allSatisfy { $0 == cropped.pixels[0] },
                 "the line survives the letterbox only")
         // Native size: the fit does not matter.
         let native = Image(width: 10, height: 10, channels: 3, repeating: 9)
         for fit in [WorkingResolution.Fit.letterbox, .centerCrop] {
-            #expect(DatasetCache.conform(native, to: WorkingResolution(width: 10, height: 10, channels: 3, resized: false, fit: fit)) == native)
+            #expect(Preprocessing.conform(native, to: WorkingResolution(width: 10, height: 10, channels: 3, resized: false, fit: fit)) == native)
         }
     }
 
@@ -188,5 +188,54 @@ import Testing
         var nativeOld = native.summary.working!
         nativeOld.fit = .centerCrop
         #expect(DatasetCache.key(for: native, resolution: native.summary.working!) == DatasetCache.key(for: native, resolution: nativeOld))
+    }
+}
+
+/// A cache file is read back field by field: a damaged header or label fails with the reason,
+/// never traps (negative or overflowing counts, label indices outside the labels).
+@Suite struct CacheValidationTests {
+    /// The cache bytes with `transform` applied and the trailing CRC-32 recomputed, so only the field check can catch it.
+    static func rewritten(_ url: URL, _ transform: (inout [UInt8]) -> Void) throws -> URL {
+        var bytes = [UInt8](try Data(contentsOf: url))
+        transform(&bytes)
+        let crc = bytes.withUnsafeBytes { DecodedDataset.crc32(UnsafeRawBufferPointer(rebasing: $0[0..<bytes.count - 4])) }
+        withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(bytes.count - 4..<bytes.count, with: $0) }
+        let copy = url.deletingLastPathComponent().appendingPathComponent("damaged-\(UUID().uuidString).avcache")
+        try Data(bytes).write(to: copy)
+        return copy
+    }
+
+    static func replace(_ text: String, with replacement: String, in bytes: inout [UInt8]) {
+        let needle = Array(text.utf8), new = Array(replacement.utf8)
+        precondition(needle.count == new.count)
+        guard let start = (0...(bytes.count - needle.count)).first(where: { Array(bytes[$0..<$0 + needle.count]) == needle }) else {
+            Issue.record("\(text) not found in the header")
+            return
+        }
+        bytes.replaceSubrange(start..<start + needle.count, with: new)
+    }
+
+    @Test func damagedFieldsAreRefusedWithTheirReason() throws {
+        let (scratch, manifest) = try makeDataset(["TRAIN,img0.png,cat", "TRAIN,img1.png,dog"])
+        defer { withExtendedLifetime(scratch) {} }
+        let dataset = try DatasetCache.open(for: try importManifest(manifest), in: scratch.url.appendingPathComponent("cache")).dataset
+        let cases: [(String, (inout [UInt8]) -> Void, String)] = [
+            ("count 0", { Self.replace(#""count":2"#, with: #""count":0"#, in: &$0) }, "images cannot fit"),
+            ("negative width", { Self.replace(#""width":4"#, with: #""width":-"#, in: &$0) }, "unreadable header"),
+            ("width 0", { Self.replace(#""width":4"#, with: #""width":0"#, in: &$0) }, "not a working resolution"),
+            ("a label index outside the labels", { bytes in
+                let offset = dataset.header.pixelOffset
+                bytes.replaceSubrange(offset..<offset + 4, with: [7, 0, 0, 0])
+            }, "label index 7"),
+            ("a negative label index", { bytes in
+                let offset = dataset.header.pixelOffset
+                bytes.replaceSubrange(offset..<offset + 4, with: [0xFF, 0xFF, 0xFF, 0xFF])
+            }, "label index -1"),
+        ]
+        for (name, transform, reason) in cases {
+            let url = try Self.rewritten(dataset.url, transform)
+            #expect(throws: DatasetCacheError.self, "\(name)") { try DecodedDataset(contentsOf: url) }
+            do { _ = try DecodedDataset(contentsOf: url) } catch { #expect("\(error)".contains(reason), "\(name): \(error)") }
+        }
     }
 }

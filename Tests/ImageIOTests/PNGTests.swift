@@ -1,5 +1,6 @@
 import ImageIO
 import Testing
+import TestSupport
 
 @Suite("PNG decoding and encoding")
 struct PNGTests {

@@ -1,5 +1,6 @@
 import ImageIO
 import Testing
+import TestSupport
 
 /// Fuzz-style inputs: each must return an image or throw `ImageDecodingError` — never crash or hang.
 /// (Typed throws guarantee the error type; a crash would abort the test process.)

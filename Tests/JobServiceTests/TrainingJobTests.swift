@@ -271,7 +271,8 @@ import TestSupport
         #expect(try first.run(shouldStop: { trials.value >= 3 }) == nil)
         #expect(firstMessages.value.contains { $0.hasPrefix("timed a few batches of each seed architecture") }, "\(firstMessages.value)")
         let interrupted = try first.folder.readRecord()
-        let before = first.folder.readSearchLog()
+        let before = try first.folder.readSearchLog()
+        #expect(before.allSatisfy { $0.stopReason != .cancelled }, "the trial cut off by the stop is not recorded: it trains again")
         #expect(before.count >= 3 && interrupted.usedSeconds > 0)
         #expect(FileManager.default.fileExists(atPath: first.folder.bestTrialURL.path), "the best trial so far is checkpointed")
         let regime = try #require(first.folder.readSearchRegime(), "the search regime is kept in the job folder")
@@ -285,7 +286,7 @@ import TestSupport
         #expect(messages.contains { $0.contains("its search regime kept") })
         #expect(!messages.contains { $0.hasPrefix("timed a few batches") }, "a resumed job does not calibrate again")
         #expect(resumed.folder.readSearchRegime() == regime)
-        let after = resumed.folder.readSearchLog()
+        let after = try resumed.folder.readSearchLog()
         #expect(after.map(\.id) == Array(1...after.count), "trial IDs go on from the interrupted run")
         #expect(Array(after.prefix(before.count)).map(\.architecture) == before.map(\.architecture))
         let seedTrials = after.filter { $0.candidate.origin.hasPrefix("seed:") }.map { "\($0.candidate.origin) at rung \($0.rung)" }
