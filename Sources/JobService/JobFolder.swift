@@ -53,8 +53,15 @@ public struct JobFolder: Sendable {
 
     /// The kept search regime; `nil` when there is none or it does not decode (a job folder
     /// written before regimes were kept: the job calibrates again).
-    public func readSearchRegime() -> SearchRegime? {
-        FileManager.default.contents(atPath: searchRegimeURL.path).flatMap { try? Self.decoder.decode(SearchRegime.self, from: $0) }
+    /// The kept search regime, or `nil` when there is none.
+    /// - Throws: `JobError.failed` when the file is there but unreadable or its values impossible.
+    public func readSearchRegime() throws -> SearchRegime? {
+        guard let data = FileManager.default.contents(atPath: searchRegimeURL.path) else { return nil }
+        guard let regime = try? Self.decoder.decode(SearchRegime.self, from: data) else {
+            throw JobError.failed("\(searchRegimeURL.lastPathComponent) of job \(id) is unreadable; the job cannot resume")
+        }
+        if let problem = regime.problem { throw JobError.failed("\(searchRegimeURL.lastPathComponent) of job \(id): \(problem)") }
+        return regime
     }
 
     /// Appends one JSON line to the search log.

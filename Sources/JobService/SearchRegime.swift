@@ -24,6 +24,17 @@ public struct SearchRegime: Codable, Equatable, Sendable {
         case favourCapacityWithinNoise = "favour_capacity_within_noise", augmentationFloor = "augmentation_floor"
     }
 
+    /// Why a regime read back from a file cannot be one a job decided, or `nil`.
+    public var problem: String? {
+        let cost = [costModel.secondsPerImage, costModel.secondsPerImageFLOP]
+        if !cost.allSatisfy({ $0.isFinite && $0 >= 0 }) || cost.allSatisfy({ $0 == 0 }) { return "impossible cost model \(cost)" }
+        if !(1...1_000_000_000).contains(baseImageEpochs) { return "impossible rung size \(baseImageEpochs)" }
+        if !(0...64).contains(augmentationFloor.cropPadding) || !(0...1).contains(augmentationFloor.erasingProbability) {
+            return "impossible augmentation floor"
+        }
+        return nil
+    }
+
     public init(costModel: CostModel, baseImageEpochs: Int, favourCapacityWithinNoise: Bool, augmentationFloor: AugmentationFloor) {
         self.costModel = costModel
         self.baseImageEpochs = baseImageEpochs

@@ -181,7 +181,7 @@ public final class TrainingJob {
         settings.seed = options.seed
         settings.finalTrainingSeconds = options.budget.seconds * (1 - options.effectiveSearchFraction)
         // A resumed job searches under the regime the interrupted run decided (`SearchRegime`).
-        let kept = previousTrials.isEmpty ? nil : folder.readSearchRegime()
+        let kept = previousTrials.isEmpty ? nil : try folder.readSearchRegime()
         let regime: SearchRegime
         if let kept {
             regime = kept
