@@ -13,7 +13,9 @@ struct CommandResult {
     }
 }
 
-func autovision(_ arguments: String...) throws -> CommandResult {
+func autovision(_ arguments: String...) throws -> CommandResult { try autovisionArguments(arguments) }
+
+func autovisionArguments(_ arguments: [String]) throws -> CommandResult {
     // The test bundle sits next to the products in .build/<configuration>/.
     var products = Bundle.main.bundleURL
     while !FileManager.default.fileExists(atPath: products.appendingPathComponent("autovision").path), products.path != "/" {
@@ -112,5 +114,25 @@ let intake = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         let result = try autovision("decode", "\(intake)/03-corrupt-truncated-empty/images/dog_html_error_page.jpg")
         #expect(result.status == 1)
         #expect(result.stderr.contains("HTML"))
+    }
+
+    /// Out-of-range option values get a one-line error and exit 64 (EX_USAGE), as values
+    /// swift-argument-parser cannot parse do, before any work starts.
+    @Test(arguments: [
+        ["train", "m.csv", "--working-size", "0"], ["train", "m.csv", "--working-size", "100000"],
+        ["train", "m.csv", "--budget", "inf"], ["train", "m.csv", "--budget", "1e300"], ["train", "m.csv", "--budget", "-5m"],
+        ["train", "m.csv", "--budget", "0"], ["train", "m.csv", "--budget", "nan"], ["train", "m.csv", "--budget", "99999999h"],
+        ["train", "m.csv", "--score-threshold", "2"], ["train", "m.csv", "--score-threshold", "nan"],
+        ["train", "m.csv", "--max-pixels", "0"], ["import", "m.csv", "--max-pixels", "-1"], ["import", "m.csv", "--map", "s3://x"],
+        ["predict", "JOB", "a.png", "--top-k", "0"], ["decode", "a.png", "--max-pixels", "0"],
+        ["serve", "--max-image-bytes", "0"], ["serve", "--port", "70000"], ["serve", "--host", ""],
+        ["datasets", "prepare", "fashion-mnist", "--per-class", "0"], ["bench", "predict", "JOB", "a.png", "--seconds", "inf"],
+    ])
+    func outOfRangeOptionsExitWithUsage(_ arguments: [String]) throws {
+        let result = try autovisionArguments(arguments)
+        #expect(result.status == 64, "\(arguments): exit \(result.status), \(result.stderr)")
+        let error = result.stderr.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(error.hasPrefix("Error: "), "\(arguments): \(result.stderr)")
+        #expect(!result.stderr.contains("Fatal error"), "\(arguments)")
     }
 }

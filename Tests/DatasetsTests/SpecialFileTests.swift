@@ -7,11 +7,13 @@ import Testing
 /// A manifest may name anything: a FIFO, a device, a folder, a huge file. Each such row is refused
 /// with its reason, without blocking and before a byte of a too-large file is read; the manifest
 /// itself is read the same way.
+/// A result handed from one thread to another (written before a semaphore is signalled, read after it).
+final class ResultBox<T>: @unchecked Sendable { var value: Result<T, any Error>? }
+
 @Suite struct SpecialFileTests {
     /// Runs `body` on another thread; `nil` when it has not returned within `seconds` (it blocked).
     static func withTimeout<T: Sendable>(_ seconds: Double, unblock: () -> Void, _ body: @escaping @Sendable () throws -> T) -> Result<T, any Error>? {
-        final class Box: @unchecked Sendable { var value: Result<T, any Error>? }
-        let box = Box()
+        let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             box.value = Result { try body() }
