@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Search
 import Tensors
 import Server
 
@@ -25,11 +26,27 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest prediction image body, in bytes.") var maxImageBytes = 30_000_000
     @Option(help: "Largest prediction image, in pixels (checked from the header).") var maxPixels = 50_000_000
     @Option(help: "Largest zip dataset upload, in bytes (it may extract to 4 times that).") var maxZipBytes = 2 << 30
+    @Option(help: "Dataset uploads received at the same time; one more is answered 429.") var maxConcurrentUploads = 2
+    @Option(help: "Images (Vertex AI instances) in one prediction request at most; more is answered 413.") var maxInstances = 64
+    @Option(help: ArgumentHelp("Largest job budget (90s, 10m, 1h30m or seconds); a job asking more gets this. Default: 7 days.",
+                               valueName: "BUDGET"))
+    var maxBudget: String?
 
     func validate() throws {
         if concurrentJobs < 1 { throw ValidationError("--concurrent-jobs must be at least 1") }
         if !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
         if maxZipBytes < 1 { throw ValidationError("--max-zip-bytes must be at least 1") }
+        if maxConcurrentUploads < 1 { throw ValidationError("--max-concurrent-uploads must be at least 1") }
+        if maxInstances < 1 { throw ValidationError("--max-instances must be at least 1") }
+        _ = try parsedMaxBudget()
+    }
+
+    func parsedMaxBudget() throws -> Double? {
+        guard let maxBudget else { return nil }
+        guard let budget = try? Budget(parsing: maxBudget), budget.seconds.isFinite, budget.seconds >= 1 else {
+            throw ValidationError("--max-budget must be a duration of at least 1 second (90s, 10m, 1h30m or seconds), got '\(maxBudget)'")
+        }
+        return budget.seconds
     }
 
     func run() async throws {
@@ -46,6 +63,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxImageBytes = maxImageBytes
         configuration.maxPredictionPixels = maxPixels
         configuration.maxZipBytes = maxZipBytes
+        configuration.maxConcurrentUploads = maxConcurrentUploads
+        configuration.maxInstancesPerRequest = maxInstances
+        configuration.maxJobBudgetSeconds = try parsedMaxBudget()
         let app: any ApplicationProtocolBox
         do {
             app = try ServerBox(configuration: configuration)
