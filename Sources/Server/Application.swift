@@ -173,8 +173,9 @@ final class APIService: Sendable {
             throw APIError.badRequest("missing query parameter root: the server-side folder the manifest's images are in "
                 + "(the server has no --data-root, so no CSV manifest can be uploaded; upload a zip instead)")
         }
-        let root = Self.canonicalPath(rootParameter)
-        guard dataRoots.contains(where: { root == $0 || root.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
+        // A NUL cannot be in a path (and Foundation traps on one): such a root is outside every data root.
+        let root = rootParameter.contains("\0") ? "" : Self.canonicalPath(rootParameter)
+        guard !root.isEmpty, dataRoots.contains(where: { root == $0 || root.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
             throw APIError(.forbidden, "root \(rootParameter) is outside the data roots (\(dataRoots.joined(separator: ", "))): "
                 + "move the images there or start the server with --data-root")
         }
