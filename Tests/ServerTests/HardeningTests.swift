@@ -125,7 +125,7 @@ import Testing
         var dataset = DatasetRecord(id: "ds-ready", root: jobs.path, manifest: jobs.appendingPathComponent("m.csv").path, multiLabel: false)
         dataset.state = .ready
         try store.insertDataset(dataset)
-        var configuration = Support.configuration(jobs: jobs)
+        var configuration = Support.configuration(jobs: jobs, dataRoots: [jobs])
         configuration.runJobs = false
         configuration.maxJobBudgetSeconds = 30
         try await buildApplication(configuration: configuration).test(.router) { client in
