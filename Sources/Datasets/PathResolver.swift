@@ -82,25 +82,29 @@ public struct PathResolver: Sendable {
         }
         // String operations, not URL: URL.appendingPathComponent stats the file system on every call.
         let resolved = Self.normalize(candidate)
-        // A symbolic link inside an allowed folder must not lead outside it either.
-        if let real = realPathOfFile(resolved), !allowedRealRootPaths.contains(where: { Self.isInside(real, $0) }) {
-            return .failure(.outsideAllowedRoots(
-                "path leads outside the allowed folders through a symbolic link (to \(real)); add its folder with --allow-root DIR"))
-        }
+        // Checked before the file system is touched: outside the allowed folders, a missing file and an
+        // existing one get the same answer, so a manifest cannot probe what exists there.
         guard allowedRootPaths.contains(where: { Self.isInside(resolved, $0) }) else {
             return .failure(.outsideAllowedRoots(
                 "path is outside the allowed folders (\(allowedRoots.map(\.path).joined(separator: ", "))); add one with --allow-root DIR"))
         }
+        // A symbolic link inside an allowed folder must not lead outside it either (its target is not shown).
+        if let real = realPathOfFile(resolved), !allowedRealRootPaths.contains(where: { Self.isInside(real, $0) }) {
+            return .failure(.outsideAllowedRoots(Self.linkOutside))
+        }
         return .success(resolved)
     }
 
-    /// Whether the reference names an existing regular file or a URI, without the root check
-    /// (used to recognise rows that have no set column).
+    /// Whether the reference names an existing regular file or a URI (used to recognise rows that
+    /// have no set column). A path outside the allowed folders counts as one without looking at the
+    /// disk (`resolve` then refuses it), so the way a row is read tells nothing of what exists there.
     public func namesImage(_ reference: String) -> Bool {
         if ManifestParser.hasURIScheme(reference) { return true }
-        let url = reference.hasPrefix("/") ? URL(fileURLWithPath: reference) : manifestDirectory.appendingPathComponent(reference)
+        let path = Self.normalize(reference.hasPrefix("/") ? reference : manifestDirectory.path + "/" + reference)
+        guard allowedRootPaths.contains(where: { Self.isInside(path, $0) }) else { return true }
+        if let real = realPathOfFile(path), !allowedRealRootPaths.contains(where: { Self.isInside(real, $0) }) { return true }
         var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && !isDirectory.boolValue
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
     }
 
     /// Removes `.`, `..` and repeated slashes from an absolute path, lexically (symbolic links are not followed).
@@ -135,8 +139,12 @@ public struct PathResolver: Sendable {
     public func checkSymbolicLink(_ path: String) -> PathError? {
         guard let real = Self.realPath(path) else { return nil }  // dangling: "file not found" follows
         if allowedRealRootPaths.contains(where: { Self.isInside(real, $0) }) { return nil }
-        return .outsideAllowedRoots("path leads outside the allowed folders through a symbolic link (to \(real)); add its folder with --allow-root DIR")
+        return .outsideAllowedRoots(Self.linkOutside)
     }
+
+    /// Names no path: the link's target lies outside the folders the importer may show.
+    static let linkOutside = "path leads outside the allowed folders through a symbolic link; "
+        + "add the folder it points into with --allow-root DIR"
 
     /// `realpath(3)`: the path with every symbolic link resolved, or `nil` when it does not exist.
     static func realPath(_ path: String) -> String? {

@@ -43,19 +43,24 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
             switch error {
             case let .notFound(kind, id): return .notFound("no \(kind) '\(id)' (list them with GET /v1/\(kind)s)")
             case let .conflict(message): return .conflict(message)
-            case let .database(message): return APIError(.serviceUnavailable, "the job store is unavailable: \(message); retry later")
+            // The database's own message names server files; the log has it.
+            case .database: return APIError(.serviceUnavailable, "the job store is unavailable (busy or unreadable); retry later",
+                                            headers: [.retryAfter: "5"])
             }
         case let error as JobError:
             switch error {
             case let .notFound(id): return .notFound("no job '\(id)' (list them with GET /v1/jobs)")
             case let .noModel(id): return .conflict("job '\(id)' has no trained model yet: wait until it succeeds (GET /v1/jobs/\(id))")
+            // I/O failures name server files: logged, not sent.
+            case .io: return APIError(.internalServerError, "internal error: the server's log has the details; retry, or report it if it persists")
             default: return .unprocessable(error.description)
             }
         case let error as ImageDecodingError: return imageError(error)
         case let error as ManifestError: return .unprocessable("the manifest cannot be read: \(error)")
         case let error as any HTTPResponseError:
             return APIError(error.status, "\(error.status.reasonPhrase)\((error as? HTTPError)?.body.map { ": \($0)" } ?? "")")
-        default: return APIError(.internalServerError, "internal error: \(error)")
+        // An unexpected error's text may name server paths (a Foundation file error does): logged, not sent.
+        default: return APIError(.internalServerError, "internal error: the server's log has the details; retry, or report it if it persists")
         }
     }
 
@@ -83,13 +88,17 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
 }
 
 /// Turns every error into problem+json: no request is ever answered with an HTML page or an empty 500.
+/// A detail never shows the jobs directory, which is the server's business: it reads `JOBS_DIR` (see `PathRedaction`).
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    var redaction = PathRedaction(jobsDirectory: nil)
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
-            let problem = APIError.from(error)
-            if problem.status == .internalServerError {
+            var problem = APIError.from(error)
+            problem.detail = redaction.apply(problem.detail)
+            if problem.status.code >= 500 {
                 FileHandle.standardError.write(Data("serve: \(request.method) \(request.uri.path): \(error)\n".utf8))
             }
             return problem.response()
@@ -123,5 +132,34 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         var difference = UInt8(a.count == b.count ? 0 : 1)
         for i in 0..<max(a.count, b.count) { difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0) }
         return difference == 0
+    }
+}
+
+/// Replaces the jobs directory's absolute path with `JOBS_DIR` in text shown to clients (error details,
+/// failure reasons): where the server keeps its files is no client's business, and README names it so.
+struct PathRedaction: Sendable {
+    let prefixes: [String]
+
+    init(jobsDirectory: URL?) {
+        guard let jobsDirectory else {
+            prefixes = []
+            return
+        }
+        let given = jobsDirectory.standardizedFileURL.path
+        let real = jobsDirectory.resolvingSymlinksInPath().standardizedFileURL.path
+        prefixes = Array(Set([given, real])).filter { $0.count > 1 }.sorted { $0.count > $1.count }
+    }
+
+    func apply(_ text: String) -> String {
+        prefixes.reduce(text) { $0.replacingOccurrences(of: $1, with: "JOBS_DIR") }
+    }
+
+    /// Every string of a resource (its files, failure reason, rejected rows' reasons) with the jobs directory redacted.
+    func apply(toJSONObject object: [String: Any]) -> [String: Any] {
+        guard !prefixes.isEmpty, let data = try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes]),
+              let text = String(data: data, encoding: .utf8), prefixes.contains(where: text.contains),
+              let redacted = try? JSONSerialization.jsonObject(with: Data(apply(text).utf8)) as? [String: Any]
+        else { return object }
+        return redacted
     }
 }

@@ -24,10 +24,16 @@ public func buildApplication(configuration: ServerConfiguration) throws -> some 
                            metricsFactory: metrics.factory)
     runner.maxPixels = configuration.maxImportPixels
     let service = APIService(configuration: configuration, store: store, runner: runner, metrics: metrics)
-    let router = Router()
-    router.add(middleware: ProblemMiddleware())
+    // HEAD is answered for every GET route, as HTTP expects of a GET resource.
+    let router = Router(options: .autoGenerateHeadEndpoints)
+    router.add(middleware: ProblemMiddleware(redaction: service.redaction))
     router.add(middleware: MetricsMiddleware(metrics: service.metrics))
-    if let token = configuration.apiToken { router.add(middleware: BearerTokenMiddleware(token: token)) }
+    if let token = configuration.apiToken {
+        router.add(middleware: BearerTokenMiddleware(token: token))
+    } else {
+        router.add(middleware: LoopbackGuardMiddleware())
+    }
+    router.add(middleware: MethodNotAllowedMiddleware(routes: APIService.routes))
     service.addRoutes(to: router)
 
     var app = Application(
@@ -61,6 +67,9 @@ final class APIService: Sendable {
     let predictions: PredictionService
     let dataRoots: [String]
     let metrics: ServiceMetrics
+    let uploads: UploadSlots
+    let disk: DiskSpace
+    let redaction: PathRedaction
 
     init(configuration: ServerConfiguration, store: SQLiteJobStore, runner: JobRunner, metrics: ServiceMetrics) {
         self.configuration = configuration
@@ -70,6 +79,9 @@ final class APIService: Sendable {
         predictions = PredictionService(store: store, jobsDirectory: configuration.jobsDirectory, maxPixels: configuration.maxPredictionPixels,
                                         maxBatchSize: configuration.maxBatchSize, metricsFactory: metrics.factory)
         dataRoots = configuration.dataRoots.map { APIService.canonicalPath($0.path) }
+        uploads = UploadSlots(limit: configuration.maxConcurrentUploads)
+        disk = DiskSpace(folder: configuration.jobsDirectory, reserve: configuration.minimumFreeDiskBytes)
+        redaction = PathRedaction(jobsDirectory: configuration.jobsDirectory)
     }
 
     /// Every route as `METHOD path` (the OpenAPI document is checked against this list).
@@ -111,12 +123,14 @@ final class APIService: Sendable {
 
     // MARK: Operations
 
+    /// Open to everyone (health checks need no token), so it says how many jobs run, never which:
+    /// a job's ID is the key to its model and report.
     func ready() throws -> Response {
         guard (try? store.jobs()) != nil else { throw APIError(.serviceUnavailable, "the job store cannot be read") }
         guard runner.isRunning || !configuration.runJobs else {
             throw APIError(.serviceUnavailable, "the job runner is not running (starting or shutting down)")
         }
-        return try json(["status": "ready", "running_jobs": runner.runningJobs] as [String: Any])
+        return try json(["status": "ready", "running_jobs": runner.runningJobs.count] as [String: Any])
     }
 
     func openAPI() throws -> Response {
@@ -135,10 +149,15 @@ final class APIService: Sendable {
     func datasetResource(_ record: DatasetRecord) throws -> Any {
         var object = try jsonObject(record)
         object["upload"] = DatasetUpload.folder(jobsDirectory: configuration.jobsDirectory, id: record.id).appendingPathComponent("upload.csv").path
-        return object
+        return redaction.apply(toJSONObject: object)
     }
 
+    /// A CSV or zip upload, at most `maxConcurrentUploads` at a time (429 beyond).
     func createDataset(_ request: Request) async throws -> Response {
+        try await uploads.withSlot { try await receiveDataset(request) }
+    }
+
+    func receiveDataset(_ request: Request) async throws -> Response {
         let mediaType = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         switch mediaType {
         case "text/csv", "application/csv", "text/plain": break
@@ -149,12 +168,14 @@ final class APIService: Sendable {
                 + "(the server-side folder its relative image paths start from, inside a --data-root), "
                 + "or a zip of the manifest and its images (or of one folder per label) with Content-Type application/zip")
         }
-        guard let rootParameter = request.uri.queryParameters.get("root"), !rootParameter.isEmpty else {
-            throw APIError.badRequest("missing query parameter root: the server-side folder the manifest's images are in, "
-                + "inside one of the data roots (\(dataRoots.joined(separator: ", ")))")
+        // Without `root`, relative paths start at the first data root.
+        guard let rootParameter = request.uri.queryParameters.get("root").flatMap({ $0.isEmpty ? nil : $0 }) ?? dataRoots.first else {
+            throw APIError.badRequest("missing query parameter root: the server-side folder the manifest's images are in "
+                + "(the server has no --data-root, so no CSV manifest can be uploaded; upload a zip instead)")
         }
-        let root = Self.canonicalPath(rootParameter)
-        guard dataRoots.contains(where: { root == $0 || root.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
+        // A NUL cannot be in a path (and Foundation traps on one): such a root is outside every data root.
+        let root = rootParameter.contains("\0") ? "" : Self.canonicalPath(rootParameter)
+        guard !root.isEmpty, dataRoots.contains(where: { root == $0 || root.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
             throw APIError(.forbidden, "root \(rootParameter) is outside the data roots (\(dataRoots.joined(separator: ", "))): "
                 + "move the images there or start the server with --data-root")
         }
@@ -174,37 +195,53 @@ final class APIService: Sendable {
 
     /// A zip upload: streamed to `JOBS_DIR/datasets/ID/upload.zip`, extracted into `files/` next to it
     /// (off the cooperative pool), then registered like a CSV upload. Any failure removes the folder.
+    /// The disk keeps `minimumFreeDiskBytes` free: checked against Content-Length before, every few
+    /// megabytes while streaming, and by capping extraction at the room left (507 when short).
     func createZipDataset(_ request: Request) async throws -> Response {
         let multiLabel = try boolParameter(request, "multi_label") ?? false
         let limit = configuration.maxZipBytes
         let tooLarge = APIError(.contentTooLarge, "the zip is larger than the limit of \(limit) bytes: split the dataset into several zips, "
             + "or start the server with a larger --max-zip-bytes")
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
+        let length = request.headers[.contentLength].flatMap { Int($0) }
+        if let length, length > limit { throw tooLarge }
+        try disk.require(Int64(max(1, length ?? 1)), for: length.map { "a zip of \($0) bytes" } ?? "a zip")
         let id = newResourceID(prefix: "ds")
         let folder = DatasetUpload.folder(jobsDirectory: configuration.jobsDirectory, id: id)
         let zip = folder.appendingPathComponent("upload.zip")
+        var extractionRoom: Int64?  // set when the disk, not --max-zip-bytes, caps extraction
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             guard FileManager.default.createFile(atPath: zip.path, contents: nil), let file = FileHandle(forWritingAtPath: zip.path) else {
-                throw APIError(.internalServerError, "cannot write \(zip.path)")
+                throw JobError.io("cannot write \(zip.path)")
             }
             var received = 0
+            var checkedAt = 0
             do {
                 defer { try? file.close() }
                 for try await buffer in request.body {
                     received += buffer.readableBytes
                     if received > limit { throw tooLarge }
+                    if received - checkedAt >= 8 << 20 {
+                        try disk.require(Int64(buffer.readableBytes), for: "the rest of the zip (\(received) bytes received)")
+                        checkedAt = received
+                    }
                     try file.write(contentsOf: Data(buffer.readableBytesView))
                 }
             }
             guard received > 0 else { throw APIError.badRequest("the zip is empty: send the bytes of a .zip file (curl --data-binary @dataset.zip)") }
-            let (name, jobsDirectory, limits) = (request.uri.queryParameters.get("name"), configuration.jobsDirectory,
-                                                 configuration.zipLimits)
+            // Extraction may write at most the room left on the disk; hitting that cap is a 507, not a 413.
+            var limits = configuration.zipLimits
+            let room = disk.room()
+            if room < limits.maxUncompressedBytes {
+                limits.maxUncompressedBytes = room
+                extractionRoom = room
+            }
+            let (name, jobsDirectory, extractionLimits) = (request.uri.queryParameters.get("name"), configuration.jobsDirectory, limits)
             let record = try await withCheckedThrowingContinuation { continuation in
                 DispatchQueue.global().async {
                     continuation.resume(with: Result {
                         try ZipDatasetUpload.register(zip: zip, multiLabel: multiLabel, name: name, jobsDirectory: jobsDirectory, id: id,
-                                                      limits: limits)
+                                                      limits: extractionLimits)
                     })
                 }
             }
@@ -213,6 +250,9 @@ final class APIService: Sendable {
             return try json(datasetResource(record), status: .created, headers: [.location: "/v1/datasets/\(record.id)"])
         } catch let error as ZipUploadError {
             try? FileManager.default.removeItem(at: folder)
+            if error.isOverLimit, let extractionRoom, error.description.contains("\(extractionRoom) bytes") {
+                throw DiskSpace.insufficient("extracting the zip", room: extractionRoom)
+            }
             throw APIError(error.isOverLimit ? .contentTooLarge : .unprocessableContent, error.description)
         } catch {
             try? FileManager.default.removeItem(at: folder)
@@ -241,51 +281,23 @@ final class APIService: Sendable {
             object["model"] = "/v1/models/\(record.id)"
             object["report"] = "/v1/jobs/\(record.id)/report"
         }
-        return object
+        return redaction.apply(toJSONObject: object)
     }
 
+    /// `POST /v1/jobs`: any Content-Type (so `curl -d '{…}'` works); every field is checked before the
+    /// dataset is looked up, and a budget above `maxJobBudgetSeconds` is lowered to it.
     func createJob(_ request: Request) async throws -> Response {
         let body = try await collectBody(request, limit: 1 << 20, what: "the job request")
-        let help = "send {\"dataset_id\":\"…\",\"budget\":\"10m\"} (budget: 90s, 10m, 1h, 1h30m or seconds; \"seed\" and \"test_time_augmentation\" optional)"
-        guard !body.isEmpty else { throw APIError.badRequest("the request body is empty: \(help)") }
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
-            throw APIError.badRequest("the body is not a JSON object: \(help)")
-        }
-        guard let datasetID = object["dataset_id"] as? String else { throw APIError.badRequest("missing \"dataset_id\": \(help)") }
-        let budget: Budget
-        switch object["budget"] {
-        case let text as String:
-            do { budget = try Budget(parsing: text) } catch { throw APIError.badRequest("budget: \(error)") }
-        case let number as NSNumber:
-            budget = Budget(seconds: number.doubleValue)
-        default:
-            throw APIError.badRequest("missing or invalid \"budget\": \(help)")
-        }
-        guard budget.seconds.isFinite, budget.seconds >= 1, budget.seconds <= 7 * 86_400 else {
-            throw APIError.badRequest("budget must be between 1 second and 7 days, got \(budget.seconds) s")
-        }
-        var seed: UInt64 = 0
-        if let value = object["seed"], !(value is NSNull) {
-            guard let number = value as? NSNumber, number.doubleValue >= 0, number.doubleValue <= Double(Int64.max),
-                  number.doubleValue == number.doubleValue.rounded()
-            else { throw APIError.badRequest("\"seed\" must be a non-negative integer") }
-            seed = number.uint64Value
-        }
-        // Decoded apart: `JSONSerialization` bridges JSON numbers to `Bool` too, `JSONDecoder` does not.
-        struct Flags: Decodable {
-            var testTimeAugmentation: Bool?
-            enum CodingKeys: String, CodingKey { case testTimeAugmentation = "test_time_augmentation" }
-        }
-        guard let flags = try? JSONDecoder().decode(Flags.self, from: Data(body)) else {
-            throw APIError.badRequest("\"test_time_augmentation\" must be true or false")
-        }
-        let testTimeAugmentation = flags.testTimeAugmentation ?? true
+        let parsed = try JobRequest.parse(body)
+        let (datasetID, testTimeAugmentation, seed) = (parsed.datasetID, parsed.testTimeAugmentation ?? true, parsed.seed ?? 0)
+        let budget = Budget(seconds: min(parsed.budgetSeconds, configuration.maxJobBudgetSeconds ?? .infinity))
         let dataset = try dataset(datasetID)
         if dataset.state == .failed {
             throw APIError.conflict("dataset '\(datasetID)' failed to import (\(dataset.failureReason ?? "see GET /v1/datasets/\(datasetID)")): upload it again")
         }
-        if dataset.multiLabel { throw APIError.unprocessable(JobError.multiLabelNotSupported.description) }
-        var record = JobRecord(id: JobRecord.newID(), manifest: dataset.manifest, budgetSeconds: budget.seconds, seed: seed)
+        // 409, not 422: the request is well formed, the dataset's state is what stands in the way.
+        if dataset.multiLabel { throw APIError.conflict("dataset '\(datasetID)' is multi-label: \(JobError.multiLabelNotSupported.description)") }
+        var record = JobRecord(id: JobRecord.newID(), manifest: dataset.manifest, budgetSeconds: budget.seconds, seed: UInt64(seed))
         record.datasetID = datasetID
         if !testTimeAugmentation { record.testTimeAugmentation = false }
         try store.insertJob(record)
@@ -366,6 +378,10 @@ final class APIService: Sendable {
             }
             return try json(["payload": payload])
         case let .vertex(images, threshold, maxPredictions):
+            guard images.count <= configuration.maxInstancesPerRequest else {
+                throw APIError(.contentTooLarge, "\(images.count) instances is more than the limit of \(configuration.maxInstancesPerRequest) per request: "
+                    + "send them in several requests (concurrent requests are batched together)")
+            }
             let inputs = try await decode(handle, images, names: images.indices.map { "instances[\($0)].content" })
             let results = await handle.predict(inputs)
             let predictions: [[String: Any]] = results.map { scores in
@@ -412,9 +428,10 @@ final class APIService: Sendable {
 
     func boolParameter(_ request: Request, _ name: String) throws -> Bool? {
         guard let value = request.uri.queryParameters.get(name) else { return nil }
-        switch value.lowercased() {
-        case "true", "1", "yes": return true
-        case "false", "0", "no", "": return false
+        // Exactly the document's boolean: a client misspelling it learns so rather than getting a default.
+        switch value {
+        case "true": return true
+        case "false": return false
         default: throw APIError.badRequest("query parameter \(name) must be true or false, got '\(value)'")
         }
     }

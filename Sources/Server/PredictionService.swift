@@ -98,9 +98,18 @@ final class ModelHandle: @unchecked Sendable {
         }
     }
 
-    /// Class probabilities for each input, sorted by score; batched with concurrent callers.
+    /// Class probabilities for each input, sorted by score; batched with concurrent callers. More
+    /// inputs than `maxBatchSize` are split into batches of at most that size, run one after another,
+    /// so no request makes a forward pass (and its buffers) larger than the server was configured for.
     func predict(_ inputs: [[Float]]) async -> [[Prediction]] {
         guard !inputs.isEmpty else { return [] }
+        if inputs.count > maxBatchSize {
+            var results: [[Prediction]] = []
+            for start in stride(from: 0, to: inputs.count, by: maxBatchSize) {
+                results += await predict(Array(inputs[start..<min(start + maxBatchSize, inputs.count)]))
+            }
+            return results
+        }
         return await withCheckedContinuation { continuation in
             lock.lock()
             pending.append((inputs, continuation))
@@ -121,6 +130,7 @@ final class ModelHandle: @unchecked Sendable {
             }
             var taken: [(inputs: [[Float]], continuation: CheckedContinuation<[[Prediction]], Never>)] = []
             var count = 0
+            // Every entry holds at most maxBatchSize inputs (see predict), so no batch exceeds it.
             while let next = pending.first, taken.isEmpty || count + next.inputs.count <= maxBatchSize {
                 taken.append(pending.removeFirst())
                 count += next.inputs.count

@@ -30,6 +30,18 @@ public struct ServerConfiguration: Sendable {
     public var maxImportPixels = 100_000_000
     /// Images forwarded in one batch at most (concurrent requests to one model are batched).
     public var maxBatchSize = 64
+    /// Most images (Vertex AI `instances`) in one prediction request; more is a 413. Bounds the memory
+    /// and the time one request can take; a request is split into batches of `maxBatchSize` anyway.
+    public var maxInstancesPerRequest = 64
+    /// Dataset uploads (CSV or zip) received at the same time; one more is a 429 with Retry-After,
+    /// so a few slow clients cannot hold every connection's disk and memory.
+    public var maxConcurrentUploads = 2
+    /// Free bytes a zip upload must leave on the jobs directory's file system (checked before, while
+    /// streaming and before extracting; a 507 otherwise), so an upload never fills the disk the store needs.
+    public var minimumFreeDiskBytes: Int64 = 256 << 20
+    /// Largest budget a job may have, in seconds; a request asking more gets this (`nil`: 7 days, the
+    /// largest request accepted). Lets a shared or test server bound the compute any client can spend.
+    public var maxJobBudgetSeconds: Double?
     /// Start the job runner (off only for tests of the routes alone).
     public var runJobs = true
 
@@ -41,12 +53,27 @@ public struct ServerConfiguration: Sendable {
                   maxManifestBytes: maxManifestBytes)
     }
 
-    /// `true` for 127.0.0.0/8, ::1 and localhost.
+    /// Whether `host` is a loopback address or name (see `isLoopback(_:)`).
     public var isLoopback: Bool { Self.isLoopback(host) }
 
+    /// `true` for an address in 127.0.0.0/8, `::1`, an IPv4-mapped `::ffff:127.x.y.z`, or the name
+    /// `localhost`. Decided by parsing the address (`inet_pton`), never by a prefix: `127.evil.com`
+    /// is a name that may resolve anywhere. Brackets (`[::1]`) and an IPv6 zone (`%lo`) are allowed.
     public static func isLoopback(_ host: String) -> Bool {
-        let host = host.lowercased()
-        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        var host = host.lowercased()
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host == "localhost" || host == "localhost." { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 {
+            return UInt32(bigEndian: v4.s_addr) >> 24 == 127
+        }
+        if let zone = host.firstIndex(of: "%") { host = String(host[..<zone]) }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, host, &v6) == 1 else { return false }
+        let bytes = withUnsafeBytes(of: v6) { Array($0) }
+        if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }  // ::1
+        // ::ffff:a.b.c.d, an IPv4 address seen through an IPv6 socket.
+        return bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF && bytes[12] == 127
     }
 }
 

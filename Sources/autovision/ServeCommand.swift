@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Search
 import Tensors
 import Server
 
@@ -27,6 +28,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest prediction image body, in bytes.") var maxImageBytes = 30_000_000
     @Option(help: "Largest prediction image, in pixels (checked from the header).") var maxPixels = 50_000_000
     @Option(help: "Largest zip dataset upload, in bytes (it may extract to 4 times that).") var maxZipBytes = 2 << 30
+    @Option(help: "Dataset uploads received at the same time; one more is answered 429.") var maxConcurrentUploads = 2
+    @Option(help: "Images (Vertex AI instances) in one prediction request at most; more is answered 413.") var maxInstances = 64
+    @Option(help: ArgumentHelp("Largest job budget (90s, 10m, 1h30m or seconds); a job asking more gets this. Default: 7 days.",
+                               valueName: "BUDGET"))
+    var maxBudget: String?
 
     func validate() throws {
         if concurrentJobs < 1 { throw ValidationError("--concurrent-jobs must be at least 1") }
@@ -36,6 +42,16 @@ struct ServeCommand: AsyncParsableCommand {
         try Validate.range(maxPixels, 1...Int(Int32.max), "--max-pixels")
         try Validate.nonEmpty(host, "--host")
         try Validate.nonEmpty(jobsDir, "--jobs-dir")
+        try Validate.range(maxConcurrentUploads, 1...1024, "--max-concurrent-uploads")
+        try Validate.range(maxInstances, 1...100_000, "--max-instances")
+        _ = try parsedMaxBudget()
+    }
+
+    func parsedMaxBudget() throws -> Double? {
+        guard let maxBudget else { return nil }
+        do { return try Budget(parsing: maxBudget).seconds } catch {
+            throw ValidationError("--max-budget: \(error)")
+        }
     }
 
     func run() async throws {
@@ -52,6 +68,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxImageBytes = maxImageBytes
         configuration.maxPredictionPixels = maxPixels
         configuration.maxZipBytes = maxZipBytes
+        configuration.maxConcurrentUploads = maxConcurrentUploads
+        configuration.maxInstancesPerRequest = maxInstances
+        configuration.maxJobBudgetSeconds = try parsedMaxBudget()
         let app: any ApplicationProtocolBox
         do {
             app = try ServerBox(configuration: configuration)
