@@ -51,8 +51,8 @@ def case16():
     add("red_640x480_q95.jpg", photo, "cat", "a camera-sized RGB JPEG, quality 95", format="JPEG", quality=95)
     add("blue_300x20.png", Image.new("RGB", (300, 20), BLUE), "dog", "a 15:1 strip, letterboxed", format="PNG")
     rgba = Image.new("RGBA", (40, 40), RED + (255,))
-    for x in range(10):
-        for y in range(10):
+    for x in range(4):
+        for y in range(4):
             rgba.putpixel((x, y), RED + (128,))
     add("red_40x40_rgba.png", rgba, "cat", "RGBA, partly transparent (composited on the white matte)", format="PNG")
     add("blue_12x12_16bit.png", Image.new("I;16", (12, 12), 30000), None, "16-bit gray", format="PNG")
