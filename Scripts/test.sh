@@ -14,3 +14,5 @@ if [ $# -gt 0 ]; then exec swift test "${flags[@]}" --parallel "$@"; fi
 # 20-second read timeout then fired in two of them, though they pass alone.
 swift test "${flags[@]}" --parallel --skip ServerTests
 swift test "${flags[@]}" --filter ServerTests
+# libFuzzer, 30 s per parser of untrusted input (a sanitizer build of those parsers only; see FuzzTesting/README.md).
+Scripts/fuzz.sh 30
