@@ -3,6 +3,8 @@
 // Dependencies point downward only (see README "Architecture"):
 //   C system libraries → Tensors → NN → (Training, Search) → JobService → Server → autovision
 //   C system libraries → ImageIO → Datasets ↗
+// Parsers of untrusted input sit low, apart from HTTP and SQL, so FuzzTesting/ builds only them:
+//   ImageIO, ManifestParsing (→ Datasets), ZipExtraction (→ JobService), NN's Checkpoint, PredictionAPI (→ Server)
 import PackageDescription
 
 let package = Package(
@@ -10,6 +12,12 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "autovision", targets: ["autovision"]),
+        // The parsers of untrusted input, for the fuzz targets in FuzzTesting/ (which build only these).
+        .library(name: "ImageIO", targets: ["ImageIO"]),
+        .library(name: "ManifestParsing", targets: ["ManifestParsing"]),
+        .library(name: "ZipExtraction", targets: ["ZipExtraction"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "PredictionAPI", targets: ["PredictionAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,9 +45,11 @@ let package = Package(
         // PNG/JPEG decoding to 8-bit pixels; no tensors.
         .target(name: "CImageSupport", dependencies: ["CJPEG"]),
         .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG", "CImageSupport"]),
+        // The AutoML Vision manifest grammar: CSV rows to set, path and labels; no file is read. Datasets re-exports it.
+        .target(name: "ManifestParsing", dependencies: [.product(name: "CSV", package: "CSV.swift")]),
         // Manifest import, decoded-dataset cache, Fashion-MNIST preparation.
         .target(name: "Datasets", dependencies: [
-            "ImageIO", "Tensors", "SystemZlib",
+            "ManifestParsing", "ImageIO", "Tensors", "SystemZlib",
             .product(name: "CSV", package: "CSV.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -49,16 +59,20 @@ let package = Package(
         .target(name: "Training", dependencies: ["NN", "Tensors", "Datasets"]),
         // Budgeted architecture search: search space, ASHA with regularized evolution.
         .target(name: "Search", dependencies: ["Training", "NN", "Tensors"]),
+        // Safe zip extraction with limits, and the layout of an extracted dataset zip. JobService re-exports it.
+        .target(name: "ZipExtraction", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // Jobs: the job folder and record, the SQLite job store, the runner, the train pipeline, the predictor. No HTTP.
         .target(name: "JobService", dependencies: [
-            "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors",
+            "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors", "ZipExtraction",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
+        // The three prediction request shapes (raw, AutoML Vision, Vertex AI JSON), parsed and range-checked; no HTTP.
+        .target(name: "PredictionAPI"),
         // The HTTP service (Hummingbird 2): routes, problem+json errors, prediction batching.
         .target(name: "Server", dependencies: [
-            "JobService", "Datasets", "ImageIO", "Search", "Evaluation",
+            "JobService", "Datasets", "ImageIO", "Search", "Evaluation", "PredictionAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -79,6 +93,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: [
             "Datasets", "ImageIO", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
+        .testTarget(name: "PredictionAPITests", dependencies: ["PredictionAPI"]),
         .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Search", "Training", "Datasets", "ImageIO", "NN", "TestSupport"]),
         // Also runs the built executable (a CLI job cancelled and killed under the server); depends on it so it is built first.
         .testTarget(name: "ServerTests", dependencies: [

@@ -15,3 +15,5 @@ if [ $# -gt 0 ]; then exec swift test "${flags[@]}" --parallel "$@"; fi
 swift test "${flags[@]}" --parallel --skip ServerTests
 swift test "${flags[@]}" --filter ServerTests
 Scripts/schemathesis.sh  # the API against its OpenAPI document (issue 18, item 6); about 4-5 minutes
+# libFuzzer, 30 s per parser of untrusted input (a sanitizer build of those parsers only; see FuzzTesting/README.md).
+Scripts/fuzz.sh 30

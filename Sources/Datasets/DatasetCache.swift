@@ -1,8 +1,9 @@
-import SystemZlib
 import Crypto
 import Dispatch
 import Foundation
 import ImageIO
+import ManifestParsing
+import SystemZlib
 
 /// Errors of the decoded-dataset cache.
 public enum DatasetCacheError: Error, CustomStringConvertible {

@@ -2,6 +2,7 @@ import Crypto
 import Dispatch
 import Foundation
 import ImageIO
+import ManifestParsing
 
 /// Settings of one manifest import.
 public struct ImportOptions: Sendable {

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import ImageIO
+import ManifestParsing
 import Tensors
 
 /// Writes Fashion-MNIST as AutoML Vision users had it: one PNG per image and a `manifest.csv`

@@ -1,4 +1,5 @@
 import Foundation
+import ManifestParsing
 
 /// The pixel size every image is brought to for training.
 ///

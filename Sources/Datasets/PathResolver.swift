@@ -1,4 +1,5 @@
 import Foundation
+import ManifestParsing
 
 /// Turns the image references of a manifest into local files, enforcing where they may live.
 ///

@@ -127,8 +127,12 @@ public struct Checkpoint: Equatable, Sendable {
         } catch {
             throw NNError.checkpointCorrupt(path: path, reason: "unreadable header (\(error))")
         }
-        let valueCount = header.shapes.reduce(0) { $0 + $1.count }
-        let expected = 16 + headerLength + 4 * valueCount + 4
+        // The shapes come from the file: checked before any arithmetic on them could trap, and the
+        // tensors are allocated only once the file is known to hold their values.
+        let totalValues = try valueCount(of: header.shapes, path: path)
+        let (valueBytes, overflow) = totalValues.multipliedReportingOverflow(by: 4)
+        guard !overflow, valueBytes <= Int.max - (16 + headerLength + 4) else { throw tooManyValues(path) }
+        let expected = 16 + headerLength + valueBytes + 4
         guard bytes.count >= expected else {
             throw NNError.checkpointTruncated(path: path, expectedBytes: expected, actualBytes: bytes.count)
         }
@@ -156,6 +160,30 @@ public struct Checkpoint: Equatable, Sendable {
             metadata: header.metadata, tensors: [])
         checkpoint.tensors = tensors
         return checkpoint
+    }
+
+    /// The number of values of all `shapes` together.
+    /// - Throws: `NNError.checkpointCorrupt` for a negative dimension, or a count beyond `Int`.
+    private static func valueCount(of shapes: [Shape], path: String) throws -> Int {
+        var total = 0
+        for (index, shape) in shapes.enumerated() {
+            let dimensions = shape.dimensions
+            if let negative = dimensions.first(where: { $0 < 0 }) {
+                throw NNError.checkpointCorrupt(path: path, reason: "tensor \(index) has the negative dimension \(negative) (\(dimensions))")
+            }
+            var count = dimensions.contains(0) ? 0 : 1
+            var overflow = false
+            for dimension in dimensions where !overflow && count > 0 {
+                (count, overflow) = count.multipliedReportingOverflow(by: dimension)
+            }
+            if !overflow { (total, overflow) = total.addingReportingOverflow(count) }
+            if overflow { throw tooManyValues(path) }
+        }
+        return total
+    }
+
+    private static func tooManyValues(_ path: String) -> NNError {
+        .checkpointCorrupt(path: path, reason: "its header declares more values than a file can hold")
     }
 
     private init(architecture: ArchitectureSpec, normalization: ChannelNormalization?, labelNames: [String], metadata: [String: String], tensors: [Tensor]) {

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import ImageIO
 import JobService
+import PredictionAPI
 import Search
 import ServiceLifecycle
 
@@ -358,7 +359,16 @@ final class APIService: Sendable {
         // JSON carries base64 (4/3 of the bytes) plus a little structure.
         let limit = isJSON ? configuration.maxImageBytes / 3 * 4 + 64 * 1024 : configuration.maxImageBytes
         let body = try await collectBody(request, limit: limit, what: "the image")
-        switch try PredictionRequest.parse(body: body, contentType: contentType) {
+        let parsed: PredictionRequest
+        do throws(PredictionRequestError) {
+            parsed = try PredictionRequest.parse(body: body, contentType: contentType)
+        } catch {
+            switch error {
+            case let .badRequest(detail): throw APIError.badRequest(detail)
+            case let .unsupportedMediaType(detail): throw APIError.unsupportedMediaType(detail)
+            }
+        }
+        switch parsed {
         case let .raw(bytes):
             guard !bytes.isEmpty else {
                 throw APIError.badRequest("the request body is empty: send the image's bytes (PNG or JPEG) with Content-Type image/png, "

@@ -189,7 +189,7 @@ public struct ManifestParser: Sendable {
 }
 
 /// "line 4", "lines 3, 5 and 9", "lines 3, 5, 9 and 12 more".
-func describeLines(_ lines: [Int], limit: Int = 5) -> String {
+package func describeLines(_ lines: [Int], limit: Int = 5) -> String {
     let sorted = lines.sorted()
     if sorted.count == 1 { return "line \(sorted[0])" }
     let shown = sorted.prefix(limit).map(String.init)
@@ -200,7 +200,7 @@ func describeLines(_ lines: [Int], limit: Int = 5) -> String {
 extension String {
     /// Without leading and trailing white space (Unicode `White_Space`); `self` when there is none,
     /// which is the common case (Foundation's trimmingCharacters costs a tenth of an import).
-    var trimmedWhitespace: String {
+    package var trimmedWhitespace: String {
         guard let first = unicodeScalars.first, let last = unicodeScalars.last else { return self }
         if !first.properties.isWhitespace && !last.properties.isWhitespace { return self }
         let scalars = unicodeScalars.drop { $0.properties.isWhitespace }.reversed().drop { $0.properties.isWhitespace }.reversed()
