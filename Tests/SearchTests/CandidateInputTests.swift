@@ -35,7 +35,7 @@ import Testing
         broken.learningRate = -0.1
         broken.batchSize = 0
         broken.architecture.kernelSize = 4
-        #expect(space.problem(with: broken) == "kernelSize must be 1, 3, 5 or 7; learningRate must be positive; batchSize must be at least 1")
+        #expect(space.problem(with: broken) == "kernelSize must be 1, 3, 5 or 7; learningRate must be positive; batchSize must be 1–4096")
         var pooled = space.seeds()[2]
         pooled.architecture.head = .globalAvgPool
         pooled.architecture.stages = 1
