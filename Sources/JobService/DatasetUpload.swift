@@ -17,11 +17,17 @@ public enum DatasetUpload {
     /// Writes `upload.csv` (as sent), `manifest.csv` (rewritten) and `parse.json` (rows the parser
     /// rejected, notices, warnings) and returns the new record, in state `importing`. `notices` are
     /// added to the import summary's (a zip upload says how it read the zip).
-    /// - Throws: `ManifestError` when the manifest is not UTF-8 or not CSV.
+    /// - Throws: `ManifestError` when the manifest is not UTF-8 or not CSV, or has no row that names an
+    ///   image (`.noUsableRows`, with the first rejected rows' reasons).
     public static func register(manifest bytes: [UInt8], root: URL, multiLabel: Bool, name: String?, jobsDirectory: URL,
                                 id: String = newResourceID(prefix: "ds"), notices: [String] = []) throws -> DatasetRecord {
         let resolver = PathResolver(manifestDirectory: root)
         let parsed = try ManifestParser(multiLabel: multiLabel, isImageReference: { resolver.namesImage($0) }).parse(bytes)
+        // Nothing to import: refused now, with the first rows' reasons, rather than as a failed import later.
+        guard !parsed.rows.isEmpty else {
+            let reasons = parsed.rejected.prefix(3).map { "line \($0.line): \($0.reason)" }
+            throw ManifestError.noUsableRows(reason: reasons.isEmpty ? "no rows" : reasons.joined(separator: "; "))
+        }
         var text = ""
         var line = 1
         for row in parsed.rows {
