@@ -81,7 +81,7 @@ public enum PredictionRequest: Equatable, Sendable {
                 }
                 images.append(try decodeBase64(text, field: "instances[\(index)].content"))
             }
-            let parameters = root["parameters"] as? [String: Any] ?? [:]
+            let parameters = try options(root["parameters"], field: "parameters")
             let threshold = try fraction(parameters["confidenceThreshold"], field: "parameters.confidenceThreshold") ?? defaultThreshold
             let maxPredictions = try count(parameters["maxPredictions"], field: "parameters.maxPredictions") ?? defaultMaxPredictions
             return .vertex(images, confidenceThreshold: threshold, maxPredictions: maxPredictions)
@@ -91,7 +91,7 @@ public enum PredictionRequest: Equatable, Sendable {
                 throw .badRequest("\"payload\" must be {\"image\":{\"imageBytes\":\"<base64 of the image file>\"}}")
             }
             let bytes = try decodeBase64(text, field: "payload.image.imageBytes")
-            let params = root["params"] as? [String: Any] ?? [:]
+            let params = try options(root["params"], field: "params")
             let threshold = try fraction(params["score_threshold"], field: "params.score_threshold") ?? defaultThreshold
             let maxPredictions = try count(params["max_predictions"], field: "params.max_predictions")
             return .automl(bytes, scoreThreshold: threshold, maxPredictions: maxPredictions)
@@ -100,6 +100,13 @@ public enum PredictionRequest: Equatable, Sendable {
     }
 
     // MARK: Numbers
+
+    /// The object of prediction options (`parameters`, `params`): empty when absent or `null`.
+    static func options(_ value: Any?, field: String) throws(PredictionRequestError) -> [String: Any] {
+        guard let value, !(value is NSNull) else { return [:] }
+        guard let object = value as? [String: Any] else { throw .badRequest("\(field) must be an object, e.g. {\"maxPredictions\":5}") }
+        return object
+    }
 
     /// A `maxPredictions`-like count: an integer in `maxPredictionsRange`, checked as a `Double` before
     /// any conversion (`Int(1e19)` traps). `nil` when absent or `null`.

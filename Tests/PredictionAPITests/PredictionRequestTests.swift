@@ -139,3 +139,25 @@ struct PredictionRequestTests {
         }
     }
 }
+
+/// schemathesis, 2026-12-02: `"parameters": 5` was ignored and answered 200.
+@Suite struct PredictionOptionsTests {
+    static let body = #"{"instances":[{"content":"iVBORw0KGgo="}],"parameters":PARAMS}"#
+
+    @Test(arguments: ["5", "\"x\"", "[1]", "true"])
+    func optionsThatAreNotAnObjectAreRefused(_ value: String) {
+        let vertex = Self.body.replacingOccurrences(of: "PARAMS", with: value)
+        #expect(throws: PredictionRequestError.self) { try PredictionRequest.parse(body: Array(vertex.utf8), contentType: "application/json") }
+        let automl = #"{"payload":{"image":{"imageBytes":"iVBORw0KGgo="}},"params":\#(value)}"#
+        #expect(throws: PredictionRequestError.self) { try PredictionRequest.parse(body: Array(automl.utf8), contentType: "application/json") }
+    }
+
+    @Test func nullOptionsTakeTheDefaults() throws {
+        let vertex = Self.body.replacingOccurrences(of: "PARAMS", with: "null")
+        guard case let .vertex(_, threshold, maxPredictions) = try PredictionRequest.parse(body: Array(vertex.utf8), contentType: "application/json") else {
+            Issue.record("not a Vertex request")
+            return
+        }
+        #expect(threshold == PredictionRequest.defaultThreshold && maxPredictions == PredictionRequest.defaultMaxPredictions)
+    }
+}
