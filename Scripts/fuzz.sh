@@ -10,6 +10,7 @@
 # Tests/Fixtures/fuzz/TARGET/, a few JSON request bodies written here, and checkpoints and zips that
 # FuzzCheckpoint and FuzzZip generate themselves at start (FUZZ_SEED_DIR).
 # FUZZ_JOBS (default: the number of cores) targets run at a time; each gets its SECONDS of wall time.
+# FUZZ_SCRATCH (default .build-fuzz) is where the build, corpora, logs and artifacts go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
@@ -17,7 +18,7 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(FuzzImageDecoder FuzzManifest FuzzZip FuzzCheckpoint FuzzPredictionRequest)
 jobs=${FUZZ_JOBS:-$(nproc)}
-scratch=$PWD/.build-fuzz
+scratch=${FUZZ_SCRATCH:-$PWD/.build-fuzz}  # build, corpora, logs, artifacts
 intake=Tests/Fixtures/intake
 
 # Only the fuzz package's products and the root's parsing libraries they use are built.
