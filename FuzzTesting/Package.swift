@@ -2,7 +2,7 @@
 // libFuzzer targets for AutoVision's parsers of untrusted input, one executable each. They depend on
 // the root package's parsing libraries only (no HTTP, SQL or training code), so a sanitizer build
 // stays small. Build and run them with `Scripts/fuzz.sh [SECONDS]` (see FuzzTesting/README.md):
-//   swift build -c debug --sanitize=fuzzer --sanitize=address --scratch-path ../.build-fuzz
+//   swift build -c debug --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address --scratch-path ../.build-fuzz
 import PackageDescription
 
 // A path dependency's identity is its folder's name, which differs between clones (CI clones anywhere).

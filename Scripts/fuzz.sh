@@ -10,6 +10,7 @@
 # Tests/Fixtures/fuzz/TARGET/, a few JSON request bodies written here, and checkpoints and zips that
 # FuzzCheckpoint and FuzzZip generate themselves at start (FUZZ_SEED_DIR).
 # FUZZ_JOBS (default: the number of cores) targets run at a time; each gets its SECONDS of wall time.
+# FUZZ_SCRATCH (default .build-fuzz) is where the build, corpora, logs and artifacts go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
@@ -17,11 +18,15 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(FuzzImageDecoder FuzzManifest FuzzZip FuzzCheckpoint FuzzPredictionRequest)
 jobs=${FUZZ_JOBS:-$(nproc)}
-scratch=$PWD/.build-fuzz
+scratch=${FUZZ_SCRATCH:-$PWD/.build-fuzz}  # build, corpora, logs, artifacts
 intake=Tests/Fixtures/intake
 
 # Only the fuzz package's products and the root's parsing libraries they use are built.
-build=(swift build -c debug --sanitize=fuzzer --sanitize=address --scratch-path "$scratch")
+# SwiftPM passes its sanitizers to swiftc as separate -sanitize= flags, in an order that changes from
+# run to run (a Set), and swiftc keeps only the last one: a build had either coverage (libFuzzer ran
+# blind to ASan in Swift code) or ASan (no coverage, so no feedback). The combined -Xswiftc flag comes
+# last and wins; --sanitize still instruments the C targets and links the runtimes.
+build=(swift build -c debug --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address --scratch-path "$scratch")
 mkdir -p "$scratch/logs"
 start=$(date +%s)
 if ! (cd FuzzTesting && "${build[@]}") >"$scratch/logs/build.log" 2>&1; then
@@ -31,6 +36,15 @@ if ! (cd FuzzTesting && "${build[@]}") >"$scratch/logs/build.log" 2>&1; then
 fi
 bin=$(cd FuzzTesting && "${build[@]}" --show-bin-path)
 echo "fuzz: built in $(( $(date +%s) - start )) s" >&2
+# Each harness must carry both coverage counters (SanitizerCoverage sections) and ASan checks.
+for t in "${targets[@]}"; do
+  object=$bin/$t.build/$t.swift.o
+  sections=$(objdump -h "$object") symbols=$(nm "$object")
+  if [[ $sections != *sancov* || $symbols != *__asan_* ]]; then
+    echo "fuzz: $t is not built with both coverage and AddressSanitizer ($object)" >&2
+    exit 1
+  fi
+done
 
 # Seeds of each target: files copied into .build-fuzz/seeds/TARGET (rebuilt every run).
 seed() {  # seed TARGET FILE…

@@ -14,6 +14,11 @@ enum JPEGDecoding {
         guard av_jpeg_read_header(decoder, data.baseAddress, data.count, &header) == Int32(AV_JPEG_OK) else {
             throw failure(decoder)
         }
+        // Read now: the EXIF bytes live in libjpeg's image pool, which decoding frees (reading them
+        // afterwards was a use-after-free, found by FuzzImageDecoder under AddressSanitizer).
+        let orientation = header.exif.map {
+            EXIF.orientation(UnsafeBufferPointer(start: $0, count: Int(header.exif_length)))
+        } ?? 1
         let width = Int(header.width)
         let height = Int(header.height)
         guard width.multipliedReportingOverflow(by: height).partialValue <= options.maxPixels else {
@@ -47,9 +52,6 @@ enum JPEGDecoding {
             pixels = ImageDecoder.convert(decoded, from: decodeChannels, to: outChannels)
         }
 
-        let orientation = header.exif.map {
-            EXIF.orientation(UnsafeBufferPointer(start: $0, count: Int(header.exif_length)))
-        } ?? 1
         var image = Image(width: width, height: height, channels: outChannels, pixels: pixels)
         if orientation != 1 { image = image.applyingEXIFOrientation(orientation) }
 

@@ -90,10 +90,13 @@ public enum ZipExtractor {
                 throw ZipUploadError.unsafeEntry(path: entry.path, reason: "symbolic links are not accepted (zip the files they point to)")
             }
             guard entry.type == .file, !components.isEmpty, !isIgnored(components) else { continue }
-            declared += Int64(clamping: entry.uncompressedSize)
-            if declared > limits.maxUncompressedBytes {
+            // A declared size is anything up to 2^64 - 1: compared with what is left of the limit, never
+            // added first (the sum overflowed and trapped).
+            let size = Int64(clamping: entry.uncompressedSize)
+            if size > limits.maxUncompressedBytes - declared {
                 throw ZipUploadError.overLimit("its files declare more than \(limits.maxUncompressedBytes) bytes uncompressed")
             }
+            declared += size
             kept.append(components.joined(separator: "/"))
         }
         if entries == 0 { throw ZipUploadError.noDataset("the archive is empty") }

@@ -48,7 +48,7 @@ struct PredictionRequestTests {
                 Issue.record("\(type) parsed")
             } catch {
                 guard case let .unsupportedMediaType(detail) = error else { Issue.record("\(type): \(error)"); continue }
-                #expect(detail.contains("JSON"), "\(detail)")
+                #expect(detail.lowercased().contains("json"), "\(detail)")
             }
         }
         do {
@@ -136,6 +136,34 @@ struct PredictionRequestTests {
             .replacingOccurrences(of: "=", with: "")
         for text in [standard, urlSafe, "data:image/png;base64,\(standard)", " \(standard.prefix(4))\n\(standard.dropFirst(4)) "] {
             #expect(try PredictionRequest.decodeBase64(text, field: "f") == bytes, "\(text)")
+        }
+    }
+}
+
+/// The request bodies under Tests/Fixtures/fuzz/FuzzPredictionRequest (the reported crashes, and any
+/// input the fuzzer finds later): each parses with its numbers in range, or is refused with a 400.
+@Suite struct PredictionRequestFuzzRegressionTests {
+    static let folder = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // PredictionAPITests
+        .deletingLastPathComponent()  // Tests
+        .appendingPathComponent("Fixtures/fuzz/FuzzPredictionRequest")
+
+    @Test func everyRegressionBodyParsesInRangeOrIs400() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.folder.path).sorted()
+        #expect(names.contains("vertex-maxPredictions-1e19.json") && names.contains("automl-max_predictions-1e19.json"))
+        for name in names {
+            let body = [UInt8](try Data(contentsOf: Self.folder.appendingPathComponent(name)))
+            do {
+                switch try PredictionRequest.parse(body: body, contentType: "application/json") {
+                case .raw: Issue.record("\(name): JSON parsed as raw bytes")
+                case let .automl(_, threshold, maxPredictions):
+                    #expect(PredictionRequest.thresholdRange.contains(threshold) && maxPredictions.map(PredictionRequest.maxPredictionsRange.contains) ?? true)
+                case let .vertex(_, threshold, maxPredictions):
+                    #expect(PredictionRequest.thresholdRange.contains(threshold) && PredictionRequest.maxPredictionsRange.contains(maxPredictions))
+                }
+            } catch let error as PredictionRequestError {
+                guard case .badRequest = error else { Issue.record("\(name): \(error)"); continue }
+            }
         }
     }
 }

@@ -27,7 +27,9 @@ typedef struct av_jpeg_header {
     int arithmetic;         ///< 1 when arithmetic coded
     int saw_adobe_marker;   ///< 1 when an Adobe APP14 marker was seen
     int adobe_transform;    ///< Adobe transform code (0 none, 1 YCbCr, 2 YCCK)
-    const unsigned char *exif;  ///< APP1 payload starting with "Exif\0\0", or NULL (valid until destroy)
+    /// APP1 payload starting with "Exif\0\0", or NULL. It lives in libjpeg's image pool, which
+    /// `av_jpeg_decode` frees (jpeg_finish_decompress / jpeg_abort_decompress): read it before decoding.
+    const unsigned char *exif;
     unsigned int exif_length;
 } av_jpeg_header;
 
