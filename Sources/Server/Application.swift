@@ -276,6 +276,11 @@ final class APIService: Sendable {
 
     func jobResource(_ record: JobRecord) throws -> Any {
         var object = try jsonObject(record)
+        // The server-side folders a command-line job was allowed to read stay on the server.
+        if var settings = object["settings"] as? [String: Any] {
+            settings["import_options"] = nil
+            object["settings"] = settings
+        }
         let running = !record.state.isFinished && record.state != .queued
         object["eta_seconds"] = running ? max(0, record.budgetSeconds - record.usedSeconds) : (record.state == .queued ? nil : 0)
         if record.state == .succeeded {
