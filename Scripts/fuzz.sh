@@ -47,8 +47,9 @@ for t in "${targets[@]}"; do
 done
 
 # Seeds of each target: files copied into .build-fuzz/seeds/TARGET (rebuilt every run).
-seed() {  # seed TARGET FILE…
+seed() {  # seed TARGET FILE… (nothing when TARGET is not being run)
   local dir=$scratch/seeds/$1; shift
+  [ -d "$dir" ] || return 0
   for f in "$@"; do [ -f "$f" ] && cp "$f" "$dir/$(echo "$f" | tr '/' '_')"; done
   return 0
 }
