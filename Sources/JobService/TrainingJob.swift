@@ -271,29 +271,44 @@ public final class TrainingJob {
                                "validation_accuracy": String(trial.validationAccuracy)])
                 if let data = try? checkpoint.encoded() { try? self.folder.writeAtomically(data, to: self.folder.bestTrialURL) }
             }
-            let result: SearchResult
+            let result: SearchResult?
             do {
                 result = try search.run(deadline: searchEnd, shouldStop: shouldStop, onTrial: recordTrial, onNewBest: checkpointBest)
             } catch SearchError.cancelled {
                 return cancel(start: start)
+            } catch SearchError.noTrialFinished where !shouldStop() && end.timeIntervalSinceNow > oneFinalEpoch {
+                // The search's share ran out before a trial finished (on a loaded machine the calibration can
+                // take most of a short budget's share): the cheapest seed trains with the rest of the budget,
+                // rather than the job failing with most of its budget unused.
+                result = nil
             }
-            if result.stopReason == .cancelled || shouldStop() { return cancel(start: start) }
-            let ended = switch result.stopReason {
-            case .converged: "converged"
-            case .finalTrainingFirst: "ended once the seed architectures were scored (the final training needs the rest of the budget: "
-                + "it would give the best candidate fewer than \(settings.proposalFinalEpochs ?? 0) epochs)"
-            default: "used its share of the budget"
+            if let result {
+                if result.stopReason == .cancelled || shouldStop() { return cancel(start: start) }
+                let ended = switch result.stopReason {
+                case .converged: "converged"
+                case .finalTrainingFirst: "ended once the seed architectures were scored (the final training needs the rest of the budget: "
+                    + "it would give the best candidate fewer than \(settings.proposalFinalEpochs ?? 0) epochs)"
+                default: "used its share of the budget"
+                }
+                let count = result.trials.count
+                say("search \(ended) after \(count) trial\(count == 1 ? "" : "s"); "
+                    + "best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy))")
+                best = result.best.candidate
+                warmStart = result.bestNetwork
+                bestTrialImageEpochs = result.best.trainImages * result.best.epochs
+                trials = result.trials
+                cost = result.costModel
+                strategy = "ASHA (asynchronous successive halving) with regularized evolution; \(result.trials.count) trials; "
+                    + "search stopped: \(result.stopReason.rawValue)"
+            } else {
+                let price = { (seed: Candidate) in search.estimatedSeconds(seed, images: rungZero.images, epochs: rungZero.epochs) }
+                best = seeds.min { price($0) < price($1) }!
+                say("the search's share of the budget ran out before a trial finished; training the seed architecture "
+                    + "\(Self.name(best)) with the rest of the budget")
+                trials = []
+                strategy = "none: the search's share ran out before a trial finished; the seed architecture \(Self.name(best)) "
+                    + "trained with the rest of the budget"
             }
-            let count = result.trials.count
-            say("search \(ended) after \(count) trial\(count == 1 ? "" : "s"); "
-                + "best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy))")
-            best = result.best.candidate
-            warmStart = result.bestNetwork
-            bestTrialImageEpochs = result.best.trainImages * result.best.epochs
-            trials = result.trials
-            cost = result.costModel
-            strategy = "ASHA (asynchronous successive halving) with regularized evolution; \(result.trials.count) trials; "
-                + "search stopped: \(result.stopReason.rawValue)"
         }
 
         // 3. Final training of the best candidate with what is left.

@@ -297,6 +297,23 @@ import TestSupport
         #expect(try resumed.folder.readRecord().state == .succeeded)
     }
 
+    /// CI, 2026-12-02: on a loaded machine the calibration took a 35-second job's whole search share
+    /// (~9 s), and the job failed ("no search trial finished") with 26 s of its budget unused.
+    @Test func aSearchShareThatRunsOutBeforeATrialTrainsTheCheapestSeed() throws {
+        var options = TrainingJobOptions(manifest: try Self.slice(perClass: 40), budget: Budget(seconds: 20))
+        options.jobsDirectory = Self.root.appendingPathComponent("jobs")
+        options.searchFraction = 0.001  // 20 ms: no trial can finish
+        var messages: [String] = []
+        let job = try TrainingJob(options: options) { event in
+            if case let .message(text) = event { messages.append(text) }
+        }
+        let report = try #require(try job.run(), "\(messages)")
+        #expect(messages.contains { $0.hasPrefix("the search's share of the budget ran out before a trial finished; training the seed architecture") },
+                "\(messages)")
+        #expect(report.test.accuracy > 0.3)
+        #expect(try job.folder.readRecord().state == .succeeded)
+    }
+
     @Test func budgetsParseLikeAutoMLUsersWriteThem() throws {
         #expect(try Budget(parsing: "90s").seconds == 90)
         #expect(try Budget(parsing: "10m").seconds == 600)
