@@ -132,12 +132,24 @@ def main():
         logits = rand(6, 4, scale=3.0).requires_grad_(True)
         labels = torch.tensor(rng.integers(0, 4, size=6))
         weights = torch.tensor(rng.uniform(0.5, 2.0, size=4).astype(np.float32)) if weighted else None
-        loss = F.cross_entropy(logits, labels, weight=weights, label_smoothing=smoothing)
+        # A class weight multiplies the loss of its class's examples (Keras's class_weight), whatever
+        # the smoothing; the mean divides by the sum of the examples' weights (PyTorch's weighted
+        # mean). PyTorch's own weight= would weight each smoothed component by its class's weight.
+        per_example = F.cross_entropy(logits, labels, label_smoothing=smoothing, reduction="none")
+        if weighted:
+            w = weights[labels]
+            loss = (per_example * w).sum() / w.sum()
+            if smoothing == 0.0:  # without smoothing this is PyTorch's weighted cross-entropy exactly
+                assert torch.allclose(loss, F.cross_entropy(logits, labels, weight=weights), atol=1e-6)
+        else:
+            loss = per_example.mean()
         loss.backward()
         tensors = {"logits": logits, "logitsGradient": logits.grad}
         if weighted:
             tensors["classWeights"] = weights
-        write(name, f"cross_entropy(label_smoothing={smoothing}, weighted={weighted}), mean", tensors,
+        description = (f"cross_entropy(label_smoothing={smoothing}, reduction='none') * w[y], summed / sum(w[y])" if weighted
+                       else f"cross_entropy(label_smoothing={smoothing}, weighted=False), mean")
+        write(name, description, tensors,
               {"loss": float(loss.detach()), "labelSmoothing": smoothing}, {"labels": labels.tolist()})
 
     # Optimizers: five steps from the same start with a fixed gradient sequence.

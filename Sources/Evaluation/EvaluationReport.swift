@@ -16,17 +16,20 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     public var budget: BudgetSummary?
     public var machine: MachineInfo?
     public var model: ModelSummary?
+    /// What the reader must know before using the model, e.g. that it is no better than always
+    /// answering the most frequent class (`baselineWarnings`). Empty when there is nothing to say.
+    public var warnings: [String]
 
     enum CodingKeys: String, CodingKey {
         case jobID = "job_id"
         case createdAt = "created_at"
-        case test, dataset, search, budget, machine, model
+        case test, dataset, search, budget, machine, model, warnings
     }
 
     public init(
         test: TestEvaluation, jobID: String? = nil, createdAt: Date = Date(),
         dataset: DatasetSummary? = nil, search: SearchLog? = nil, budget: BudgetSummary? = nil,
-        machine: MachineInfo? = nil, model: ModelSummary? = nil
+        machine: MachineInfo? = nil, model: ModelSummary? = nil, warnings: [String] = []
     ) {
         self.test = test
         self.jobID = jobID
@@ -36,6 +39,38 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
         self.budget = budget
         self.machine = machine
         self.model = model
+        self.warnings = []
+        self.warnings = warnings + baselineWarnings()
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        jobID = try c.decodeIfPresent(String.self, forKey: .jobID)
+        createdAt = try c.decode(String.self, forKey: .createdAt)
+        test = try c.decode(TestEvaluation.self, forKey: .test)
+        dataset = try c.decodeIfPresent(DatasetSummary.self, forKey: .dataset)
+        search = try c.decodeIfPresent(SearchLog.self, forKey: .search)
+        budget = try c.decodeIfPresent(BudgetSummary.self, forKey: .budget)
+        machine = try c.decodeIfPresent(MachineInfo.self, forKey: .machine)
+        model = try c.decodeIfPresent(ModelSummary.self, forKey: .model)
+        warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
+    }
+
+    /// A warning for each of TEST and VALIDATION on which the model's accuracy is at or below the
+    /// majority-class baseline's: such a model has learned nothing a constant answer could not, and
+    /// a job must say so wherever its accuracy is shown (issue 19: a served model scored 0.12 %
+    /// TEST where always answering the largest class scored 26.6 %, and nothing said so).
+    public func baselineWarnings() -> [String] {
+        var warnings: [String] = []
+        if let baseline = test.baseline, test.examples > 0, test.accuracy <= baseline.accuracy {
+            warnings.append("the model is no better than always answering '\(baseline.majorityClass)': TEST accuracy "
+                + "\(Format.percent(test.accuracy, digits: 2)) against \(Format.percent(baseline.accuracy, digits: 2)) for that majority-class baseline")
+        }
+        if let model, let accuracy = model.validationAccuracy, let baseline = model.validationBaselineAccuracy, accuracy <= baseline {
+            warnings.append("the model is no better than always answering the most frequent class on VALIDATION: "
+                + "\(Format.percent(accuracy, digits: 2)) against \(Format.percent(baseline, digits: 2)) for that majority-class baseline")
+        }
+        return warnings
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -48,6 +83,7 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
         try c.encodeOrNull(budget, forKey: .budget)
         try c.encodeOrNull(machine, forKey: .machine)
         try c.encodeOrNull(model, forKey: .model)
+        try c.encode(warnings, forKey: .warnings)
     }
 
     /// The report as UTF-8 JSON with sorted keys (pretty-printed by default).
@@ -205,10 +241,14 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     public var testTimeAugmentation: String?
     /// VALIDATION accuracy of the model as served (with its test-time augmentation), a fraction.
     public var validationAccuracy: Double?
+    /// Accuracy on VALIDATION of always answering TRAIN's most frequent class (the majority-class
+    /// baseline `validationAccuracy` must beat); `nil` in reports written before it.
+    public var validationBaselineAccuracy: Double?
 
     enum CodingKeys: String, CodingKey {
         case architecture, parameters, flops
         case testTimeAugmentation = "test_time_augmentation", validationAccuracy = "validation_accuracy"
+        case validationBaselineAccuracy = "validation_baseline_accuracy"
     }
 
     /// How predictions are averaged, for the summaries (`nil`: one view).
@@ -220,11 +260,13 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         }
     }
 
-    public init(architecture: String, parameters: Int, flops: Int, testTimeAugmentation: String? = nil, validationAccuracy: Double? = nil) {
+    public init(architecture: String, parameters: Int, flops: Int, testTimeAugmentation: String? = nil, validationAccuracy: Double? = nil,
+                validationBaselineAccuracy: Double? = nil) {
         self.architecture = architecture
         self.parameters = parameters
         self.flops = flops
         self.testTimeAugmentation = testTimeAugmentation
         self.validationAccuracy = validationAccuracy
+        self.validationBaselineAccuracy = validationBaselineAccuracy
     }
 }

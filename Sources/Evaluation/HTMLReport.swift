@@ -32,6 +32,9 @@ extension EvaluationReport {
             page += "<p>Model: <code>\(model.architecture.htmlEscaped)</code> · \(Format.count(model.parameters)) parameters · \(Format.count(model.flops)) FLOPs"
                 + (model.testTimeAugmentationDescription.map { " · \($0.htmlEscaped)" } ?? "") + "</p>\n"
         }
+        for warning in warnings {
+            page += "<p style=\"border:2px solid #cf222e;background:#ffebe9;padding:.5em 1em\"><strong>Warning:</strong> \(warning.htmlEscaped)</p>\n"
+        }
         page += headlineSection() + confusionSection() + perClassSection() + mistakesSection() + searchSection() + runSection()
         page += "</body></html>\n"
         return page
@@ -43,6 +46,9 @@ extension EvaluationReport {
             ("TEST examples", String(t.examples)),
             ("Accuracy", Format.percent(t.accuracy)),
         ]
+        if let baseline = t.baseline {
+            rows.append(("Majority-class baseline (always '\(baseline.majorityClass)')", Format.percent(baseline.accuracy)))
+        }
         for k in t.topKAccuracy.keys.compactMap(Int.init).sorted() where k > 1 {
             rows.append(("Top-\(k) accuracy", Format.percent(t.topKAccuracy[String(k)])))
         }

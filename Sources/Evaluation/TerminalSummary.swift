@@ -5,6 +5,7 @@ extension EvaluationReport {
         var lines = [String]()
         let t = test
         lines.append("AutoVision evaluation" + (jobID.map { " — job \($0)" } ?? "") + " (\(createdAt))")
+        for warning in warnings { lines.append("WARNING: \(warning)") }
         if let model {
             lines.append("Model: \(Format.truncated(model.architecture, 80)) · \(Format.count(model.parameters)) parameters · \(Format.count(model.flops)) FLOPs"
                 + (model.testTimeAugmentationDescription.map { " · \($0)" } ?? ""))
@@ -12,6 +13,10 @@ extension EvaluationReport {
         let topK = t.topKAccuracy.keys.compactMap(Int.init).sorted().filter { $0 > 1 }
             .map { "top-\($0) \(Format.percent(t.topKAccuracy[String($0)]))" }
         lines.append("TEST, \(t.examples) examples: accuracy \(Format.percent(t.accuracy))" + (topK.isEmpty ? "" : "  " + topK.joined(separator: "  ")))
+        if let baseline = t.baseline {
+            lines.append("  majority-class baseline (always '\(Format.truncated(baseline.majorityClass, 30))'): \(Format.percent(baseline.accuracy))"
+                + (model?.validationBaselineAccuracy.map { "; on VALIDATION \(Format.percent($0)) against the model's \(Format.percent(model?.validationAccuracy))" } ?? ""))
+        }
         lines.append("  average precision \(Format.number(t.averagePrecision))  macro AUC \(Format.number(t.macroAUC))  micro AUC \(Format.number(t.microAUC))  log loss \(Format.number(t.logLoss))")
         lines.append("  at score ≥ \(Format.number(t.scoreThreshold, digits: 2)): precision \(Format.percent(t.precisionAtThreshold))  recall \(Format.percent(t.recallAtThreshold))")
         if !t.excludedFromMacro.isEmpty {

@@ -36,6 +36,9 @@ public struct TestEvaluation: Codable, Sendable, Equatable {
     public var misclassified: [MisclassifiedExample]
     /// Labels of the classes with no TEST examples, left out of the macro AUC and AP.
     public var excludedFromMacro: [String]
+    /// What always answering the most frequent class scores on the same examples: the accuracy a
+    /// model must beat to have learned anything (`nil` only in reports written before it).
+    public var baseline: MajorityBaseline?
 
     enum CodingKeys: String, CodingKey {
         case examples, accuracy
@@ -52,6 +55,7 @@ public struct TestEvaluation: Codable, Sendable, Equatable {
         case mostConfused = "most_confused"
         case misclassified
         case excludedFromMacro = "excluded_from_macro"
+        case baseline
     }
 
     /// Computes every metric from raw classifier outputs.
@@ -64,12 +68,14 @@ public struct TestEvaluation: Codable, Sendable, Equatable {
     ///   - misclassifiedPerClass: at most this many mistakes are listed per true class.
     ///   - mostConfusedLimit: number of confused class pairs listed.
     ///   - references: optional `[N]` strings identifying each example (a file path, a manifest row).
+    ///   - majorityClass: the class the baseline always answers: TRAIN's most frequent, what a model
+    ///     that learned only the prior predicts; `nil`: the most frequent class of `labels`.
     /// - Throws: `EvaluationError` for inconsistent shapes, labels, names, `k` or threshold.
     public init(
         probabilities: [Float], labels: [Int], classNames: [String],
         topK: [Int] = [1, 3, 5], scoreThreshold: Double = 0.5,
         misclassifiedPerClass: Int = 5, mostConfusedLimit: Int = 5,
-        references: [String]? = nil
+        references: [String]? = nil, majorityClass: Int? = nil
     ) throws(EvaluationError) {
         if !labels.isEmpty, probabilities.count % labels.count == 0, probabilities.count / labels.count != classNames.count {
             throw .classNamesMismatch(names: classNames.count, classes: probabilities.count / labels.count)
@@ -78,7 +84,7 @@ public struct TestEvaluation: Codable, Sendable, Equatable {
         try self.init(
             scores: scores, classNames: classNames, topK: topK, scoreThreshold: scoreThreshold,
             misclassifiedPerClass: misclassifiedPerClass, mostConfusedLimit: mostConfusedLimit,
-            references: references)
+            references: references, majorityClass: majorityClass)
     }
 
     /// Computes every metric from validated scores; see the other initialiser for the parameters.
@@ -86,7 +92,7 @@ public struct TestEvaluation: Codable, Sendable, Equatable {
         scores: ClassificationScores, classNames: [String],
         topK: [Int] = [1, 3, 5], scoreThreshold: Double = 0.5,
         misclassifiedPerClass: Int = 5, mostConfusedLimit: Int = 5,
-        references: [String]? = nil
+        references: [String]? = nil, majorityClass: Int? = nil
     ) throws(EvaluationError) {
         guard classNames.count == scores.classCount else {
             throw .classNamesMismatch(names: classNames.count, classes: scores.classCount)
@@ -128,6 +134,12 @@ public struct TestEvaluation: Codable, Sendable, Equatable {
                 score: $0.score, reference: references?[$0.index])
         }
         excludedFromMacro = zip(scores.support, classNames).filter { $0.0 == 0 }.map(\.1)
+        let support = scores.support
+        let majority = majorityClass.flatMap { support.indices.contains($0) ? $0 : nil }
+            ?? support.indices.max { support[$0] < support[$1] } ?? 0
+        baseline = MajorityBaseline(
+            majorityClass: classNames.isEmpty ? "" : classNames[majority],
+            accuracy: scores.count == 0 || support.isEmpty ? 0 : Double(support[majority]) / Double(scores.count))
     }
 
     /// Attaches PNG thumbnails to the listed misclassified examples.
@@ -157,6 +169,24 @@ public struct TestEvaluation: Codable, Sendable, Equatable {
         try c.encode(mostConfused, forKey: .mostConfused)
         try c.encode(misclassified, forKey: .misclassified)
         try c.encode(excludedFromMacro, forKey: .excludedFromMacro)
+        try c.encodeOrNull(baseline, forKey: .baseline)
+    }
+}
+
+/// `test.baseline`: the majority-class baseline, always answering one class.
+public struct MajorityBaseline: Codable, Sendable, Equatable {
+    /// The class always answered (TRAIN's most frequent in a job's report).
+    public var majorityClass: String
+    /// Fraction of the examples of that class: the baseline's accuracy.
+    public var accuracy: Double
+
+    enum CodingKeys: String, CodingKey {
+        case majorityClass = "majority_class", accuracy
+    }
+
+    public init(majorityClass: String, accuracy: Double) {
+        self.majorityClass = majorityClass
+        self.accuracy = accuracy
     }
 }
 

@@ -40,13 +40,16 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var testTimeAugmentation: Bool?
     /// The other options the job started with (`JobSettings`); `nil` for jobs before them and jobs created over HTTP.
     public var settings: JobSettings?
+    /// Set when the job succeeded with a model no better than always answering the most frequent
+    /// class (the report's `warnings`, joined): such a model must not be served unawares.
+    public var warning: String?
 
     enum CodingKeys: String, CodingKey {
         case id, state, manifest, datasetID = "dataset_id", manifestSHA256 = "manifest_sha256", budgetSeconds = "budget_seconds", seed
         case createdAt = "created_at", updatedAt = "updated_at", progress, usedSeconds = "used_seconds"
         case importSeconds = "import_seconds", trialsDone = "trials_done", bestValidationAccuracy = "best_validation_accuracy"
         case testAccuracy = "test_accuracy", stopReason = "stop_reason", failureReason = "failure_reason", resumes
-        case testTimeAugmentation = "test_time_augmentation", settings
+        case testTimeAugmentation = "test_time_augmentation", settings, warning
     }
 
     public init(id: String, manifest: String, budgetSeconds: Double, seed: UInt64, now: Date = Date()) {

@@ -125,6 +125,10 @@ public final class SQLiteJobStore: JobStore {
             let columns = try db.columns(in: "jobs").map(\.name)
             if !columns.contains("settings") { try db.execute(sql: "ALTER TABLE jobs ADD COLUMN settings TEXT") }
         }
+        migrator.registerMigration("v5: jobs.warning") { db in
+            let columns = try db.columns(in: "jobs").map(\.name)
+            if !columns.contains("warning") { try db.execute(sql: "ALTER TABLE jobs ADD COLUMN warning TEXT") }
+        }
         return migrator
     }
 

@@ -153,6 +153,12 @@ public final class TrainingJob {
         var counts = [Int](repeating: 0, count: labels.count)
         for index in splits.train { counts[Int(dataset.labels[index])] += 1 }
         let present = counts.filter { $0 > 0 }
+        // The majority-class baseline: always answering TRAIN's most frequent class. Every model must
+        // beat it on VALIDATION to be picked or served without a warning (issue 19).
+        let majorityClass = counts.indices.max { counts[$0] < counts[$1] } ?? 0
+        let validationBaseline = Double(splits.validation.filter { Int(dataset.labels[$0]) == majorityClass }.count)
+            / Double(max(1, splits.validation.count))
+        // A 3:1 imbalance opens the class-weighting gene to the search; the trials decide whether to weight.
         var space = SearchSpace(inputShape: BatchLoader(dataset: dataset, normalization: nil).inputShape, classes: labels.count,
                                 imbalanced: (present.max() ?? 0) > 3 * (present.min() ?? 0), trainImages: splits.train.count)
 
@@ -292,7 +298,11 @@ public final class TrainingJob {
                 }
                 let count = result.trials.count
                 say("search \(ended) after \(count) trial\(count == 1 ? "" : "s"); "
-                    + "best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy))")
+                    + "best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy)) "
+                    + "against \(percent(search.baselineAccuracy(result.best))) for always answering '\(labels[majorityClass])'")
+                if !search.beatsBaseline(result.best) {
+                    say("warning: no trial beat always answering '\(labels[majorityClass])', the most frequent class, on VALIDATION")
+                }
                 best = result.best.candidate
                 warmStart = result.bestNetwork
                 bestTrialImageEpochs = result.best.trainImages * result.best.epochs
@@ -354,8 +364,12 @@ public final class TrainingJob {
         }, initialNetwork: warmStart, onCoolDown: { epoch, epochs, plateau in
             self.say("after epoch \(epoch): " + (plateau ? "validation accuracy has plateaued" : "the budget is nearly used")
                 + "; annealing the learning rate over \(epochs) more epoch\(epochs == 1 ? "" : "s")")
-        })
+        }, baseline: validationBaseline)
         if outcome.stopReason == .cancelled { return cancel(start: start) }
+        if outcome.stopReason == .noBetterThanBaseline {
+            say("stopped the final training after \(outcome.history.count) epochs: VALIDATION accuracy \(percent(outcome.bestValidationAccuracy)) "
+                + "is no better than always answering '\(labels[majorityClass])' (\(percent(validationBaseline)))")
+        }
 
         // 4. Evaluation: the test-time augmentation is picked on VALIDATION; TEST is used once, here.
         update { $0.state = .evaluating }
@@ -395,7 +409,7 @@ public final class TrainingJob {
         var test = try TestEvaluation(
             probabilities: probabilities, labels: splits.test.map { Int(dataset.labels[$0]) }, classNames: labels,
             scoreThreshold: options.scoreThreshold,
-            references: splits.test.map { "manifest line \(dataset.lines[$0])" })
+            references: splits.test.map { "manifest line \(dataset.lines[$0])" }, majorityClass: majorityClass)
         test.attachThumbnails { index in
             let pixels = Array(dataset.pixels(splits.test[index]))
             let image = Image(width: resolution.width, height: resolution.height, channels: resolution.channels, pixels: pixels)
@@ -405,6 +419,7 @@ public final class TrainingJob {
         let stopReason = switch outcome.stopReason {
         case .deadline: "budget reached"
         case .converged: "converged"
+        case .noBetterThanBaseline: "no better than the majority-class baseline"
         default: "completed the planned epochs"
         }
         var notes = splits.notes
@@ -423,7 +438,9 @@ public final class TrainingJob {
                                   importSeconds: imported.summary.importSeconds),
             machine: MachineInfo.current(),
             model: ModelSummary(architecture: plan.candidate.summary, parameters: try spec.parameterCount(), flops: Int(flops),
-                                testTimeAugmentation: testTimeAugmentation.rawValue, validationAccuracy: validationAccuracy))
+                                testTimeAugmentation: testTimeAugmentation.rawValue, validationAccuracy: validationAccuracy,
+                                validationBaselineAccuracy: validationBaseline))
+        for warning in report.warnings { say("warning: \(warning)") }
         try folder.writeAtomically(try report.jsonData(), to: folder.reportURL)
         try folder.writeAtomically(Data(report.html().utf8), to: folder.reportHTMLURL)
         update {
@@ -433,6 +450,7 @@ public final class TrainingJob {
             $0.testAccuracy = test.accuracy
             $0.stopReason = stopReason
             $0.bestValidationAccuracy = outcome.bestValidationAccuracy
+            $0.warning = report.warnings.isEmpty ? nil : report.warnings.joined(separator: "; ")
         }
         return report
     }

@@ -20,6 +20,9 @@ public struct TrialRecord: Codable, Sendable {
     /// VALIDATION images the trial was scored on: the search's fixed subset below the top rung, all
     /// of VALIDATION at it (`nil` in search logs written before top-rung trials were scored on all).
     public var validationImages: Int?
+    /// Accuracy of always answering TRAIN's most frequent class on those same VALIDATION images, the
+    /// majority-class baseline a trial must beat to be of any use (`nil` in logs written before it).
+    public var baselineAccuracy: Double? = nil
     public var seconds: Double
     /// Seconds since the search started when the trial ended.
     public var endedAt: Double
@@ -28,7 +31,7 @@ public struct TrialRecord: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case id, rung, candidate, architecture, parameters, flops, epochs, trainImages = "train_images"
-        case validationAccuracy = "validation_accuracy", validationImages = "validation_images", seconds, endedAt = "ended_at", stopReason = "stop_reason", error
+        case validationAccuracy = "validation_accuracy", validationImages = "validation_images", baselineAccuracy = "baseline_accuracy", seconds, endedAt = "ended_at", stopReason = "stop_reason", error
     }
 
     /// Why a record read back from a search log cannot be a trial this search made, or `nil`.
@@ -38,6 +41,7 @@ public struct TrialRecord: Codable, Sendable {
             ((0...16).contains(rung), "rung \(rung)"),
             (parameters >= 0 && flops >= 0 && epochs >= 0 && trainImages >= 0 && (validationImages ?? 0) >= 0, "negative counts"),
             ((0...1).contains(validationAccuracy), "validation accuracy \(validationAccuracy)"),
+            ((0...1).contains(baselineAccuracy ?? 0), "baseline accuracy \(baselineAccuracy ?? 0)"),
             (seconds.isFinite && seconds >= 0 && endedAt.isFinite && endedAt >= 0, "times \(seconds), \(endedAt)"),
         ]
         return checks.first { !$0.0 }.map { "trial \(id) has an impossible \($0.1)" }
@@ -101,6 +105,12 @@ public struct SearchSettings: Sendable {
     /// 0.32 points, then reached 92.3–92.4 % TEST against the seed's 93.06 %; another led `small`
     /// by 0.55 points (1.8 standard errors) and reached 91.90 % against `small`'s 92.38 %.
     public var seedMarginStandardErrors = 2.0
+    /// Trials of different rungs are compared on one footing: the best trial comes from the highest
+    /// rung that has a trial within this many standard errors of the most accurate trial of any rung
+    /// (`bestTrial()`). A higher rung trains longer and usually scores higher, so it still wins within
+    /// the noise; a lower-rung trial far more accurate is not beaten by a higher-rung one far worse
+    /// (issue 19: a 0.13 % top-rung trial was picked over a 26 % one a rung below).
+    public var rungMarginStandardErrors = 2.0
     /// Regularized evolution: population (the most recently tried candidates) and tournament sizes.
     public var populationSize = 12
     public var tournamentSize = 4
@@ -171,6 +181,8 @@ public final class ArchitectureSearch {
     /// The cost model before any trial (`calibrate`).
     private let initialCost: CostModel
     private let validationSubset: [Int]
+    /// TRAIN's most frequent class: what a model that learned nothing but the prior answers.
+    public let majorityClass: Int
     /// The network of trial `bestNetwork.trialID` (the best trial when it finished; the best
     /// may have moved to an older trial since, whose weights were not kept).
     private var bestNetwork: (trialID: Int, network: Sequential)?
@@ -194,6 +206,9 @@ public final class ArchitectureSearch {
         var shuffler = SeededGenerator(seed: settings.seed &+ 7)
         validation.shuffle(using: &shuffler)
         validationSubset = Array(validation.prefix(settings.validationImages)).sorted()
+        var counts = [Int](repeating: 0, count: trainer.classCount)
+        for index in trainer.splits.train { counts[Int(trainer.dataset.labels[index])] += 1 }
+        majorityClass = counts.indices.max { counts[$0] < counts[$1] } ?? 0
         for trial in previousTrials {
             // A trial at rung r + 1 was promoted from the same candidate's trial at rung r.
             if trial.rung > 0, let parent = trials.last(where: { $0.rung == trial.rung - 1 && $0.candidate == trial.candidate }) {
@@ -403,13 +418,41 @@ public final class ArchitectureSearch {
         }
     }
 
-    /// Trials are compared at the highest rung they share: a higher rung wins, then accuracy.
-    func score(_ record: TrialRecord) -> Double { Double(record.rung) + record.validationAccuracy }
+    /// For promotion, convergence and tournaments: a trial above the majority-class baseline ranks
+    /// above every trial at or below it; among those, a higher rung wins, then accuracy.
+    func score(_ record: TrialRecord) -> Double {
+        beatsBaseline(record) ? Double(record.rung) + record.validationAccuracy : record.validationAccuracy - 1
+    }
 
-    /// The best finished trial: the most accurate on VALIDATION at the highest rung reached, or,
-    /// with `favourCapacityWithinNoise`, the one with the most FLOPs within one standard error of
-    /// it. A seed architecture's trial at that rung within `seedMarginStandardErrors` of the most
-    /// accurate is kept over a proposal.
+    /// Accuracy of always answering `majorityClass` on `indices` (0 when there are none).
+    public func majorityAccuracy(on indices: [Int]) -> Double {
+        guard !indices.isEmpty else { return 0 }
+        return Double(indices.filter { Int(trainer.dataset.labels[$0]) == majorityClass }.count) / Double(indices.count)
+    }
+
+    /// The majority-class baseline on the VALIDATION images `record` was scored on.
+    public func baselineAccuracy(_ record: TrialRecord) -> Double {
+        record.baselineAccuracy ?? majorityAccuracy(on: validationIndices(rung: record.rung))
+    }
+
+    /// Whether `record` is more accurate than always answering TRAIN's most frequent class: a trial
+    /// at or below it has learned nothing a constant answer could not, whatever its rung.
+    public func beatsBaseline(_ record: TrialRecord) -> Bool { record.validationAccuracy > baselineAccuracy(record) }
+
+    /// Standard error of `record`'s VALIDATION accuracy (binomial, on the images it was scored on).
+    private func standardError(_ record: TrialRecord) -> Double {
+        let p = record.validationAccuracy
+        return (p * (1 - p) / Double(max(1, record.validationImages ?? settings.validationImages))).squareRoot()
+    }
+
+    /// The best finished trial. Only trials above their majority-class baseline compete while there
+    /// is one (a trial that learned nothing a constant answer could not is never picked over one that
+    /// did). Among them, the rung is the highest one with a trial within `rungMarginStandardErrors`
+    /// of the most accurate trial of any rung (one footing: a far worse trial does not win by its
+    /// rung alone); the pick is the most accurate trial of that rung, or, with
+    /// `favourCapacityWithinNoise`, the one with the most FLOPs within one standard error of it. A
+    /// seed architecture's trial at that rung within `seedMarginStandardErrors` of the most accurate
+    /// is kept over a proposal.
     ///
     /// Only trials within `maximumFLOPs` as the trials so far price it compete, while there is one:
     /// the cap that kept larger networks from being tried was set before any trial, from the
@@ -419,11 +462,16 @@ public final class ArchitectureSearch {
     public func bestTrial() -> TrialRecord? {
         let trained = trials.filter { $0.error == nil && $0.epochs > 0 }
         let withinCap = maximumFLOPs.map { cap in trained.filter { $0.flops <= cap } } ?? trained
-        let finished = withinCap.isEmpty ? trained : withinCap
-        guard let leader = finished.max(by: { score($0) < score($1) }) else { return nil }
+        let affordable = withinCap.isEmpty ? trained : withinCap
+        let useful = affordable.filter(beatsBaseline)
+        let finished = useful.isEmpty ? affordable : useful
+        guard let top = finished.max(by: { $0.validationAccuracy < $1.validationAccuracy }) else { return nil }
+        let margin = settings.rungMarginStandardErrors * standardError(top)
+        let rung = finished.filter { $0.validationAccuracy >= top.validationAccuracy - margin }.map(\.rung).max()!
+        let atRung = finished.filter { $0.rung == rung }
+        let leader = atRung.max { $0.validationAccuracy < $1.validationAccuracy }!
         let p = leader.validationAccuracy
-        let standardError = (p * (1 - p) / Double(max(1, leader.validationImages ?? settings.validationImages))).squareRoot()
-        let atRung = finished.filter { $0.rung == leader.rung }
+        let standardError = standardError(leader)
         var pick = leader
         if settings.favourCapacityWithinNoise {
             pick = atRung.filter { $0.validationAccuracy >= p - standardError }
@@ -438,8 +486,8 @@ public final class ArchitectureSearch {
     }
 
     /// Whether training `candidate` at `rung` and, promoted, at each rung above it up to the best
-    /// trial's fits in `seconds` (priced by the cost model). Only trials at the best trial's rung
-    /// can replace it (`score` ranks a higher rung first), so a job that cannot climb there before
+    /// trial's fits in `seconds` (priced by the cost model). Below the best trial's rung only a
+    /// trial far more accurate can replace it (`bestTrial()`), so a job that cannot climb there before
     /// the deadline cannot change the result: with ASHA running to a deadline, the last minutes
     /// of a search would otherwise go to rung-0 trials that nothing can come of.
     func canChallengeTheBest(_ candidate: Candidate, from rung: Int, within seconds: Double) -> Bool {
@@ -455,7 +503,8 @@ public final class ArchitectureSearch {
         for rung in stride(from: settings.rungs - 2, through: 0, by: -1) {
             let finished = trials.filter { $0.rung == rung && $0.error == nil }.sorted { $0.validationAccuracy > $1.validationAccuracy }
             let top = finished.prefix(finished.count / settings.reduction)
-            if let pick = top.first(where: { !promoted.contains($0.id) }) { return (pick.candidate, rung + 1, pick.id) }
+            // A trial at or below the majority-class baseline is not promoted: it has learned nothing yet.
+            if let pick = top.first(where: { !promoted.contains($0.id) && beatsBaseline($0) }) { return (pick.candidate, rung + 1, pick.id) }
         }
         if !seeds.isEmpty { return (seeds.removeFirst(), settings.rungs - 1, nil) }
         let population = population()
@@ -564,7 +613,8 @@ public final class ArchitectureSearch {
         var record = TrialRecord(
             id: id, rung: rung, candidate: candidate, architecture: candidate.summary, parameters: (try? spec.parameterCount()) ?? 0,
             flops: (try? spec.forwardFLOPsPerImage()) ?? 0, epochs: 0, trainImages: images, validationAccuracy: 0,
-            validationImages: validationIndices(rung: rung).count, seconds: 0, endedAt: 0, stopReason: .completed, error: nil)
+            validationImages: validationIndices(rung: rung).count, baselineAccuracy: majorityAccuracy(on: validationIndices(rung: rung)),
+            seconds: 0, endedAt: 0, stopReason: .completed, error: nil)
         let started = Date()
         // A fixed, class-mixed subset of TRAIN for this rung (the same for every trial of the rung).
         var subset = trainer.splits.train

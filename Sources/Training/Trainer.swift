@@ -25,6 +25,8 @@ public enum StopReason: String, Codable, Sendable {
     case deadline
     /// The caller asked to stop (Ctrl-C, job cancelled).
     case cancelled
+    /// VALIDATION accuracy stayed at or below the majority-class baseline (`Trainer.train(baseline:)`).
+    case noBetterThanBaseline = "no_better_than_baseline"
 }
 
 /// The outcome of `Trainer.train`: the network holds the best-VALIDATION weights.
@@ -65,13 +67,19 @@ public struct Trainer {
     ///   - onCoolDown: with the `warmupStableDecay` schedule, called when the cool-down starts
     ///     before the planned one, after `epoch`, for `epochs` epochs; `plateau`: VALIDATION stopped
     ///     improving (the stop reason is then `converged`), else the deadline is near (`deadline`).
+    ///   - baseline: the accuracy of always answering TRAIN's most frequent class on VALIDATION.
+    ///     Training stops (`noBetterThanBaseline`) when the best VALIDATION accuracy is still at or
+    ///     below it after `max(3, config.patience)` epochs: a network that has learned nothing a
+    ///     constant answer could not by then is not worth the rest of the budget (issue 19's final
+    ///     training ran 22 epochs at 0.13 %).
     /// - Throws: `NNError` when the architecture does not build for this input, or
     ///   `NNError.invalidArchitecture` when `initialNetwork` does not match it.
     public func train(
         _ architecture: ArchitectureSpec, config: TrainingConfig, trainIndices: [Int]? = nil, deadline: Date? = nil,
         shouldStop: () -> Bool = { false }, onEpoch: (EpochRecord) -> Void = { _ in },
         replan: (EpochRecord) -> Int? = { _ in nil }, initialNetwork: Sequential? = nil,
-        onCoolDown: (_ epoch: Int, _ epochs: Int, _ plateau: Bool) -> Void = { _, _, _ in }
+        onCoolDown: (_ epoch: Int, _ epochs: Int, _ plateau: Bool) -> Void = { _, _, _ in },
+        baseline: Double? = nil
     ) throws -> TrainingOutcome {
         let started = Date()
         let network = try architecture.build(seed: config.seed)
@@ -154,6 +162,10 @@ public struct Trainer {
                 bestLoss = validationLoss
                 bestEpoch = epoch
                 bestWeights = snapshot(network)
+            }
+            if let baseline, best <= baseline, epoch >= max(3, config.patience) {
+                reason = .noBetterThanBaseline
+                break
             }
             let validationPlateau = sinceBest >= config.patience && Double(epoch) >= config.earliestStop * Double(config.epochs)
             if let end = coolDown?.endEpoch {

@@ -39,7 +39,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var augmentation = AugmentationOptions.none
     /// ε of label smoothing (Szegedy et al. 2016); 0 = off.
     public var labelSmoothing: Float = 0
-    /// Weight each class's loss by inverse TRAIN frequency (for imbalanced datasets).
+    /// Weight each example's loss by its class's "balanced" weight `N / (K · n_c)` (inverse TRAIN
+    /// frequency; `SoftmaxCrossEntropy` weights whole examples, as Keras's `class_weight` does).
     public var classWeighting = false
     /// Clip the global gradient norm to this value; `nil` = off.
     public var gradientClipNorm: Float? = 5
