@@ -25,7 +25,7 @@ import TestSupport
         let manifest = folder.appendingPathComponent("manifest.csv")
         if FileManager.default.fileExists(atPath: manifest.path) { return manifest }
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("images"), withIntermediateDirectories: true)
-        var generator = SystemRandomNumberGeneratorSeeded(seed: 19)
+        var generator = SplitMix64(seed: 19)
         var rows: [String] = []
         let sizes = [(16, 16), (20, 16), (24, 24)]
         for (k, (label, count)) in classSizes.enumerated() {
@@ -109,18 +109,5 @@ import TestSupport
         print("imbalance balanced+smoothed candidate: TEST \(report.test.accuracy), majority baseline \(baseline), "
             + "VALIDATION \(report.model?.validationAccuracy ?? -1)\n  " + log.joined(separator: "\n  "))
         #expect(report.test.accuracy > baseline, "TEST \(report.test.accuracy) against the majority baseline \(baseline)")
-    }
-}
-
-/// A small seeded generator (SplitMix64), so the synthetic images are the same in every run.
-struct SystemRandomNumberGeneratorSeeded: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
