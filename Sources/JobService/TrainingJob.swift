@@ -279,7 +279,8 @@ public final class TrainingJob {
             }
             let result: SearchResult?
             do {
-                result = try search.run(deadline: searchEnd, shouldStop: shouldStop, onTrial: recordTrial, onNewBest: checkpointBest)
+                result = try search.run(deadline: searchEnd, budgetEnd: end, shouldStop: shouldStop, onTrial: recordTrial,
+                                        onNewBest: checkpointBest)
             } catch SearchError.cancelled {
                 return cancel(start: start)
             } catch SearchError.noTrialFinished where !shouldStop() && end.timeIntervalSinceNow > oneFinalEpoch {
@@ -297,6 +298,11 @@ public final class TrainingJob {
                 default: "used its share of the budget"
                 }
                 let count = result.trials.count
+                if Date() > searchEnd.addingTimeInterval(1) {
+                    say("the search ran \(Budget.format(Date().timeIntervalSince(searchEnd))) past its share: the final training of its best "
+                        + "candidate needs at most ~\(Budget.format(search.finalTrainingCeilingSeconds(result.best.candidate))) "
+                        + "(\(FinalTrainingPlan.maximumEpochs) epochs), so the rest of the budget went to more trials")
+                }
                 say("search \(ended) after \(count) trial\(count == 1 ? "" : "s"); "
                     + "best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy)) "
                     + "against \(percent(search.baselineAccuracy(result.best))) for always answering '\(labels[majorityClass])'")
@@ -336,7 +342,7 @@ public final class TrainingJob {
         let scoredImages = priced.reduce(0, +) * splits.validation.count + priced.max()! * splits.test.count
         let evaluationReserve = cost.seconds(flops: flops, trainImages: 0, scoredImages: Double(scoredImages)) + 2
         let trainingEnd = end.addingTimeInterval(-evaluationReserve)
-        let epochs = max(1, min(100, Int(trainingEnd.timeIntervalSinceNow / epochSeconds)))
+        let epochs = max(1, min(FinalTrainingPlan.maximumEpochs, Int(trainingEnd.timeIntervalSinceNow / epochSeconds)))
         let plan = FinalTrainingPlan(candidate: best, trialImageEpochs: bestTrialImageEpochs, trainImages: splits.train.count,
                                      epochs: epochs, seed: options.seed)
         var config = plan.config
@@ -358,7 +364,7 @@ public final class TrainingJob {
             let perEpoch = epoch.seconds / Double(epoch.epoch)
             let fits = epoch.epoch + Int(0.97 * trainingEnd.timeIntervalSinceNow / perEpoch)
             guard fits > planned else { return nil }
-            planned = min(100, fits)
+            planned = min(FinalTrainingPlan.maximumEpochs, fits)
             self.say("epochs take ~\(Budget.format(perEpoch)): planning \(planned) epochs")
             return planned
         }, initialNetwork: warmStart, onCoolDown: { epoch, epochs, plateau in
@@ -369,6 +375,14 @@ public final class TrainingJob {
         if outcome.stopReason == .noBetterThanBaseline {
             say("stopped the final training after \(outcome.history.count) epochs: VALIDATION accuracy \(percent(outcome.bestValidationAccuracy)) "
                 + "is no better than always answering '\(labels[majorityClass])' (\(percent(validationBaseline)))")
+        }
+
+        let left = trainingEnd.timeIntervalSinceNow
+        if left > 0.2 * options.budget.seconds, outcome.stopReason == .converged || outcome.stopReason == .completed {
+            let why = outcome.stopReason == .converged ? "VALIDATION accuracy stopped improving"
+                : "it reached \(planned >= FinalTrainingPlan.maximumEpochs ? "its ceiling of" : "the planned") \(planned) epochs"
+            say("the final training ended after \(outcome.history.count) epochs with \(Budget.format(left)) of the budget left: \(why); "
+                + "the time left is not charged")
         }
 
         // 4. Evaluation: the test-time augmentation is picked on VALIDATION; TEST is used once, here.
@@ -420,7 +434,7 @@ public final class TrainingJob {
         case .deadline: "budget reached"
         case .converged: "converged"
         case .noBetterThanBaseline: "no better than the majority-class baseline"
-        default: "completed the planned epochs"
+        default: planned >= FinalTrainingPlan.maximumEpochs ? "reached the ceiling of \(planned) epochs" : "completed the planned epochs"
         }
         var notes = splits.notes
         notes += imported.summary.warnings

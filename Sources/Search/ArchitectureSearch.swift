@@ -323,14 +323,36 @@ public final class ArchitectureSearch {
         return seconds / max(1e-12, epoch)
     }
 
+    /// Seconds the final training of `candidate` needs at most: `FinalTrainingPlan.maximumEpochs`
+    /// epochs over TRAIN, each scored on VALIDATION, priced by the cost model, with half as much
+    /// again for the cost model's error and the evaluation.
+    public func finalTrainingCeilingSeconds(_ candidate: Candidate) -> Double {
+        let epoch = estimatedSeconds(candidate, images: trainer.splits.train.count, epochs: 1,
+                                     validationImages: trainer.splits.validation.count)
+        return 1.5 * Double(FinalTrainingPlan.maximumEpochs) * epoch
+    }
+
+    /// When the search stops: `deadline`, or later when the best trial's candidate could not use
+    /// the time between `deadline` and `budgetEnd` even at its ceiling of epochs
+    /// (`finalTrainingCeilingSeconds`). On a small dataset the final training cannot use a large
+    /// share of the budget, and more trials can (issue 19: a 796-image job stopped after 2 of its
+    /// 5 minutes).
+    public func deadline(_ deadline: Date, budgetEnd: Date?) -> Date {
+        guard let budgetEnd, let best = bestTrial() else { return deadline }
+        return max(deadline, budgetEnd.addingTimeInterval(-finalTrainingCeilingSeconds(best.candidate)))
+    }
+
     /// Runs trials until `deadline`, convergence or `shouldStop`, or, when the final training would
     /// be short of epochs, until the seeds are scored (`SearchSettings.proposalFinalEpochs`).
     /// - Throws: `SearchError.noTrialFinished` when not one trial fit; `SearchError.cancelled` when
     ///   `shouldStop` came first.
     /// - Parameters:
+    ///   - budgetEnd: when the final training must end; with it, the search goes on past `deadline`
+    ///     into time the final training could not use (`deadline(_:budgetEnd:)`).
     ///   - onTrial: called after every finished trial (one cut off by `shouldStop` is not reported, nor kept).
     ///   - onNewBest: called when a trial becomes the best so far, with its network (to keep a checkpoint).
-    public func run(deadline: Date, shouldStop: @escaping () -> Bool = { false }, onTrial: (TrialRecord) -> Void = { _ in },
+    public func run(deadline searchDeadline: Date, budgetEnd: Date? = nil, shouldStop: @escaping () -> Bool = { false },
+                    onTrial: (TrialRecord) -> Void = { _ in },
                     onNewBest: (TrialRecord, Sequential) -> Void = { _, _ in }) throws -> SearchResult {
         let started = Date().addingTimeInterval(-(trials.map(\.endedAt).max() ?? 0))
         var seeds = seedsNotTried()
@@ -338,6 +360,7 @@ public final class ArchitectureSearch {
         var skippedInARow = 0
         while true {
             if shouldStop() { reason = .cancelled; break }
+            let deadline = deadline(searchDeadline, budgetEnd: budgetEnd)
             let remaining = deadline.timeIntervalSinceNow
             if remaining <= 1 { reason = .budget; break }
             if trials.count >= settings.convergencePatience + 3, sinceImprovement >= settings.convergencePatience,

@@ -45,6 +45,9 @@ public struct FinalTrainingPlan: Equatable, Sendable {
     /// What was changed from the candidate's own configuration and why, for the job's log.
     public var notes: [String]
 
+    /// The final training's ceiling in epochs: past it, a small dataset's training has long since
+    /// plateaued, and the time it cannot use goes to the search (`SearchSettings.budgetEnd`).
+    public static let maximumEpochs = 100
     /// Final horizons up to this many times the trial's start from its weights.
     public static let warmStartRatio = 3.0
     /// Final horizons from this many times the trial's, and of at least `regularizationEpochs`
