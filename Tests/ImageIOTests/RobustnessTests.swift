@@ -34,7 +34,7 @@ struct RobustnessTests {
 
     @Test("random bytes, with and without image signatures")
     func randomBytes() {
-        var rng = SeededGenerator(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let prefixes: [[UInt8]] = [[], [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], [0xFF, 0xD8, 0xFF],
                                    [0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x43]]
         for i in 0..<400 {
@@ -59,7 +59,7 @@ struct RobustnessTests {
 
     @Test("flipped and overwritten bytes")
     func flippedBytes() throws {
-        var rng = SeededGenerator(seed: 7)
+        var rng = SplitMix64(seed: 7)
         for file in try Self.validFiles() {
             for _ in 0..<300 {
                 var damaged = file

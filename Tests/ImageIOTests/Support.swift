@@ -30,21 +30,8 @@ func decodingError(_ body: () throws(ImageDecodingError) -> DecodedImage) -> Ima
     }
 }
 
-/// SplitMix64: deterministic test randomness.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 func randomImage(width: Int, height: Int, channels: Int, seed: UInt64) -> Image {
-    var rng = SeededGenerator(seed: seed)
+    var rng = SplitMix64(seed: seed)
     let pixels = (0..<(width * height * channels)).map { _ in UInt8.random(in: 0...255, using: &rng) }
     return Image(width: width, height: height, channels: channels, pixels: pixels)
 }
