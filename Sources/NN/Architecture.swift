@@ -21,6 +21,9 @@ public indirect enum LayerSpec: Equatable, Sendable {
     /// `body(x) + shortcut(x)`; without `shortcut` the identity is used when shapes match, and a
     /// 1×1 convolution (stride matching the body's) + BatchNorm otherwise.
     case residual(body: [LayerSpec], shortcut: [LayerSpec]? = nil)
+    /// The mean of the members' outputs on the same input (`Ensemble`); every member ends in the
+    /// same shape.
+    case ensemble(members: [[LayerSpec]])
 }
 
 /// A versioned, serialisable description of a network: what the architecture search generates and
@@ -139,6 +142,15 @@ public struct ArchitectureSpec: Codable, Equatable, Sendable {
                 result.parameters += main.parameters + skip.parameters
                 result.flops += main.flops + skip.flops
                 result.shape = main.shape
+            case let .ensemble(members):
+                guard !members.isEmpty else { throw NNError.invalidArchitecture("an ensemble needs a member") }
+                let analysed = try members.map { try analyse($0, from: s) }
+                guard analysed.allSatisfy({ $0.shape == analysed[0].shape }) else {
+                    throw NNError.invalidArchitecture("ensemble members give the shapes \(analysed.map(\.shape)); they must agree")
+                }
+                result.parameters += analysed.reduce(0) { $0 + $1.parameters }
+                result.flops += analysed.reduce(0) { $0 + $1.flops }
+                result.shape = analysed[0].shape
             }
         }
         return result
@@ -260,6 +272,9 @@ public struct ArchitectureSpec: Codable, Equatable, Sendable {
                     ? nil
                     : try build(shortcutSpecs, from: shape, initialization: initialization, generator: &generator, counter: &counter).network
                 layers.append(Residual(body: main.network, shortcut: skip))
+            case let .ensemble(members):
+                let built = try members.map { try build($0, from: shape, initialization: initialization, generator: &generator, counter: &counter) }
+                layers.append(Ensemble(members: built.map(\.network)))
             }
             shape = next
         }
@@ -299,7 +314,7 @@ public struct ArchitectureSpec: Codable, Equatable, Sendable {
 
 extension LayerSpec: Codable {
     private enum CodingKeys: String, CodingKey {
-        case type, filters, kernelSize, stride, groups, bias, units, momentum, epsilon, size, rate, body, shortcut
+        case type, filters, kernelSize, stride, groups, bias, units, momentum, epsilon, size, rate, body, shortcut, members
     }
 
     public init(from decoder: any Decoder) throws {
@@ -327,6 +342,8 @@ extension LayerSpec: Codable {
         case "flatten": self = .flatten
         case "residual":
             self = .residual(body: try c.decode([LayerSpec].self, forKey: .body), shortcut: try c.decodeIfPresent([LayerSpec].self, forKey: .shortcut))
+        case "ensemble":
+            self = .ensemble(members: try c.decode([[LayerSpec]].self, forKey: .members))
         default:
             throw NNError.invalidArchitecture("unknown layer type '\(type)'")
         }
@@ -370,6 +387,9 @@ extension LayerSpec: Codable {
             try c.encode("residual", forKey: .type)
             try c.encode(body, forKey: .body)
             try c.encodeIfPresent(shortcut, forKey: .shortcut)
+        case let .ensemble(members):
+            try c.encode("ensemble", forKey: .type)
+            try c.encode(members, forKey: .members)
         }
     }
 }

@@ -186,6 +186,79 @@ public final class Residual: Layer {
     public var buffers: [Buffer] { body.buffers + (shortcut?.buffers ?? []) }
 }
 
+/// The mean of several networks' outputs on the same input: an ensemble of independently trained
+/// models, whose averaged class scores are more accurate than any one member's (Dietterich 2000,
+/// "Ensemble Methods in Machine Learning", https://doi.org/10.1007/3-540-45014-9_1; Lakshminarayanan
+/// et al. 2017, https://arxiv.org/abs/1612.01474). `[N, …] → [N, …]`, every member giving one shape.
+public final class Ensemble: Layer {
+    public let members: [Sequential]
+    private var output = Tensor.empty
+    private var inputGradient = Tensor.empty
+    private var memberGradient = Tensor.empty
+
+    /// - Parameter members: at least one network; parameters and buffers are theirs, in order.
+    public init(members: [Sequential]) {
+        precondition(!members.isEmpty, "an ensemble needs a member")
+        self.members = members
+    }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        let scale = 1 / Float(members.count)
+        for (index, member) in members.enumerated() {
+            let y = member.forward(input, training: training)
+            if index == 0 { output.resize(to: y.shape) }
+            precondition(y.shape == output.shape, "ensemble: member \(index) gives \(y.shape), member 0 \(output.shape)")
+            let n = y.count
+            y.withUnsafePointer { a in
+                output.withUnsafeMutablePointer { out in
+                    if index == 0 {
+                        for i in 0..<n { out[i] = scale * a[i] }
+                    } else {
+                        for i in 0..<n { out[i] += scale * a[i] }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// Each member receives `outputGradient / members`; the input gradient is the sum of theirs.
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        let scale = 1 / Float(members.count)
+        memberGradient.resize(to: outputGradient.shape)
+        let n = outputGradient.count
+        outputGradient.withUnsafePointer { g in
+            memberGradient.withUnsafeMutablePointer { out in
+                for i in 0..<n { out[i] = scale * g[i] }
+            }
+        }
+        for (index, member) in members.enumerated() {
+            let dx = member.backward(memberGradient)
+            if dx.isEmpty { inputGradient = dx; continue }
+            if index == 0 { inputGradient.resize(to: dx.shape) }
+            let count = dx.count
+            dx.withUnsafePointer { a in
+                inputGradient.withUnsafeMutablePointer { out in
+                    if index == 0 {
+                        for i in 0..<count { out[i] = a[i] }
+                    } else {
+                        for i in 0..<count { out[i] += a[i] }
+                    }
+                }
+            }
+        }
+        return inputGradient
+    }
+
+    public var parameters: [Parameter] { members.flatMap(\.parameters) }
+    public var buffers: [Buffer] { members.flatMap(\.buffers) }
+
+    public var needsInputGradient: Bool {
+        get { members[0].needsInputGradient }
+        set { for member in members { member.needsInputGradient = newValue } }
+    }
+}
+
 /// Weight initialisation schemes.
 public enum Initialization {
     /// He/Kaiming normal (He et al. 2015, https://arxiv.org/abs/1502.01852) for ReLU networks:
