@@ -1,6 +1,6 @@
 // swift-tools-version: 6.0
 // AutoVision: a self-hosted AutoML service for image classification.
-// Dependencies point downward only (see README "Architecture"):
+// Dependencies point downward only (see docs/architecture.md):
 //   C system libraries → Tensors → NN → (Training, Search) → JobService → Server → autovision
 //   C system libraries → ImageIO → Datasets ↗
 // Parsers of untrusted input sit low, apart from HTTP and SQL, so FuzzTesting/ builds only them:

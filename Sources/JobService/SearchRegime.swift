@@ -6,9 +6,9 @@ import Search
 /// rung sizes, whether the pick favours capacity, and the augmentation floor.
 ///
 /// Kept in the job folder (`search-regime.json`): a job resumed after an interruption searches as
-/// the interrupted run did. Calibrating again could decide otherwise (probes vary ±30 % between
-/// calibrations on these shared machines), and trials of one search would then have been trained
-/// and scored under two regimes.
+/// the interrupted run did. Calibrating again could decide otherwise (probes vary between
+/// calibrations), and trials of one search would then have been trained and scored under two
+/// regimes. See docs/decisions/0003-calibration-probes.md.
 public struct SearchRegime: Codable, Equatable, Sendable {
     /// The cost model before any trial.
     public var costModel: CostModel

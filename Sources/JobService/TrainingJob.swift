@@ -17,11 +17,9 @@ public struct TrainingJobOptions: Sendable {
     /// Share of the budget for the search; the rest trains the final model and evaluates it.
     /// `nil`: 25 % up to 15 minutes, 45 % up to an hour, 50 % beyond.
     ///
-    /// Short budgets need most of their time for the final model. On Fashion-MNIST at 10 minutes
-    /// the top rung is one epoch, which cannot tell candidates apart at the final horizon: in five
-    /// 10-minute searches with a 35 % share, no proposal made a better final model than the best
-    /// seed, while each 30-second epoch the search took from the final cost ~0.13 points of TEST
-    /// accuracy (11 final epochs: 93.1–93.2 %; 18: 93.95 %).
+    /// Short budgets need most of their time for the final model: a short search's one-epoch top
+    /// rung cannot tell candidates apart at the final horizon.
+    /// See docs/decisions/0001-search-share-of-the-budget.md.
     public var searchFraction: Double?
 
     var effectiveSearchFraction: Double {
@@ -42,8 +40,8 @@ public struct TrainingJobOptions: Sendable {
     public var fixedCandidate: GivenCandidate?
     /// Whether the final model may average each prediction over flipped or shifted views of the
     /// image (`TestTimeAugmentation`), when that raises VALIDATION accuracy. It multiplies the
-    /// inference work by 2 or 5, for ~0.1–0.4 points on Fashion-MNIST; `false` keeps one forward
-    /// pass per prediction, for a service that needs the throughput more.
+    /// inference work by 2 or 5; `false` keeps one forward pass per prediction, for a service that
+    /// needs the throughput more. See docs/decisions/0016-test-time-augmentation.md.
     public var testTimeAugmentation = true
 
     public init(manifest: URL, budget: Budget) {

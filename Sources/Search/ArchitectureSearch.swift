@@ -91,25 +91,20 @@ public struct SearchSettings: Sendable {
     /// within one standard error of the most accurate: a short horizon favours networks that
     /// learn fast over those that end higher (short-horizon bias, Wu et al. 2018,
     /// https://arxiv.org/abs/1803.02021), and within the noise of the VALIDATION estimate the
-    /// trials cannot tell them apart. Measured on Fashion-MNIST at 10 minutes: after one epoch a
-    /// one-convolution network led the VGG-style seed by 0.32 points (one standard error); as the
-    /// final model of the same search, the seed reached 93.06 % TEST, the other 92.3–92.4 %.
+    /// trials cannot tell them apart. See docs/decisions/0011-favour-capacity-within-noise.md.
     public var favourCapacityWithinNoise = false
     /// A proposal replaces the best seed architecture's trial at the best trial's rung only when
     /// it leads by more than this many standard errors of VALIDATION accuracy: the incumbent
     /// stays unless a challenger clearly beats it, as in SMAC's intensification (Hutter et al.
     /// 2011, "Sequential Model-Based Optimization for General Algorithm Configuration"). The seeds
     /// are known-good at long horizons; a proposal's lead at a trial's short one is partly the
-    /// short-horizon bias. Measured on Fashion-MNIST at 10 minutes, both times a proposal led
-    /// after one epoch it made the worse final model: a one-convolution network led `vgg-bn` by
-    /// 0.32 points, then reached 92.3–92.4 % TEST against the seed's 93.06 %; another led `small`
-    /// by 0.55 points (1.8 standard errors) and reached 91.90 % against `small`'s 92.38 %.
+    /// short-horizon bias. See docs/decisions/0012-incumbent-seed-protection.md.
     public var seedMarginStandardErrors = 2.0
     /// Trials of different rungs are compared on one footing: the best trial comes from the highest
     /// rung that has a trial within this many standard errors of the most accurate trial of any rung
     /// (`bestTrial()`). A higher rung trains longer and usually scores higher, so it still wins within
-    /// the noise; a lower-rung trial far more accurate is not beaten by a higher-rung one far worse
-    /// (issue 19: a 0.13 % top-rung trial was picked over a 26 % one a rung below).
+    /// the noise; a lower-rung trial far more accurate is not beaten by a higher-rung one far worse.
+    /// See docs/decisions/0019-class-imbalance-at-its-root.md.
     public var rungMarginStandardErrors = 2.0
     /// Regularized evolution: population (the most recently tried candidates) and tournament sizes.
     public var populationSize = 12
@@ -124,13 +119,9 @@ public struct SearchSettings: Sendable {
     public var minimumFinalEpochs = 8
     /// Proposals are tried only when `finalTrainingSeconds` would give the best trial's candidate
     /// at least this many epochs; below it, the search ends once the seeds are scored and their
-    /// share of the budget goes to the final training. Such a final is short of epochs, and the
-    /// search's time is taken from it. On Fashion-MNIST at 60 minutes on a slower machine (~110 s
-    /// a `vgg-bn` epoch), the `vgg-bn` seed alone trained 29 epochs (94.32 % TEST with test-time
-    /// flips); the two searches that picked it gave it 17 and 18 (94.05 and 94.06 %), after ~10
-    /// minutes of proposals that did not replace it. At 10 minutes there, `small` (the only seed
-    /// under the FLOP cap) has fitted TRAIN by ~14 epochs, and in three searches no proposal
-    /// replaced it. 30 is also where `FinalTrainingPlan` starts to regularise a long final training.
+    /// share of the budget goes to the final training: such a final is short of epochs, and the
+    /// search's time would be taken from it. See docs/decisions/0013-final-training-first-on-short-finals.md.
+    /// 30 is also where `FinalTrainingPlan` starts to regularise a long final training.
     /// `nil`: no such rule.
     public var proposalFinalEpochs: Int? = 30
     /// A fixed cap on forward FLOPs per image for proposed candidates (overrides the one above).
@@ -227,14 +218,11 @@ public final class ArchitectureSearch {
     /// (`CostModel.fit`) through the probes of `seeds` (`probeSecondsPerImage`), or the median
     /// seconds per image × FLOP when they do not determine one. Trials refine it.
     ///
-    /// One seed's probe (`vgg-bn`'s) priced every network in proportion to its FLOPs; small
-    /// networks pay a per-image cost FLOPs do not show (batch assembly, augmentation,
-    /// memory-bound layers), so it priced an epoch of the 8.5-MFLOP `small` seed at 0.74× the
-    /// measured one where the line prices it at 0.89× (`autovision bench calibration` on
-    /// Fashion-MNIST, medians of 4 calibrations; both priced `vgg-bn` and `resnet` within 7 %).
-    /// Probes of a few batches still vary ±20–40 % between calibrations on these shared machines,
-    /// and the machine's speed drifted ±20 % within an hour: trials re-price (`calibrate(with:)`),
-    /// and the final training re-plans from its own epochs.
+    /// A line through every seed, not one seed's probe in proportion to FLOPs: small networks pay a
+    /// per-image cost FLOPs do not show (batch assembly, augmentation, memory-bound layers). See
+    /// docs/decisions/0002-cost-model-with-a-per-image-term.md. Probes vary between calibrations, so
+    /// trials re-price (`calibrate(with:)`) and the final training re-plans from its own epochs; see
+    /// docs/decisions/0003-calibration-probes.md.
     /// - Throws: `SearchError.noTrainingImages` when TRAIN is empty; `NNError` when a seed does
     ///   not build for this input.
     public static func calibrate(trainer: Trainer, seeds: [Candidate], space: SearchSpace) throws -> CostModel {
@@ -259,11 +247,8 @@ public final class ArchitectureSearch {
     /// (`EpochRecord.imagesPerSecond`: the steps and the scoring of 64 VALIDATION images, not the
     /// set-up before them, where fitting the normalization reads every TRAIN image); the difference
     /// is the cost of 4 batches, and what every epoch pays once cancels: the first batch's
-    /// allocations, the scoring. Timing one call whole made the estimate vary 3× between runs on
-    /// the same machine (one timed epoch after a warm-up batch, still 1.5×), and with it the job's
-    /// regime (the augmentation floor, the FLOP cap, the rung sizes). Without the warm-up, the
-    /// short probe also carried what the process pays once (thread pools, first page faults), and
-    /// the difference priced a `vgg-bn` epoch at half its measured time on a slower machine.
+    /// allocations, the scoring; the warm-up takes what the process pays once (thread pools, first
+    /// page faults). See docs/decisions/0003-calibration-probes.md.
     /// - Throws: `SearchError.noTrainingImages` when TRAIN is empty; `NNError` when `candidate`
     ///   does not build for this input.
     public static func probeSecondsPerImage(trainer: Trainer, candidate: Candidate, space: SearchSpace) throws -> Double {
@@ -479,9 +464,7 @@ public final class ArchitectureSearch {
     ///
     /// Only trials within `maximumFLOPs` as the trials so far price it compete, while there is one:
     /// the cap that kept larger networks from being tried was set before any trial, from the
-    /// calibration's estimate, which on these shared machines was up to 2× optimistic. A 10-minute
-    /// job whose calibration priced a `vgg-bn` epoch at ~56 s tried it (the cap admitted it for 8
-    /// final epochs); its trial took 114 s an epoch, and as the best trial it left the final 2 epochs.
+    /// calibration's estimate. See docs/decisions/0005-pick-within-the-cap-as-trials-price-it.md.
     public func bestTrial() -> TrialRecord? {
         let trained = trials.filter { $0.error == nil && $0.epochs > 0 }
         let withinCap = maximumFLOPs.map { cap in trained.filter { $0.flops <= cap } } ?? trained
@@ -538,8 +521,7 @@ public final class ArchitectureSearch {
             // mutations: the seeds are members from the start, and a short search (a few
             // proposals) is better spent near them, as local search is (White et al. 2021, "Local
             // Search is State of the Art for Neural Architecture Search Benchmarks",
-            // https://arxiv.org/abs/2005.02960). In a 10-minute search, random samples under the
-            // FLOP cap scored 7–77 % VALIDATION where the best seed scored 89 %.
+            // https://arxiv.org/abs/2005.02960). See docs/decisions/0007-proposals-start-near-the-seeds.md.
             if population.isEmpty || (population.count < settings.populationSize / 2 && proposals % 2 == 1) {
                 candidate = space.random(using: &generator)
             } else {
@@ -556,14 +538,13 @@ public final class ArchitectureSearch {
 
     /// `seedsToTry()` less the seeds a trial already trained, by name: a resumed job decides its
     /// augmentation floor again from a new calibration, and a seed raised differently is the same
-    /// seed. (A 60-second job on a Fashion-MNIST slice trained `small` twice: with the floor before
-    /// its interruption, without it after.)
+    /// seed. See docs/decisions/0008-no-candidate-trained-twice.md.
     func seedsNotTried() -> [Candidate] {
         seedsToTry().filter { seed in !trials.contains { $0.candidate.origin == seed.origin } }
     }
 
-    /// Whether a trial already trained `candidate`'s genes (whatever its origin). Mutations of a
-    /// small population repeat one another: a 10-minute search trained the same child twice.
+    /// Whether a trial already trained `candidate`'s genes (whatever its origin): mutations of a
+    /// small population repeat one another. See docs/decisions/0008-no-candidate-trained-twice.md.
     func wasTried(_ candidate: Candidate) -> Bool {
         trials.contains { trial in
             var same = candidate
@@ -579,8 +560,7 @@ public final class ArchitectureSearch {
     /// (by their first trial), each with its best trial, compared as `score` does (higher rung
     /// first, then accuracy). The seeds are members: they skip the low rungs (Hyperband's
     /// conservative bracket), and a population of rung-0 trials alone would never mutate the
-    /// known-good architectures, only random samples. Measured on Fashion-MNIST, no random sample
-    /// or mutation of one came near the `vgg-bn` seed in 27 minutes of a 60-minute search.
+    /// known-good architectures, only random samples. See docs/decisions/0007-proposals-start-near-the-seeds.md.
     func population() -> [TrialRecord] {
         var best: [Candidate: TrialRecord] = [:]
         var order: [Candidate] = []
@@ -606,10 +586,7 @@ public final class ArchitectureSearch {
 
     /// The seed architectures the search tries: those within `maximumFLOPs`, or the cheapest when
     /// none is. A seed the final training could not give `minimumFinalEpochs` epochs would lose to
-    /// a smaller network trained longer, as a proposal would: measured at 10 minutes on a machine
-    /// that gave `vgg-bn` 5 epochs and `small` 19, `vgg-bn` alone reached 91.86 % TEST and
-    /// `small` alone 92.38 %, and the trials of `vgg-bn` and `resnet` (both above the cap) took 82
-    /// of the search's 150 seconds.
+    /// a smaller network trained longer, as a proposal would. See docs/decisions/0004-seeds-within-the-flop-cap.md.
     func seedsToTry() -> [Candidate] {
         let seeds = space.seeds()
         let within = seeds.filter(affordable)
@@ -667,8 +644,7 @@ public final class ArchitectureSearch {
     /// Refines the cost model with a finished trial: a least-squares line of seconds per image
     /// against FLOPs over the trials so far (`CostModel.fit`), or, while they do not determine one,
     /// the calibrated line scaled by the median of measured / priced over them. Scaling keeps the
-    /// calibration's per-image term: one `small` trial's seconds per FLOP, the model before, priced
-    /// a `vgg-bn` epoch at ~1.3× its measured time (122 s against 91 s).
+    /// calibration's per-image term. See docs/decisions/0002-cost-model-with-a-per-image-term.md.
     func calibrate(with record: TrialRecord) {
         guard record.epochs > 0, record.flops > 0 else { return }
         let scored = record.validationImages ?? validationSubset.count

@@ -4,8 +4,7 @@
 /// A training image counts 1, a scored (forward-only) image 1/3. The fixed per-image term is the
 /// work that does not grow with FLOPs (batch assembly, augmentation, optimizer steps, memory-bound
 /// layers). Without it, a model fitted on the many small networks of a search prices large ones
-/// too high: one seconds-per-FLOP ratio, the median of the trials', priced an epoch of the
-/// 38-MFLOP `vgg-bn` seed at 61 s on Fashion-MNIST; it took 32 s.
+/// too high. See docs/decisions/0002-cost-model-with-a-per-image-term.md.
 public struct CostModel: Codable, Equatable, Sendable {
     /// Seconds per image that do not depend on the network's size.
     public var secondsPerImage: Double

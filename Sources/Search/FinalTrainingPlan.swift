@@ -8,30 +8,24 @@ import Training
 /// long one (tens of epochs), whose end is not known in advance: it stops when VALIDATION accuracy
 /// plateaus, or at the deadline. So the final training uses a warmup–stable–decay schedule
 /// (`WarmupStableDecaySchedule`): whenever it ends, it ends with a cool-down. With the trials'
-/// one-cycle schedule, a plateau stop came while the learning rate was still high (a 10-minute job
-/// stopped at epoch 21 of 38 at 91.3 % TEST, before the anneal that brings 1–2 points).
+/// one-cycle schedule, a plateau stop came while the learning rate was still high, before the
+/// anneal. See docs/decisions/0014-warmup-stable-decay-final-schedule.md.
 ///
 /// Two choices made at the short horizon do not carry over:
 /// - **Warm start.** Starting from the trial's weights saves the trial's work, but a network
 ///   trained to the end of a short schedule and then trained again generalises worse than a fresh
 ///   one given the same total training (Ash & Adams 2020, "On Warm-Starting Neural Network
-///   Training", https://arxiv.org/abs/1910.08475). Here, a warm-started final run (60-minute
-///   budget, trial of 6 epochs, final of 42) re-warmed its one-cycle learning rate, VALIDATION fell
-///   from 93.1 % to 91–92 % and never came back above the trial's score. So the final run
-///   starts from the trial only when the trial did a large share of the final's work
-///   (`warmStartRatio`); then the saving matters and the two horizons are alike.
+///   Training", https://arxiv.org/abs/1910.08475). So the final run starts from the trial only
+///   when the trial did a large share of the final's work (`warmStartRatio`); then the saving
+///   matters and the two horizons are alike. See docs/decisions/0015-final-training-warm-start-only-when-short.md.
 /// - **Little augmentation.** Within a trial, augmentation only slows fitting, so short trials
-///   favour candidates without it; over a long final training those overfit (99.6 % TRAIN accuracy
-///   while VALIDATION stalls at 91–92 %). When the final horizon is at least `regularizationRatio`
-///   times the trial's and at least `regularizationEpochs` epochs, a candidate below
-///   `AugmentationFloor.longTraining` (±2 px, random erasing p 0.25) is raised to it. A search that
-///   knew its final training would be long already trained every candidate with that floor
-///   (`SearchSpace.augmentationFloor`); then this changes nothing.
-///   Below ~20 epochs the floor cost more than it gave, in all three comparisons on Fashion-MNIST
-///   (10-minute budgets, TEST): the `small` seed for 18 epochs, 92.13 % with it against 92.38 % in
-///   19 without (91.9 % against 99.0 % TRAIN: with it, the network had not yet fitted); `vgg-bn`
-///   for 18–19 epochs, 93.76 % against 93.90 and 93.95 %. The 60-minute job's 60-epoch final
-///   training, with it, reached 94.7 %.
+///   favour candidates without it; over a long final training those overfit. When the final
+///   horizon is at least `regularizationRatio` times the trial's and at least
+///   `regularizationEpochs` epochs, a candidate below `AugmentationFloor.longTraining` (±2 px,
+///   random erasing p 0.25) is raised to it. A search that knew its final training would be long
+///   already trained every candidate with that floor (`SearchSpace.augmentationFloor`); then this
+///   changes nothing. Below ~20 epochs the floor cost more than it gave.
+///   See docs/decisions/0010-augmentation-floor-for-long-finals.md.
 public struct FinalTrainingPlan: Equatable, Sendable {
     /// Final image-epochs over the trial's: how much longer the final training runs.
     public var horizonRatio: Double

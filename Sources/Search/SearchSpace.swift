@@ -169,11 +169,11 @@ public struct GivenCandidate: Equatable, Sendable {
 /// The least augmentation every candidate trains with.
 ///
 /// A short trial cannot measure augmentation: within a few epochs it only slows fitting, so an
-/// unaugmented candidate outscores the same network augmented, by 2.4 points of VALIDATION after
-/// 2 epochs on Fashion-MNIST (92.00 % against 89.65 %; random translation and erasing). Over a
-/// final training tens of epochs long, the unaugmented network overfits instead. When the final
-/// training will be that long, every candidate (seeds included) is trained with at least this
-/// floor in its trials too, so trials compare candidates as the final training will train them.
+/// unaugmented candidate outscores the same network augmented. Over a final training tens of
+/// epochs long, the unaugmented network overfits instead. When the final training will be that
+/// long, every candidate (seeds included) is trained with at least this floor in its trials too,
+/// so trials compare candidates as the final training will train them.
+/// See docs/decisions/0010-augmentation-floor-for-long-finals.md.
 public struct AugmentationFloor: Codable, Hashable, Sendable {
     /// Least random translation, in pixels (`AugmentationOptions.cropPadding`).
     public var cropPadding: Int
@@ -245,16 +245,12 @@ public struct SearchSpace: Sendable {
 
     /// Known-good starting points (VGG-style with BatchNorm, a small ResNet, a fast small CNN).
     ///
-    /// All three train with random horizontal flips. `small` once did not: it fitted TRAIN by ~14
-    /// epochs (98–99 %), and a model that never saw mirror images cannot use test-time flips. With
-    /// flips, `small` alone for 10 minutes on Fashion-MNIST (slower machine, 18 epochs) reached
-    /// 93.38 % TEST (VALIDATION 93.36 %, 93.65 % averaged with the mirror image), against 92.54 %
-    /// without, run just before on the same build (and 92.53–92.75 % in three earlier runs).
+    /// All three train with random horizontal flips: a model that never saw mirror images cannot
+    /// use test-time flips. See docs/decisions/0009-seeds-train-with-flips.md.
     ///
     /// None weights classes, whatever the imbalance: class weighting is a gene the search measures
-    /// (`imbalanced`), not a default. Forced on by a 3:1 ratio, it made two seeds at a 700:1 imbalance
-    /// score 0.13 % VALIDATION (issue 19; with label smoothing, before `SoftmaxCrossEntropy` weighted
-    /// whole examples), and weighting trades the accuracy the search maximises for recall of rare classes.
+    /// (`imbalanced`), not a default, and weighting trades the accuracy the search maximises for
+    /// recall of rare classes. See docs/decisions/0019-class-imbalance-at-its-root.md.
     public func seeds() -> [Candidate] {
         let stages = min(2, maximumStages)
         return [
@@ -285,9 +281,8 @@ public struct SearchSpace: Sendable {
 
     /// Whether `genes` can classify these images at all. A global-average-pool head keeps one mean
     /// per channel of the last stage, so it needs at least two stages (features wider than one
-    /// kernel's field of view) and `max(64, classes)` channels to pool. On Fashion-MNIST, networks
-    /// below that (one or two 16-wide stages and that head, 330–5,200 parameters) scored 7–37 % VALIDATION,
-    /// chance being 10 %: trials that cannot inform the search. A dense head is always viable.
+    /// kernel's field of view) and `max(64, classes)` channels to pool; networks below that cannot
+    /// inform the search. A dense head is always viable. See docs/decisions/0006-viable-heads-only.md.
     public func isViable(_ genes: ArchitectureGenes) -> Bool {
         genes.head == .dense || (genes.stages >= 2 && genes.featureChannels >= max(64, classes))
     }

@@ -136,7 +136,7 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 /// Replaces the jobs directory's absolute path with `JOBS_DIR` in text shown to clients (error details,
-/// failure reasons): where the server keeps its files is no client's business, and README names it so.
+/// failure reasons): where the server keeps its files is no client's business, and docs/http-api.md names it so.
 struct PathRedaction: Sendable {
     let prefixes: [String]
 
