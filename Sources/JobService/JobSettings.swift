@@ -64,11 +64,13 @@ public struct JobSettings: Codable, Sendable, Equatable {
     public var fixedCandidate: Candidate?
     public var fixedCandidateTrialImageEpochs: Int?
     public var importOptions: ImportSettings?
+    /// `--ensemble-members N` (`TrainingJobOptions.maximumEnsembleMembers`).
+    public var maximumEnsembleMembers: Int?
 
     enum CodingKeys: String, CodingKey {
         case scoreThreshold = "score_threshold", searchFraction = "search_fraction", fixedSeed = "baseline"
         case fixedCandidate = "candidate", fixedCandidateTrialImageEpochs = "candidate_trial_image_epochs"
-        case importOptions = "import_options"
+        case importOptions = "import_options", maximumEnsembleMembers = "maximum_ensemble_members"
     }
 
     public init() {}
@@ -81,6 +83,7 @@ public struct JobSettings: Codable, Sendable, Equatable {
         fixedCandidate = options.fixedCandidate?.candidate
         fixedCandidateTrialImageEpochs = options.fixedCandidate?.trialImageEpochs
         importOptions = ImportSettings(options.importOptions)
+        maximumEnsembleMembers = options.maximumEnsembleMembers
     }
 }
 
@@ -99,5 +102,6 @@ extension TrainingJobOptions {
         fixedSeed = settings.fixedSeed
         fixedCandidate = settings.fixedCandidate.map { GivenCandidate(candidate: $0, trialImageEpochs: settings.fixedCandidateTrialImageEpochs) }
         if let stored = settings.importOptions?.options ?? datasetImportOptions { importOptions = stored }
+        if let members = settings.maximumEnsembleMembers { maximumEnsembleMembers = members }
     }
 }

@@ -43,6 +43,10 @@ public struct TrainingJobOptions: Sendable {
     /// inference work by 2 or 5; `false` keeps one forward pass per prediction, for a service that
     /// needs the throughput more. See docs/decisions/0016-test-time-augmentation.md.
     public var testTimeAugmentation = true
+    /// Most networks the final model may average (`FinalEnsemble`): when the final training ends
+    /// early with time left, more are trained with other random seeds, and kept when they raise
+    /// VALIDATION accuracy. Each multiplies the inference work; 1 keeps a single network.
+    public var maximumEnsembleMembers = FinalEnsemble.defaultMaximumMembers
 
     public init(manifest: URL, budget: Budget) {
         self.manifest = manifest
@@ -185,10 +189,10 @@ public final class TrainingJob {
         settings.seed = options.seed
         settings.finalTrainingSeconds = options.budget.seconds * (1 - options.effectiveSearchFraction)
         // A resumed job searches under the regime the interrupted run decided (`SearchRegime`).
-        let kept = previousTrials.isEmpty ? nil : try folder.readSearchRegime()
+        let keptRegime = previousTrials.isEmpty ? nil : try folder.readSearchRegime()
         let regime: SearchRegime
-        if let kept {
-            regime = kept
+        if let keptRegime {
+            regime = keptRegime
         } else {
             let calibrationStart = Date()
             let probed = baseline.map { [$0] } ?? seeds  // a job without a search prices only its seed
@@ -220,7 +224,7 @@ public final class TrainingJob {
                                         previousTrials: previousTrials, previousBest: previousBest)
         if !previousTrials.isEmpty {
             say("resuming after an interruption: \(previousTrials.count) finished trials kept, \(Budget.format(usedBefore)) of the budget used"
-                + (kept != nil ? ", its search regime kept" : "") + (search.hasBestNetwork ? ", the best trial's weights restored" : ""))
+                + (keptRegime != nil ? ", its search regime kept" : "") + (search.hasBestNetwork ? ", the best trial's weights restored" : ""))
         }
         let rungZero = settings.rung(0, trainImages: splits.train.count)
         // At least the cheapest trial and one final epoch (priced for the first seed), or, without a
@@ -350,14 +354,15 @@ public final class TrainingJob {
         say("training the final model for up to \(epochs) epochs (~\(Budget.format(epochSeconds)) each)"
             + (warmStart != nil ? ", starting from the best trial's weights" : ""))
         var planned = epochs
-        let outcome = try trainer.train(spec, config: config, deadline: trainingEnd, shouldStop: shouldStop, onEpoch: { epoch in
+        let onEpoch = { (epoch: EpochRecord) in
             self.update {
                 $0.usedSeconds = Date().timeIntervalSince(start)
                 $0.progress = min(1, $0.usedSeconds / self.options.budget.seconds)
                 $0.bestValidationAccuracy = max($0.bestValidationAccuracy ?? 0, epoch.validationAccuracy)
             }
             self.onEvent(.epoch(epoch))
-        }, replan: { epoch in
+        }
+        let outcome = try trainer.train(spec, config: config, deadline: trainingEnd, shouldStop: shouldStop, onEpoch: onEpoch, replan: { epoch in
             // The cost model is an estimate: once epochs are measured, fill the time that is left.
             let perEpoch = epoch.seconds / Double(epoch.epoch)
             let fits = epoch.epoch + Int(0.97 * trainingEnd.timeIntervalSinceNow / perEpoch)
@@ -375,12 +380,39 @@ public final class TrainingJob {
                 + "is no better than always answering '\(labels[majorityClass])' (\(percent(validationBaseline)))")
         }
 
-        let left = trainingEnd.timeIntervalSinceNow
-        if left > 0.2 * options.budget.seconds, outcome.stopReason == .converged || outcome.stopReason == .completed {
-            let why = outcome.stopReason == .converged ? "VALIDATION accuracy stopped improving"
+        // 3b. Time the final training left trains more members of the final model (`FinalEnsemble`).
+        var ensemble = FinalEnsemble(first: outcome)
+        let endedByItself = outcome.stopReason == .converged || outcome.stopReason == .completed
+        while endedByItself, ensemble.members.count < options.maximumEnsembleMembers, !shouldStop() {
+            let count = ensemble.members.count
+            // Each member adds its share of the evaluation's inference work.
+            let memberEnd = end.addingTimeInterval(-Double(count + 1) * evaluationReserve)
+            guard ensemble.fitsAnother(in: memberEnd.timeIntervalSinceNow) else { break }
+            var memberConfig = config
+            memberConfig.epochs = planned
+            memberConfig.seed = FinalEnsemble.seed(member: count, jobSeed: options.seed)
+            say("\(Budget.format(memberEnd.timeIntervalSinceNow)) left after the final training: training ensemble member \(count + 1) "
+                + "(the same architecture from other random weights) for up to \(planned) epochs")
+            let member = try trainer.train(spec, config: memberConfig, deadline: memberEnd, shouldStop: shouldStop, onEpoch: onEpoch,
+                                           baseline: validationBaseline)
+            if member.stopReason == .cancelled { return cancel(start: start) }
+            ensemble.append(member)
+        }
+        let ensembleMembers = ensemble.kept { trainer.accuracy($0, normalization: outcome.normalization, indices: splits.validation) }
+        let network = ensemble.network(members: ensembleMembers.count)
+        let finalSpec = try FinalEnsemble.architecture(spec, members: ensembleMembers.count)
+        if ensemble.members.count > 1 {
+            say("keeping \(ensembleMembers.count) of the \(ensemble.members.count) networks trained: their average scores \(percent(ensembleMembers.validationAccuracy)) "
+                + "on VALIDATION (the final training's network alone: \(percent(outcome.bestValidationAccuracy)))")
+        }
+        let left = end.timeIntervalSinceNow - Double(ensemble.members.count) * evaluationReserve
+        if left > 0.2 * options.budget.seconds, endedByItself {
+            let why = ensemble.members.count >= options.maximumEnsembleMembers
+                ? "the final model has its most networks (\(options.maximumEnsembleMembers))"
+                : ensemble.members.count > 1 ? "another ensemble member would not fit"
+                : outcome.stopReason == .converged ? "VALIDATION accuracy stopped improving"
                 : "it reached \(planned >= FinalTrainingPlan.maximumEpochs ? "its ceiling of" : "the planned") \(planned) epochs"
-            say("the final training ended after \(outcome.history.count) epochs with \(Budget.format(left)) of the budget left: \(why); "
-                + "the time left is not charged")
+            say("the final training ended with \(Budget.format(left)) of the budget left: \(why); the time left is not charged")
         }
 
         // 4. Evaluation: the test-time augmentation is picked on VALIDATION; TEST is used once, here.
@@ -392,7 +424,7 @@ public final class TrainingJob {
         var testTimeAugmentation = TestTimeAugmentation.none
         var validationAccuracy = -1.0
         for policy in offered {
-            let value = trainer.accuracy(outcome.network, normalization: outcome.normalization, indices: splits.validation,
+            let value = trainer.accuracy(network, normalization: outcome.normalization, indices: splits.validation,
                                          testTimeAugmentation: policy)
             // Cheapest first: a costlier policy multiplies the inference work, so it must raise VALIDATION accuracy to be kept.
             if value > validationAccuracy { (testTimeAugmentation, validationAccuracy) = (policy, value) }
@@ -409,14 +441,15 @@ public final class TrainingJob {
         }
         let resolution = dataset.resolution
         let checkpoint = Checkpoint(
-            network: outcome.network, architecture: spec, normalization: outcome.normalization, labelNames: labels,
+            network: network, architecture: finalSpec, normalization: outcome.normalization, labelNames: labels,
             metadata: [
                 "job_id": id, "working_resolution": String(decoding: try JSONEncoder.sorted.encode(resolution), as: UTF8.self),
                 "candidate": plan.candidate.summary, "validation_accuracy": String(validationAccuracy),
+                "ensemble_members": String(ensembleMembers.count),
                 TestTimeAugmentation.metadataKey: testTimeAugmentation.rawValue,
             ])
         try folder.writeAtomically(try checkpoint.encoded(), to: folder.modelURL)
-        let probabilities = trainer.probabilities(outcome.network, normalization: outcome.normalization, indices: splits.test,
+        let probabilities = trainer.probabilities(network, normalization: outcome.normalization, indices: splits.test,
                                                   testTimeAugmentation: testTimeAugmentation)
         var test = try TestEvaluation(
             probabilities: probabilities, labels: splits.test.map { Int(dataset.labels[$0]) }, classNames: labels,
@@ -449,7 +482,8 @@ public final class TrainingJob {
             budget: BudgetSummary(requestedSeconds: options.budget.seconds, usedSeconds: used, stopReason: stopReason,
                                   importSeconds: imported.summary.importSeconds),
             machine: MachineInfo.current(),
-            model: ModelSummary(architecture: plan.candidate.summary, parameters: try spec.parameterCount(), flops: Int(flops),
+            model: ModelSummary(architecture: plan.candidate.summary + (ensembleMembers.count > 1 ? " (ensemble of \(ensembleMembers.count))" : ""),
+                                parameters: try finalSpec.parameterCount(), flops: try finalSpec.forwardFLOPsPerImage(),
                                 testTimeAugmentation: testTimeAugmentation.rawValue, validationAccuracy: validationAccuracy,
                                 validationBaselineAccuracy: validationBaseline))
         for warning in report.warnings { say("warning: \(warning)") }

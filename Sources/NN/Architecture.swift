@@ -222,6 +222,20 @@ public struct ArchitectureSpec: Codable, Equatable, Sendable {
     /// Forward FLOPs per image (2 per multiply-add of convolutions and dense layers).
     public func forwardFLOPsPerImage() throws -> Int { try analysis().flops }
 
+    /// One network averaging the class scores of `members` (`LayerSpec.ensemble`), which must share
+    /// their input shape, classes and initialisation. Its weights are the members' in order, so a
+    /// checkpoint of `Ensemble(members:)` built from the members' trained networks loads into it.
+    /// - Throws: `NNError.invalidArchitecture` when there is no member or the members differ.
+    public static func ensemble(_ members: [ArchitectureSpec], name: String) throws -> ArchitectureSpec {
+        guard let first = members.first else { throw NNError.invalidArchitecture("an ensemble needs a member") }
+        guard members.allSatisfy({ $0.inputShape == first.inputShape && $0.classes == first.classes && $0.initialization == first.initialization })
+        else { throw NNError.invalidArchitecture("ensemble members must share input shape, classes and initialisation") }
+        let spec = ArchitectureSpec(name: name, inputShape: first.inputShape, classes: first.classes, initialization: first.initialization,
+                                    layers: [.ensemble(members: members.map(\.layers))])
+        try spec.validate()
+        return spec
+    }
+
     // MARK: Building
 
     /// Builds the network, initialised from `seed` (dropout masks are seeded from it too).

@@ -31,6 +31,10 @@ struct TrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo,
           help: "Let the model average each prediction over mirrored or shifted views when that raises VALIDATION accuracy (2–5× the inference work).")
     var testTimeAugmentation = true
+    @Option(help: ArgumentHelp("Most networks the final model may average: when the final training ends early with time left, more are "
+                               + "trained from other random weights and kept if they raise VALIDATION accuracy (each adds the "
+                               + "inference work of one). 1 keeps one network.", valueName: "N"))
+    var ensembleMembers = FinalEnsemble.defaultMaximumMembers
     @OptionGroup var importArguments: ImportArguments
     @Flag(help: "Print the job summary as one line of JSON last.") var json = false
 
@@ -58,6 +62,7 @@ struct TrainCommand: ParsableCommand {
         if baseline != nil && candidate != nil { throw ValidationError("give --baseline or --candidate, not both") }
         _ = try parsedBudget()
         try Validate.range(scoreThreshold, 0...1, "--score-threshold")
+        try Validate.range(ensembleMembers, 1...16, "--ensemble-members")
         try Validate.nonEmpty(jobsDir, "--jobs-dir")
     }
 
@@ -88,6 +93,7 @@ struct TrainCommand: ParsableCommand {
         options.fixedSeed = baseline
         options.fixedCandidate = try candidate.map(Self.readCandidate)
         options.testTimeAugmentation = testTimeAugmentation
+        options.maximumEnsembleMembers = ensembleMembers
         options.importOptions = try importArguments.options()
         // The job store shared with `jobs` and `serve`: the job is listed, cancellable and served from there.
         let recorder = JobRecorder(store: try SQLiteJobStore(jobsDirectory: options.jobsDirectory))

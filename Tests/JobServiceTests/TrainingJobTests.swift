@@ -129,6 +129,41 @@ import TestSupport
         #expect(try Self.servedTestAccuracy(job, manifest: manifest) == report.test.accuracy)
     }
 
+    /// Issue 19: a small dataset's final training ends long before the budget; the time left trains
+    /// more networks from other random weights, the final model averages those that raise VALIDATION
+    /// accuracy, and the served model is the evaluated one. `maximumEnsembleMembers = 1` keeps one.
+    @Test func timeTheFinalTrainingLeavesTrainsEnsembleMembersThatAreServedAsEvaluated() throws {
+        let manifest = try Self.slice(perClass: 10)
+        var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: 40))
+        options.jobsDirectory = Self.root.appendingPathComponent("jobs")
+        options.fixedSeed = "small"
+        var messages: [String] = []
+        let job = try TrainingJob(options: options) { event in
+            if case let .message(text) = event { messages.append(text) }
+        }
+        let report = try #require(try job.run())
+        #expect(messages.contains { $0.contains("training ensemble member 2") }, "\(messages)")
+        let checkpoint = try Checkpoint.read(from: job.folder.modelURL)
+        let members = try #require(checkpoint.metadata["ensemble_members"].flatMap(Int.init))
+        if members > 1 {
+            guard case let .ensemble(specs) = checkpoint.architecture.layers.first else { Issue.record("not an ensemble"); return }
+            #expect(specs.count == members)
+            #expect(report.model?.architecture.hasSuffix("(ensemble of \(members))") == true)
+            #expect(report.model?.parameters == (try checkpoint.architecture.parameterCount()))
+        }
+        #expect(try Self.servedTestAccuracy(job, manifest: manifest) == report.test.accuracy)
+
+        options.maximumEnsembleMembers = 1
+        var alone: [String] = []
+        let one = try TrainingJob(options: options) { event in
+            if case let .message(text) = event { alone.append(text) }
+        }
+        _ = try #require(try one.run())
+        #expect(!alone.contains { $0.contains("ensemble member") }, "\(alone)")
+        #expect(try Checkpoint.read(from: one.folder.modelURL).metadata["ensemble_members"] == "1")
+        #expect(alone.contains { $0.hasPrefix("the final training ended with ") && $0.contains("of the budget left") }, "\(alone)")
+    }
+
     @Test func anUnknownSeedArchitectureIsRefusedBeforeAnyTraining() throws {
         var options = TrainingJobOptions(manifest: try Self.slice(perClass: 40), budget: Budget(seconds: 15))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")

@@ -104,6 +104,16 @@ import Testing
         #expect(projectedResult.passed, "\(projectedResult)")
     }
 
+    @Test func ensemble() {
+        var generator = SeededGenerator(seed: 15)
+        let members = (0..<3).map { _ in
+            Sequential(Conv2D(inputChannels: 2, outputChannels: 3, kernelSize: 3, generator: &generator), SiLU(), Flatten(),
+                       Dense(inputSize: 3 * 4 * 4, outputSize: 5, generator: &generator))
+        }
+        let result = gradientCheck(layer: Ensemble(members: members), input: input([2, 2, 4, 4]))
+        #expect(result.passed, "\(result)")
+    }
+
     @Test(arguments: [(Float(0), false), (0.1, false), (0, true), (0.2, true)])
     func softmaxCrossEntropy(labelSmoothing: Float, weighted: Bool) {
         let loss = SoftmaxCrossEntropy(labelSmoothing: labelSmoothing, classWeights: weighted ? [0.5, 2, 1, 1.5, 0.7] : nil)

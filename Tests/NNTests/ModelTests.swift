@@ -163,6 +163,27 @@ import Testing
         #expect(predictions.allSatisfy { $0.probability > 0.25 && $0.probability <= 1 })
     }
 
+    /// An ensemble's checkpoint serves the mean of its members' class scores.
+    @Test func anEnsembleCheckpointAveragesItsMembers() throws {
+        let (spec, first) = try trainedSmallNetwork()
+        let second = try spec.build(seed: 99)
+        let ensembleSpec = try ArchitectureSpec.ensemble([spec, spec], name: "ensemble")
+        #expect(try ensembleSpec.parameterCount() == 2 * (try spec.parameterCount()))
+        #expect(try ensembleSpec.forwardFLOPsPerImage() == 2 * (try spec.forwardFLOPsPerImage()))
+        let network = Sequential(Ensemble(members: [first, second]))
+        let checkpoint = Checkpoint(network: network, architecture: ensembleSpec, labelNames: ["a", "b", "c", "d"])
+        let loaded = try Checkpoint.decode(try checkpoint.encoded())
+        #expect(try ArchitectureSpec.decode(json: try ensembleSpec.jsonData()) == ensembleSpec)
+        let (images, _) = syntheticImages(count: 5, side: 8, classes: 4, seed: 9)
+        let a = first.forward(images, training: false), b = second.forward(images, training: false)
+        let restored = try loaded.makeNetwork().forward(images, training: false)
+        #expect(restored.shape == a.shape)
+        for i in 0..<a.count { #expect(abs(restored[i] - (a[i] + b[i]) / 2) < 1e-5) }
+        var other = spec
+        other.classes = 3
+        #expect(throws: NNError.self) { try ArchitectureSpec.ensemble([spec, other], name: "mixed") }
+    }
+
     @Test func truncatedOrCorruptFilesFailClearly() throws {
         let (spec, network) = try trainedSmallNetwork()
         let data = try Checkpoint(network: network, architecture: spec, labelNames: ["a", "b", "c", "d"]).encoded()
