@@ -306,6 +306,11 @@ final class APIService: Sendable {
         var record = JobRecord(id: JobRecord.newID(), manifest: dataset.manifest, budgetSeconds: budget.seconds, seed: UInt64(seed))
         record.datasetID = datasetID
         if !testTimeAugmentation { record.testTimeAugmentation = false }
+        if let members = parsed.ensembleMembers {
+            var settings = JobSettings()
+            settings.maximumEnsembleMembers = members
+            record.settings = settings
+        }
         try store.insertJob(record)
         runner.wake()
         return try json(jobResource(record), status: .accepted, headers: [.location: "/v1/jobs/\(record.id)"])

@@ -9,6 +9,7 @@ struct JobRequest: Decodable {
     var budgetSeconds: Double
     var seed: Int64?
     var testTimeAugmentation: Bool?
+    var ensembleMembers: Int?
 
     /// The largest budget a request may ask: 7 days.
     static let maxBudgetSeconds: Double = 7 * 86_400
@@ -17,10 +18,10 @@ struct JobRequest: Decodable {
     /// under 7 days, so every such text is in range. The OpenAPI document's `pattern`, verbatim.
     static let budgetPattern = #"^([1-9][0-9]?h([0-9]{1,2}m)?([0-9]{1,2}s)?|[1-9][0-9]{0,3}m([0-9]{1,2}s)?|[1-9][0-9]{0,4}s)$"#
     static let help = "send {\"dataset_id\":\"…\",\"budget\":\"10m\"} (budget: \"90s\", \"10m\", \"1h\", \"1h30m\", or a number of seconds "
-        + "from 1 to \(Int(maxBudgetSeconds)); \"seed\" (an integer from 0 to \(Int64.max)) and \"test_time_augmentation\" (true or false) optional)"
+        + "from 1 to \(Int(maxBudgetSeconds)); \"seed\" (an integer from 0 to \(Int64.max)), \"test_time_augmentation\" (true or false) and \"ensemble_members\" (1 to 16) optional)"
 
     enum CodingKeys: String, CodingKey {
-        case datasetID = "dataset_id", budget, seed, testTimeAugmentation = "test_time_augmentation"
+        case datasetID = "dataset_id", budget, seed, testTimeAugmentation = "test_time_augmentation", ensembleMembers = "ensemble_members"
     }
 
     static func parse(_ body: [UInt8]) throws -> JobRequest {
@@ -70,6 +71,12 @@ struct JobRequest: Decodable {
                 throw APIError.badRequest("\"test_time_augmentation\" must be true or false")
             }
             testTimeAugmentation = flag
+        }
+        if container.contains(.ensembleMembers) {
+            guard let members = try? container.decode(Int.self, forKey: .ensembleMembers), (1...16).contains(members) else {
+                throw APIError.badRequest("\"ensemble_members\" must be an integer from 1 to 16")
+            }
+            ensembleMembers = members
         }
     }
 }

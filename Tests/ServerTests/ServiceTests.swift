@@ -26,7 +26,7 @@ import Testing
 
             // A job queued while the dataset imports waits, then runs.
             let created = try await client.execute(uri: "/v1/jobs", method: .post, headers: Support.headers("application/json"),
-                                                   body: ByteBuffer(string: #"{"dataset_id":"\#(datasetID)","budget":"35s","seed":1,"test_time_augmentation":false}"#))
+                                                   body: ByteBuffer(string: #"{"dataset_id":"\#(datasetID)","budget":"35s","seed":1,"test_time_augmentation":false,"ensemble_members":2}"#))
             #expect(created.status == .accepted, "\(String(buffer: created.body))")
             let jobID = try #require(try Support.json(created)["id"] as? String)
 
@@ -58,6 +58,7 @@ import Testing
             #expect(job["dataset_id"] as? String == datasetID)
             #expect(job["budget_seconds"] as? Double == 35)
             #expect(job["test_time_augmentation"] as? Bool == false)
+            #expect((job["settings"] as? [String: Any])?["maximum_ensemble_members"] as? Int == 2)
             #expect((job["used_seconds"] as? Double ?? 99) <= 35 * 1.05)
             let trials = try Support.json(try await client.execute(uri: "/v1/jobs/\(jobID)/trials", method: .get))
             #expect(((trials["trials"] as? [Any])?.count ?? 0) == job["trials_done"] as? Int)
@@ -221,6 +222,8 @@ import Testing
                                          (#"{"dataset_id":"x"}"#, .badRequest, "budget"),
                                          (#"{"dataset_id":"x","budget":"soon"}"#, .badRequest, "budget"),
                                          (#"{"dataset_id":"x","budget":"10m","test_time_augmentation":1}"#, .badRequest, "true or false"),
+                                         (#"{"dataset_id":"x","budget":"10m","ensemble_members":0}"#, .badRequest, "1 to 16"),
+                                         (#"{"dataset_id":"x","budget":"10m","ensemble_members":2.5}"#, .badRequest, "1 to 16"),
                                          (#"{"dataset_id":"x","budget":"10m"}"#, .notFound, "dataset")] {
                 try Support.expectProblem(try await client.execute(uri: "/v1/jobs", method: .post, headers: Support.headers("application/json"),
                                                                    body: ByteBuffer(string: body)), status, contains: text)
