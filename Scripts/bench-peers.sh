@@ -27,6 +27,9 @@
 #   against the job's report (TEST count, and every "manifest line N" the report lists is in TEST).
 #   AutoKeras gets TRAIN as x, VALIDATION as validation_data (its trial selection on val_loss and its
 #   early stopping), and is scored on the same TEST images; every job of the run must have the same TEST.
+#   Our jobs' per-example TEST answers (for the paired bootstrap) come from `autovision predict` on the
+#   TEST files after each timed run: the model as served, with the report's test-time augmentation; a
+#   warning is printed if they do not give the report's TEST accuracy.
 # - Same pixels. Images are decoded with Pillow (JPEG EXIF orientation, alpha/tRNS onto white, 16-bit gray
 #   scaled) and brought to our working resolution and channel count (from the job's import summary) by a
 #   port of our letterbox (area averaging down, bilinear up, edge-mean padding) and BT.601 luma, fed as
@@ -38,14 +41,16 @@
 #   ImageBlock(block_type="vanilla") → ClassificationHead) with AutoKeras's greedy tuner starting from
 #   ImageClassifier's own first trial: the ConvBlock's kernel, blocks, layers, filters, separable,
 #   pooling, dropout, plus normalisation, augmentation, head, optimiser and learning rate are searched
-#   by AutoKeras; no pretrained weights anywhere (the vanilla block has none). max_trials = 3 (≥ 3),
+#   by AutoKeras; no pretrained weights anywhere (the vanilla block has none). max_trials = 3 (AK_MAX_TRIALS),
 #   batch size 32 (AutoKeras's default), seed 0, 2 torch threads.
 # - The same wall time. AutoKeras has no time budget; its `epochs` (per trial, and for its final fit of
 #   the best trial, which AutoKeras runs itself) is chosen by measurement so that the wall time of the
 #   whole AutoKeras process (imports, search, final fit, TEST predictions) is within ±15 % of our
 #   search's whole process measured just before in this run: a probe at 1 epoch, then
 #   epochs = (target − fixed time) / (fit time per epoch), corrected proportionally and rerun until
-#   inside the band (at most AK_MAX_ATTEMPTS runs). Only wall time steers it, never an accuracy; the
+#   inside the band (at most AK_MAX_ATTEMPTS runs). When E epochs fall short of the band and E + 1
+#   overshoot it, more trials at E epochs fill the gap (max_trials 4, 5, …; each adds one training of E
+#   epochs). Only wall time steers it, never an accuracy; the
 #   first run inside the band is kept (else the closest, flagged "time off band" in the table). Decoding
 #   the images for AutoKeras is done once beforehand and not timed, as our import is run once
 #   beforehand (the cache) and timed apart.
