@@ -143,13 +143,21 @@ public struct ArchitectureSpec: Codable, Equatable, Sendable {
                 result.flops += main.flops + skip.flops
                 result.shape = main.shape
             case let .ensemble(members):
-                guard !members.isEmpty else { throw NNError.invalidArchitecture("an ensemble needs a member") }
+                guard (1...maxEnsembleMembers).contains(members.count) else {
+                    throw NNError.invalidArchitecture("an ensemble has 1 to \(maxEnsembleMembers) members, got \(members.count)")
+                }
                 let analysed = try members.map { try analyse($0, from: s) }
                 guard analysed.allSatisfy({ $0.shape == analysed[0].shape }) else {
                     throw NNError.invalidArchitecture("ensemble members give the shapes \(analysed.map(\.shape)); they must agree")
                 }
-                result.parameters += analysed.reduce(0) { $0 + $1.parameters }
-                result.flops += analysed.reduce(0) { $0 + $1.flops }
+                // Sums of bounded members, checked: a description read back must not overflow `Int`.
+                for member in analysed {
+                    guard result.parameters <= Int.max / 2 - member.parameters, result.flops <= Int.max / 2 - member.flops else {
+                        throw NNError.invalidArchitecture("ensemble of \(members.count) members is too large")
+                    }
+                    result.parameters += member.parameters
+                    result.flops += member.flops
+                }
                 result.shape = analysed[0].shape
             }
         }
@@ -161,6 +169,8 @@ public struct ArchitectureSpec: Codable, Equatable, Sendable {
     /// refused with a reason instead of overflowing `Int` or exhausting memory.
     static let maxDimension = 1 << 16
     static let maxActivationElements = 1 << 28
+    /// The most members of an ensemble layer.
+    static let maxEnsembleMembers = 64
 
     private static func checkBounds(_ layer: LayerSpec, input s: [Int]) throws {
         let sizes: [Int]

@@ -182,6 +182,10 @@ import Testing
         var other = spec
         other.classes = 3
         #expect(throws: NNError.self) { try ArchitectureSpec.ensemble([spec, other], name: "mixed") }
+        #expect(throws: NNError.self) { try ArchitectureSpec.ensemble(Array(repeating: spec, count: 65), name: "crowd") }
+        var empty = ensembleSpec
+        empty.layers = [.ensemble(members: [])]
+        #expect(throws: NNError.self) { try empty.validate() }
     }
 
     @Test func truncatedOrCorruptFilesFailClearly() throws {
