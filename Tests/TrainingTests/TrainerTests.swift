@@ -8,15 +8,20 @@ import TestSupport
 /// A Fashion-MNIST slice prepared from the Debian package, imported and cached once per test run.
 enum FashionSlice {
     static let folder = processScratchDirectory(prefix: "autovision-training-slice-")
+    /// Suites run in parallel: one writes the slice while no other imports it (a half-written PNG
+    /// was once rejected, leaving 599 TEST images).
+    private static let lock = NSLock()
 
     static func dataset(perClass: Int = 60) throws -> DecodedDataset {
-        let root = folder.appendingPathComponent("\(perClass)")
-        let manifest = root.appendingPathComponent("manifest.csv")
-        if !FileManager.default.fileExists(atPath: manifest.path) {
-            _ = try FashionMNISTExport.write(to: root, perClass: perClass, seed: 1)
+        try lock.withLock {
+            let root = folder.appendingPathComponent("\(perClass)")
+            let manifest = root.appendingPathComponent("manifest.csv")
+            if !FileManager.default.fileExists(atPath: manifest.path) {
+                _ = try FashionMNISTExport.write(to: root, perClass: perClass, seed: 1)
+            }
+            let result = try DatasetImporter().importManifest(at: manifest)
+            return try DatasetCache.open(for: result, in: root.appendingPathComponent("cache")).dataset
         }
-        let result = try DatasetImporter().importManifest(at: manifest)
-        return try DatasetCache.open(for: result, in: root.appendingPathComponent("cache")).dataset
     }
 }
 
