@@ -303,18 +303,19 @@ public final class ArchitectureSearch {
     /// VALIDATION after each (priced by the cost model); `nil` without a final training budget.
     func finalEpochs(_ candidate: Candidate) -> Double? {
         guard let seconds = settings.finalTrainingSeconds else { return nil }
-        let epoch = estimatedSeconds(candidate, images: trainer.splits.train.count, epochs: 1,
-                                     validationImages: trainer.splits.validation.count)
-        return seconds / max(1e-12, epoch)
+        return seconds / max(1e-12, finalEpochSeconds(candidate))
+    }
+
+    /// Seconds of one final-training epoch of `candidate`: all of TRAIN, then all of VALIDATION scored.
+    func finalEpochSeconds(_ candidate: Candidate) -> Double {
+        estimatedSeconds(candidate, images: trainer.splits.train.count, epochs: 1, validationImages: trainer.splits.validation.count)
     }
 
     /// Seconds the final training of `candidate` needs at most: `FinalTrainingPlan.maximumEpochs`
     /// epochs over TRAIN, each scored on VALIDATION, priced by the cost model, with half as much
     /// again for the cost model's error and the evaluation.
     public func finalTrainingCeilingSeconds(_ candidate: Candidate) -> Double {
-        let epoch = estimatedSeconds(candidate, images: trainer.splits.train.count, epochs: 1,
-                                     validationImages: trainer.splits.validation.count)
-        return 1.5 * Double(FinalTrainingPlan.maximumEpochs) * epoch
+        1.5 * Double(FinalTrainingPlan.maximumEpochs) * finalEpochSeconds(candidate)
     }
 
     /// When the search stops: `deadline`, or later when the best trial's candidate could not use
