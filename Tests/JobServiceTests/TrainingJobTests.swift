@@ -134,7 +134,7 @@ import TestSupport
     /// accuracy, and the served model is the evaluated one. `maximumEnsembleMembers = 1` keeps one.
     @Test func timeTheFinalTrainingLeavesTrainsEnsembleMembersThatAreServedAsEvaluated() throws {
         let manifest = try Self.slice(perClass: 10)
-        var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: 40))
+        var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: 60))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         options.fixedSeed = "small"
         var messages: [String] = []
