@@ -2,7 +2,7 @@
 # A peer side by side (issue 19, item 4): for each dataset, on this machine's 2 cores, one run after
 # another (never two at once):
 #   1. our search                       autovision train MANIFEST --budget BUDGET --json
-#   2. each starting architecture alone autovision train MANIFEST --budget BUDGET --baseline vgg-bn|resnet|small
+#   2. each starting architecture alone autovision train MANIFEST --budget BUDGET --architecture vgg-bn|resnet|small
 #   3. AutoKeras 3.0.0 (Keras 3.9.2, torch backend, in .venv-peers: Scripts/setup-peers.sh)
 # and prints per dataset: TEST accuracy of each, the majority-class baseline on TEST, wall times, peak
 # RSS (/usr/bin/time -v), and the margins search − best starting architecture and search − AutoKeras
@@ -102,7 +102,7 @@ for dataset in "$@"; do
   common=(--results "$results" --group "$group" --dataset "$name" --budget "$budget")
 
   for system in search $starts; do
-    flags=(); [ "$system" = search ] || flags=(--baseline "$system")
+    flags=(); [ "$system" = search ] || flags=(--architecture "$system")
     echo "bench-peers: $name: $system…" >&2
     /usr/bin/time -v -o "$out/$system.time" "$bin" train "$manifest" --budget "$budget" --jobs-dir "$jobs" "${flags[@]}" --json \
       2> "$out/$system.log" | tail -1 > "$out/$system.json" || true

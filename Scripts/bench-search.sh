@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Search benchmark (issue 4): the search against seed architectures trained alone
-# (`train --baseline`), each with the same budget, back to back on this machine. Prints each
+# (`train --architecture`), each with the same budget, back to back on this machine. Prints each
 # TEST accuracy, the time used, and the search's margin over the best seed, with the standard error
 # of that margin. Usage:
 #   Scripts/bench-search.sh [BUDGET] [SEEDS] [MANIFEST]
@@ -33,7 +33,7 @@ for line in open(sys.argv[1]):
       | tail -1 > "$out/pick.json"
     continue
   fi
-  "$bin" train "$manifest" --budget "$budget" --jobs-dir "$jobs" --baseline "$seed" --json 2> "$out/$seed.log" \
+  "$bin" train "$manifest" --budget "$budget" --jobs-dir "$jobs" --architecture "$seed" --json 2> "$out/$seed.log" \
     | tail -1 > "$out/$seed.json"
 done
 python3 - "$out" "$budget" $seeds <<'PY'

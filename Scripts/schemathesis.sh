@@ -38,7 +38,7 @@ started=$(date +%s)
 
 # A Fashion-MNIST slice and a model trained on it (the CLI and the server share the job store).
 "$bin" datasets prepare fashion-mnist --output "$scratch/data/fm" --per-class 20 >/dev/null
-"$bin" train "$scratch/data/fm/manifest.csv" --budget 20s --baseline small --jobs-dir "$scratch/jobs" --json \
+"$bin" train "$scratch/data/fm/manifest.csv" --budget 20s --architecture small --jobs-dir "$scratch/jobs" --json \
   >"$scratch/train.out" 2>"$scratch/train.log" || { cat "$scratch/train.log" >&2; exit 1; }
 model=$(tail -n 1 "$scratch/train.out" | python3 -c 'import json, sys; print(json.load(sys.stdin)["job_id"])')
 

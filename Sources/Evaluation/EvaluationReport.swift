@@ -122,16 +122,16 @@ public struct SearchLog: Codable, Sendable, Equatable {
     /// The strategy, e.g. "ASHA + regularized evolution".
     public var strategy: String
     /// Every trial in the order it finished.
-    public var trials: [TrialRecord]
+    public var trials: [TrialSummary]
 
-    public init(strategy: String, trials: [TrialRecord] = []) {
+    public init(strategy: String, trials: [TrialSummary] = []) {
         self.strategy = strategy
         self.trials = trials
     }
 }
 
-/// One trial of the search.
-public struct TrialRecord: Codable, Sendable, Equatable {
+/// One trial of the search as the report shows it (the search's own record is `Search.TrialRecord`).
+public struct TrialSummary: Codable, Sendable, Equatable {
     public var id: Int
     /// A readable description of the architecture and its hyper-parameters.
     public var architecture: String

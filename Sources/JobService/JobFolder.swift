@@ -2,8 +2,8 @@ import Foundation
 import Search
 
 /// The files of one job, `JOBS_DIR/JOB_ID/`:
-/// `job.json` (state), `import.json` (import summary and manifest hash), `search.jsonl` (one line
-/// per finished trial, appended), `model.ckpt` (the final model), `report.json`, `report.html`.
+/// `job.json` (state), `import.json` (import summary and manifest hash), `plan.json` (the job's
+/// plan), `search.jsonl` (one line per finished trial, appended), `model.ckpt` (the final model), `report.json`, `report.html`.
 /// Every file but the append-only log is written to a temporary name and renamed, so a killed
 /// process never leaves a half-written file under the real name.
 public struct JobFolder: Sendable {
@@ -21,8 +21,8 @@ public struct JobFolder: Sendable {
     public var modelURL: URL { url.appendingPathComponent("model.ckpt") }
     /// The search's best trial (its weights seed the final training); replaced, never piled up.
     public var bestTrialURL: URL { url.appendingPathComponent("best-trial.ckpt") }
-    /// The search's regime, decided before its first trial (`SearchRegime`).
-    public var searchRegimeURL: URL { url.appendingPathComponent("search-regime.json") }
+    /// The job's plan, made before its first trial (`JobPlan`).
+    public var planURL: URL { url.appendingPathComponent("plan.json") }
     public var reportURL: URL { url.appendingPathComponent("report.json") }
     public var reportHTMLURL: URL { url.appendingPathComponent("report.html") }
 
@@ -47,21 +47,19 @@ public struct JobFolder: Sendable {
         }
     }
 
-    public func writeSearchRegime(_ regime: SearchRegime) throws {
-        try writeAtomically(try Self.encoder.encode(regime), to: searchRegimeURL)
+    public func writePlan(_ plan: JobPlan) throws {
+        try writeAtomically(try Self.encoder.encode(plan), to: planURL)
     }
 
-    /// The kept search regime; `nil` when there is none or it does not decode (a job folder
-    /// written before regimes were kept: the job calibrates again).
-    /// The kept search regime, or `nil` when there is none.
+    /// The kept plan, or `nil` when there is none.
     /// - Throws: `JobError.failed` when the file is there but unreadable or its values impossible.
-    public func readSearchRegime() throws -> SearchRegime? {
-        guard let data = FileManager.default.contents(atPath: searchRegimeURL.path) else { return nil }
-        guard let regime = try? Self.decoder.decode(SearchRegime.self, from: data) else {
-            throw JobError.failed("\(searchRegimeURL.lastPathComponent) of job \(id) is unreadable; the job cannot resume")
+    public func readPlan() throws -> JobPlan? {
+        guard let data = FileManager.default.contents(atPath: planURL.path) else { return nil }
+        guard let plan = try? Self.decoder.decode(JobPlan.self, from: data) else {
+            throw JobError.failed("\(planURL.lastPathComponent) of job \(id) is unreadable; the job cannot resume")
         }
-        if let problem = regime.problem { throw JobError.failed("\(searchRegimeURL.lastPathComponent) of job \(id): \(problem)") }
-        return regime
+        if let problem = plan.problem { throw JobError.failed("\(planURL.lastPathComponent) of job \(id): \(problem)") }
+        return plan
     }
 
     /// Appends one JSON line to the search log.
@@ -77,7 +75,6 @@ public struct JobFolder: Sendable {
         try handle.write(contentsOf: data)
     }
 
-    /// The trials of `search.jsonl`, in order; a line cut short by a killed process is skipped.
     /// The trials of the search log, in order. A last line without its newline (the process was
     /// killed while appending it) was never written and is left out.
     /// - Throws: `JobError.failed` naming the first line that is not a trial record, or a log whose

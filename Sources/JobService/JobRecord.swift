@@ -10,7 +10,7 @@ public enum JobState: String, Codable, Sendable, CaseIterable {
     public var isFinished: Bool { self == .succeeded || self == .failed || self == .cancelled }
 }
 
-/// What the store knows about a job; `job.json` in the job's folder.
+/// What the store knows about a job; exported to `job.json` in the job's folder.
 public struct JobRecord: Codable, Sendable, Equatable {
     public var id: String
     public var state: JobState

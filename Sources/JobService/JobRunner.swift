@@ -150,15 +150,13 @@ public final class JobRunner: @unchecked Sendable {
             let datasetImportOptions = try record.datasetID.flatMap { try store.dataset($0) }
                 .map { DatasetUpload.importOptions(for: $0, maxPixels: maxPixels) }
             let options = TrainingJobOptions(resuming: record, jobsDirectory: jobsDirectory, datasetImportOptions: datasetImportOptions)
-            let recorder = JobRecorder(store: store)
-            let job = try TrainingJob(options: options, id: id, resuming: record) { [weak self] event in
-                recorder.record(event)
+            let job = try TrainingJob(options: options, store: store, id: id) { [weak self] event in
                 if case let .epoch(epoch) = event { self?.trainingMetrics.record(epoch, job: id) }
                 self?.onEvent?(id, event)
             }
-            try recorder.attach(job)
-            defer { recorder.finish() }
-            _ = try? job.run(shouldStop: { stopFlag() || recorder.cancelRequested })
+            do { try job.run(shouldStop: stopFlag) } catch {
+                // The job recorded its failure in the store; nothing else waits for it here.
+            }
         } catch {
             _ = try? store.updateJob(id) {
                 $0.state = .failed

@@ -58,8 +58,8 @@ public struct JobSettings: Codable, Sendable, Equatable {
 
     public var scoreThreshold: Double?
     public var searchFraction: Double?
-    /// `--baseline SEED`.
-    public var fixedSeed: String?
+    /// `--architecture NAME`: the starting architecture trained without a search.
+    public var startingArchitecture: String?
     /// `--candidate FILE`: the candidate, and its trial's images × epochs when the file was a search-log line.
     public var fixedCandidate: Candidate?
     public var fixedCandidateTrialImageEpochs: Int?
@@ -68,7 +68,7 @@ public struct JobSettings: Codable, Sendable, Equatable {
     public var maximumEnsembleMembers: Int?
 
     enum CodingKeys: String, CodingKey {
-        case scoreThreshold = "score_threshold", searchFraction = "search_fraction", fixedSeed = "baseline"
+        case scoreThreshold = "score_threshold", searchFraction = "search_fraction", startingArchitecture = "baseline"
         case fixedCandidate = "candidate", fixedCandidateTrialImageEpochs = "candidate_trial_image_epochs"
         case importOptions = "import_options", maximumEnsembleMembers = "maximum_ensemble_members"
     }
@@ -79,7 +79,7 @@ public struct JobSettings: Codable, Sendable, Equatable {
     public init(_ options: TrainingJobOptions) {
         scoreThreshold = options.scoreThreshold
         searchFraction = options.searchFraction
-        fixedSeed = options.fixedSeed
+        startingArchitecture = options.startingArchitecture
         fixedCandidate = options.fixedCandidate?.candidate
         fixedCandidateTrialImageEpochs = options.fixedCandidate?.trialImageEpochs
         importOptions = ImportSettings(options.importOptions)
@@ -99,7 +99,7 @@ extension TrainingJobOptions {
         let settings = record.settings ?? JobSettings()
         if let value = settings.scoreThreshold { scoreThreshold = value }
         searchFraction = settings.searchFraction
-        fixedSeed = settings.fixedSeed
+        startingArchitecture = settings.startingArchitecture
         fixedCandidate = settings.fixedCandidate.map { GivenCandidate(candidate: $0, trialImageEpochs: settings.fixedCandidateTrialImageEpochs) }
         if let stored = settings.importOptions?.options ?? datasetImportOptions { importOptions = stored }
         if let members = settings.maximumEnsembleMembers { maximumEnsembleMembers = members }

@@ -123,6 +123,12 @@ public protocol JobStore: AnyObject, Sendable {
     /// Records the job's success and its model in one transaction.
     func completeJob(_ record: JobRecord, model: ModelRecord) throws
 
+    /// Keeps the job's plan (`JobPlan`), made before its first trial; replaces an earlier one.
+    func savePlan(jobID: String, _ plan: JobPlan) throws
+    /// The job's plan, or `nil` before it was made.
+    /// - Throws: `StoreError.database` for a stored plan that does not decode.
+    func plan(jobID: String) throws -> JobPlan?
+
     // Trials
     func addTrial(jobID: String, _ trial: TrialRecord) throws
     func trials(jobID: String) throws -> [TrialRecord]

@@ -47,89 +47,90 @@ public final class SQLiteJobStore: JobStore {
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        // `IF NOT EXISTS`: two processes opening a new store at once must not fail.
-        migrator.registerMigration("v1: datasets, jobs, trials, models") { db in
+        migrator.registerMigration("v1: datasets, jobs, trials, models", migrate: createTables)
+        migrator.registerMigration("v2: jobs.resumes") { try addColumn("resumes", "INTEGER", to: "jobs", in: $0) }
+        migrator.registerMigration("v3: jobs.test_time_augmentation") { try addColumn("test_time_augmentation", "BOOLEAN", to: "jobs", in: $0) }
+        migrator.registerMigration("v4: jobs.settings") { try addColumn("settings", "TEXT", to: "jobs", in: $0) }
+        migrator.registerMigration("v5: jobs.warning") { try addColumn("warning", "TEXT", to: "jobs", in: $0) }
+        migrator.registerMigration("v6: plans") { db in
             try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS datasets (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    state TEXT NOT NULL,
-                    name TEXT,
-                    root TEXT NOT NULL,
-                    manifest TEXT NOT NULL,
-                    multi_label BOOLEAN NOT NULL DEFAULT 0,
-                    created_at DATETIME NOT NULL,
-                    updated_at DATETIME NOT NULL,
-                    images INTEGER,
-                    labels TEXT,
-                    summary TEXT,
-                    failure_reason TEXT
-                );
-                CREATE TABLE IF NOT EXISTS jobs (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    dataset_id TEXT REFERENCES datasets(id) ON DELETE SET NULL,
-                    state TEXT NOT NULL,
-                    manifest TEXT NOT NULL,
-                    manifest_sha256 TEXT,
-                    budget_seconds DOUBLE NOT NULL,
-                    seed INTEGER NOT NULL,
-                    created_at DATETIME NOT NULL,
-                    updated_at DATETIME NOT NULL,
-                    progress DOUBLE NOT NULL DEFAULT 0,
-                    used_seconds DOUBLE NOT NULL DEFAULT 0,
-                    import_seconds DOUBLE,
-                    trials_done INTEGER NOT NULL DEFAULT 0,
-                    best_validation_accuracy DOUBLE,
-                    test_accuracy DOUBLE,
-                    stop_reason TEXT,
-                    failure_reason TEXT,
-                    cancel_requested BOOLEAN NOT NULL DEFAULT 0,
-                    runner_pid INTEGER
-                );
-                CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, created_at);
-                CREATE INDEX IF NOT EXISTS jobs_by_dataset ON jobs(dataset_id);
-                CREATE TABLE IF NOT EXISTS trials (
-                    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-                    trial_id INTEGER NOT NULL,
-                    rung INTEGER NOT NULL,
-                    architecture TEXT NOT NULL,
-                    validation_accuracy DOUBLE,
-                    seconds DOUBLE NOT NULL,
-                    error TEXT,
-                    record TEXT NOT NULL,
-                    PRIMARY KEY (job_id, trial_id)
-                );
-                CREATE TABLE IF NOT EXISTS models (
-                    id TEXT PRIMARY KEY NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-                    labels TEXT NOT NULL,
-                    width INTEGER NOT NULL,
-                    height INTEGER NOT NULL,
-                    channels INTEGER NOT NULL,
-                    architecture TEXT NOT NULL,
-                    parameters INTEGER NOT NULL,
-                    test_accuracy DOUBLE NOT NULL,
-                    created_at DATETIME NOT NULL
-                );
+                CREATE TABLE IF NOT EXISTS plans (
+                    job_id TEXT PRIMARY KEY NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                    plan TEXT NOT NULL
+                )
                 """)
         }
-        migrator.registerMigration("v2: jobs.resumes") { db in
-            let columns = try db.columns(in: "jobs").map(\.name)
-            if !columns.contains("resumes") { try db.execute(sql: "ALTER TABLE jobs ADD COLUMN resumes INTEGER") }
-        }
-        migrator.registerMigration("v3: jobs.test_time_augmentation") { db in
-            let columns = try db.columns(in: "jobs").map(\.name)
-            if !columns.contains("test_time_augmentation") {
-                try db.execute(sql: "ALTER TABLE jobs ADD COLUMN test_time_augmentation BOOLEAN")
-            }
-        }
-        migrator.registerMigration("v4: jobs.settings") { db in
-            let columns = try db.columns(in: "jobs").map(\.name)
-            if !columns.contains("settings") { try db.execute(sql: "ALTER TABLE jobs ADD COLUMN settings TEXT") }
-        }
-        migrator.registerMigration("v5: jobs.warning") { db in
-            let columns = try db.columns(in: "jobs").map(\.name)
-            if !columns.contains("warning") { try db.execute(sql: "ALTER TABLE jobs ADD COLUMN warning TEXT") }
-        }
         return migrator
+    }
+
+    /// Version 1's tables. `IF NOT EXISTS`: two processes opening a new store at once must not fail.
+    private static func createTables(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE IF NOT EXISTS datasets (
+                id TEXT PRIMARY KEY NOT NULL,
+                state TEXT NOT NULL,
+                name TEXT,
+                root TEXT NOT NULL,
+                manifest TEXT NOT NULL,
+                multi_label BOOLEAN NOT NULL DEFAULT 0,
+                created_at DATETIME NOT NULL,
+                updated_at DATETIME NOT NULL,
+                images INTEGER,
+                labels TEXT,
+                summary TEXT,
+                failure_reason TEXT
+            );
+            CREATE TABLE IF NOT EXISTS jobs (
+                id TEXT PRIMARY KEY NOT NULL,
+                dataset_id TEXT REFERENCES datasets(id) ON DELETE SET NULL,
+                state TEXT NOT NULL,
+                manifest TEXT NOT NULL,
+                manifest_sha256 TEXT,
+                budget_seconds DOUBLE NOT NULL,
+                seed INTEGER NOT NULL,
+                created_at DATETIME NOT NULL,
+                updated_at DATETIME NOT NULL,
+                progress DOUBLE NOT NULL DEFAULT 0,
+                used_seconds DOUBLE NOT NULL DEFAULT 0,
+                import_seconds DOUBLE,
+                trials_done INTEGER NOT NULL DEFAULT 0,
+                best_validation_accuracy DOUBLE,
+                test_accuracy DOUBLE,
+                stop_reason TEXT,
+                failure_reason TEXT,
+                cancel_requested BOOLEAN NOT NULL DEFAULT 0,
+                runner_pid INTEGER
+            );
+            CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, created_at);
+            CREATE INDEX IF NOT EXISTS jobs_by_dataset ON jobs(dataset_id);
+            CREATE TABLE IF NOT EXISTS trials (
+                job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                trial_id INTEGER NOT NULL,
+                rung INTEGER NOT NULL,
+                architecture TEXT NOT NULL,
+                validation_accuracy DOUBLE,
+                seconds DOUBLE NOT NULL,
+                error TEXT,
+                record TEXT NOT NULL,
+                PRIMARY KEY (job_id, trial_id)
+            );
+            CREATE TABLE IF NOT EXISTS models (
+                id TEXT PRIMARY KEY NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                labels TEXT NOT NULL,
+                width INTEGER NOT NULL,
+                height INTEGER NOT NULL,
+                channels INTEGER NOT NULL,
+                architecture TEXT NOT NULL,
+                parameters INTEGER NOT NULL,
+                test_accuracy DOUBLE NOT NULL,
+                created_at DATETIME NOT NULL
+            );
+            """)
+    }
+
+    /// Adds a column unless a process that opened the store at the same time already did.
+    private static func addColumn(_ name: String, _ type: String, to table: String, in db: Database) throws {
+        if try !db.columns(in: table).map(\.name).contains(name) { try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN \(name) \(type)") }
     }
 
     private func read<T>(_ body: (Database) throws -> T) throws -> T {
@@ -259,12 +260,32 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    // MARK: Plans
+
+    public func savePlan(jobID: String, _ plan: JobPlan) throws {
+        let json = String(decoding: try Self.encoder.encode(plan), as: UTF8.self)
+        try write { try $0.execute(sql: "INSERT OR REPLACE INTO plans (job_id, plan) VALUES (?, ?)", arguments: [jobID, json]) }
+    }
+
+    public func plan(jobID: String) throws -> JobPlan? {
+        guard let json = try read({ try String.fetchOne($0, sql: "SELECT plan FROM plans WHERE job_id = ?", arguments: [jobID]) }) else {
+            return nil
+        }
+        do { return try JSONDecoder().decode(JobPlan.self, from: Data(json.utf8)) } catch {
+            throw StoreError.database("the plan of job '\(jobID)' does not decode: \(error)")
+        }
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
     // MARK: Trials
 
     public func addTrial(jobID: String, _ trial: TrialRecord) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let json = String(decoding: try encoder.encode(trial), as: UTF8.self)
+        let json = String(decoding: try Self.encoder.encode(trial), as: UTF8.self)
         try write { db in
             try db.execute(
                 sql: """

@@ -114,7 +114,7 @@ public struct SearchSettings: Sendable {
     /// Seconds the final training will have. With it, a proposed candidate the final training
     /// could not give `minimumFinalEpochs` epochs (priced by the current cost model) is not tried:
     /// it would lose to a smaller network trained longer. So are seeds, but the cheapest
-    /// (`seedsToTry`). `nil`: no cap.
+    /// (`startingArchitecturesToTry`). `nil`: no cap.
     public var finalTrainingSeconds: Double?
     public var minimumFinalEpochs = 8
     /// Proposals are tried only when `finalTrainingSeconds` would give the best trial's candidate
@@ -335,13 +335,15 @@ public final class ArchitectureSearch {
     /// - Parameters:
     ///   - budgetEnd: when the final training must end; with it, the search goes on past `deadline`
     ///     into time the final training could not use (`deadline(_:budgetEnd:)`).
-    ///   - onTrial: called after every finished trial (one cut off by `shouldStop` is not reported, nor kept).
-    ///   - onNewBest: called when a trial becomes the best so far, with its network (to keep a checkpoint).
+    ///   - onTrial: called after every finished trial (one cut off by `shouldStop` is not reported, nor
+    ///     kept); an error it throws ends the search with that error.
+    ///   - onNewBest: called when a trial becomes the best so far, with its network (to keep a
+    ///     checkpoint), before `onTrial`; an error it throws ends the search with that error.
     public func run(deadline searchDeadline: Date, budgetEnd: Date? = nil, shouldStop: @escaping () -> Bool = { false },
-                    onTrial: (TrialRecord) -> Void = { _ in },
-                    onNewBest: (TrialRecord, Sequential) -> Void = { _, _ in }) throws -> SearchResult {
+                    onTrial: (TrialRecord) throws -> Void = { _ in },
+                    onNewBest: (TrialRecord, Sequential) throws -> Void = { _, _ in }) throws -> SearchResult {
         let started = Date().addingTimeInterval(-(trials.map(\.endedAt).max() ?? 0))
-        var seeds = seedsNotTried()
+        var seeds = startingArchitecturesNotTried()
         var reason = SearchStopReason.budget
         var skippedInARow = 0
         while true {
@@ -360,7 +362,7 @@ public final class ArchitectureSearch {
                 break
             }
             var (candidate, rung, parent) = nextJob(seeds: &seeds, remaining: remaining)
-            let isSeed = parent == nil && candidate.origin.hasPrefix("seed:")
+            let isSeed = parent == nil && candidate.origin.startingArchitectureName != nil
             if parent == nil, candidate == space.smallest, wasTried(candidate) {
                 // `nextJob`'s fallback again: no new candidate fits the FLOP cap and the time left.
                 reason = .budget
@@ -394,9 +396,9 @@ public final class ArchitectureSearch {
             trials.append(record)
             if bestTrial()?.id == record.id, let network {
                 bestNetwork = (record.id, network)
-                onNewBest(record, network)
+                try onNewBest(record, network)
             }
-            onTrial(record)
+            try onTrial(record)
             if record.error == nil {
                 calibrate(with: record)
                 noteScore(record)
@@ -484,7 +486,7 @@ public final class ArchitectureSearch {
             pick = atRung.filter { $0.validationAccuracy >= p - standardError }
                 .max { ($0.flops, $0.validationAccuracy) < ($1.flops, $1.validationAccuracy) } ?? leader
         }
-        let isSeed = { (trial: TrialRecord) in trial.candidate.origin.hasPrefix("seed:") }
+        let isSeed = { (trial: TrialRecord) in trial.candidate.origin.startingArchitectureName != nil }
         if !isSeed(pick), let seed = atRung.filter(isSeed).max(by: { $0.validationAccuracy < $1.validationAccuracy }),
            seed.validationAccuracy >= p - settings.seedMarginStandardErrors * standardError {
             pick = seed
@@ -537,11 +539,11 @@ public final class ArchitectureSearch {
         return (space.smallest, 0, nil)
     }
 
-    /// `seedsToTry()` less the seeds a trial already trained, by name: a resumed job decides its
+    /// `startingArchitecturesToTry()` less the seeds a trial already trained, by name: a resumed job decides its
     /// augmentation floor again from a new calibration, and a seed raised differently is the same
     /// seed. See docs/decisions/0008-no-candidate-trained-twice.md.
-    func seedsNotTried() -> [Candidate] {
-        seedsToTry().filter { seed in !trials.contains { $0.candidate.origin == seed.origin } }
+    func startingArchitecturesNotTried() -> [Candidate] {
+        startingArchitecturesToTry().filter { seed in !trials.contains { $0.candidate.origin == seed.origin } }
     }
 
     /// Whether a trial already trained `candidate`'s genes (whatever its origin): mutations of a
@@ -588,8 +590,8 @@ public final class ArchitectureSearch {
     /// The seed architectures the search tries: those within `maximumFLOPs`, or the cheapest when
     /// none is. A seed the final training could not give `minimumFinalEpochs` epochs would lose to
     /// a smaller network trained longer, as a proposal would. See docs/decisions/0004-seeds-within-the-flop-cap.md.
-    func seedsToTry() -> [Candidate] {
-        let seeds = space.seeds()
+    func startingArchitecturesToTry() -> [Candidate] {
+        let seeds = space.startingArchitectures()
         let within = seeds.filter(affordable)
         if !within.isEmpty { return within }
         return [seeds.min { forwardFLOPs($0) < forwardFLOPs($1) }!]

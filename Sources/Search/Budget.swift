@@ -63,6 +63,8 @@ public enum SearchError: Error, Equatable, CustomStringConvertible {
     case budgetOutOfRange(Double)
     /// Not even one trial and a final training fit in the budget.
     case budgetTooSmall(requested: Double, needed: Double)
+    /// A job resumed after an interruption has too little of its budget left to finish.
+    case tooLittleLeftToResume(usedSeconds: Double, budgetSeconds: Double)
     case noTrainingImages
     case noTrialFinished
     /// `shouldStop` asked the search to stop before any trial finished an epoch.
@@ -77,6 +79,9 @@ public enum SearchError: Error, Equatable, CustomStringConvertible {
         case let .budgetTooSmall(requested, needed):
             "a budget of \(Budget.format(requested)) is too small for even one trial on this dataset and machine; "
                 + "give at least \(Budget.format(needed.rounded(.up)))"
+        case let .tooLittleLeftToResume(used, budget):
+            "interrupted after using \(Budget.format(used)) of the \(Budget.format(budget)) budget, too little is left to finish; "
+                + "submit the job again"
         case .noTrainingImages: "the dataset has no TRAIN images with labels"
         case .noTrialFinished: "no search trial finished within the budget"
         case .cancelled: "the search was cancelled before any trial finished"

@@ -94,6 +94,53 @@ public struct ArchitectureGenes: Codable, Hashable, Sendable {
     }
 }
 
+/// Where a candidate came from. Coded as one string in search logs: `starting:NAME`, `random`,
+/// `mutation`, `smallest` (`seed:NAME`, from logs written before the name, reads as `starting:NAME`).
+public enum CandidateOrigin: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// A known-good starting architecture of the space (`SearchSpace.startingArchitectures()`), by name.
+    case startingArchitecture(String)
+    /// A uniform sample of the space.
+    case random
+    /// A mutation of a population member (regularized evolution).
+    case mutation
+    /// The space's cheapest network (`SearchSpace.smallest`), the search's fallback.
+    case smallest
+
+    /// The starting architecture's name, or `nil` for another origin.
+    public var startingArchitectureName: String? {
+        if case let .startingArchitecture(name) = self { name } else { nil }
+    }
+
+    public var description: String {
+        switch self {
+        case let .startingArchitecture(name): "starting:\(name)"
+        case .random: "random"
+        case .mutation: "mutation"
+        case .smallest: "smallest"
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        switch text {
+        case "random": self = .random
+        case "mutation": self = .mutation
+        case "smallest": self = .smallest
+        default:
+            guard let colon = text.firstIndex(of: ":"), ["starting", "seed"].contains(text[..<colon]), text.index(after: colon) < text.endIndex else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                        debugDescription: "unknown candidate origin '\(text)' (expected starting:NAME, random, mutation or smallest)"))
+            }
+            self = .startingArchitecture(String(text[text.index(after: colon)...]))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
 /// One point of the search space: an architecture and how to train it.
 public struct Candidate: Codable, Hashable, Sendable {
     public var architecture: ArchitectureGenes
@@ -106,8 +153,8 @@ public struct Candidate: Codable, Hashable, Sendable {
     public var erasingProbability: Float
     public var labelSmoothing: Float
     public var classWeighting: Bool
-    /// Name of the seed it came from, for the search log ("random" or "mutation" otherwise).
-    public var origin: String
+    /// Where it came from, for the search log.
+    public var origin: CandidateOrigin
 
     public var summary: String {
         architecture.summary + " | \(optimizer.rawValue) lr \(learningRate) wd \(weightDecay) b\(batchSize)"
@@ -251,31 +298,31 @@ public struct SearchSpace: Sendable {
     /// None weights classes, whatever the imbalance: class weighting is a gene the search measures
     /// (`imbalanced`), not a default, and weighting trades the accuracy the search maximises for
     /// recall of rare classes. See docs/decisions/0019-class-imbalance-at-its-root.md.
-    public func seeds() -> [Candidate] {
+    public func startingArchitectures() -> [Candidate] {
         let stages = min(2, maximumStages)
         return [
             Candidate(
                 architecture: ArchitectureGenes(stages: stages, blocksPerStage: 2, width: 32, head: .dense, denseUnits: 256, dropout: 0.3),
                 optimizer: .adamw, learningRate: 2e-3, weightDecay: 0.05, batchSize: batchSizes[1], cropPadding: 2, horizontalFlip: true,
-                erasingProbability: 0, labelSmoothing: 0.1, classWeighting: false, origin: "seed:vgg-bn"),
+                erasingProbability: 0, labelSmoothing: 0.1, classWeighting: false, origin: .startingArchitecture("vgg-bn")),
             Candidate(
                 architecture: ArchitectureGenes(stages: min(3, maximumStages), blocksPerStage: 1, width: 32, block: .residual,
                                                 downsample: .stridedConv, head: .globalAvgPool, dropout: 0.1),
                 optimizer: .sgd, learningRate: 0.1, weightDecay: 5e-4, batchSize: batchSizes[1], cropPadding: 2, horizontalFlip: true,
-                erasingProbability: 0.25, labelSmoothing: 0.1, classWeighting: false, origin: "seed:resnet"),
+                erasingProbability: 0.25, labelSmoothing: 0.1, classWeighting: false, origin: .startingArchitecture("resnet")),
             Candidate(
                 architecture: ArchitectureGenes(stages: stages, blocksPerStage: 1, width: 32, head: .dense, denseUnits: 128, dropout: 0.2),
                 optimizer: .adam, learningRate: 2e-3, weightDecay: 0, batchSize: batchSizes[1], cropPadding: 0, horizontalFlip: true,
-                erasingProbability: 0, labelSmoothing: 0, classWeighting: false, origin: "seed:small"),
+                erasingProbability: 0, labelSmoothing: 0, classWeighting: false, origin: .startingArchitecture("small")),
         ].map(augmentationFloor.applied(to:))
     }
 
     /// The cheapest network of the space (one stage of one plain block, 16 wide, a 128-unit dense
     /// head): what the search falls back to when the budget affords nothing larger.
     public var smallest: Candidate {
-        var candidate = seeds()[2]
+        var candidate = startingArchitectures()[2]
         candidate.architecture = ArchitectureGenes(stages: 1, blocksPerStage: 1, width: 16, head: .dense, denseUnits: 128, dropout: 0)
-        candidate.origin = "smallest"
+        candidate.origin = .smallest
         return candidate
     }
 
@@ -343,14 +390,14 @@ public struct SearchSpace: Sendable {
             erasingProbability: [0, 0, 0.25, 0.5].randomElement(using: &generator)!,
             labelSmoothing: [0, 0.1].randomElement(using: &generator)!,
             classWeighting: imbalanced ? Bool.random(using: &generator) : false,
-            origin: "random"))
+            origin: .random))
     }
 
     /// `parent` with one gene changed (the mutation of regularized evolution), into a viable
     /// candidate (`isViable`).
     public func mutate(_ parent: Candidate, using generator: inout SeededGenerator) -> Candidate {
         var child = parent
-        child.origin = "mutation"
+        child.origin = .mutation
         let other = uniformSample(using: &generator)
         switch Int.random(in: 0..<14, using: &generator) {
         case 0: child.architecture.stages = max(1, min(maximumStages, parent.architecture.stages + [-1, 1].randomElement(using: &generator)!))

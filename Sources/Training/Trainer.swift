@@ -58,7 +58,7 @@ public struct Trainer {
     ///   - trainIndices: a subset of TRAIN to use (multi-fidelity search); all of TRAIN by default.
     ///   - deadline: training stops after the epoch step that passes it (checked every batch).
     ///   - shouldStop: polled every batch; `true` cancels.
-    ///   - onEpoch: called after each epoch.
+    ///   - onEpoch: called after each epoch; an error it throws ends the training with that error.
     ///   - replan: called after each of the first two epochs with the measured timing; a larger
     ///     epoch count it returns stretches the learning-rate schedule to fill the time that is left.
     ///   - initialNetwork: weights to start from instead of a fresh initialisation (warm start: the
@@ -76,7 +76,7 @@ public struct Trainer {
     ///   `NNError.invalidArchitecture` when `initialNetwork` does not match it.
     public func train(
         _ architecture: ArchitectureSpec, config: TrainingConfig, trainIndices: [Int]? = nil, deadline: Date? = nil,
-        shouldStop: () -> Bool = { false }, onEpoch: (EpochRecord) -> Void = { _ in },
+        shouldStop: () -> Bool = { false }, onEpoch: (EpochRecord) throws -> Void = { _ in },
         replan: (EpochRecord) -> Int? = { _ in nil }, initialNetwork: Sequential? = nil,
         onCoolDown: (_ epoch: Int, _ epochs: Int, _ plateau: Bool) -> Void = { _, _, _ in },
         baseline: Double? = nil
@@ -149,7 +149,7 @@ public struct Trainer {
                 validationAccuracy: validation, seconds: Date().timeIntervalSince(started),
                 imagesPerSecond: Double(seen) / max(1e-9, Date().timeIntervalSince(epochStart)))
             history.append(record)
-            onEpoch(record)
+            try onEpoch(record)
             if validation > best + config.minimumImprovement || best < 0 {
                 sinceBest = 0
             } else {

@@ -38,7 +38,7 @@ struct CalibrationBenchmark: ParsableCommand {
         let trainer = Trainer(dataset: dataset, splits: splits)
         let space = SearchSpace(inputShape: BatchLoader(dataset: dataset, normalization: nil).inputShape,
                                 classes: dataset.header.labels.count, imbalanced: false, trainImages: splits.train.count)
-        let seeds = space.seeds()
+        let seeds = space.startingArchitectures()
         print("\(splits.train.count) TRAIN, \(splits.validation.count) VALIDATION images; OpenBLAS \(BLASRuntime.coreName) kernels")
 
         // Each calibration takes the steps of `ArchitectureSearch.calibrate` (one probe per seed, then
@@ -61,7 +61,7 @@ struct CalibrationBenchmark: ParsableCommand {
                 + probes.map { String(format: "%.1f µs/image", $0.secondsPerImage * 1e6) }.joined(separator: ", "))
         }
         for (seed, flops) in zip(seeds, flops) {
-            let spec = seed.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: seed.origin)
+            let spec = seed.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: seed.origin.description)
             let batch = min(seed.batchSize, splits.train.count)
             let trained = Double(splits.train.count / batch * batch)
             func epochs(_ models: [CostModel]) -> [Double] {
@@ -69,7 +69,7 @@ struct CalibrationBenchmark: ParsableCommand {
             }
             let priced = epochs(models), old = epochs(proportional)
             var line = String(format: "%@ (%.1f MFLOPs): priced epoch %.1f s (%.1f–%.1f); first seed's probe alone: %.1f s (%.1f–%.1f)",
-                              seed.origin, flops / 1e6, priced[priced.count / 2], priced.first!, priced.last!,
+                              seed.origin.description, flops / 1e6, priced[priced.count / 2], priced.first!, priced.last!,
                               old[old.count / 2], old.first!, old.last!)
             if !noEpochs {
                 let started = Date()

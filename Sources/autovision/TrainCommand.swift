@@ -22,8 +22,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed of the search and training (same seed, same run on one thread).") var seed: UInt64 = 0
     @Option(help: "The job store folder.") var jobsDir = "Jobs"
     @Option(help: "Score threshold for the report's precision and recall.") var scoreThreshold = 0.5
-    @Option(help: ArgumentHelp("Skip the search: train this seed architecture (vgg-bn, resnet, small) with the whole budget.",
-                               valueName: "SEED")) var baseline: String?
+    @Option(help: ArgumentHelp("Skip the search: train this starting architecture (vgg-bn, resnet, small) with the whole budget.",
+                               valueName: "NAME")) var architecture: String?
+    @Option(help: ArgumentHelp("Deprecated: the old name of --architecture.", visibility: .hidden)) var baseline: String?
     @Option(help: ArgumentHelp("Skip the search: train this candidate with the whole budget. FILE is JSON: one line of a job's "
                                + "search.jsonl (that trial's candidate, trained as the search's final would train it), or a candidate "
                                + "object alone (trained as it is).", valueName: "FILE"))
@@ -59,12 +60,16 @@ struct TrainCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if baseline != nil && candidate != nil { throw ValidationError("give --baseline or --candidate, not both") }
+        if architecture != nil && baseline != nil { throw ValidationError("give --architecture, not also --baseline (its old name)") }
+        if startingArchitecture != nil && candidate != nil { throw ValidationError("give --architecture or --candidate, not both") }
         _ = try parsedBudget()
         try Validate.range(scoreThreshold, 0...1, "--score-threshold")
         try Validate.range(ensembleMembers, 1...16, "--ensemble-members")
         try Validate.nonEmpty(jobsDir, "--jobs-dir")
     }
+
+    /// `--architecture`, or its deprecated alias `--baseline`.
+    var startingArchitecture: String? { architecture ?? baseline }
 
     func parsedBudget() throws -> Budget {
         do { return try Budget(parsing: budget) } catch { throw ValidationError("--budget: \(error)") }
@@ -90,15 +95,15 @@ struct TrainCommand: ParsableCommand {
         options.seed = seed
         options.jobsDirectory = URL(fileURLWithPath: jobsDir)
         options.scoreThreshold = scoreThreshold
-        options.fixedSeed = baseline
+        if baseline != nil { Console.log("warning: --baseline is deprecated and will be removed; use --architecture") }
+        options.startingArchitecture = startingArchitecture
         options.fixedCandidate = try candidate.map(Self.readCandidate)
         options.testTimeAugmentation = testTimeAugmentation
         options.maximumEnsembleMembers = ensembleMembers
         options.importOptions = try importArguments.options()
         // The job store shared with `jobs` and `serve`: the job is listed, cancellable and served from there.
-        let recorder = JobRecorder(store: try SQLiteJobStore(jobsDirectory: options.jobsDirectory))
-        let job = try TrainingJob(options: options) { event in
-            recorder.record(event)
+        let store = try SQLiteJobStore(jobsDirectory: options.jobsDirectory)
+        let job = try TrainingJob(options: options, store: store) { event in
             switch event {
             case let .message(text): Console.log(text)
             case let .trial(trial):
@@ -111,13 +116,11 @@ struct TrainCommand: ParsableCommand {
                                    epoch.imagesPerSecond, epoch.seconds))
             }
         }
-        try recorder.attach(job)
-        defer { recorder.finish() }
         print("job \(job.id)")
         let interrupted = InterruptFlag.install()
         var report: EvaluationReport?
         do {
-            report = try job.run(shouldStop: { interrupted.isSet || recorder.cancelRequested })
+            report = try job.run(shouldStop: { interrupted.isSet })
         } catch {
             Console.log("error: \(error)")
             if json { try Console.printJSON(summary(job, report: nil)) }

@@ -105,9 +105,11 @@ let intake = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         let missing = try autovision("train", manifest, "--candidate", file.path + ".missing")
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("cannot read the --candidate file"), "\(missing.stderr)")
-        let both = try autovision("train", manifest, "--candidate", file.path, "--baseline", "small")
+        let both = try autovision("train", manifest, "--candidate", file.path, "--architecture", "small")
         #expect(both.status != 0)
-        #expect(both.stderr.contains("give --baseline or --candidate, not both"), "\(both.stderr)")
+        #expect(both.stderr.contains("give --architecture or --candidate, not both"), "\(both.stderr)")
+        let old = try autovision("train", manifest, "--candidate", file.path, "--baseline", "small")
+        #expect(old.stderr.contains("give --architecture or --candidate, not both"), "--baseline is still taken, as an alias: \(old.stderr)")
     }
 
     @Test func decodeOfABadFileFailsClearly() throws {

@@ -20,9 +20,9 @@ func sampleReport(thumbnails: Bool = true) throws -> EvaluationReport {
         test: test, jobID: "job-1", createdAt: Date(timeIntervalSince1970: 1_700_000_000),
         dataset: DatasetSummary(manifest: "m.csv", partitions: ["TEST": ["<b>&\"x\"": 2]], notes: ["VALIDATION carved from TRAIN <10%>"]),
         search: SearchLog(strategy: "ASHA", trials: [
-            TrialRecord(id: 0, architecture: "conv<3>", parameters: 1000, flops: 20000, epochs: 1, validationAccuracy: 0.5, seconds: 10),
-            TrialRecord(id: 1, architecture: "res", parameters: 2000, flops: 40000, epochs: 3, validationAccuracy: .nan, seconds: 12),
-            TrialRecord(id: 2, architecture: "res", parameters: 2000, flops: 40000, epochs: 9, validationAccuracy: 0.8, seconds: 30),
+            TrialSummary(id: 0, architecture: "conv<3>", parameters: 1000, flops: 20000, epochs: 1, validationAccuracy: 0.5, seconds: 10),
+            TrialSummary(id: 1, architecture: "res", parameters: 2000, flops: 40000, epochs: 3, validationAccuracy: .nan, seconds: 12),
+            TrialSummary(id: 2, architecture: "res", parameters: 2000, flops: 40000, epochs: 9, validationAccuracy: 0.8, seconds: 30),
         ]),
         budget: BudgetSummary(requestedSeconds: 600, usedSeconds: 590.5, stopReason: "budget_reached", importSeconds: 3.2),
         machine: MachineInfo(cpu: "Test CPU", cores: 2, os: "Linux", memoryBytes: 8 << 30),

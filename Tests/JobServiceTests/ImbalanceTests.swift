@@ -69,7 +69,7 @@ import TestSupport
         options.searchFraction = 0.4
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         var messages: [String] = []
-        let job = try TrainingJob(options: options) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         let report = try #require(try job.run())
@@ -88,14 +88,14 @@ import TestSupport
     /// parallel test run needs the 45 s to reach more than a few epochs.
     @Test func aBalancedSmoothedCandidateBeatsTheMajorityBaseline() throws {
         let space = SearchSpace(inputShape: [3, 16, 16], classes: Self.classSizes.count, imbalanced: true)
-        var candidate = space.seeds()[0]  // vgg-bn: label smoothing 0.1
+        var candidate = space.startingArchitectures()[0]  // vgg-bn: label smoothing 0.1
         candidate.classWeighting = true
         candidate.labelSmoothing = 0.1
         var options = TrainingJobOptions(manifest: try Self.manifest(), budget: Budget(seconds: 45))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         options.fixedCandidate = GivenCandidate(candidate: candidate)
         var log: [String] = []
-        let job = try TrainingJob(options: options) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
             switch event {
             case let .message(text): log.append(text)
             case let .epoch(epoch):

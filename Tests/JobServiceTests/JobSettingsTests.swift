@@ -16,9 +16,9 @@ import Testing
         options.scoreThreshold = 0.3
         options.searchFraction = 0.4
         options.testTimeAugmentation = false
-        options.fixedSeed = "resnet"
+        options.startingArchitecture = "resnet"
         let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
-        options.fixedCandidate = GivenCandidate(candidate: space.seeds()[1], trialImageEpochs: 24_000)
+        options.fixedCandidate = GivenCandidate(candidate: space.startingArchitectures()[1], trialImageEpochs: 24_000)
         options.importOptions.workingSize = 48
         options.importOptions.maxPixels = 1_000_000
         options.importOptions.maxFileBytes = 5_000_000
@@ -26,10 +26,8 @@ import Testing
         options.importOptions.extraRoots = [URL(fileURLWithPath: "/data/more")]
         options.importOptions.bucketMap = ["gs://bucket": URL(fileURLWithPath: "/data/bucket")]
 
-        let job = try TrainingJob(options: options)
         let store = try SQLiteJobStore(jobsDirectory: options.jobsDirectory)
-        let recorder = JobRecorder(store: store)
-        try recorder.attach(job)
+        let job = try TrainingJob(options: options, store: store)
         let stored = try #require(try store.job(job.id))
         #expect(try job.folder.readRecord().settings == stored.settings, "job.json keeps them too")
 
@@ -37,7 +35,7 @@ import Testing
         let resumed = TrainingJobOptions(resuming: stored, jobsDirectory: options.jobsDirectory, datasetImportOptions: nil)
         #expect(resumed.manifest == options.manifest && resumed.budget == options.budget && resumed.seed == 7)
         #expect(resumed.scoreThreshold == 0.3 && resumed.searchFraction == 0.4 && resumed.testTimeAugmentation == false)
-        #expect(resumed.fixedSeed == "resnet")
+        #expect(resumed.startingArchitecture == "resnet")
         #expect(resumed.fixedCandidate == options.fixedCandidate)
         let imports = resumed.importOptions
         #expect(imports.workingSize == 48 && imports.maxPixels == 1_000_000 && imports.maxFileBytes == 5_000_000 && !imports.multiLabel)
@@ -52,6 +50,6 @@ import Testing
         datasetOptions.extraRoots = [URL(fileURLWithPath: "/root/of/dataset")]
         let options = TrainingJobOptions(resuming: record, jobsDirectory: URL(fileURLWithPath: "/jobs"), datasetImportOptions: datasetOptions)
         #expect(options.importOptions.extraRoots.map(\.path) == ["/root/of/dataset"])
-        #expect(options.fixedSeed == nil && options.fixedCandidate == nil && options.scoreThreshold == 0.5)
+        #expect(options.startingArchitecture == nil && options.fixedCandidate == nil && options.scoreThreshold == 0.5)
     }
 }

@@ -178,9 +178,9 @@ import Training
         let exported = try FashionMNISTExport.write(to: folder, perClass: 40, seed: 5)
         var options = TrainingJobOptions(manifest: exported.manifest, budget: Budget(seconds: 15))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
-        options.fixedSeed = "small"
+        options.startingArchitecture = "small"
         options.testTimeAugmentation = false
-        let job = try TrainingJob(options: options)
+        let job = try TrainingJob(options: options, store: InMemoryJobStore())
         _ = try #require(try job.run())
         let predictor = try Predictor(folder: job.folder)
 

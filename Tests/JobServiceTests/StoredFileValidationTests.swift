@@ -58,7 +58,7 @@ import Testing
         let (folder, root) = try Self.folder()
         defer { try? FileManager.default.removeItem(at: root) }
         let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false, trainImages: 1000)
-        let trial = TrialRecord(id: 1, rung: 0, candidate: space.seeds()[0], architecture: "seed", parameters: 10, flops: 100, epochs: 1,
+        let trial = TrialRecord(id: 1, rung: 0, candidate: space.startingArchitectures()[0], architecture: "seed", parameters: 10, flops: 100, epochs: 1,
                                 trainImages: 100, validationAccuracy: 0.5, validationImages: 50, seconds: 2, endedAt: 2,
                                 stopReason: .completed, error: nil)
         try folder.appendSearchLog(trial)

@@ -31,7 +31,7 @@ import TestSupport
         var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: 120))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         let started = Date()
-        let job = try TrainingJob(options: options)
+        let job = try TrainingJob(options: options, store: InMemoryJobStore())
         let report = try #require(try job.run())
         let elapsed = Date().timeIntervalSince(started)
         #expect(report.budget!.usedSeconds <= 120 * 1.05, "the job ends within the budget + 5 %")
@@ -85,9 +85,9 @@ import TestSupport
         let manifest = try Self.slice(perClass: 40)
         var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: 30))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
-        options.fixedSeed = "vgg-bn"
+        options.startingArchitecture = "vgg-bn"
         var messages: [String] = []
-        let job = try TrainingJob(options: options) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         let report = try #require(try job.run())
@@ -111,16 +111,16 @@ import TestSupport
         let manifest = try Self.slice(perClass: 40)
         var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: 15))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
-        options.fixedSeed = "vgg-bn"
+        options.startingArchitecture = "vgg-bn"
         options.testTimeAugmentation = false
         var messages: [String] = []
-        let job = try TrainingJob(options: options) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         let report = try #require(try job.run())
         #expect(report.model?.testTimeAugmentation == "none")
         #expect(messages.contains("test-time augmentation is off: single-view predictions"), "\(messages)")
-        let calibration = messages.filter { $0.hasPrefix("timed a few batches of the seed architecture in ") }
+        let calibration = messages.filter { $0.hasPrefix("timed a few batches of the starting architecture in ") }
         #expect(calibration.count == 1 && calibration[0].contains("priced epochs: vgg-bn ~") && !calibration[0].contains("small"),
                 "a job without a search prices only its seed: \(messages)")
         #expect(!messages.contains { $0.contains("mirror image") || $0.contains("one-pixel shifts") }, "\(messages)")
@@ -136,9 +136,9 @@ import TestSupport
         let manifest = try Self.slice(perClass: 10)
         var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: 60))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
-        options.fixedSeed = "small"
+        options.startingArchitecture = "small"
         var messages: [String] = []
-        let job = try TrainingJob(options: options) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         let report = try #require(try job.run())
@@ -155,7 +155,7 @@ import TestSupport
 
         options.maximumEnsembleMembers = 1
         var alone: [String] = []
-        let one = try TrainingJob(options: options) { event in
+        let one = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
             if case let .message(text) = event { alone.append(text) }
         }
         _ = try #require(try one.run())
@@ -167,15 +167,15 @@ import TestSupport
     @Test func anUnknownSeedArchitectureIsRefusedBeforeAnyTraining() throws {
         var options = TrainingJobOptions(manifest: try Self.slice(perClass: 40), budget: Budget(seconds: 15))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
-        options.fixedSeed = "lenet"
+        options.startingArchitecture = "lenet"
         var messages: [String] = []
-        let job = try TrainingJob(options: options) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         #expect {
             try job.run()
         } throws: { error in
-            "\(error)".contains("unknown seed architecture 'lenet' (known: vgg-bn, resnet, small)")
+            "\(error)".contains("unknown starting architecture 'lenet' (known: vgg-bn, resnet, small)")
         }
         #expect(!messages.contains { $0.hasPrefix("timed a few batches") }, "\(messages)")
     }
@@ -187,15 +187,15 @@ import TestSupport
     @Test func aGivenCandidateTrainsWithTheWholeBudgetAndABrokenOneIsRefused() throws {
         let manifest = try Self.slice(perClass: 40)
         let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
-        var candidate = space.seeds()[2]  // no translation, no erasing
+        var candidate = space.startingArchitectures()[2]  // no translation, no erasing
         candidate.architecture.stages = 3
-        candidate.origin = "mutation"
+        candidate.origin = .mutation
         var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: 15))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
-        options.fixedSeed = "vgg-bn"  // the candidate takes precedence
+        options.startingArchitecture = "vgg-bn"  // the candidate takes precedence
         options.fixedCandidate = GivenCandidate(candidate: candidate, trialImageEpochs: 40)  // a tiny trial
         var messages: [String] = []
-        let job = try TrainingJob(options: options) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         let report = try #require(try job.run())
@@ -218,7 +218,7 @@ import TestSupport
         broken.learningRate = 0
         options.fixedCandidate = GivenCandidate(candidate: broken)
         messages = []
-        let refused = try TrainingJob(options: options) { event in
+        let refused = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         #expect {
@@ -232,7 +232,7 @@ import TestSupport
     @Test func exifRotatedImagePredictsLikeTheUprightOnes() throws {
         var options = TrainingJobOptions(manifest: Self.intake("02-exif-orientation/manifest.csv"), budget: Budget(seconds: 12))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
-        let job = try TrainingJob(options: options)
+        let job = try TrainingJob(options: options, store: InMemoryJobStore())
         _ = try job.run()
         let predictor = try Predictor(folder: job.folder)
         let bytes = [UInt8](try Data(contentsOf: Self.intake("02-exif-orientation/images/orient6_red_top.jpg")))
@@ -242,7 +242,7 @@ import TestSupport
     @Test func tooSmallABudgetSaysHowMuchIsNeeded() throws {
         var options = TrainingJobOptions(manifest: try Self.slice(perClass: 40), budget: Budget(seconds: 0.2))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
-        let job = try TrainingJob(options: options)
+        let job = try TrainingJob(options: options, store: InMemoryJobStore())
         do {
             _ = try job.run()
             Issue.record("expected budgetTooSmall")
@@ -257,7 +257,7 @@ import TestSupport
         var options = TrainingJobOptions(manifest: Self.intake("14-multilabel-trailing-empty/manifest.csv"), budget: Budget(seconds: 30))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         options.importOptions.multiLabel = true
-        let job = try TrainingJob(options: options)
+        let job = try TrainingJob(options: options, store: InMemoryJobStore())
         #expect(throws: JobError.multiLabelNotSupported) { try job.run() }
     }
 
@@ -265,7 +265,7 @@ import TestSupport
         var options = TrainingJobOptions(manifest: try Self.slice(perClass: 40), budget: Budget(seconds: 60))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         let stopAt = Date().addingTimeInterval(4)
-        let job = try TrainingJob(options: options)
+        let job = try TrainingJob(options: options, store: InMemoryJobStore())
         let report = try job.run(shouldStop: { Date() > stopAt })
         #expect(report == nil)
         let record = try job.folder.readRecord()
@@ -281,7 +281,7 @@ import TestSupport
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         final class Flag: @unchecked Sendable { var value = false }  // written and read on the job's thread only
         let searching = Flag()
-        let job = try TrainingJob(options: options) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
             if case let .message(text) = event, text.hasPrefix("searching until") { searching.value = true }
         }
         #expect(try job.run(shouldStop: { searching.value }) == nil)
@@ -299,32 +299,34 @@ import TestSupport
         let trials = Count()
         final class Lines: @unchecked Sendable { var value: [String] = [] }  // likewise
         let firstMessages = Lines()
-        let first = try TrainingJob(options: options) { event in
+        // The real store: the resumed job reads its trials and plan back from it.
+        let store = try SQLiteJobStore(jobsDirectory: options.jobsDirectory)
+        let first = try TrainingJob(options: options, store: store) { event in
             if case .trial = event { trials.value += 1 }
             if case let .message(text) = event { firstMessages.value.append(text) }
         }
         #expect(try first.run(shouldStop: { trials.value >= 3 }) == nil)
-        #expect(firstMessages.value.contains { $0.hasPrefix("timed a few batches of each seed architecture") }, "\(firstMessages.value)")
+        #expect(firstMessages.value.contains { $0.hasPrefix("timed a few batches of each starting architecture") }, "\(firstMessages.value)")
         let interrupted = try first.folder.readRecord()
         let before = try first.folder.readSearchLog()
         #expect(before.allSatisfy { $0.stopReason != .cancelled }, "the trial cut off by the stop is not recorded: it trains again")
         #expect(before.count >= 3 && interrupted.usedSeconds > 0)
         #expect(FileManager.default.fileExists(atPath: first.folder.bestTrialURL.path), "the best trial so far is checkpointed")
-        let regime = try #require(try first.folder.readSearchRegime(), "the search regime is kept in the job folder")
+        let plan = try #require(try first.folder.readPlan(), "the plan is kept in the job folder")
 
         var messages: [String] = []
-        let resumed = try TrainingJob(options: options, id: first.id, resuming: interrupted) { event in
+        let resumed = try TrainingJob(options: options, store: store, id: first.id) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         let report = try #require(try resumed.run())
         #expect(messages.contains { $0.contains("resuming after an interruption: \(before.count) finished trials kept, ") }, "\(messages)")
-        #expect(messages.contains { $0.contains("its search regime kept") })
+        #expect(messages.contains { $0.contains("its plan kept") })
         #expect(!messages.contains { $0.hasPrefix("timed a few batches") }, "a resumed job does not calibrate again")
-        #expect(try resumed.folder.readSearchRegime() == regime)
+        #expect(try resumed.folder.readPlan() == plan)
         let after = try resumed.folder.readSearchLog()
         #expect(after.map(\.id) == Array(1...after.count), "trial IDs go on from the interrupted run")
         #expect(Array(after.prefix(before.count)).map(\.architecture) == before.map(\.architecture))
-        let seedTrials = after.filter { $0.candidate.origin.hasPrefix("seed:") }.map { "\($0.candidate.origin) at rung \($0.rung)" }
+        let seedTrials = after.filter { $0.candidate.origin.startingArchitectureName != nil }.map { "\($0.candidate.origin) at rung \($0.rung)" }
         #expect(seedTrials.count == Set(seedTrials).count, "a seed tried before the interruption is not tried again: \(seedTrials)")
         let used = try #require(report.budget).usedSeconds
         #expect(used >= interrupted.usedSeconds, "the budget used before the interruption is still charged")
@@ -339,11 +341,11 @@ import TestSupport
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         options.searchFraction = 0.001  // 20 ms: no trial can finish
         var messages: [String] = []
-        let job = try TrainingJob(options: options) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         let report = try #require(try job.run(), "\(messages)")
-        #expect(messages.contains { $0.hasPrefix("the search's share of the budget ran out before a trial finished; training the seed architecture") },
+        #expect(messages.contains { $0.hasPrefix("the search's share of the budget ran out before a trial finished; training the starting architecture") },
                 "\(messages)")
         #expect(report.test.accuracy > 0.3)
         #expect(try job.folder.readRecord().state == .succeeded)

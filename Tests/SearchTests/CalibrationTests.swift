@@ -24,7 +24,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: scratch) }
         let trainer = try sliceTrainer(in: scratch, perClass: 3, seed: 1)
         let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
-        let seeds = space.seeds()
+        let seeds = space.startingArchitectures()
         let flops = try seeds.map { Double(try $0.architecture.architecture(inputShape: space.inputShape, classes: 10, name: "s").forwardFLOPsPerImage()) }
         let calibrated = CostModel(secondsPerImage: 150e-6, secondsPerImageFLOP: 4e-11)
         // The `small` seed's trial ran at 1.5× the calibrated price (the machine got slower).

@@ -21,7 +21,7 @@ struct RecordedSearchFixture {
     let scratch: URL
     let trainer: Trainer
     let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
-    var seeds: [Candidate] { space.seeds() }
+    var seeds: [Candidate] { space.startingArchitectures() }
 
     init(_ name: String, seed: UInt64) throws {
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("search-\(name)-\(UUID())")
@@ -54,7 +54,7 @@ struct RecordedSearchFixture {
         let flops = { (candidate: Candidate) in
             try candidate.architecture.architecture(inputShape: space.inputShape, classes: 10, name: "t").forwardFLOPsPerImage()
         }
-        let seeds = space.seeds()
+        let seeds = space.startingArchitectures()
         let small = try flops(seeds[2])
         #expect(try flops(seeds[0]) > small && flops(seeds[1]) > small)
         var settings = SearchSettings()
@@ -69,11 +69,11 @@ struct RecordedSearchFixture {
         for _ in 0..<30 { #expect(try flops(search.nextJob(seeds: &queue).0) <= small) }
         #expect(try flops(space.smallest) < small)
         // The seeds queued are those within the cap, or the cheapest when none is.
-        #expect(search.seedsToTry() == [seeds[2]])
+        #expect(search.startingArchitecturesToTry() == [seeds[2]])
         var none = settings
         none.maximumFLOPs = 1
-        #expect(ArchitectureSearch(trainer: trainer, space: space, settings: none, initialCost: CostModel(secondsPerImageFLOP: 1e-9)).seedsToTry() == [seeds[2]])
-        #expect(ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialCost: CostModel(secondsPerImageFLOP: 1e-9)).seedsToTry()
+        #expect(ArchitectureSearch(trainer: trainer, space: space, settings: none, initialCost: CostModel(secondsPerImageFLOP: 1e-9)).startingArchitecturesToTry() == [seeds[2]])
+        #expect(ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialCost: CostModel(secondsPerImageFLOP: 1e-9)).startingArchitecturesToTry()
             == seeds)
 
         // The budget-derived cap follows the cost model: 8 final epochs of TRAIN (+ a third of VALIDATION).
@@ -103,37 +103,37 @@ struct RecordedSearchFixture {
         let samples = (0..<200).map { _ in space.random(using: &generator) }
         #expect(samples.allSatisfy { space.isViable($0.architecture) })
         #expect(samples.contains { $0.architecture.head == .globalAvgPool }, "the head stays a gene")
-        let parents = space.seeds() + [space.smallest] + samples.prefix(40)
+        let parents = space.startingArchitectures() + [space.smallest] + samples.prefix(40)
         let children = (0..<400).map { space.mutate(parents[$0 % parents.count], using: &generator) }
         #expect(children.allSatisfy { space.isViable($0.architecture) })
-        #expect((space.seeds() + [space.smallest]).allSatisfy { space.isViable($0.architecture) })
+        #expect((space.startingArchitectures() + [space.smallest]).allSatisfy { space.isViable($0.architecture) })
     }
 }
 
 @Suite struct TrialFidelityTests {
     @Test func withALongFinalTrainingEveryCandidateTrainsWithTheAugmentationFloor() {
         var space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
-        #expect(space.seeds().contains { $0.cropPadding == 0 || $0.erasingProbability == 0 }, "the seeds as defined lack some augmentation")
+        #expect(space.startingArchitectures().contains { $0.cropPadding == 0 || $0.erasingProbability == 0 }, "the seeds as defined lack some augmentation")
         space.augmentationFloor = .longTraining
         let floor = AugmentationFloor.longTraining
         let satisfies = { (candidate: Candidate) in
             candidate.cropPadding >= floor.cropPadding && candidate.erasingProbability >= floor.erasingProbability
         }
         var generator = SeededGenerator(seed: 5)
-        var candidates = space.seeds() + [space.smallest]
+        var candidates = space.startingArchitectures() + [space.smallest]
         for _ in 0..<40 { candidates.append(space.random(using: &generator)) }
         for parent in candidates.prefix(20) { candidates.append(space.mutate(parent, using: &generator)) }
         #expect(candidates.allSatisfy(satisfies))
         // Stronger augmentation drawn by the search is kept, not lowered to the floor.
         #expect(candidates.contains { $0.cropPadding == 4 } && candidates.contains { $0.erasingProbability == 0.5 })
         // The seeds keep everything else (architecture, optimizer, flips).
-        let plain = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false).seeds()
-        for (raised, seed) in zip(space.seeds(), plain) {
+        let plain = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false).startingArchitectures()
+        for (raised, seed) in zip(space.startingArchitectures(), plain) {
             #expect(raised.architecture == seed.architecture && raised.optimizer == seed.optimizer && raised.horizontalFlip == seed.horizontalFlip)
         }
         // The final training then trains the candidate exactly as its trials did.
-        let plan = FinalTrainingPlan(candidate: space.seeds()[2], trialImageEpochs: 300_000, trainImages: 50_000, epochs: 42, seed: 0)
-        #expect(plan.candidate == space.seeds()[2])
+        let plan = FinalTrainingPlan(candidate: space.startingArchitectures()[2], trialImageEpochs: 300_000, trainImages: 50_000, epochs: 42, seed: 0)
+        #expect(plan.candidate == space.startingArchitectures()[2])
         #expect(plan.notes.count == 1, "only the fresh start is noted: \(plan.notes)")
     }
 
@@ -296,13 +296,13 @@ struct RecordedSearchFixture {
         let seedsOnly = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialCost: CostModel(secondsPerImageFLOP: 1e-9),
                                            previousTrials: Array(trials.prefix(3)))
         let early = (0..<40).map { _ in seedsOnly.nextJob(seeds: &queue).0 }
-        #expect(early.allSatisfy { $0.origin == "random" || $0.origin == "mutation" })
-        let mutations = early.filter { $0.origin == "mutation" }
+        #expect(early.allSatisfy { $0.origin == .random || $0.origin == .mutation })
+        let mutations = early.filter { $0.origin == .mutation }
         #expect(mutations.count == 20 && mutations.allSatisfy { child in seeds.contains { isChild(child, of: $0) } })
         // No proposal repeats a tried candidate, whatever its origin.
         #expect(!proposals.contains { search.wasTried($0.0) } && !early.contains(where: seedsOnly.wasTried))
         var again = samples[1]
-        again.origin = "mutation"
+        again.origin = .mutation
         #expect(search.wasTried(again) && !seedsOnly.wasTried(again))
     }
 }
@@ -370,11 +370,11 @@ struct RecordedSearchFixture {
         var floored = fixture.space
         floored.augmentationFloor = .longTraining
         let trial = BestTrialTests().trial
-        let before = [trial(1, 1, 0.69, 38_000_000, floored.seeds()[0]), trial(2, 1, 0.64, 9_000_000, floored.seeds()[2])]
-        #expect(fixture.space.seeds()[2] != floored.seeds()[2])
+        let before = [trial(1, 1, 0.69, 38_000_000, floored.startingArchitectures()[0]), trial(2, 1, 0.64, 9_000_000, floored.startingArchitectures()[2])]
+        #expect(fixture.space.startingArchitectures()[2] != floored.startingArchitectures()[2])
         let resumed = ArchitectureSearch(trainer: fixture.trainer, space: fixture.space, settings: SearchSettings(),
                                          initialCost: CostModel(secondsPerImageFLOP: 1e-9), previousTrials: before)
-        #expect(resumed.seedsNotTried().map(\.origin) == ["seed:resnet"])
+        #expect(resumed.startingArchitecturesNotTried().map(\.origin) == [.startingArchitecture("resnet")])
     }
 }
 

@@ -27,11 +27,8 @@ enum Support {
     static func train(manifest: URL, budget: Double, jobs: URL) throws -> JobRecord {
         var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: budget))
         options.jobsDirectory = jobs
-        let recorder = JobRecorder(store: try SQLiteJobStore(jobsDirectory: jobs))
-        let job = try TrainingJob(options: options) { recorder.record($0) }
-        try recorder.attach(job)
-        defer { recorder.finish() }
-        _ = try job.run(shouldStop: { recorder.cancelRequested })
+        let job = try TrainingJob(options: options, store: try SQLiteJobStore(jobsDirectory: jobs))
+        _ = try job.run()
         return job.record
     }
 

@@ -5,10 +5,10 @@ import Search
 /// (`ArchitectureSearch.calibrate`) and the budget: the cost model the search starts from, the
 /// rung sizes, whether the pick favours capacity, and the augmentation floor.
 ///
-/// Kept in the job folder (`search-regime.json`): a job resumed after an interruption searches as
-/// the interrupted run did. Calibrating again could decide otherwise (probes vary between
-/// calibrations), and trials of one search would then have been trained and scored under two
-/// regimes. See docs/decisions/0003-calibration-probes.md.
+/// Part of the job's plan (`JobPlan`, kept with the job): a job resumed after an interruption
+/// searches as the interrupted run did. Calibrating again could decide otherwise (probes vary
+/// between calibrations), and trials of one search would then have been trained and scored under
+/// two regimes. See docs/decisions/0003-calibration-probes.md.
 public struct SearchRegime: Codable, Equatable, Sendable {
     /// The cost model before any trial.
     public var costModel: CostModel

@@ -1,5 +1,4 @@
 import Foundation
-import JobService
 import Search
 import Testing
 

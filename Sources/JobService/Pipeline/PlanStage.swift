@@ -1,0 +1,109 @@
+import Foundation
+import NN
+import Search
+import Training
+
+/// The plan stage's value: the plan (`JobPlan`, saved with the job) and what the search and the
+/// final training start from.
+struct PlannedJob {
+    var data: ImportedData
+    var plan: JobPlan
+    /// The search space, with the plan's class-weighting gene and augmentation floor.
+    var space: SearchSpace
+    /// The search's settings as the plan decided them.
+    var settings: SearchSettings
+    /// The candidate trained without a search (`--candidate`, `--baseline`), or `nil` for a search.
+    var fixed: Candidate?
+    /// Trials an interrupted run of this job finished (its search log), which the search goes on from.
+    var previousTrials: [Search.TrialRecord]
+    var clock: BudgetClock
+    /// Whether the plan was the interrupted run's, read back.
+    var planKept: Bool
+
+    /// "candidate" or "starting architecture", for the job's log.
+    var fixedDescription: String
+}
+
+extension TrainingJob {
+    /// Plans the job (`JobPlanner`): calibrates the cost of training on this machine, decides the
+    /// search's share and regime, and checks that the job fits its budget. A job resumed after an
+    /// interruption keeps the plan its first run saved.
+    /// - Throws: `SearchError.budgetTooSmall` / `.tooLittleLeftToResume` when the job cannot finish
+    ///   in its budget; `JobError.failed` for an unknown starting architecture, a candidate that does
+    ///   not fit the images, or a search log or plan this job cannot have written.
+    func plan(_ data: ImportedData) throws -> PlannedJob {
+        let planner = JobPlanner(budgetSeconds: options.budget.seconds, searchShare: options.searchFraction, settings: options.search,
+                                 statistics: data.statistics)
+        var space = planner.space(inputShape: BatchLoader(dataset: data.dataset, normalization: nil).inputShape, classes: data.labels.count)
+        let fixed = try fixedCandidate(in: space)
+        let previousTrials = fixed == nil && record.usedSeconds > 0 ? try storedTrials(space: space) : []
+        let usedBefore = previousTrials.isEmpty ? 0 : record.usedSeconds
+        let clock = BudgetClock(budgetSeconds: options.budget.seconds, usedBefore: usedBefore)
+        self.clock = clock
+        let kept = previousTrials.isEmpty ? nil : try storedPlan()
+        let plan = try kept ?? makePlan(planner, data: data, space: space, fixed: fixed)
+        space.imbalanced = plan.classWeightingSearched
+        space.augmentationFloor = plan.regime.augmentationFloor
+        try plan.checkFeasible(elapsedSeconds: clock.elapsed, resumed: usedBefore > 0)
+        return PlannedJob(data: data, plan: plan, space: space, settings: plan.searchSettings(options.search, seed: options.seed), fixed: fixed,
+                          previousTrials: previousTrials, clock: clock, planKept: kept != nil,
+                          fixedDescription: options.fixedCandidate != nil ? "candidate" : "starting architecture")
+    }
+
+    /// The trials an interrupted run of this job finished, from the store.
+    /// - Throws: `JobError.failed` for trials this job's search cannot have made.
+    private func storedTrials(space: SearchSpace) throws -> [Search.TrialRecord] {
+        let trials = try store.trials(jobID: id)
+        for (index, trial) in trials.enumerated() {
+            let problem = trial.id != index + 1 ? "it should be trial \(index + 1)" : trial.problem ?? space.problem(with: trial.candidate)
+            if let problem { throw JobError.failed("trial \(trial.id) of job \(id) cannot have been made by this job's search (\(problem)); the job cannot resume") }
+        }
+        return trials
+    }
+
+    /// The plan an interrupted run of this job made, from the store.
+    /// - Throws: `JobError.failed` for a plan this job cannot have made.
+    private func storedPlan() throws -> JobPlan? {
+        guard let plan = try store.plan(jobID: id) else { return nil }
+        if let problem = plan.problem { throw JobError.failed("the stored plan of job \(id) is impossible (\(problem)); the job cannot resume") }
+        return plan
+    }
+
+    /// The candidate the options say to train without a search, or `nil` for a search.
+    private func fixedCandidate(in space: SearchSpace) throws -> Candidate? {
+        if let given = options.fixedCandidate?.candidate {
+            if let problem = space.problem(with: given) { throw JobError.failed("the candidate cannot train on these images: \(problem)") }
+            return given
+        }
+        guard let name = options.startingArchitecture else { return nil }
+        let starting = space.startingArchitectures()
+        guard let found = starting.first(where: { $0.origin == .startingArchitecture(name) }) else {
+            throw JobError.failed("unknown starting architecture '\(name)' (known: \(starting.map(Self.name).joined(separator: ", ")))")
+        }
+        return found
+    }
+
+    /// Calibrates (a few timed batches of each starting architecture, or of the fixed candidate
+    /// alone), plans and saves the plan.
+    private func makePlan(_ planner: JobPlanner, data: ImportedData, space: SearchSpace, fixed: Candidate?) throws -> JobPlan {
+        let started = Date()
+        let starting = space.startingArchitectures()
+        let probed = fixed.map { [$0] } ?? starting
+        let calibration = try ArchitectureSearch.calibrate(trainer: data.trainer, seeds: probed, space: space)
+        let flops = { (candidate: Candidate) in
+            Double(try candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "plan").forwardFLOPsPerImage())
+        }
+        let priced = try probed.map { candidate in
+            let epoch = calibration.seconds(flops: try flops(candidate), trainImages: Double(data.statistics.trainImages),
+                                            scoredImages: Double(data.statistics.validationImages))
+            return "\(Self.name(candidate)) ~\(Budget.format(epoch))"
+        }
+        let what = fixed == nil ? "each starting architecture" : "the \(options.fixedCandidate != nil ? "candidate" : "starting architecture")"
+        say("timed a few batches of \(what) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; "
+            + "priced epochs: \(priced.joined(separator: ", "))")
+        let plan = planner.plan(calibration: calibration, startingFLOPs: try starting.map(flops), fixedFLOPs: try fixed.map(flops))
+        try store.savePlan(jobID: id, plan)
+        try folder.writePlan(plan)  // an export, for people reading the job's folder
+        return plan
+    }
+}

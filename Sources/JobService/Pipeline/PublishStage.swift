@@ -1,0 +1,64 @@
+import Evaluation
+import Foundation
+import Search
+
+extension TrainingJob {
+    /// Writes the report (`report.json`, `report.html`) and records the job's success and its model
+    /// in the store in one transaction, with a warning when the model is no better than the
+    /// majority-class baseline.
+    /// - Throws: `JobError.io` when a report file cannot be written; `StoreError`.
+    func publish(_ evaluated: EvaluatedModel) throws -> EvaluationReport {
+        let model = evaluated.model, data = model.data, used = model.searched.planned.clock.elapsed
+        let stopReason = Self.stopReason(model)
+        let report = EvaluationReport(
+            test: evaluated.test, jobID: id,
+            dataset: DatasetSummary(manifest: options.manifest.path, partitions: data.summary.partitions,
+                                    notes: data.splits.notes + data.summary.warnings),
+            search: SearchLog(strategy: model.searched.strategy, trials: model.searched.trials.map(Self.reportTrial)),
+            budget: BudgetSummary(requestedSeconds: options.budget.seconds, usedSeconds: used, stopReason: stopReason,
+                                  importSeconds: data.summary.importSeconds),
+            machine: MachineInfo.current(),
+            model: ModelSummary(architecture: model.plan.candidate.summary + (model.members > 1 ? " (ensemble of \(model.members))" : ""),
+                                parameters: try model.architecture.parameterCount(), flops: try model.architecture.forwardFLOPsPerImage(),
+                                testTimeAugmentation: evaluated.testTimeAugmentation.rawValue, validationAccuracy: evaluated.validationAccuracy,
+                                validationBaselineAccuracy: data.statistics.validationBaselineAccuracy))
+        for warning in report.warnings { say("warning: \(warning)") }
+        try folder.writeAtomically(try report.jsonData(), to: folder.reportURL)
+        try folder.writeAtomically(Data(report.html().utf8), to: folder.reportHTMLURL)
+        var finished = try store.job(id) ?? record
+        finished.state = .succeeded
+        finished.usedSeconds = used
+        finished.progress = 1
+        finished.testAccuracy = evaluated.test.accuracy
+        finished.stopReason = stopReason
+        finished.bestValidationAccuracy = model.first.bestValidationAccuracy
+        finished.warning = report.warnings.isEmpty ? nil : report.warnings.joined(separator: "; ")
+        try store.completeJob(finished, model: try modelRecord(evaluated, architecture: report.model?.architecture ?? ""))
+        try update { _ in }  // the store's record, with its update time, exported to `job.json`
+        return report
+    }
+
+    /// The servable model's row, from the model in hand.
+    private func modelRecord(_ evaluated: EvaluatedModel, architecture: String) throws -> ModelRecord {
+        let resolution = evaluated.model.data.dataset.resolution
+        return ModelRecord(id: id, labels: evaluated.model.data.labels, width: resolution.width, height: resolution.height,
+                           channels: resolution.channels, architecture: architecture,
+                           parameters: try evaluated.model.architecture.parameterCount(), testAccuracy: evaluated.test.accuracy)
+    }
+
+    /// Why the final training stopped, for the report and the job's record.
+    private static func stopReason(_ model: FinalModel) -> String {
+        switch model.first.stopReason {
+        case .deadline: "budget reached"
+        case .converged: "converged"
+        case .noBetterThanBaseline: "no better than the majority-class baseline"
+        default: model.epochs >= FinalTrainingPlan.maximumEpochs ? "reached the ceiling of \(model.epochs) epochs" : "completed the planned epochs"
+        }
+    }
+
+    private static func reportTrial(_ trial: TrialRecord) -> TrialSummary {
+        TrialSummary(id: trial.id, architecture: trial.architecture, parameters: trial.parameters, flops: trial.flops,
+                               epochs: trial.epochs, validationAccuracy: trial.error == nil ? trial.validationAccuracy : nil,
+                               seconds: trial.seconds)
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import JobService
+import Search
+import Testing
+
+/// The store is the one owner of a job's state: what the job does when the store does not take a
+/// write, and what it keeps there.
+@Suite struct StateOwnerTests {
+    @Test func aTrialTheStoreDoesNotTakeFailsTheJobWithTheReason() throws {
+        var options = TrainingJobOptions(manifest: try TrainingJobTests.slice(perClass: 20), budget: Budget(seconds: 30))
+        options.jobsDirectory = TrainingJobTests.root.appendingPathComponent("jobs")
+        let store = InMemoryJobStore()
+        store.faultInjection = { $0 == "addTrial" ? StoreError.database("disk I/O error") : nil }
+        let job = try TrainingJob(options: options, store: store)
+        #expect(throws: StoreError.database("disk I/O error")) { try job.run() }
+        let record = try #require(try store.job(job.id))
+        #expect(record.state == .failed, "the job does not go on as if the trial were kept")
+        #expect(record.failureReason == "job store: disk I/O error")
+        #expect(try store.model(job.id) == nil)
+    }
+
+    @Test func aSucceededJobKeepsItsPlanTrialsAndModelInTheStore() throws {
+        var options = TrainingJobOptions(manifest: try TrainingJobTests.slice(perClass: 20), budget: Budget(seconds: 30))
+        options.jobsDirectory = TrainingJobTests.root.appendingPathComponent("jobs")
+        let store = InMemoryJobStore()
+        let job = try TrainingJob(options: options, store: store)
+        let report = try #require(try job.run())
+        let record = try #require(try store.job(job.id))
+        #expect(record.state == .succeeded && record.testAccuracy == report.test.accuracy)
+        let exported = try job.folder.readRecord()
+        #expect(exported.state == .succeeded && exported.usedSeconds == record.usedSeconds, "job.json is the store's record, exported")
+        let plan = try #require(try store.plan(jobID: job.id))
+        #expect(plan.budgetSeconds == 30 && plan.searches)
+        #expect(try store.trials(jobID: job.id).count == record.trialsDone)
+        let model = try #require(try store.model(job.id))
+        #expect(model.testAccuracy == report.test.accuracy && model.labels.count == 10 && model.width == 28)
+        #expect(model.architecture == report.model?.architecture)
+    }
+}
