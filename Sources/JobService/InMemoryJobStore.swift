@@ -5,106 +5,136 @@ import Search
 /// contract as `SQLiteJobStore` (the store contract suite runs against both), with one lock
 /// serialising every change, as a transaction would.
 public final class InMemoryJobStore: JobStore, @unchecked Sendable {
-    private let lock = NSLock()
-    private var jobsByID: [String: JobRecord] = [:]
-    private var cancelRequested: Set<String> = []
-    private var runners: [String: Int32] = [:]
-    private var trialsByJob: [String: [Int: TrialRecord]] = [:]
-    private var plansByJob: [String: JobPlan] = [:]
-    private var modelsByID: [String: ModelRecord] = [:]
-    private var datasetsByID: [String: DatasetRecord] = [:]
+    /// The state, shared by the store and its fenced views.
+    private final class State: @unchecked Sendable {
+        let lock = NSLock()
+        var jobs: [String: JobRecord] = [:]
+        var leases: [String: JobLease] = [:]
+        var attempts: [String: Int] = [:]
+        var cancelRequested: Set<String> = []
+        var trials: [String: [Int: TrialRecord]] = [:]
+        var plans: [String: JobPlan] = [:]
+        var models: [String: ModelRecord] = [:]
+        var datasets: [String: DatasetRecord] = [:]
+        var fault: (@Sendable (String) -> StoreError?)?
+    }
+
+    private let state: State
+    private let fence: JobLease?
+
+    public init() {
+        state = State()
+        fence = nil
+    }
+
+    private init(state: State, fence: JobLease) {
+        self.state = state
+        self.fence = fence
+    }
 
     /// Called with a write's name (`"addTrial"`, `"updateJob"`, …) before it is made; an error
     /// returned fails that write, as a database that went away would. For tests of what a job does
     /// when the store does not take a state.
     public var faultInjection: (@Sendable (String) -> StoreError?)? {
-        get { locked { fault } }
-        set { locked { fault = newValue } }
-    }
-    private var fault: (@Sendable (String) -> StoreError?)?
-
-    public init() {}
-
-    private func locked<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
+        get { locked { $0.fault } }
+        set { locked { $0.fault = newValue } }
     }
 
-    /// `locked`, for a write named `operation` that `faultInjection` may fail.
-    private func writing<T>(_ operation: String, _ body: () throws -> T) throws -> T {
-        try locked {
-            if let error = fault?(operation) { throw error }
-            return try body()
+    public func fenced(by lease: JobLease) -> any JobStore { InMemoryJobStore(state: state, fence: lease) }
+
+    private func locked<T>(_ body: (State) throws -> T) rethrows -> T {
+        state.lock.lock()
+        defer { state.lock.unlock() }
+        return try body(state)
+    }
+
+    /// `locked`, for a write named `operation` about job `jobID` (fenced) that `faultInjection` may fail.
+    private func writing<T>(_ operation: String, jobID: String? = nil, _ body: (State) throws -> T) throws -> T {
+        try locked { state in
+            if let error = state.fault?(operation) { throw error }
+            if let fence, let jobID, fence.jobID == jobID, state.leases[jobID].map({ ($0.owner, $0.attempt) }) ?? ("", 0) != (fence.owner, fence.attempt) {
+                throw StoreError.leaseLost(jobID: jobID)
+            }
+            return try body(state)
         }
     }
 
     // MARK: Jobs
 
     public func insertJob(_ record: JobRecord) throws {
-        try writing("insertJob") {
-            guard jobsByID[record.id] == nil else { throw StoreError.conflict("job '\(record.id)' exists") }
-            jobsByID[record.id] = record
+        try writing("insertJob") { state in
+            guard state.jobs[record.id] == nil else { throw StoreError.conflict("job '\(record.id)' exists") }
+            state.jobs[record.id] = record
         }
     }
 
-    public func job(_ id: String) throws -> JobRecord? { locked { jobsByID[id] } }
+    public func job(_ id: String) throws -> JobRecord? { locked { $0.jobs[id] } }
 
     public func jobs() throws -> [JobRecord] {
-        locked { jobsByID.values.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) } }
+        locked { $0.jobs.values.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) } }
     }
 
     @discardableResult
     public func updateJob(_ id: String, _ change: (inout JobRecord) throws -> Void) throws -> JobRecord {
-        try writing("updateJob") {
-            guard var record = jobsByID[id] else { throw StoreError.notFound(kind: "job", id: id) }
+        try writing("updateJob", jobID: id) { state in
+            guard var record = state.jobs[id] else { throw StoreError.notFound(kind: "job", id: id) }
             try change(&record)
             record.updatedAt = Date()
-            jobsByID[id] = record
+            state.jobs[id] = record
             return record
         }
     }
 
     @discardableResult
     public func requestCancel(_ id: String) throws -> JobRecord {
-        try writing("requestCancel") {
-            guard var record = jobsByID[id] else { throw StoreError.notFound(kind: "job", id: id) }
+        try writing("requestCancel") { state in
+            guard var record = state.jobs[id] else { throw StoreError.notFound(kind: "job", id: id) }
             if record.state == .queued {
                 record.state = .cancelled
                 record.stopReason = "cancelled before it started"
                 record.updatedAt = Date()
-                jobsByID[id] = record
+                state.jobs[id] = record
             } else if !record.state.isFinished {
-                cancelRequested.insert(id)
+                state.cancelRequested.insert(id)
             }
             return record
         }
     }
 
-    public func isCancelRequested(_ id: String) throws -> Bool { locked { cancelRequested.contains(id) } }
-
-    public func setRunner(jobID: String, pid: Int32) throws { try writing("setRunner") { runners[jobID] = pid } }
+    public func isCancelRequested(_ id: String) throws -> Bool { locked { $0.cancelRequested.contains(id) } }
 
     public func deleteJob(_ id: String) throws {
-        try writing("deleteJob") {
-            guard let record = jobsByID[id] else { throw StoreError.notFound(kind: "job", id: id) }
+        try writing("deleteJob") { state in
+            guard let record = state.jobs[id] else { throw StoreError.notFound(kind: "job", id: id) }
             guard record.state.isFinished else {
                 throw StoreError.conflict("job '\(id)' is \(record.state.rawValue): cancel it first (POST /v1/jobs/\(id)/cancel or autovision jobs cancel \(id))")
             }
-            jobsByID[id] = nil
-            trialsByJob[id] = nil
-            plansByJob[id] = nil
-            modelsByID[id] = nil
-            cancelRequested.remove(id)
-            runners[id] = nil
+            state.jobs[id] = nil
+            state.trials[id] = nil
+            state.plans[id] = nil
+            state.models[id] = nil
+            state.leases[id] = nil
+            state.cancelRequested.remove(id)
         }
     }
 
-    public func claimNextJob(pid: Int32) throws -> JobRecord? {
-        try writing("claimNextJob") {
-            let queued = jobsByID.values.filter { $0.state == .queued }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    // MARK: Leases
+
+    public func insertLeasedJob(_ record: JobRecord, owner: String, leaseSeconds: Double) throws -> JobLease {
+        try writing("insertLeasedJob") { state in
+            guard state.jobs[record.id] == nil else { throw StoreError.conflict("job '\(record.id)' exists") }
+            var record = record
+            record.state = .importing
+            state.jobs[record.id] = record
+            return Self.lease(record.id, to: owner, seconds: leaseSeconds, in: state)
+        }
+    }
+
+    public func claimNextJob(owner: String, leaseSeconds: Double) throws -> (record: JobRecord, lease: JobLease)? {
+        try writing("claimNextJob") { state in
+            let queued = state.jobs.values.filter { $0.state == .queued }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
             for var record in queued {
-                let dataset = record.datasetID.flatMap { datasetsByID[$0] }
+                let dataset = record.datasetID.flatMap { state.datasets[$0] }
                 if dataset?.state == .importing { continue }  // waits in `queued`
                 if let dataset, dataset.state == .failed {
                     record.state = .failed
@@ -113,25 +143,51 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
                     record.state = .importing
                 }
                 record.updatedAt = Date()
-                jobsByID[record.id] = record
-                if record.state == .importing {
-                    runners[record.id] = pid
-                    return record
-                }
+                state.jobs[record.id] = record
+                if record.state == .importing { return (record, Self.lease(record.id, to: owner, seconds: leaseSeconds, in: state)) }
             }
             return nil
         }
     }
 
-    public func recoverOrphanedJobs(_ recover: (inout JobRecord) -> Void) throws -> [JobRecord] {
-        try writing("recoverOrphanedJobs") {
+    private static func lease(_ jobID: String, to owner: String, seconds: Double, in state: State) -> JobLease {
+        let attempt = (state.attempts[jobID] ?? 0) + 1
+        state.attempts[jobID] = attempt
+        let lease = JobLease(jobID: jobID, owner: owner, attempt: attempt, expiresAt: Date().addingTimeInterval(seconds))
+        state.leases[jobID] = lease
+        return lease
+    }
+
+    @discardableResult
+    public func renewLease(_ lease: JobLease, seconds: Double) throws -> JobLease {
+        try writing("renewLease") { state in
+            guard let held = state.leases[lease.jobID], held.owner == lease.owner, held.attempt == lease.attempt else {
+                throw StoreError.leaseLost(jobID: lease.jobID)
+            }
+            var renewed = held
+            renewed.expiresAt = Date().addingTimeInterval(seconds)
+            state.leases[lease.jobID] = renewed
+            return renewed
+        }
+    }
+
+    public func releaseLease(_ lease: JobLease) throws {
+        try writing("releaseLease") { state in
+            if let held = state.leases[lease.jobID], held.owner == lease.owner, held.attempt == lease.attempt { state.leases[lease.jobID] = nil }
+        }
+    }
+
+    public func requeueExpiredLeases(_ recover: (inout JobRecord) -> Void) throws -> [JobRecord] {
+        try writing("requeueExpiredLeases") { state in
             var recovered: [JobRecord] = []
-            for var record in jobsByID.values.sorted(by: { $0.id < $1.id }) where record.state != .queued && !record.state.isFinished {
-                if let pid = runners[record.id], pid == getpid() || processIsAlive(pid) { continue }
-                recover(&record)
-                record.updatedAt = Date()
-                jobsByID[record.id] = record
-                runners[record.id] = nil
+            let now = Date()
+            for var record in state.jobs.values.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) })
+            where record.state != .queued && !record.state.isFinished && (state.leases[record.id]?.expiresAt ?? .distantPast) < now {
+                SQLiteJobStore.recover(&record, cancelRequested: state.cancelRequested.contains(record.id), with: recover)
+                record.updatedAt = now
+                state.jobs[record.id] = record
+                state.leases[record.id] = nil
+                state.cancelRequested.remove(record.id)
                 recovered.append(record)
             }
             return recovered
@@ -139,82 +195,82 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
     }
 
     public func completeJob(_ record: JobRecord, model: ModelRecord) throws {
-        try writing("completeJob") {
-            guard jobsByID[record.id] != nil else { throw StoreError.notFound(kind: "job", id: record.id) }
+        try writing("completeJob", jobID: record.id) { state in
+            guard state.jobs[record.id] != nil else { throw StoreError.notFound(kind: "job", id: record.id) }
             var record = record
             record.updatedAt = Date()
-            jobsByID[record.id] = record
-            modelsByID[model.id] = model
+            state.jobs[record.id] = record
+            state.models[model.id] = model
         }
     }
 
     // MARK: Plans
 
     public func savePlan(jobID: String, _ plan: JobPlan) throws {
-        try writing("savePlan") {
-            guard jobsByID[jobID] != nil else { throw StoreError.notFound(kind: "job", id: jobID) }
-            plansByJob[jobID] = plan
+        try writing("savePlan", jobID: jobID) { state in
+            guard state.jobs[jobID] != nil else { throw StoreError.notFound(kind: "job", id: jobID) }
+            state.plans[jobID] = plan
         }
     }
 
-    public func plan(jobID: String) throws -> JobPlan? { locked { plansByJob[jobID] } }
+    public func plan(jobID: String) throws -> JobPlan? { locked { $0.plans[jobID] } }
 
     // MARK: Trials
 
     public func addTrial(jobID: String, _ trial: TrialRecord) throws {
-        try writing("addTrial") {
-            guard jobsByID[jobID] != nil else { throw StoreError.notFound(kind: "job", id: jobID) }
-            trialsByJob[jobID, default: [:]][trial.id] = trial
+        try writing("addTrial", jobID: jobID) { state in
+            guard state.jobs[jobID] != nil else { throw StoreError.notFound(kind: "job", id: jobID) }
+            state.trials[jobID, default: [:]][trial.id] = trial
         }
     }
 
     public func trials(jobID: String) throws -> [TrialRecord] {
-        locked { (trialsByJob[jobID] ?? [:]).values.sorted { $0.id < $1.id } }
+        locked { ($0.trials[jobID] ?? [:]).values.sorted { $0.id < $1.id } }
     }
 
     // MARK: Models
 
-    public func model(_ id: String) throws -> ModelRecord? { locked { modelsByID[id] } }
+    public func model(_ id: String) throws -> ModelRecord? { locked { $0.models[id] } }
 
     public func models() throws -> [ModelRecord] {
-        locked { modelsByID.values.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) } }
+        locked { $0.models.values.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) } }
     }
 
     // MARK: Datasets
 
     public func insertDataset(_ record: DatasetRecord) throws {
-        try writing("insertDataset") {
-            guard datasetsByID[record.id] == nil else { throw StoreError.conflict("dataset '\(record.id)' exists") }
-            datasetsByID[record.id] = record
+        try writing("insertDataset") { state in
+            guard state.datasets[record.id] == nil else { throw StoreError.conflict("dataset '\(record.id)' exists") }
+            state.datasets[record.id] = record
         }
     }
 
-    public func dataset(_ id: String) throws -> DatasetRecord? { locked { datasetsByID[id] } }
+    public func dataset(_ id: String) throws -> DatasetRecord? { locked { $0.datasets[id] } }
 
     public func datasets() throws -> [DatasetRecord] {
-        locked { datasetsByID.values.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) } }
+        locked { $0.datasets.values.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) } }
     }
 
     @discardableResult
     public func updateDataset(_ id: String, _ change: (inout DatasetRecord) throws -> Void) throws -> DatasetRecord {
-        try writing("updateDataset") {
-            guard var record = datasetsByID[id] else { throw StoreError.notFound(kind: "dataset", id: id) }
+        try writing("updateDataset") { state in
+            guard var record = state.datasets[id] else { throw StoreError.notFound(kind: "dataset", id: id) }
             try change(&record)
             record.updatedAt = Date()
-            datasetsByID[id] = record
+            state.datasets[id] = record
             return record
         }
     }
 
     public func deleteDataset(_ id: String) throws {
-        try writing("deleteDataset") {
-            guard datasetsByID[id] != nil else { throw StoreError.notFound(kind: "dataset", id: id) }
-            let users = jobsByID.values.filter { $0.datasetID == id && !$0.state.isFinished }.sorted { $0.createdAt < $1.createdAt }.map(\.id)
+        try writing("deleteDataset") { state in
+            guard state.datasets[id] != nil else { throw StoreError.notFound(kind: "dataset", id: id) }
+            let users = state.jobs.values.filter { $0.datasetID == id && !$0.state.isFinished }.sorted { $0.createdAt < $1.createdAt }.map(\.id)
             if !users.isEmpty {
                 throw StoreError.conflict("dataset '\(id)' is used by unfinished job(s) \(users.joined(separator: ", ")): cancel them or wait until they finish")
             }
-            datasetsByID[id] = nil
-            for (jobID, record) in jobsByID where record.datasetID == id { jobsByID[jobID]?.datasetID = nil }  // as ON DELETE SET NULL
+            state.datasets[id] = nil
+            for (jobID, record) in state.jobs where record.datasetID == id { state.jobs[jobID]?.datasetID = nil }  // as ON DELETE SET NULL
         }
     }
 }

@@ -42,14 +42,28 @@ public final class JobRunner: @unchecked Sendable {
     /// crashes its process must not crash every restart).
     public static let maximumResumes = 3
 
-    /// Starts the worker threads (once). Jobs a killed process left running are queued again first,
-    /// to resume from their last finished trial (see `TrainingJob`).
+    /// Seconds a job's lease lasts unless renewed, and between renewals (`LeaseKeeper`).
+    public var leaseSeconds = LeaseKeeper.defaultLeaseSeconds
+    public var heartbeatSeconds = LeaseKeeper.defaultHeartbeatSeconds
+    /// This runner's identity in the jobs' leases.
+    public let owner = JobLease.newOwner()
+
+    /// Starts the worker threads (once). Jobs whose worker stopped renewing its lease (killed,
+    /// crashed, paused) are queued again, here and before every claim, to resume from their last
+    /// finished trial (see `TrainingJob`).
     public func start() {
         condition.lock()
         defer { condition.unlock() }
         guard !started else { return }
         started = true
-        _ = try? store.recoverOrphanedJobs { record in
+        requeueExpiredLeases()
+        for index in 0..<concurrentJobs { spawn(name: "autovision-job-\(index)") { self.jobLoop() } }
+        spawn(name: "autovision-import") { self.importLoop() }
+    }
+
+    /// Queues again the jobs whose lease expired, or fails those interrupted too often.
+    private func requeueExpiredLeases() {
+        _ = try? store.requeueExpiredLeases { record in
             let resumes = record.resumes ?? 0
             if resumes >= Self.maximumResumes {
                 record.failureReason = "interrupted \(resumes + 1) times (the process running it stopped while the job was "
@@ -60,8 +74,6 @@ public final class JobRunner: @unchecked Sendable {
                 record.resumes = resumes + 1
             }
         }
-        for index in 0..<concurrentJobs { spawn(name: "autovision-job-\(index)") { self.jobLoop() } }
-        spawn(name: "autovision-import") { self.importLoop() }
     }
 
     private func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
@@ -127,51 +139,59 @@ public final class JobRunner: @unchecked Sendable {
 
     private func jobLoop() {
         repeat {
-            while let record = claim() { run(record) }
+            while let (record, lease) = claim() { run(record, lease: lease) }
         } while waitForWork()
     }
 
-    private func claim() -> JobRecord? {
+    private func claim() -> (record: JobRecord, lease: JobLease)? {
         condition.lock()
         defer { condition.unlock() }
-        guard !stopping, let record = try? store.claimNextJob(pid: getpid()) else { return nil }
-        running[record.id] = false
-        return record
+        guard !stopping else { return nil }
+        requeueExpiredLeases()
+        guard let claimed = try? store.claimNextJob(owner: owner, leaseSeconds: leaseSeconds) else { return nil }
+        running[claimed.record.id] = false
+        return claimed
     }
 
-    private func run(_ record: JobRecord) {
+    private func run(_ record: JobRecord, lease: JobLease) {
         let id = record.id
+        let keeper = LeaseKeeper(store: store, lease: lease, leaseSeconds: leaseSeconds, heartbeatSeconds: heartbeatSeconds)
+        keeper.start()
+        let fenced = store.fenced(by: lease)
         let stopFlag: @Sendable () -> Bool = { [self] in
             condition.lock()
             defer { condition.unlock() }
             return running[id] ?? false
         }
+        let shouldStop: @Sendable () -> Bool = { stopFlag() || keeper.isLost }
         do {
             let datasetImportOptions = try record.datasetID.flatMap { try store.dataset($0) }
                 .map { DatasetUpload.importOptions(for: $0, maxPixels: maxPixels) }
             let options = TrainingJobOptions(resuming: record, jobsDirectory: jobsDirectory, datasetImportOptions: datasetImportOptions)
-            let job = try TrainingJob(options: options, store: store, id: id) { [weak self] event in
+            let job = try TrainingJob(options: options, store: fenced, id: id) { [weak self] event in
                 if case let .epoch(epoch) = event { self?.trainingMetrics.record(epoch, job: id) }
                 self?.onEvent?(id, event)
             }
-            do { try job.run(shouldStop: stopFlag) } catch {
-                // The job recorded its failure in the store; nothing else waits for it here.
+            do { try job.run(shouldStop: shouldStop) } catch {
+                // The job recorded its failure in the store (or lost its lease and may not); nothing else waits for it here.
             }
         } catch {
-            _ = try? store.updateJob(id) {
+            _ = try? fenced.updateJob(id) {
                 $0.state = .failed
                 $0.failureReason = "\(error)"
             }
         }
         if stopFlag() {
             // Stopped by shutdown, not by the user: queued again, to resume when the service restarts.
-            _ = try? store.updateJob(id) {
+            _ = try? fenced.updateJob(id) {
                 guard $0.state == .cancelled else { return }
                 $0.state = .queued
                 $0.stopReason = nil
                 $0.resumes = ($0.resumes ?? 0) + 1
             }
         }
+        keeper.stop()
+        try? store.releaseLease(keeper.lease)
         trainingMetrics.finished(job: id)
         condition.lock()
         running[id] = nil

@@ -85,9 +85,12 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     /// The change conflicts with the current state (deleting a running job, a dataset in use, …).
     case conflict(String)
     case database(String)
+    /// A write about a job by a worker whose lease on it expired (`JobStore.fenced(by:)`).
+    case leaseLost(jobID: String)
 
     public var description: String {
         switch self {
+        case let .leaseLost(jobID): "this worker's lease on job '\(jobID)' expired and the job was queued again; it writes nothing more"
         case let .notFound(kind, id): "no \(kind) '\(id)'"
         case let .conflict(message): message
         case let .database(message): "job store: \(message)"
@@ -109,17 +112,33 @@ public protocol JobStore: AnyObject, Sendable {
     /// Finished jobs are returned unchanged.
     @discardableResult func requestCancel(_ id: String) throws -> JobRecord
     func isCancelRequested(_ id: String) throws -> Bool
-    /// Marks the job as run by process `pid`, so another process does not take it for orphaned.
-    func setRunner(jobID: String, pid: Int32) throws
     /// Removes a finished job's rows (its folder is the caller's). Throws `.conflict` for an unfinished job.
     func deleteJob(_ id: String) throws
-    /// Takes the oldest queued job whose dataset is ready (or that has none) for process `pid`,
-    /// moving it to `importing`; fails queued jobs whose dataset failed. `nil` when none is ready.
-    func claimNextJob(pid: Int32) throws -> JobRecord?
-    /// Jobs left in a running state by a process that no longer runs (killed, crashed): each is
-    /// changed by `recover` (re-queued to resume, or failed with a reason) in one transaction.
+
+    // Leases: a worker runs a job while it holds the job's lease, renewing it (heartbeats) before it
+    // expires; a job whose lease expired (worker killed, paused, partitioned) is queued again.
+
+    /// Inserts `record` already claimed by `owner` (state `importing`, leased), in one transaction:
+    /// no other worker can take it between its insertion and its claim (`autovision train`).
+    func insertLeasedJob(_ record: JobRecord, owner: String, leaseSeconds: Double) throws -> JobLease
+    /// Takes the oldest queued job whose dataset is ready (or that has none) for `owner`, moving it to
+    /// `importing` with a new lease (attempt + 1); fails queued jobs whose dataset failed. `nil`
+    /// when none is ready.
+    func claimNextJob(owner: String, leaseSeconds: Double) throws -> (record: JobRecord, lease: JobLease)?
+    /// Extends `lease` by `seconds` from now.
+    /// - Throws: `StoreError.leaseLost` when the job's lease is no longer `lease` (it expired and
+    ///   the job was queued again or taken by another worker).
+    @discardableResult func renewLease(_ lease: JobLease, seconds: Double) throws -> JobLease
+    /// Gives up `lease` (the job finished, or its worker stops); a no-op when it was lost.
+    func releaseLease(_ lease: JobLease) throws
+    /// Jobs in a running state whose lease expired, or that have none: each is changed by `recover`
+    /// (queued again to resume, or failed with a reason) in one transaction, its lease cleared.
     /// Returns them as changed.
-    func recoverOrphanedJobs(_ recover: (inout JobRecord) -> Void) throws -> [JobRecord]
+    func requeueExpiredLeases(_ recover: (inout JobRecord) -> Void) throws -> [JobRecord]
+    /// A view of the store through which every write about `lease.jobID` (its record, plan, trials,
+    /// completion) is made only while the job's lease is still `lease`, checked in the write's own
+    /// transaction: a worker that lost its lease writes nothing (`StoreError.leaseLost`).
+    func fenced(by lease: JobLease) -> any JobStore
     /// Records the job's success and its model in one transaction.
     func completeJob(_ record: JobRecord, model: ModelRecord) throws
 
@@ -144,6 +163,28 @@ public protocol JobStore: AnyObject, Sendable {
     @discardableResult func updateDataset(_ id: String, _ change: (inout DatasetRecord) throws -> Void) throws -> DatasetRecord
     /// Throws `.conflict` while an unfinished job uses it.
     func deleteDataset(_ id: String) throws
+}
+
+/// A worker's claim on a job: held by `owner` until `expiresAt` unless renewed. `attempt` counts
+/// the job's claims; with `owner` it fences the worker's writes (`JobStore.fenced(by:)`).
+public struct JobLease: Sendable, Equatable {
+    public var jobID: String
+    /// The worker: `HOST:PID:RANDOM` (`JobLease.newOwner()`).
+    public var owner: String
+    public var attempt: Int
+    public var expiresAt: Date
+
+    public init(jobID: String, owner: String, attempt: Int, expiresAt: Date) {
+        self.jobID = jobID
+        self.owner = owner
+        self.attempt = attempt
+        self.expiresAt = expiresAt
+    }
+
+    /// A new worker identity, unique across processes and machines.
+    public static func newOwner() -> String {
+        "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8).lowercased())"
+    }
 }
 
 /// A new, sortable, unique ID with a prefix: `ds-YYYYMMDD-HHMMSS-xxxxxx`.

@@ -22,6 +22,8 @@ extension ModelRecord: FetchableRecord, PersistableRecord {
 public final class SQLiteJobStore: JobStore {
     public let url: URL
     private let pool: DatabasePool
+    /// Set on a fenced view (`fenced(by:)`): writes about this lease's job need it still held.
+    private let fence: JobLease?
 
     /// The file name of the store in a jobs folder.
     public static let fileName = "autovision.sqlite"
@@ -43,6 +45,24 @@ public final class SQLiteJobStore: JobStore {
         } catch {
             throw StoreError.database("cannot open \(url.path): \(error)")
         }
+        fence = nil
+    }
+
+    private init(sharing store: SQLiteJobStore, fence: JobLease) {
+        url = store.url
+        pool = store.pool
+        self.fence = fence
+    }
+
+    public func fenced(by lease: JobLease) -> any JobStore { SQLiteJobStore(sharing: self, fence: lease) }
+
+    /// Throws `.leaseLost` when this is a fenced view of job `jobID` and its lease is no longer the fence.
+    private func checkFence(_ db: Database, jobID: String) throws {
+        guard let fence, fence.jobID == jobID else { return }
+        let row = try Row.fetchOne(db, sql: "SELECT lease_owner, lease_attempt FROM jobs WHERE id = ?", arguments: [jobID])
+        guard let row, row["lease_owner"] as String? == fence.owner, row["lease_attempt"] as Int? == fence.attempt else {
+            throw StoreError.leaseLost(jobID: jobID)
+        }
     }
 
     static var migrator: DatabaseMigrator {
@@ -59,6 +79,11 @@ public final class SQLiteJobStore: JobStore {
                     plan TEXT NOT NULL
                 )
                 """)
+        }
+        migrator.registerMigration("v7: jobs' leases") { db in
+            try addColumn("lease_owner", "TEXT", to: "jobs", in: db)
+            try addColumn("lease_attempt", "INTEGER NOT NULL DEFAULT 0", to: "jobs", in: db)
+            try addColumn("lease_expires_at", "DOUBLE", to: "jobs", in: db)
         }
         return migrator
     }
@@ -155,6 +180,7 @@ public final class SQLiteJobStore: JobStore {
     public func updateJob(_ id: String, _ change: (inout JobRecord) throws -> Void) throws -> JobRecord {
         try write { db in
             guard var record = try JobRecord.fetchOne(db, key: id) else { throw StoreError.notFound(kind: "job", id: id) }
+            try checkFence(db, jobID: id)
             try change(&record)
             record.updatedAt = Date()
             try record.update(db)
@@ -192,23 +218,29 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func claimNextJob(pid: Int32) throws -> JobRecord? {
+    public func insertLeasedJob(_ record: JobRecord, owner: String, leaseSeconds: Double) throws -> JobLease {
+        let lease = JobLease(jobID: record.id, owner: owner, attempt: 1, expiresAt: Date().addingTimeInterval(leaseSeconds))
+        var record = record
+        record.state = .importing
+        try write { db in
+            try record.insert(db)
+            try Self.setLease(lease, in: db)
+        }
+        return lease
+    }
+
+    public func claimNextJob(owner: String, leaseSeconds: Double) throws -> (record: JobRecord, lease: JobLease)? {
         try write { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT jobs.id AS id, datasets.state AS dataset_state, datasets.failure_reason AS dataset_failure
+                SELECT jobs.id AS id, jobs.lease_attempt AS attempt, datasets.state AS dataset_state, datasets.failure_reason AS dataset_failure
                 FROM jobs LEFT JOIN datasets ON datasets.id = jobs.dataset_id
                 WHERE jobs.state = 'queued' ORDER BY jobs.created_at, jobs.id
                 """)
             for row in rows {
-                let id: String = row["id"]
-                guard var record = try JobRecord.fetchOne(db, key: id) else { continue }
+                guard var record = try JobRecord.fetchOne(db, key: row["id"] as String) else { continue }
                 let datasetState: String? = row["dataset_state"]
-                if record.datasetID != nil && datasetState == nil {
-                    record.state = .failed
-                    record.failureReason = "its dataset was deleted before the job started"
-                } else if datasetState == DatasetState.importing.rawValue {
-                    continue  // waits in `queued`
-                } else if datasetState == DatasetState.failed.rawValue {
+                if datasetState == DatasetState.importing.rawValue { continue }  // waits in `queued`
+                if datasetState == DatasetState.failed.rawValue {
                     record.state = .failed
                     record.failureReason = "dataset import failed: \((row["dataset_failure"] as String?) ?? "see GET /v1/datasets/\(record.datasetID ?? "")")"
                 } else {
@@ -216,35 +248,65 @@ public final class SQLiteJobStore: JobStore {
                 }
                 record.updatedAt = Date()
                 try record.update(db)
-                if record.state == .importing {
-                    try db.execute(sql: "UPDATE jobs SET runner_pid = ? WHERE id = ?", arguments: [pid, id])
-                    return record
-                }
+                guard record.state == .importing else { continue }
+                let lease = JobLease(jobID: record.id, owner: owner, attempt: (row["attempt"] as Int? ?? 0) + 1,
+                                     expiresAt: Date().addingTimeInterval(leaseSeconds))
+                try Self.setLease(lease, in: db)
+                return (record, lease)
             }
             return nil
         }
     }
 
-    /// Marks the job as run by this process (`autovision train`), so a server's restart does not take it for orphaned.
-    public func setRunner(jobID: String, pid: Int32) throws {
-        try write { try $0.execute(sql: "UPDATE jobs SET runner_pid = ? WHERE id = ?", arguments: [pid, jobID]) }
+    /// A job its worker left: cancelled when someone asked to, else as `recover` says.
+    static func recover(_ record: inout JobRecord, cancelRequested: Bool, with recover: (inout JobRecord) -> Void) {
+        if cancelRequested {
+            record.state = .cancelled
+            record.stopReason = "cancelled"
+        } else {
+            recover(&record)
+        }
     }
 
-    public func recoverOrphanedJobs(_ recover: (inout JobRecord) -> Void) throws -> [JobRecord] {
+    private static func setLease(_ lease: JobLease, in db: Database) throws {
+        try db.execute(sql: "UPDATE jobs SET lease_owner = ?, lease_attempt = ?, lease_expires_at = ? WHERE id = ?",
+                       arguments: [lease.owner, lease.attempt, lease.expiresAt.timeIntervalSince1970, lease.jobID])
+    }
+
+    @discardableResult
+    public func renewLease(_ lease: JobLease, seconds: Double) throws -> JobLease {
+        var renewed = lease
+        renewed.expiresAt = Date().addingTimeInterval(seconds)
+        try write { db in
+            try db.execute(sql: "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND lease_attempt = ?",
+                           arguments: [renewed.expiresAt.timeIntervalSince1970, lease.jobID, lease.owner, lease.attempt])
+            if db.changesCount == 0 { throw StoreError.leaseLost(jobID: lease.jobID) }
+        }
+        return renewed
+    }
+
+    public func releaseLease(_ lease: JobLease) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND lease_attempt = ?",
+                           arguments: [lease.jobID, lease.owner, lease.attempt])
+        }
+    }
+
+    public func requeueExpiredLeases(_ recover: (inout JobRecord) -> Void) throws -> [JobRecord] {
         try write { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT id, runner_pid FROM jobs WHERE state NOT IN ('queued', 'succeeded', 'failed', 'cancelled')
-                """)
+                SELECT id, cancel_requested FROM jobs WHERE state NOT IN ('queued', 'succeeded', 'failed', 'cancelled')
+                AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY created_at, id
+                """, arguments: [Date().timeIntervalSince1970])
             var recovered: [JobRecord] = []
             for row in rows {
-                let pid: Int32? = row["runner_pid"]
-                if let pid, pid != getpid(), processIsAlive(pid) { continue }
-                if pid == getpid() { continue }
-                guard var record = try JobRecord.fetchOne(db, key: row["id"] as String) else { continue }
-                recover(&record)
+                let id: String = row["id"]
+                guard var record = try JobRecord.fetchOne(db, key: id) else { continue }
+                Self.recover(&record, cancelRequested: row["cancel_requested"], with: recover)
                 record.updatedAt = Date()
                 try record.update(db)
-                try db.execute(sql: "UPDATE jobs SET runner_pid = NULL WHERE id = ?", arguments: [record.id])
+                try db.execute(sql: "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, cancel_requested = 0 WHERE id = ?",
+                               arguments: [id])
                 recovered.append(record)
             }
             return recovered
@@ -253,6 +315,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func completeJob(_ record: JobRecord, model: ModelRecord) throws {
         try write { db in
+            try checkFence(db, jobID: record.id)
             var record = record
             record.updatedAt = Date()
             try record.update(db)
@@ -264,7 +327,10 @@ public final class SQLiteJobStore: JobStore {
 
     public func savePlan(jobID: String, _ plan: JobPlan) throws {
         let json = String(decoding: try Self.encoder.encode(plan), as: UTF8.self)
-        try write { try $0.execute(sql: "INSERT OR REPLACE INTO plans (job_id, plan) VALUES (?, ?)", arguments: [jobID, json]) }
+        try write { db in
+            try checkFence(db, jobID: jobID)
+            try db.execute(sql: "INSERT OR REPLACE INTO plans (job_id, plan) VALUES (?, ?)", arguments: [jobID, json])
+        }
     }
 
     public func plan(jobID: String) throws -> JobPlan? {
@@ -287,6 +353,7 @@ public final class SQLiteJobStore: JobStore {
     public func addTrial(jobID: String, _ trial: TrialRecord) throws {
         let json = String(decoding: try Self.encoder.encode(trial), as: UTF8.self)
         try write { db in
+            try checkFence(db, jobID: jobID)
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO trials (job_id, trial_id, rung, architecture, validation_accuracy, seconds, error, record)
@@ -344,9 +411,4 @@ public final class SQLiteJobStore: JobStore {
             _ = try DatasetRecord.deleteOne(db, key: id)
         }
     }
-}
-
-/// `true` when a process with this ID exists (signal 0 delivers nothing).
-func processIsAlive(_ pid: Int32) -> Bool {
-    kill(pid, 0) == 0 || errno == EPERM
 }

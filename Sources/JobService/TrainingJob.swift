@@ -25,9 +25,10 @@ public final class TrainingJob {
     /// The budget's clock, from the plan stage on.
     var clock: BudgetClock?
 
-    /// Registers the job in `store` as run by this process, or takes over the store's record of job
-    /// `id` (queued by the service, or interrupted before: a job whose record has used budget
-    /// resumes from the trials and plan the store keeps and its best trial's checkpoint).
+    /// Registers the job in `store`, or takes over the store's record of job `id` (queued by the
+    /// service or the CLI, or interrupted before: a job whose record has used budget resumes from
+    /// the trials and plan the store keeps and its best trial's checkpoint). A worker passes the
+    /// store fenced by its lease on the job (`JobStore.fenced(by:)`).
     /// - Throws: `StoreError` when the store cannot record it; `JobError.io` when its folder
     ///   cannot be made.
     public init(options: TrainingJobOptions, store: any JobStore, id: String = JobRecord.newID(),
@@ -39,23 +40,37 @@ public final class TrainingJob {
         if let stored = try store.job(id) {
             record = stored
         } else {
-            record = JobRecord(id: id, manifest: options.manifest.path, budgetSeconds: options.budget.seconds, seed: options.seed)
-            if !options.testTimeAugmentation { record.testTimeAugmentation = false }
-            record.settings = JobSettings(options)
+            record = Self.newRecord(options: options, id: id)
             try store.insertJob(record)
         }
-        try store.setRunner(jobID: id, pid: getpid())
         try folder.create()
         try folder.write(record)
     }
 
     public var id: String { record.id }
 
+    /// The record of a new job with `options`, queued.
+    public static func newRecord(options: TrainingJobOptions, id: String = JobRecord.newID()) -> JobRecord {
+        var record = JobRecord(id: id, manifest: options.manifest.path, budgetSeconds: options.budget.seconds, seed: options.seed)
+        if !options.testTimeAugmentation { record.testTimeAugmentation = false }
+        record.settings = JobSettings(options)
+        return record
+    }
+
     /// Changes the job's record in the store, and exports it to `job.json`.
     /// - Throws: `StoreError` / `JobError.io`: a state the store did not take fails the job.
     func update(_ change: (inout JobRecord) -> Void) throws {
         record = try store.updateJob(id, change)
         try folder.write(record)
+    }
+
+    /// Writes an artifact of the job's folder, only while the store still takes this job's writes
+    /// (a fenced store: this worker's lease): a worker that lost its lease must not replace the files
+    /// of the one that took the job over. A window of one rename remains between the check and the
+    /// write; it closes when artifacts go through the store (issue 21).
+    func writeArtifact(_ data: Data, to url: URL) throws {
+        try update { _ in }
+        try folder.writeAtomically(data, to: url)
     }
 
     func say(_ message: String) { onEvent(.message(message)) }
@@ -85,12 +100,16 @@ public final class TrainingJob {
         } catch is JobCancelled {
             try cancel()
             return nil
+        } catch StoreError.leaseLost(let jobID) {
+            throw StoreError.leaseLost(jobID: jobID)  // another worker has the job now: nothing more is written
         } catch {
             do {
                 try update {
                     $0.state = .failed
                     $0.failureReason = "\(error)"
                 }
+            } catch StoreError.leaseLost(let jobID) {
+                throw StoreError.leaseLost(jobID: jobID)
             } catch let storeError {
                 throw JobError.failed("\(error); the job store could not record the failure: \(storeError)")
             }

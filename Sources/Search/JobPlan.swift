@@ -28,6 +28,16 @@ public struct JobPlan: Codable, Equatable, Sendable {
         case classWeightingSearched = "class_weighting_searched", minimumSecondsAfterCalibration = "minimum_seconds_after_calibration"
     }
 
+    public init(searches: Bool, budgetSeconds: Double, searchSeconds: Double, regime: SearchRegime, classWeightingSearched: Bool,
+                minimumSecondsAfterCalibration: Double) {
+        self.searches = searches
+        self.budgetSeconds = budgetSeconds
+        self.searchSeconds = searchSeconds
+        self.regime = regime
+        self.classWeightingSearched = classWeightingSearched
+        self.minimumSecondsAfterCalibration = minimumSecondsAfterCalibration
+    }
+
     /// Seconds for the final training and the evaluation.
     public var finalTrainingSeconds: Double { budgetSeconds - searchSeconds }
 

@@ -43,6 +43,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
             switch error {
             case let .notFound(kind, id): return .notFound("no \(kind) '\(id)' (list them with GET /v1/\(kind)s)")
             case let .conflict(message): return .conflict(message)
+            case .leaseLost: return .conflict("\(error)")
             // The database's own message names server files; the log has it.
             case .database: return APIError(.serviceUnavailable, "the job store is unavailable (busy or unreadable); retry later",
                                             headers: [.retryAfter: "5"])

@@ -102,8 +102,18 @@ struct TrainCommand: ParsableCommand {
         options.maximumEnsembleMembers = ensembleMembers
         options.importOptions = try importArguments.options()
         // The job store shared with `jobs` and `serve`: the job is listed, cancellable and served from there.
+        // It runs under a lease kept alive here, so a server sharing the store leaves it alone, and
+        // resumes it if this process dies.
         let store = try SQLiteJobStore(jobsDirectory: options.jobsDirectory)
-        let job = try TrainingJob(options: options, store: store) { event in
+        let record = TrainingJob.newRecord(options: options)
+        let lease = try store.insertLeasedJob(record, owner: JobLease.newOwner(), leaseSeconds: LeaseKeeper.defaultLeaseSeconds)
+        let keeper = LeaseKeeper(store: store, lease: lease)
+        keeper.start()
+        defer {
+            keeper.stop()
+            try? store.releaseLease(keeper.lease)
+        }
+        let job = try TrainingJob(options: options, store: store.fenced(by: lease), id: record.id) { event in
             switch event {
             case let .message(text): Console.log(text)
             case let .trial(trial):
@@ -120,7 +130,7 @@ struct TrainCommand: ParsableCommand {
         let interrupted = InterruptFlag.install()
         var report: EvaluationReport?
         do {
-            report = try job.run(shouldStop: { interrupted.isSet })
+            report = try job.run(shouldStop: { interrupted.isSet || keeper.isLost })
         } catch {
             Console.log("error: \(error)")
             if json { try Console.printJSON(summary(job, report: nil)) }

@@ -90,6 +90,14 @@ import Testing
         #expect(throws: StoreError.notFound(kind: "job", id: "done")) { try store.deleteJob("done") }
     }
 
+    @Test(arguments: Kind.allCases) func aPlanIsKeptPerJob(kind: Kind) throws {
+        let store = try makeStore(kind)
+        try store.insertJob(job("j", at: 1))
+        #expect(try store.plan(jobID: "j") == nil)
+        try store.savePlan(jobID: "j", Self.plan)
+        #expect(try store.plan(jobID: "j") == Self.plan)
+    }
+
     @Test(arguments: Kind.allCases) func theOldestJobWithAReadyDatasetIsClaimedFirst(kind: Kind) throws {
         let store = try makeStore(kind)
         var importing = dataset("ds-importing", at: 1)
@@ -102,31 +110,71 @@ import Testing
         try store.insertJob(job("2-fails", at: 20, dataset: "ds-failed"))
         try store.insertJob(job("3-runs", at: 30))
         try store.insertJob(job("4-next", at: 40))
-        let claimed = try #require(try store.claimNextJob(pid: getpid()))
-        #expect(claimed.id == "3-runs" && claimed.state == .importing)
+        let claimed = try #require(try store.claimNextJob(owner: "w1", leaseSeconds: 60))
+        #expect(claimed.record.id == "3-runs" && claimed.record.state == .importing)
+        #expect(claimed.lease.owner == "w1" && claimed.lease.attempt == 1 && claimed.lease.expiresAt > Date().addingTimeInterval(50))
         #expect(try store.job("1-waits")?.state == .queued, "its dataset is still importing")
         let failedJob = try #require(try store.job("2-fails"))
         #expect(failedJob.state == .failed && failedJob.failureReason?.contains("no image imported") == true)
         importing.state = .ready
         try store.updateDataset("ds-importing") { $0.state = .ready }
-        #expect(try store.claimNextJob(pid: getpid())?.id == "1-waits")
-        #expect(try store.claimNextJob(pid: getpid())?.id == "4-next")
-        #expect(try store.claimNextJob(pid: getpid()) == nil)
+        #expect(try store.claimNextJob(owner: "w1", leaseSeconds: 60)?.record.id == "1-waits")
+        #expect(try store.claimNextJob(owner: "w2", leaseSeconds: 60)?.record.id == "4-next")
+        #expect(try store.claimNextJob(owner: "w1", leaseSeconds: 60) == nil)
     }
 
-    @Test(arguments: Kind.allCases) func jobsOfADeadProcessAreRecoveredAndThisProcesssAreNot(kind: Kind) throws {
+    @Test(arguments: Kind.allCases) func aJobWhoseLeaseExpiredIsQueuedAgainAndALiveLeaseIsLeftAlone(kind: Kind) throws {
         let store = try makeStore(kind)
-        for (id, seconds) in [("mine", 1.0), ("orphan", 2.0), ("unclaimed", 3.0)] {
-            var record = job(id, at: seconds)
-            record.state = .searching
-            try store.insertJob(record)
-        }
-        try store.setRunner(jobID: "mine", pid: getpid())
-        try store.setRunner(jobID: "orphan", pid: Self.deadProcessID())
-        let recovered = try store.recoverOrphanedJobs { $0.state = .queued }
-        #expect(Set(recovered.map(\.id)) == ["orphan", "unclaimed"])
-        #expect(try store.job("orphan")?.state == .queued && store.job("mine")?.state == .searching)
+        let live = try store.insertLeasedJob(job("live", at: 1), owner: "w1", leaseSeconds: 60)
+        #expect(try store.job("live")?.state == .importing, "inserted as claimed: no other worker takes it")
+        _ = try store.insertLeasedJob(job("expired", at: 2), owner: "w2", leaseSeconds: 0.05)
+        var unleased = job("unleased", at: 3)
+        unleased.state = .training
+        try store.insertJob(unleased)
+        _ = try store.insertLeasedJob(job("cancelled", at: 4), owner: "w3", leaseSeconds: 0.05)
+        try store.requestCancel("cancelled")
+        Thread.sleep(forTimeInterval: 0.1)
+        let recovered = try store.requeueExpiredLeases { $0.state = .queued }
+        #expect(recovered.map(\.id) == ["expired", "unleased", "cancelled"])
+        #expect(try store.job("expired")?.state == .queued && store.job("unleased")?.state == .queued)
+        #expect(try store.job("cancelled")?.state == .cancelled, "a job someone asked to cancel is not run again")
+        #expect(try store.job("live")?.state == .importing)
+        #expect(try store.renewLease(live, seconds: 60).expiresAt > live.expiresAt)
+        let again = try #require(try store.claimNextJob(owner: "w4", leaseSeconds: 60))
+        #expect(again.record.id == "expired" && again.lease.attempt == 2, "each claim is a new attempt")
     }
+
+    @Test(arguments: Kind.allCases) func aWorkerThatLostItsLeaseWritesNothing(kind: Kind) throws {
+        let store = try makeStore(kind)
+        let stale = try store.insertLeasedJob(job("j", at: 1), owner: "paused", leaseSeconds: 0.05)
+        let fencedStale = store.fenced(by: stale)
+        try fencedStale.updateJob("j") { $0.trialsDone = 1 }
+        try fencedStale.addTrial(jobID: "j", try trial(1))
+        Thread.sleep(forTimeInterval: 0.1)
+        _ = try store.requeueExpiredLeases { $0.state = .queued }
+        let current = try #require(try store.claimNextJob(owner: "new", leaseSeconds: 60)).lease
+        #expect(throws: StoreError.leaseLost(jobID: "j")) { try store.renewLease(stale, seconds: 60) }
+        #expect(throws: StoreError.leaseLost(jobID: "j")) { try fencedStale.updateJob("j") { $0.trialsDone = 99 } }
+        #expect(throws: StoreError.leaseLost(jobID: "j")) { try fencedStale.addTrial(jobID: "j", try trial(2)) }
+        #expect(throws: StoreError.leaseLost(jobID: "j")) { try fencedStale.savePlan(jobID: "j", Self.plan) }
+        var done = try #require(try store.job("j"))
+        done.state = .succeeded
+        let model = ModelRecord(id: "j", labels: ["a"], width: 1, height: 1, channels: 1, architecture: "x", parameters: 1, testAccuracy: 1)
+        #expect(throws: StoreError.leaseLost(jobID: "j")) { try fencedStale.completeJob(done, model: model) }
+        #expect(try store.job("j")?.trialsDone == 1 && store.trials(jobID: "j").count == 1 && store.plan(jobID: "j") == nil)
+        #expect(try store.model("j") == nil && store.job("j")?.state == .importing)
+        let fencedCurrent = store.fenced(by: current)
+        try fencedCurrent.addTrial(jobID: "j", try trial(2))
+        try fencedCurrent.completeJob(done, model: model)
+        #expect(try store.job("j")?.state == .succeeded && store.trials(jobID: "j").count == 2)
+        try store.releaseLease(current)
+        #expect(throws: StoreError.leaseLost(jobID: "j")) { try store.renewLease(current, seconds: 60) }
+    }
+
+    static let plan = JobPlan(searches: true, budgetSeconds: 60, searchSeconds: 15,
+                              regime: SearchRegime(costModel: CostModel(secondsPerImageFLOP: 1e-9), baseImageEpochs: 8000,
+                                                   favourCapacityWithinNoise: false, augmentationFloor: .none),
+                              classWeightingSearched: false, minimumSecondsAfterCalibration: 5)
 
     @Test(arguments: Kind.allCases) func trialsAreKeptInOrderAndAReplayedTrialReplacesItsRecord(kind: Kind) throws {
         let store = try makeStore(kind)
@@ -156,12 +204,4 @@ import Testing
         #expect(try renamed.name == "renamed" && store.dataset("ds-b")?.name == "renamed")
     }
 
-    /// The ID of a process that has exited: a child started and waited for.
-    static func deadProcessID() throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/true")
-        try process.run()
-        process.waitUntilExit()
-        return process.processIdentifier
-    }
 }

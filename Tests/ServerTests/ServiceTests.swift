@@ -274,30 +274,23 @@ import Testing
         }
     }
 
-    @Test func onStartJobsLeftRunningByADeadProcessAreResumedOrAfterTooManyInterruptionsFailed() async throws {
+    @Test func onStartJobsWhoseLeaseExpiredAreResumedOrAfterTooManyInterruptionsFailed() async throws {
         let jobs = try Support.folder("restart-jobs")
         let store = try SQLiteJobStore(jobsDirectory: jobs)
-        // A process that has exited: its PID names no live process.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/true")
-        try process.run()
-        process.waitUntilExit()
+        // Jobs whose worker stopped renewing its lease (here: none was ever taken).
         var orphanRecord = JobRecord(id: "20990101-000000-orphan", manifest: "/nowhere.csv", budgetSeconds: 60, seed: 0)
         orphanRecord.state = .searching
         try store.insertJob(orphanRecord)
         let orphan = orphanRecord
-        try store.setRunner(jobID: orphan.id, pid: process.processIdentifier)
         var crashingRecord = JobRecord(id: "20990101-000000-crash0", manifest: "/nowhere.csv", budgetSeconds: 60, seed: 0)
         crashingRecord.state = .training
         crashingRecord.resumes = JobRunner.maximumResumes
         try store.insertJob(crashingRecord)
         let crashing = crashingRecord
-        try store.setRunner(jobID: crashing.id, pid: process.processIdentifier)
-        var liveRecord = JobRecord(id: "20990101-000000-live00", manifest: "/nowhere.csv", budgetSeconds: 60, seed: 0)
-        liveRecord.state = .training
-        try store.insertJob(liveRecord)
-        let live = liveRecord
-        try store.setRunner(jobID: live.id, pid: getppid())  // a live process (the test runner's parent)
+        // A job another worker runs, its lease alive.
+        let live = JobRecord(id: "20990101-000000-live00", manifest: "/nowhere.csv", budgetSeconds: 60, seed: 0)
+        _ = try store.insertLeasedJob(live, owner: "another-worker", leaseSeconds: 600)
+        try store.updateJob(live.id) { $0.state = .training }
 
         let app = try buildApplication(configuration: Support.configuration(jobs: jobs))
         try await app.test(.router) { client in

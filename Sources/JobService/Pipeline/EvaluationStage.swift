@@ -29,7 +29,7 @@ extension TrainingJob {
                 "candidate": model.plan.candidate.summary, "validation_accuracy": String(validationAccuracy),
                 "ensemble_members": String(model.members), TestTimeAugmentation.metadataKey: policy.rawValue,
             ])
-        try folder.writeAtomically(try checkpoint.encoded(), to: folder.modelURL)
+        try writeArtifact(try checkpoint.encoded(), to: folder.modelURL)
         let probabilities = data.trainer.probabilities(model.network, normalization: model.first.normalization, indices: splits.test,
                                                        testTimeAugmentation: policy)
         var test = try TestEvaluation(

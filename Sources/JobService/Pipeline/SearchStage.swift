@@ -50,8 +50,11 @@ extension TrainingJob {
     /// The search, going on from an interrupted run's trials and best checkpoint when there are any.
     private func makeSearch(_ planned: PlannedJob) -> ArchitectureSearch {
         var previousBest: (trialID: Int, network: Sequential)?
+        // Kept only when it is the stored trial it says it is (a worker that lost its lease may have written it).
         if !planned.previousTrials.isEmpty, let checkpoint = try? Checkpoint.read(from: folder.bestTrialURL),
-           let trialID = checkpoint.metadata["trial"].flatMap(Int.init), let network = try? checkpoint.makeNetwork() {
+           let trialID = checkpoint.metadata["trial"].flatMap(Int.init),
+           planned.previousTrials.first(where: { $0.id == trialID })?.candidate.summary == checkpoint.metadata["candidate"],
+           let network = try? checkpoint.makeNetwork() {
             previousBest = (trialID, network)
         }
         let search = ArchitectureSearch(trainer: planned.data.trainer, space: planned.space, settings: planned.settings,
@@ -95,7 +98,7 @@ extension TrainingJob {
                 network: network, architecture: spec, normalization: normalization, labelNames: labels,
                 metadata: ["job_id": self.id, "trial": String(trial.id), "candidate": trial.candidate.summary,
                            "validation_accuracy": String(trial.validationAccuracy)])
-            try self.folder.writeAtomically(try checkpoint.encoded(), to: self.folder.bestTrialURL)
+            try self.writeArtifact(try checkpoint.encoded(), to: self.folder.bestTrialURL)
         }
     }
 
