@@ -196,6 +196,48 @@ import Testing
         }
     }
 
+    /// The three prediction answers, as the dictionaries built before the controllers wrote them:
+    /// scores as Swift writes a Double (`1.5263620298355818e-05`), labels' IDs as their index.
+    @Test func predictionAnswersAreWrittenByteForByte() throws {
+        let labels = ["cat", "dog \"x\"/é", "bird", "zero", "one"]
+        // Sorted by score, as a model answers; `Prediction` is built by decoding (its memberwise init is JobService's own).
+        let scores = try JSONDecoder().decode([Prediction].self, from: Data(#"""
+            [{"label":"one","score":1},{"label":"cat","score":0.999981164932251},{"label":"dog \"x\"/é","score":1.5263620298355818e-05},
+             {"label":"bird","score":3.4e-06},{"label":"zero","score":0}]
+            """#.utf8))
+        let raw = try JSONBody.values(RawPredictions(modelID: "job-1", predictions: scores))
+        #expect(String(decoding: raw, as: UTF8.self) == #"{"model_id":"job-1","predictions":[{"label":"one","score":1},"#
+            + #"{"label":"cat","score":0.999981164932251},{"label":"dog \"x\"/é","score":1.5263620298355818e-05},"#
+            + #"{"label":"bird","score":3.4e-06},{"label":"zero","score":0}]}"#)
+        let automl = try JSONBody.values(AutoMLPredictions(Array(scores.prefix(4)), labels: labels))
+        #expect(String(decoding: automl, as: UTF8.self) == #"{"payload":[{"annotationSpecId":"4","classification":{"score":1},"displayName":"one"},"#
+            + #"{"annotationSpecId":"0","classification":{"score":0.999981164932251},"displayName":"cat"},"#
+            + #"{"annotationSpecId":"1","classification":{"score":1.5263620298355818e-05},"displayName":"dog \"x\"/é"},"#
+            + #"{"annotationSpecId":"2","classification":{"score":3.4e-06},"displayName":"bird"}]}"#)
+        let vertex = try JSONBody.values(VertexPredictions(predictions: [Array(scores.prefix(4)), Array(scores.prefix(4).reversed())].map {
+            VertexPredictions.Instance($0, labels: labels)
+        }, deployedModelId: "job-1"))
+        #expect(String(decoding: vertex, as: UTF8.self) == #"{"deployedModelId":"job-1","predictions":[{"confidences":[1,0.999981164932251,"#
+            + #"1.5263620298355818e-05,3.4e-06],"displayNames":["one","cat","dog \"x\"/é","bird"],"ids":["4","0","1","2"]},"#
+            + #"{"confidences":[3.4e-06,1.5263620298355818e-05,0.999981164932251,1],"displayNames":["bird","dog \"x\"/é","cat","one"],"#
+            + #""ids":["2","1","0","4"]}]}"#)
+    }
+
+    /// `buildApplication(configuration:store:)` serves the store it is given, whatever the jobs directory holds.
+    @Test func theApplicationServesAnInjectedStore() async throws {
+        let store = try SQLiteJobStore(jobsDirectory: try Support.folder("injected-store"))
+        _ = try Self.populate(store, jobs: try Support.folder("injected-store"))
+        var configuration = Support.configuration(jobs: try Support.folder("injected-jobs"))
+        configuration.runJobs = false
+        try await buildApplication(configuration: configuration, store: store).test(.router) { client in
+            let jobs = try #require(try Support.json(try await client.execute(uri: "/v1/jobs", method: .get))["jobs"] as? [[String: Any]])
+            #expect(jobs.compactMap { $0["id"] as? String } == ["job-failed", "job-succeeded", "job-running", "job-queued"])
+            let model = try await client.execute(uri: "/v1/models/job-succeeded", method: .get)
+            #expect(String(buffer: model.body) == Self.model)
+        }
+        #expect(try SQLiteJobStore(jobsDirectory: configuration.jobsDirectory).jobs().isEmpty)
+    }
+
     /// `body` with the update time `completeJob` gave the succeeded job (the test's own time) as `NOW`.
     static func maskingCompletion(_ body: String) -> String {
         body.replacing(/"updated_at":"[^"]*","used_seconds":88.25/, with: #""updated_at":"NOW","used_seconds":88.25"#)
