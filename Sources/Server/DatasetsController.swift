@@ -29,7 +29,7 @@ struct DatasetsController: APIController {
         // At most `maxConcurrentUploads` at a time (429 beyond).
         Route(.post, "/v1/datasets") { datasets, request, _ in try await datasets.uploads.withSlot { try await datasets.create(request) } },
         Route(.get, "/v1/datasets") { datasets, _, _ in try datasets.list() },
-        Route(.get, "/v1/datasets/{id}") { datasets, _, context in try datasets.answer(datasets.store.requireDataset(context.id())) },
+        Route(.get, "/v1/datasets/{id}") { datasets, _, context in try datasets.show(context.id()) },
         Route(.delete, "/v1/datasets/{id}") { datasets, _, context in try datasets.delete(context.id()) },
     ]
 
@@ -37,6 +37,10 @@ struct DatasetsController: APIController {
     func answer(_ record: DatasetRecord, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
         try .json(JSONBody.records(DatasetResource(record, jobsDirectory: configuration.jobsDirectory), redaction: redaction),
                   status: status, headers: headers)
+    }
+
+    func show(_ id: String) throws -> Response {
+        try answer(store.requireDataset(id))
     }
 
     func list() throws -> Response {

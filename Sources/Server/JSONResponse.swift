@@ -5,11 +5,14 @@ import Hummingbird
 ///
 /// Two renderings, each what clients have always received from its routes:
 /// - `records`, for bodies of stored records (datasets, jobs, trials, models): the encoder's JSON
-///   rewritten the way JSONSerialization writes parsed JSON. It writes numbers without exponent
-///   (`0.000015` where JSONEncoder writes `1.5e-05`) and orders keys as Foundation compares strings,
-///   numeric and caseless (labels `class2` before `class10`, `Bag` before `café`), where JSONEncoder
-///   orders them by code point; the jobs directory is shown as `JOBS_DIR` when a redaction is given.
-/// - `values`, for computed answers (predictions, health): the encoder's JSON as it is.
+///   read and written again by JSONSerialization. It reads a number of 17 significant digits as a
+///   decimal and writes it without exponent (`0.000015263620298355818` where JSONEncoder writes
+///   `1.5263620298355818e-05`; shorter ones keep it: `1.5e-05`), writes `-0` as `0`, and orders keys
+///   as Foundation compares strings, numeric and caseless (labels `class2` before `class10`, `cat`
+///   before `Dog`) where JSONEncoder orders them by code point. The jobs directory is shown as
+///   `JOBS_DIR` when a redaction is given.
+/// - `values`, for computed answers (predictions, health): the encoder's JSON as it is, which is
+///   how JSONSerialization writes a Swift `Double` (`1.5263620298355818e-05`).
 enum JSONBody {
     /// Keys sorted, `/` not escaped, dates in ISO 8601 (UTC, whole seconds).
     static let encoder: JSONEncoder = {
