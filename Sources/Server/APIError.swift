@@ -155,12 +155,10 @@ struct PathRedaction: Sendable {
         prefixes.reduce(text) { $0.replacingOccurrences(of: $1, with: "JOBS_DIR") }
     }
 
-    /// Every string of a resource (its files, failure reason, rejected rows' reasons) with the jobs directory redacted.
-    func apply(toJSONObject object: [String: Any]) -> [String: Any] {
-        guard !prefixes.isEmpty, let data = try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes]),
-              let text = String(data: data, encoding: .utf8), prefixes.contains(where: text.contains),
-              let redacted = try? JSONSerialization.jsonObject(with: Data(apply(text).utf8)) as? [String: Any]
-        else { return object }
-        return redacted
+    /// A resource's JSON text (written without escaping `/`) with the jobs directory redacted in every
+    /// string: its files, failure reason, rejected rows' reasons.
+    func apply(toJSON data: Data) -> Data {
+        guard !prefixes.isEmpty, let text = String(data: data, encoding: .utf8), prefixes.contains(where: text.contains) else { return data }
+        return Data(apply(text).utf8)
     }
 }

@@ -24,17 +24,17 @@ struct JobRequest: Decodable {
         case datasetID = "dataset_id", budget, seed, testTimeAugmentation = "test_time_augmentation", ensembleMembers = "ensemble_members"
     }
 
+    /// Decodes a request body, once.
+    /// - Throws: `APIError` 400 for an empty body, one that is not a JSON object, or a field out of range (naming it).
     static func parse(_ body: [UInt8]) throws -> JobRequest {
         guard !body.isEmpty else { throw APIError.badRequest("the request body is empty: \(help)") }
-        guard (try? JSONSerialization.jsonObject(with: Data(body))) is [String: Any] else {
-            throw APIError.badRequest("the body is not a JSON object: \(help)")
-        }
         do {
             return try JSONDecoder().decode(JobRequest.self, from: Data(body))
         } catch let error as APIError {
             throw error
         } catch {
-            throw APIError.badRequest("the body is not a valid job request: \(help)")
+            // A field's refusal is an APIError (`init(from:)`); the decoder's own errors mean the body is no JSON object.
+            throw APIError.badRequest("the body is not a JSON object: \(help)")
         }
     }
 

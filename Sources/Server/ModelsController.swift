@@ -1,0 +1,97 @@
+import Foundation
+import Hummingbird
+import ImageIO
+import JobService
+import PredictionAPI
+
+/// `/v1/models`: list and show the trained models, and predict with one (a model's ID is its job's ID).
+struct ModelsController: APIController {
+    let store: any JobStore
+    let predictions: PredictionService
+    /// `serve --max-image-bytes`: the largest image a request may send.
+    let maxImageBytes: Int
+    /// `serve --max-instances`: the most images of one Vertex AI request.
+    let maxInstancesPerRequest: Int
+
+    static let routes: [Route<Self>] = [
+        Route(.get, "/v1/models") { models, _, _ in try models.list() },
+        Route(.get, "/v1/models/{id}") { models, _, context in try models.show(context.id()) },
+        Route(.post, "/v1/models/{id}/predict") { models, request, context in try await models.predict(request, id: context.id()) },
+    ]
+
+    func list() throws -> Response {
+        try .json(JSONBody.records(ModelList(models: store.models().map(ModelResource.init)), redaction: nil))
+    }
+
+    /// 404 when there is no such job, 409 while the job has no model (with its state).
+    func show(_ id: String) throws -> Response {
+        if let record = try store.model(id) { return try .json(JSONBody.records(ModelResource(record), redaction: nil)) }
+        _ = try predictions.handle(for: id)  // throws the 404 / 409 with its reason
+        throw APIError.notFound("no model '\(id)'")
+    }
+
+    /// One of three request shapes (`PredictionRequest`), answered in the same shape.
+    /// - Throws: 400 for a malformed or empty request, 413 beyond the size limits, 415 for an
+    ///   unsupported media type, 422 for an image that does not decode (see `APIError.imageError`).
+    func predict(_ request: Request, id: String) async throws -> Response {
+        let handle = try predictions.handle(for: id)
+        let contentType = request.headers[.contentType]
+        let isJSON = contentType?.lowercased().hasPrefix("application/json") ?? false
+        // JSON carries base64 (4/3 of the bytes) plus a little structure.
+        let limit = isJSON ? maxImageBytes / 3 * 4 + 64 * 1024 : maxImageBytes
+        let body = try await request.collectBody(limit: limit, what: "the image")
+        let parsed: PredictionRequest
+        do throws(PredictionRequestError) {
+            parsed = try PredictionRequest.parse(body: body, contentType: contentType)
+        } catch {
+            switch error {
+            case let .badRequest(detail): throw APIError.badRequest(detail)
+            case let .unsupportedMediaType(detail): throw APIError.unsupportedMediaType(detail)
+            }
+        }
+        switch parsed {
+        case let .raw(bytes):
+            guard !bytes.isEmpty else {
+                throw APIError.badRequest("the request body is empty: send the image's bytes (PNG or JPEG) with Content-Type image/png, "
+                    + "image/jpeg or application/octet-stream")
+            }
+            let inputs = try await decode(handle, [bytes], names: ["the request body"])
+            return try .json(JSONBody.values(RawPredictions(modelID: id, predictions: await handle.predict(inputs)[0])))
+        case let .automl(bytes, threshold, maxPredictions):
+            let inputs = try await decode(handle, [bytes], names: ["payload.image.imageBytes"])
+            var kept = await handle.predict(inputs)[0].filter { $0.score >= threshold }
+            if let maxPredictions { kept = Array(kept.prefix(maxPredictions)) }
+            return try .json(JSONBody.values(AutoMLPredictions(kept, labels: handle.labels)))
+        case let .vertex(images, threshold, maxPredictions):
+            guard images.count <= maxInstancesPerRequest else {
+                throw APIError(.contentTooLarge, "\(images.count) instances is more than the limit of \(maxInstancesPerRequest) per request: "
+                    + "send them in several requests (concurrent requests are batched together)")
+            }
+            let inputs = try await decode(handle, images, names: images.indices.map { "instances[\($0)].content" })
+            let instances = await handle.predict(inputs).map { scores in
+                VertexPredictions.Instance(Array(scores.filter { $0.score >= threshold }.prefix(maxPredictions)), labels: handle.labels)
+            }
+            return try .json(JSONBody.values(VertexPredictions(predictions: instances, deployedModelId: id)))
+        }
+    }
+
+    /// The model inputs of `images`; an image that does not decode is named by `names` (one per image).
+    private func decode(_ handle: ModelHandle, _ images: [[UInt8]], names: [String]) async throws -> [[Float]] {
+        for (index, bytes) in images.enumerated() where bytes.isEmpty {
+            throw APIError.imageError(.emptyFile, what: names[index])
+        }
+        do {
+            return try await handle.inputs(for: images)
+        } catch let error as ImageDecodingError {
+            // Name the failing image when there are several.
+            if images.count > 1 {
+                for (index, bytes) in images.enumerated() {
+                    do { _ = try await handle.inputs(for: [bytes]) } catch let error as ImageDecodingError {
+                        throw APIError.imageError(error, what: names[index])
+                    }
+                }
+            }
+            throw APIError.imageError(error, what: names[0])
+        }
+    }
+}
