@@ -16,6 +16,7 @@ public final class JobRunner: @unchecked Sendable {
     public let store: any JobStore
     public let jobsDirectory: URL
     public let concurrentJobs: Int
+    public let runsImports: Bool
     /// Largest image accepted at import, in pixels.
     public var maxPixels = 100_000_000
     /// Called with each job event (for logs and metrics), from a worker thread.
@@ -31,10 +32,15 @@ public final class JobRunner: @unchecked Sendable {
 
     /// - Parameter metricsFactory: where the training throughput goes; the default is the global
     ///   `MetricsSystem`'s (a no-op unless bootstrapped). The server passes its own.
-    public init(store: any JobStore, jobsDirectory: URL, concurrentJobs: Int = 1, metricsFactory: any MetricsFactory = MetricsSystem.factory) {
+    /// - Parameters:
+    ///   - concurrentJobs: job threads; 0 runs no job (the jobs are for worker processes).
+    ///   - runsImports: whether a thread imports the uploaded datasets.
+    public init(store: any JobStore, jobsDirectory: URL, concurrentJobs: Int = 1, runsImports: Bool = true,
+                metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         self.store = store
         self.jobsDirectory = jobsDirectory
-        self.concurrentJobs = max(1, concurrentJobs)
+        self.concurrentJobs = max(0, concurrentJobs)
+        self.runsImports = runsImports
         trainingMetrics = TrainingMetrics(factory: metricsFactory)
     }
 
@@ -58,7 +64,7 @@ public final class JobRunner: @unchecked Sendable {
         started = true
         requeueExpiredLeases()
         for index in 0..<concurrentJobs { spawn(name: "autovision-job-\(index)") { self.jobLoop() } }
-        spawn(name: "autovision-import") { self.importLoop() }
+        if runsImports { spawn(name: "autovision-import") { self.importLoop() } }
     }
 
     /// Queues again the jobs whose lease expired, or fails those interrupted too often.

@@ -12,8 +12,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
         A bearer token (--api-token or AUTOVISION_API_TOKEN) protects every route but /healthz and /readyz;
         without one the server only listens on loopback. SIGTERM/SIGINT stop it gracefully: no new work is
-        taken, and a running job stops between batches and goes back to queued; the trial it was training is
-        dropped. When the server starts again it resumes such jobs (and jobs `autovision train` left
+        taken, and the workers (--workers processes of `autovision worker`, restarted if one dies) stop their running
+        job between batches and queue it again; the trial it was training is dropped. When the server starts again it resumes such jobs (and jobs `autovision train` left
         interrupted) with the options they started with, the trials they finished and the budget they have
         left. The routes are described by GET /openapi.json.
         """)
@@ -24,7 +24,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("data-root"), help: ArgumentHelp("A folder dataset roots must lie in (repeatable).", valueName: "DIR"))
     var dataRoots: [String] = []
     @Option(help: "Bearer token required on every route but the health checks (default: $AUTOVISION_API_TOKEN).") var apiToken: String?
-    @Option(help: "Jobs trained at the same time; the rest queue in order.") var concurrentJobs = 1
+    @Option(help: ArgumentHelp("Worker processes started with the server (`autovision worker`): jobs trained at the same time; the "
+                               + "rest queue in order. 0 starts none (workers started apart run the jobs).")) var workers = 1
+    @Option(help: ArgumentHelp("Deprecated: the old name of --workers.", visibility: .hidden)) var concurrentJobs: Int?
     @Option(help: "Largest prediction image body, in bytes.") var maxImageBytes = 30_000_000
     @Option(help: "Largest prediction image, in pixels (checked from the header).") var maxPixels = 50_000_000
     @Option(help: "Largest zip dataset upload, in bytes (it may extract to 4 times that).") var maxZipBytes = 2 << 30
@@ -35,7 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
     var maxBudget: String?
 
     func validate() throws {
-        if concurrentJobs < 1 { throw ValidationError("--concurrent-jobs must be at least 1") }
+        try Validate.range(concurrentJobs ?? workers, 0...64, concurrentJobs != nil ? "--concurrent-jobs" : "--workers")
         if !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
         if maxZipBytes < 1 { throw ValidationError("--max-zip-bytes must be at least 1") }
         try Validate.range(maxImageBytes, 1...(1 << 31), "--max-image-bytes")
@@ -64,7 +66,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.jobsDirectory = URL(fileURLWithPath: jobsDir, isDirectory: true)
         configuration.dataRoots = (dataRoots.isEmpty ? ["Datasets"] : dataRoots).map { URL(fileURLWithPath: $0, isDirectory: true) }
         configuration.apiToken = apiToken ?? ProcessInfo.processInfo.environment["AUTOVISION_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        configuration.concurrentJobs = concurrentJobs
+        configuration.concurrentJobs = 0  // jobs train in the worker processes, never in the server's
+        if concurrentJobs != nil { Console.log("warning: --concurrent-jobs is deprecated and will be removed; use --workers") }
         configuration.maxImageBytes = maxImageBytes
         configuration.maxPredictionPixels = maxPixels
         configuration.maxZipBytes = maxZipBytes
@@ -77,6 +80,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
+        let supervisor = WorkerSupervisor(count: concurrentJobs ?? workers, arguments: ["--jobs-dir", jobsDir, "--max-pixels", String(configuration.maxImportPixels)])
+        supervisor.start()
+        defer { supervisor.stop() }
         Console.log("serving on http://\(host):\(port) (jobs: \(jobsDir), data roots: \(configuration.dataRoots.map(\.path).joined(separator: ", ")), "
             + "\(configuration.apiToken == nil ? "no token: loopback only" : "bearer token required"))")
         try await app.run()

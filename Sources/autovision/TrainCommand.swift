@@ -113,19 +113,7 @@ struct TrainCommand: ParsableCommand {
             keeper.stop()
             try? store.releaseLease(keeper.lease)
         }
-        let job = try TrainingJob(options: options, store: store.fenced(by: lease), id: record.id) { event in
-            switch event {
-            case let .message(text): Console.log(text)
-            case let .trial(trial):
-                let result = trial.error.map { "failed: \($0)" } ?? String(format: "validation %.2f %%", trial.validationAccuracy * 100)
-                Console.log(String(format: "trial %d (rung %d, %d epoch%@, %.0f s): %@ — %@", trial.id, trial.rung, trial.epochs,
-                                   trial.epochs == 1 ? "" : "s", trial.seconds, trial.architecture, result))
-            case let .epoch(epoch):
-                Console.log(String(format: "final epoch %d: train loss %.4f, train %.2f %%, validation %.2f %% (%.0f img/s, %.0f s)",
-                                   epoch.epoch, epoch.trainLoss, epoch.trainAccuracy * 100, epoch.validationAccuracy * 100,
-                                   epoch.imagesPerSecond, epoch.seconds))
-            }
-        }
+        let job = try TrainingJob(options: options, store: store.fenced(by: lease), id: record.id) { JobProgress.log($0) }
         print("job \(job.id)")
         let interrupted = InterruptFlag.install()
         var report: EvaluationReport?

@@ -58,7 +58,7 @@ import Testing
         running.bestValidationAccuracy = 0.1 + 0.2
         var settings = JobSettings()
         settings.searchFraction = 0.5
-        settings.fixedSeed = "small"
+        settings.startingArchitecture = "small"
         settings.importOptions = JobSettings.ImportSettings(ImportOptions())  // the CLI's folders stay on the server
         running.settings = settings
         try store.insertJob(running)
@@ -78,7 +78,7 @@ import Testing
         try store.completeJob(succeeded, model: ModelRecord(id: "job-succeeded", labels: ["Bag", "class10", "class2", "café"], width: 28, height: 28,
                                                             channels: 1, architecture: "2x1 plain w32 | dense 128", parameters: 123_456,
                                                             testAccuracy: 0.8125, createdAt: date(6)))
-        let candidate = try String(decoding: JSONEncoder().encode(SearchSpace(inputShape: [1, 28, 28], classes: 4, imbalanced: false).seeds()[2]),
+        let candidate = try String(decoding: JSONEncoder().encode(SearchSpace(inputShape: [1, 28, 28], classes: 4, imbalanced: false).startingArchitectures()[2]),
                                    as: UTF8.self)
         let trial = #"{"id":1,"rung":0,"candidate":\#(candidate),"architecture":"2x1 plain w32","parameters":123456,"flops":654321,"epochs":2,"#
             + #""train_images":40,"validation_accuracy":1.5263620298355818e-05,"validation_images":8,"seconds":1.5,"ended_at":2.25,"stop_reason":"completed"}"#

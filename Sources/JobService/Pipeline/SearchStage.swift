@@ -81,7 +81,7 @@ extension TrainingJob {
         try store.addTrial(jobID: id, trial)
         try folder.appendSearchLog(trial)
         try update {
-            $0.trialsDone += 1
+            $0.trialsDone = trial.id  // trials are numbered 1, 2, 3, … in the store: right even after a kill between the two writes
             if trial.error == nil { $0.bestValidationAccuracy = max($0.bestValidationAccuracy ?? 0, trial.validationAccuracy) }
         }
         try chargeTime()

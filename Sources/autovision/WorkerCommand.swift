@@ -1,0 +1,94 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import JobService
+import Tensors
+
+/// `autovision worker`: a process that runs the store's queued jobs, one at a time, each under a
+/// lease it renews (`LeaseKeeper`). `serve` starts its workers this way; more can run beside it.
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run the job store's queued jobs, one at a time, until stopped (SIGTERM/SIGINT).",
+        discussion: """
+        Each job runs under a lease renewed every --heartbeat-seconds for --lease-seconds more; a worker that stops
+        renewing (killed, paused, cut off) loses the job, which is queued again and resumed by another worker, and
+        writes nothing more about it. SIGTERM/SIGINT stop the running job between batches and queue it again.
+        """)
+
+    @Option(help: "The job store folder (autovision.sqlite, one folder per job).") var jobsDir = "Jobs"
+    @Option(help: "Seconds a job's lease lasts unless renewed.") var leaseSeconds = LeaseKeeper.defaultLeaseSeconds
+    @Option(help: "Seconds between lease renewals.") var heartbeatSeconds = LeaseKeeper.defaultHeartbeatSeconds
+    @Option(help: "Largest image a job imports, in pixels.") var maxPixels = 100_000_000
+    @Flag(help: "Stop when the process that started this one exits (how `serve` starts its workers).") var exitWithParent = false
+
+    func validate() throws {
+        try Validate.nonEmpty(jobsDir, "--jobs-dir")
+        try Validate.range(heartbeatSeconds, 0.01...3600, "--heartbeat-seconds")
+        if leaseSeconds <= heartbeatSeconds { throw ValidationError("--lease-seconds must be longer than --heartbeat-seconds") }
+        try Validate.range(maxPixels, 1...Int(Int32.max), "--max-pixels")
+    }
+
+    func run() throws {
+        BLASRuntime.relaunchWithFastestKernelsIfNeeded()
+        let jobs = URL(fileURLWithPath: jobsDir, isDirectory: true)
+        let runner = JobRunner(store: try SQLiteJobStore(jobsDirectory: jobs), jobsDirectory: jobs, concurrentJobs: 1, runsImports: false)
+        runner.leaseSeconds = leaseSeconds
+        runner.heartbeatSeconds = heartbeatSeconds
+        runner.maxPixels = maxPixels
+        runner.onEvent = { id, event in
+            JobProgress.log(event, job: id)
+            if case .trial = event { TestFault.trapOnceIfAsked() }
+        }
+        let stop = DispatchSemaphore(value: 0)
+        let signals = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            return source
+        }
+        if exitWithParent {
+            let parent = getppid()
+            Thread.detachNewThread {
+                while getppid() == parent { Thread.sleep(forTimeInterval: 1) }
+                stop.signal()
+            }
+        }
+        runner.start()
+        Console.log("worker \(runner.owner) running jobs of \(jobs.path)")
+        stop.wait()
+        Console.log("worker \(runner.owner) stopping: the running job, if any, is queued again")
+        runner.shutdown()
+        withExtendedLifetime(signals) {}
+    }
+}
+
+/// One line of progress on stderr for a job's event.
+enum JobProgress {
+    static func log(_ event: JobEvent, job: String? = nil) {
+        let prefix = job.map { "job \($0): " } ?? ""
+        switch event {
+        case let .message(text): Console.log(prefix + text)
+        case let .trial(trial):
+            let result = trial.error.map { "failed: \($0)" } ?? String(format: "validation %.2f %%", trial.validationAccuracy * 100)
+            Console.log(prefix + String(format: "trial %d (rung %d, %d epoch%@, %.0f s): %@ — %@", trial.id, trial.rung, trial.epochs,
+                                        trial.epochs == 1 ? "" : "s", trial.seconds, trial.architecture, result))
+        case let .epoch(epoch):
+            Console.log(prefix + String(format: "final epoch %d: train loss %.4f, train %.2f %%, validation %.2f %% (%.0f img/s, %.0f s)",
+                                        epoch.epoch, epoch.trainLoss, epoch.trainAccuracy * 100, epoch.validationAccuracy * 100,
+                                        epoch.imagesPerSecond, epoch.seconds))
+        }
+    }
+}
+
+/// A fault switch for tests of what a worker's death does: with `AUTOVISION_TEST_TRAP_ONCE=FILE` in the
+/// environment, the first worker to finish a trial while FILE does not exist creates it and traps,
+/// as a precondition failure in the numeric core would.
+enum TestFault {
+    static func trapOnceIfAsked() {
+        guard let marker = ProcessInfo.processInfo.environment["AUTOVISION_TEST_TRAP_ONCE"], !marker.isEmpty,
+              FileManager.default.createFile(atPath: marker + ".tmp", contents: nil), link(marker + ".tmp", marker) == 0 else { return }
+        fatalError("AUTOVISION_TEST_TRAP_ONCE: a trap after a trial, as asked")
+    }
+}

@@ -1,0 +1,120 @@
+import Datasets
+import Foundation
+import JobService
+import Search
+import Testing
+
+/// `serve` trains in worker processes (`autovision worker`), never in its own: a worker killed in
+/// the middle of a trial loses its job's lease, the server keeps answering and starts another
+/// worker, and the job resumes there and succeeds with every trial counted once.
+@Suite(.serialized) struct WorkerProcessTests {
+    /// A TCP port nothing listens on now (the kernel's pick for port 0).
+    static func freePort() throws -> Int {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        guard bound else { throw StoreError.conflict("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// The HTTP status of GET `url` (curl), or 0 when nothing answered.
+    static func status(_ url: String) throws -> Int {
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", url]
+        let output = Pipe()
+        curl.standardOutput = output
+        try curl.run()
+        curl.waitUntilExit()
+        return Int(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)) ?? 0
+    }
+
+    /// The worker processes `serve` started: its children (listed per thread that started them).
+    static func children(of process: Process) -> [Int32] {
+        let tasks = "/proc/\(process.processIdentifier)/task"
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []
+        return threads.flatMap { thread in
+            ((try? String(contentsOfFile: "\(tasks)/\(thread)/children", encoding: .utf8)) ?? "").split(separator: " ").compactMap { Int32($0) }
+        }
+    }
+
+    @Test func aWorkerKilledInATrialIsReplacedAndItsJobResumesAndSucceeds() async throws {
+        try await jobSurvivesLosingItsWorker(name: "killed", environment: [:]) { serve in
+            let workers = Self.children(of: serve)
+            #expect(workers.count == 1, "serve runs one worker process: \(workers)")
+            for worker in workers { kill(worker, SIGKILL) }
+            return workers
+        }
+    }
+
+    /// A trap in a worker (the test-only `AUTOVISION_TEST_TRAP_ONCE` switch) does what a kill does.
+    @Test func aWorkerThatTrapsIsReplacedAndItsJobResumesAndSucceeds() async throws {
+        let marker = try Support.folder("worker-trap").appendingPathComponent("trapped").path
+        try await jobSurvivesLosingItsWorker(name: "trapped", environment: ["AUTOVISION_TEST_TRAP_ONCE": marker]) { serve in
+            let workers = Self.children(of: serve)
+            for _ in 0..<40 where !FileManager.default.fileExists(atPath: marker) { try await Task.sleep(for: .milliseconds(250)) }
+            #expect(FileManager.default.fileExists(atPath: marker), "the worker trapped after its first trial")
+            return workers
+        }
+    }
+
+    /// Runs a 60-second job under `serve --workers 1`, takes its worker away with `loseWorker` once a
+    /// trial has finished, and checks that the server keeps answering and the job resumes in a new
+    /// worker and succeeds with every trial counted once.
+    func jobSurvivesLosingItsWorker(name: String, environment: [String: String],
+                                    loseWorker: (Process) async throws -> [Int32]) async throws {
+        let jobs = try Support.folder("worker-jobs-\(name)")
+        let slice = try FashionMNISTExport.write(to: try Support.folder("worker-data-\(name)").appendingPathComponent("fm"), perClass: 20, seed: 5)
+        let port = try Self.freePort()
+        let serve = Process()
+        serve.executableURL = ProcessTests.executable
+        serve.arguments = ["serve", "--port", String(port), "--jobs-dir", jobs.path, "--workers", "1"]
+        serve.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        serve.standardOutput = FileHandle.nullDevice
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        defer {
+            serve.terminate()
+            serve.waitUntilExit()
+        }
+        for _ in 0..<100 {
+            if try Self.status("http://127.0.0.1:\(port)/readyz") == 200 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let store = try SQLiteJobStore(jobsDirectory: jobs)
+        var options = TrainingJobOptions(manifest: slice.manifest, budget: Budget(seconds: 60))
+        options.jobsDirectory = jobs
+        let record = TrainingJob.newRecord(options: options)
+        try store.insertJob(record)  // queued, as POST /v1/jobs queues it
+
+        var running: JobRecord?
+        for _ in 0..<240 {
+            if let job = try store.job(record.id), job.state == .searching, job.trialsDone >= 1 { running = job; break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        let before = try #require(running, "the worker took the job and finished a trial")
+        let workers = try await loseWorker(serve)
+        #expect(try Self.status("http://127.0.0.1:\(port)/healthz") == 200, "the server keeps answering")
+
+        var finished: JobRecord?
+        for _ in 0..<720 {
+            if let job = try store.job(record.id), job.state.isFinished { finished = job; break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        let job = try #require(finished, "the job finished within 3 minutes")
+        #expect(job.state == .succeeded, "\(job.failureReason ?? "")")
+        #expect(job.resumes == 1, "its lease expired once and it was queued again")
+        let trials = try store.trials(jobID: record.id)
+        #expect(trials.map(\.id) == Array(1...max(1, trials.count)), "trial IDs go on from the lost worker's")
+        #expect(job.trialsDone == trials.count && trials.count >= before.trialsDone)
+        #expect(try store.model(record.id) != nil)
+        #expect(!workers.isEmpty && Set(Self.children(of: serve)).isDisjoint(with: workers), "another worker process runs now")
+        #expect(try Self.status("http://127.0.0.1:\(port)/v1/models/\(record.id)") == 200)
+    }
+}
