@@ -14,6 +14,10 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
         var cancelRequested: Set<String> = []
         var trials: [String: [Int: TrialRecord]] = [:]
         var plans: [String: JobPlan] = [:]
+        var values: [String: [String: Data]] = [:]
+        var artifacts: [String: [String: Data]] = [:]
+        var renewedAt: [String: Date] = [:]
+        var lostUnits: [String: (unit: String, losses: Int)] = [:]
         var models: [String: ModelRecord] = [:]
         var datasets: [String: DatasetRecord] = [:]
         var fault: (@Sendable (String) -> StoreError?)?
@@ -22,14 +26,22 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
     private let state: State
     private let fence: JobLease?
 
-    public init() {
+    /// Where artifacts go: files under this folder (`ArtifactFiles`, as `SQLiteJobStore` keeps
+    /// them), or memory when `nil`.
+    private let artifactFiles: ArtifactFiles?
+
+    /// - Parameter jobsDirectory: the folder for the jobs' artifacts (so a `Predictor` can load the
+    ///   model a job wrote); `nil` keeps them in memory.
+    public init(jobsDirectory: URL? = nil) {
         state = State()
         fence = nil
+        artifactFiles = jobsDirectory.map(ArtifactFiles.init)
     }
 
-    private init(state: State, fence: JobLease) {
+    private init(state: State, fence: JobLease, artifactFiles: ArtifactFiles?) {
         self.state = state
         self.fence = fence
+        self.artifactFiles = artifactFiles
     }
 
     /// Called with a write's name (`"addTrial"`, `"updateJob"`, …) before it is made; an error
@@ -40,7 +52,7 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
         set { locked { $0.fault = newValue } }
     }
 
-    public func fenced(by lease: JobLease) -> any JobStore { InMemoryJobStore(state: state, fence: lease) }
+    public func fenced(by lease: JobLease) -> any JobStore { InMemoryJobStore(state: state, fence: lease, artifactFiles: artifactFiles) }
 
     private func locked<T>(_ body: (State) throws -> T) rethrows -> T {
         state.lock.lock()
@@ -112,6 +124,9 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
             state.jobs[id] = nil
             state.trials[id] = nil
             state.plans[id] = nil
+            state.values[id] = nil
+            state.artifacts[id] = nil
+            state.lostUnits[id] = nil
             state.models[id] = nil
             state.leases[id] = nil
             state.cancelRequested.remove(id)
@@ -132,21 +147,34 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
 
     public func claimNextJob(owner: String, leaseSeconds: Double) throws -> (record: JobRecord, lease: JobLease)? {
         try writing("claimNextJob") { state in
-            let queued = state.jobs.values.filter { $0.state == .queued }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
-            for var record in queued {
-                let dataset = record.datasetID.flatMap { state.datasets[$0] }
-                if dataset?.state == .importing { continue }  // waits in `queued`
-                if let dataset, dataset.state == .failed {
-                    record.state = .failed
-                    record.failureReason = "dataset import failed: \(dataset.failureReason ?? "see GET /v1/datasets/\(dataset.id)")"
-                } else {
-                    record.state = .importing
+            let running: Set<JobState> = [.importing, .searching, .training, .evaluating]
+            let claimable = state.jobs.values.filter { $0.state == .queued || (running.contains($0.state) && state.leases[$0.id] == nil) }
+            for var record in claimable.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }) {
+                if record.state == .queued {
+                    let dataset = record.datasetID.flatMap { state.datasets[$0] }
+                    if dataset?.state == .importing { continue }  // waits in `queued`
+                    if let dataset, dataset.state == .failed {
+                        record.state = .failed
+                        record.failureReason = "dataset import failed: \(dataset.failureReason ?? "see GET /v1/datasets/\(dataset.id)")"
+                    } else {
+                        record.state = .importing
+                    }
+                    record.updatedAt = Date()
+                    state.jobs[record.id] = record
+                    guard record.state == .importing else { continue }
                 }
-                record.updatedAt = Date()
-                state.jobs[record.id] = record
-                if record.state == .importing { return (record, Self.lease(record.id, to: owner, seconds: leaseSeconds, in: state)) }
+                return (record, Self.lease(record.id, to: owner, seconds: leaseSeconds, in: state))
             }
             return nil
+        }
+    }
+
+    public func advanceLease(_ lease: JobLease, seconds: Double) throws -> JobLease {
+        try writing("advanceLease") { state in
+            guard let held = state.leases[lease.jobID], held.owner == lease.owner, held.attempt == lease.attempt else {
+                throw StoreError.leaseLost(jobID: lease.jobID)
+            }
+            return Self.lease(lease.jobID, to: lease.owner, seconds: seconds, in: state)
         }
     }
 
@@ -155,6 +183,7 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
         state.attempts[jobID] = attempt
         let lease = JobLease(jobID: jobID, owner: owner, attempt: attempt, expiresAt: Date().addingTimeInterval(seconds))
         state.leases[jobID] = lease
+        state.renewedAt[jobID] = Date()
         return lease
     }
 
@@ -167,6 +196,7 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
             var renewed = held
             renewed.expiresAt = Date().addingTimeInterval(seconds)
             state.leases[lease.jobID] = renewed
+            state.renewedAt[lease.jobID] = Date()
             return renewed
         }
     }
@@ -177,17 +207,22 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
         }
     }
 
-    public func requeueExpiredLeases(_ recover: (inout JobRecord) -> Void) throws -> [JobRecord] {
+    public func requeueExpiredLeases(_ recover: (inout JobRecord, _ losses: Int) -> Void) throws -> [JobRecord] {
         try writing("requeueExpiredLeases") { state in
             var recovered: [JobRecord] = []
             let now = Date()
             for var record in state.jobs.values.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) })
-            where record.state != .queued && !record.state.isFinished && (state.leases[record.id]?.expiresAt ?? .distantPast) < now {
-                SQLiteJobStore.recover(&record, cancelRequested: state.cancelRequested.contains(record.id), with: recover)
+            where record.state != .queued && !record.state.isFinished && (state.leases[record.id]?.expiresAt ?? .distantFuture) < now {
+                let unit = JobUnitLoss.unit(of: record)
+                let previous = state.lostUnits[record.id]
+                let losses = previous?.unit == unit ? previous!.losses + 1 : 1
+                JobUnitLoss.charge(&record, lastRenewal: state.renewedAt[record.id])
+                SQLiteJobStore.recover(&record, cancelRequested: state.cancelRequested.contains(record.id), losses: losses, with: recover)
                 record.updatedAt = now
                 state.jobs[record.id] = record
                 state.leases[record.id] = nil
                 state.cancelRequested.remove(record.id)
+                state.lostUnits[record.id] = (unit, losses)
                 recovered.append(record)
             }
             return recovered
@@ -214,6 +249,32 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
     }
 
     public func plan(jobID: String) throws -> JobPlan? { locked { $0.plans[jobID] } }
+
+    // MARK: Values and artifacts
+
+    public func saveValue(jobID: String, key: String, _ value: Data) throws {
+        try writing("saveValue", jobID: jobID) { state in
+            guard state.jobs[jobID] != nil else { throw StoreError.notFound(kind: "job", id: jobID) }
+            state.values[jobID, default: [:]][key] = value
+        }
+    }
+
+    public func value(jobID: String, key: String) throws -> Data? { locked { $0.values[jobID]?[key] } }
+
+    public func writeArtifact(jobID: String, name: String, _ data: Data) throws {
+        let commit = { (rename: () throws -> Void) in
+            try self.writing("writeArtifact", jobID: jobID) { state in
+                guard state.jobs[jobID] != nil else { throw StoreError.notFound(kind: "job", id: jobID) }
+                if self.artifactFiles == nil { state.artifacts[jobID, default: [:]][name] = data } else { try rename() }
+            }
+        }
+        if let artifactFiles { try artifactFiles.write(data, jobID: jobID, name: name, commit: commit) } else { try commit {} }
+    }
+
+    public func readArtifact(jobID: String, name: String) throws -> Data? {
+        if let artifactFiles { return artifactFiles.read(jobID: jobID, name: name) }
+        return locked { $0.artifacts[jobID]?[name] }
+    }
 
     // MARK: Trials
 

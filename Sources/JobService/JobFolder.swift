@@ -18,9 +18,12 @@ public struct JobFolder: Sendable {
     public var importURL: URL { url.appendingPathComponent("import.json") }
     public var searchLogURL: URL { url.appendingPathComponent("search.jsonl") }
     /// The final model: the one `predict` and the server use.
-    public var modelURL: URL { url.appendingPathComponent("model.ckpt") }
+    public var modelURL: URL { url.appendingPathComponent(Self.modelName) }
     /// The search's best trial (its weights seed the final training); replaced, never piled up.
-    public var bestTrialURL: URL { url.appendingPathComponent("best-trial.ckpt") }
+    public var bestTrialURL: URL { url.appendingPathComponent(Self.bestTrialName) }
+    /// Artifact names (`JobStore.writeArtifact`): the served model, the search's best trial, and the
+    /// final training's network before its evaluation.
+    public static let modelName = "model.ckpt", bestTrialName = "best-trial.ckpt", finalTrainingName = "final.ckpt"
     /// The job's plan, made before its first trial (`JobPlan`).
     public var planURL: URL { url.appendingPathComponent("plan.json") }
     public var reportURL: URL { url.appendingPathComponent("report.json") }

@@ -44,9 +44,9 @@ public final class JobRunner: @unchecked Sendable {
         trainingMetrics = TrainingMetrics(factory: metricsFactory)
     }
 
-    /// Times a job is resumed after its process stopped before it is failed instead (a job that
-    /// crashes its process must not crash every restart).
-    public static let maximumResumes = 3
+    /// Times a unit of a job is run before the job is failed instead, when its worker stops each
+    /// time (a unit that crashes its process must not crash every worker).
+    public static let maximumUnitAttempts = 3
 
     /// Seconds a job's lease lasts unless renewed, and between renewals (`LeaseKeeper`).
     public var leaseSeconds = LeaseKeeper.defaultLeaseSeconds
@@ -55,8 +55,7 @@ public final class JobRunner: @unchecked Sendable {
     public let owner = JobLease.newOwner()
 
     /// Starts the worker threads (once). Jobs whose worker stopped renewing its lease (killed,
-    /// crashed, paused) are queued again, here and before every claim, to resume from their last
-    /// finished trial (see `TrainingJob`).
+    /// crashed, paused) have their unit run again, here and before every claim (see `TrainingJob.runUnit`).
     public func start() {
         condition.lock()
         defer { condition.unlock() }
@@ -67,17 +66,16 @@ public final class JobRunner: @unchecked Sendable {
         if runsImports { spawn(name: "autovision-import") { self.importLoop() } }
     }
 
-    /// Queues again the jobs whose lease expired, or fails those interrupted too often.
+    /// Frees the jobs whose lease expired for their unit to run again, or fails those whose unit
+    /// was lost `maximumUnitAttempts` times.
     private func requeueExpiredLeases() {
-        _ = try? store.requeueExpiredLeases { record in
-            let resumes = record.resumes ?? 0
-            if resumes >= Self.maximumResumes {
-                record.failureReason = "interrupted \(resumes + 1) times (the process running it stopped while the job was "
-                    + "\(record.state.rawValue)); not resumed again: its search log is kept; submit the job again"
+        _ = try? store.requeueExpiredLeases { record, losses in
+            if losses >= Self.maximumUnitAttempts {
+                record.failureReason = "the unit it was at (\(JobUnitLoss.unit(of: record))) was interrupted \(losses) times: the worker "
+                    + "running it stopped (killed, crashed or cut off) each time; not run again: its trials are kept; submit the job again"
                 record.state = .failed
             } else {
-                record.state = .queued
-                record.resumes = resumes + 1
+                record.resumes = (record.resumes ?? 0) + 1
             }
         }
     }
@@ -159,49 +157,60 @@ public final class JobRunner: @unchecked Sendable {
         return claimed
     }
 
+    /// Runs the claimed job unit after unit under its lease, a new lease attempt for each
+    /// (`JobStore.advanceLease`), until it is finished, its lease is lost, or the runner shuts down.
     private func run(_ record: JobRecord, lease: JobLease) {
         let id = record.id
-        let keeper = LeaseKeeper(store: store, lease: lease, leaseSeconds: leaseSeconds, heartbeatSeconds: heartbeatSeconds)
-        keeper.start()
-        let fenced = store.fenced(by: lease)
-        let stopFlag: @Sendable () -> Bool = { [self] in
+        let shutdown: @Sendable () -> Bool = { [self] in
             condition.lock()
             defer { condition.unlock() }
             return running[id] ?? false
         }
-        let shouldStop: @Sendable () -> Bool = { stopFlag() || keeper.isLost }
+        var lease = lease
         do {
-            let datasetImportOptions = try record.datasetID.flatMap { try store.dataset($0) }
-                .map { DatasetUpload.importOptions(for: $0, maxPixels: maxPixels) }
-            let options = TrainingJobOptions(resuming: record, jobsDirectory: jobsDirectory, datasetImportOptions: datasetImportOptions)
-            let job = try TrainingJob(options: options, store: fenced, id: id) { [weak self] event in
-                if case let .epoch(epoch) = event { self?.trainingMetrics.record(epoch, job: id) }
-                self?.onEvent?(id, event)
-            }
-            do { try job.run(shouldStop: shouldStop) } catch {
-                // The job recorded its failure in the store (or lost its lease and may not); nothing else waits for it here.
+            let job = try makeJob(record, store: store.fenced(by: lease))
+            while true {
+                let keeper = LeaseKeeper(store: store, lease: lease, leaseSeconds: leaseSeconds, heartbeatSeconds: heartbeatSeconds)
+                keeper.start()
+                let outcome = Result { try job.runUnit(store: store.fenced(by: lease), shouldStop: { keeper.isLost }, shouldPause: shutdown) }
+                keeper.stop()
+                lease = keeper.lease
+                guard case .success(.next) = outcome, !shutdown() else {
+                    if case .success(.paused) = outcome { resumeLater(id, lease: lease) }
+                    break
+                }
+                lease = try store.advanceLease(lease, seconds: leaseSeconds)
             }
         } catch {
-            _ = try? fenced.updateJob(id) {
+            // A job that cannot even be set up (its dataset vanished, its folder cannot be made) fails with the reason.
+            _ = try? store.fenced(by: lease).updateJob(id) {
                 $0.state = .failed
                 $0.failureReason = "\(error)"
             }
         }
-        if stopFlag() {
-            // Stopped by shutdown, not by the user: queued again, to resume when the service restarts.
-            _ = try? fenced.updateJob(id) {
-                guard $0.state == .cancelled else { return }
-                $0.state = .queued
-                $0.stopReason = nil
-                $0.resumes = ($0.resumes ?? 0) + 1
-            }
-        }
-        keeper.stop()
-        try? store.releaseLease(keeper.lease)
+        try? store.releaseLease(lease)
         trainingMetrics.finished(job: id)
         condition.lock()
         running[id] = nil
         condition.unlock()
+    }
+
+    /// The job of a claimed record, its events passed on to the metrics and `onEvent`.
+    private func makeJob(_ record: JobRecord, store: any JobStore) throws -> TrainingJob {
+        let id = record.id
+        let datasetImportOptions = try record.datasetID.flatMap { try self.store.dataset($0) }
+            .map { DatasetUpload.importOptions(for: $0, maxPixels: maxPixels) }
+        let options = TrainingJobOptions(resuming: record, jobsDirectory: jobsDirectory, datasetImportOptions: datasetImportOptions)
+        return try TrainingJob(options: options, store: store, id: id) { [weak self] event in
+            if case let .epoch(epoch) = event { self?.trainingMetrics.record(epoch, job: id) }
+            self?.onEvent?(id, event)
+        }
+    }
+
+    /// A unit stopped by shutdown, not by the user: the job keeps its state, and its unit runs again
+    /// when a worker claims it (when the service restarts).
+    private func resumeLater(_ id: String, lease: JobLease) {
+        _ = try? store.fenced(by: lease).updateJob(id) { $0.resumes = ($0.resumes ?? 0) + 1 }
     }
 
     private func importLoop() {

@@ -121,23 +121,30 @@ public protocol JobStore: AnyObject, Sendable {
     /// Inserts `record` already claimed by `owner` (state `importing`, leased), in one transaction:
     /// no other worker can take it between its insertion and its claim (`autovision train`).
     func insertLeasedJob(_ record: JobRecord, owner: String, leaseSeconds: Double) throws -> JobLease
-    /// Takes the oldest queued job whose dataset is ready (or that has none) for `owner`, moving it to
-    /// `importing` with a new lease (attempt + 1); fails queued jobs whose dataset failed. `nil`
-    /// when none is ready.
+    /// Takes the oldest claimable job for `owner` with a new lease (attempt + 1): a queued job whose
+    /// dataset is ready (or that has none), moved to `importing`, or a job between units (in a running
+    /// state, its lease released or lost), in its state. Fails queued jobs whose dataset failed.
+    /// `nil` when none is claimable.
     func claimNextJob(owner: String, leaseSeconds: Double) throws -> (record: JobRecord, lease: JobLease)?
     /// Extends `lease` by `seconds` from now.
     /// - Throws: `StoreError.leaseLost` when the job's lease is no longer `lease` (it expired and
     ///   the job was queued again or taken by another worker).
     @discardableResult func renewLease(_ lease: JobLease, seconds: Double) throws -> JobLease
-    /// Gives up `lease` (the job finished, or its worker stops); a no-op when it was lost.
+    /// The lease for the job's next unit, kept by the same worker: attempt + 1, so no write of the
+    /// unit that ended can land in the next one.
+    /// - Throws: `StoreError.leaseLost` when the job's lease is no longer `lease`.
+    func advanceLease(_ lease: JobLease, seconds: Double) throws -> JobLease
+    /// Gives up `lease` (the job finished, or its worker stops); a no-op when it was lost. The job,
+    /// unless finished, can be claimed again for its next unit.
     func releaseLease(_ lease: JobLease) throws
-    /// Jobs in a running state whose lease expired, or that have none: each is changed by `recover`
-    /// (queued again to resume, or failed with a reason) in one transaction, its lease cleared.
-    /// Returns them as changed.
-    func requeueExpiredLeases(_ recover: (inout JobRecord) -> Void) throws -> [JobRecord]
+    /// Jobs in a running state whose lease expired (their unit was lost: worker killed, paused,
+    /// partitioned): each gets the lost unit's time charged (`JobUnitLoss.charge`), is changed by
+    /// `recover` with how many times in a row this unit was lost (1 the first time), or cancelled
+    /// when a cancel was asked, and has its lease cleared, in one transaction. Returns them as changed.
+    func requeueExpiredLeases(_ recover: (inout JobRecord, _ losses: Int) -> Void) throws -> [JobRecord]
     /// A view of the store through which every write about `lease.jobID` (its record, plan, trials,
-    /// completion) is made only while the job's lease is still `lease`, checked in the write's own
-    /// transaction: a worker that lost its lease writes nothing (`StoreError.leaseLost`).
+    /// values, artifacts, completion) is made only while the job's lease is still `lease`, checked in
+    /// the write's own transaction: a worker that lost its lease writes nothing (`StoreError.leaseLost`).
     func fenced(by lease: JobLease) -> any JobStore
     /// Records the job's success and its model in one transaction.
     func completeJob(_ record: JobRecord, model: ModelRecord) throws
@@ -147,6 +154,19 @@ public protocol JobStore: AnyObject, Sendable {
     /// The job's plan, or `nil` before it was made.
     /// - Throws: `StoreError.database` for a stored plan that does not decode.
     func plan(jobID: String) throws -> JobPlan?
+
+    // Values: what a unit hands to the next (the search's end, the final training's outcome), as JSON.
+
+    /// Keeps `value` under `key` for the job; replaces an earlier one.
+    func saveValue(jobID: String, key: String, _ value: Data) throws
+    func value(jobID: String, key: String) throws -> Data?
+
+    // Artifacts: a job's checkpoints, by name (`best-trial.ckpt`, `final.ckpt`, `model.ckpt`).
+
+    /// Writes artifact `name` of the job whole or not at all, only while the fence holds.
+    func writeArtifact(jobID: String, name: String, _ data: Data) throws
+    /// Artifact `name` of the job, or `nil` when it was never written.
+    func readArtifact(jobID: String, name: String) throws -> Data?
 
     // Trials
     func addTrial(jobID: String, _ trial: TrialRecord) throws
@@ -184,6 +204,24 @@ public struct JobLease: Sendable, Equatable {
     /// A new worker identity, unique across processes and machines.
     public static func newOwner() -> String {
         "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8).lowercased())"
+    }
+}
+
+/// Which unit of a job was lost, and what its loss costs. A unit is known by the job's state and its
+/// trials done: the import (`importing 0`), trial k + 1 (`searching k`), the final training, the evaluation.
+public enum JobUnitLoss {
+    /// The key of the unit `record` is in.
+    public static func unit(of record: JobRecord) -> String { "\(record.state.rawValue) \(record.trialsDone)" }
+
+    /// Charges the time a lost unit ran after the job's last write, up to its lease's last renewal
+    /// (when its worker was last alive): a lost unit's time counts toward the budget. The import is
+    /// not charged (the budget's clock starts after it).
+    public static func charge(_ record: inout JobRecord, lastRenewal: Date?) {
+        guard let lastRenewal, record.state != .importing else { return }
+        let lost = lastRenewal.timeIntervalSince(record.updatedAt)
+        guard lost > 0 else { return }
+        record.usedSeconds += lost
+        record.progress = min(1, record.usedSeconds / max(1, record.budgetSeconds))
     }
 }
 

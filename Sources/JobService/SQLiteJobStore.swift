@@ -85,6 +85,19 @@ public final class SQLiteJobStore: JobStore {
             try addColumn("lease_attempt", "INTEGER NOT NULL DEFAULT 0", to: "jobs", in: db)
             try addColumn("lease_expires_at", "DOUBLE", to: "jobs", in: db)
         }
+        migrator.registerMigration("v8: work units") { db in
+            try addColumn("lease_renewed_at", "DOUBLE", to: "jobs", in: db)
+            try addColumn("lost_unit", "TEXT", to: "jobs", in: db)
+            try addColumn("unit_losses", "INTEGER NOT NULL DEFAULT 0", to: "jobs", in: db)
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS job_values (
+                    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    value BLOB NOT NULL,
+                    PRIMARY KEY (job_id, key)
+                )
+                """)
+        }
         return migrator
     }
 
@@ -234,21 +247,24 @@ public final class SQLiteJobStore: JobStore {
             let rows = try Row.fetchAll(db, sql: """
                 SELECT jobs.id AS id, jobs.lease_attempt AS attempt, datasets.state AS dataset_state, datasets.failure_reason AS dataset_failure
                 FROM jobs LEFT JOIN datasets ON datasets.id = jobs.dataset_id
-                WHERE jobs.state = 'queued' ORDER BY jobs.created_at, jobs.id
+                WHERE jobs.state = 'queued' OR (jobs.state IN ('importing', 'searching', 'training', 'evaluating') AND jobs.lease_owner IS NULL)
+                ORDER BY jobs.created_at, jobs.id
                 """)
             for row in rows {
                 guard var record = try JobRecord.fetchOne(db, key: row["id"] as String) else { continue }
-                let datasetState: String? = row["dataset_state"]
-                if datasetState == DatasetState.importing.rawValue { continue }  // waits in `queued`
-                if datasetState == DatasetState.failed.rawValue {
-                    record.state = .failed
-                    record.failureReason = "dataset import failed: \((row["dataset_failure"] as String?) ?? "see GET /v1/datasets/\(record.datasetID ?? "")")"
-                } else {
-                    record.state = .importing
+                if record.state == .queued {
+                    let datasetState: String? = row["dataset_state"]
+                    if datasetState == DatasetState.importing.rawValue { continue }  // waits in `queued`
+                    if datasetState == DatasetState.failed.rawValue {
+                        record.state = .failed
+                        record.failureReason = "dataset import failed: \((row["dataset_failure"] as String?) ?? "see GET /v1/datasets/\(record.datasetID ?? "")")"
+                    } else {
+                        record.state = .importing
+                    }
+                    record.updatedAt = Date()
+                    try record.update(db)
+                    guard record.state == .importing else { continue }
                 }
-                record.updatedAt = Date()
-                try record.update(db)
-                guard record.state == .importing else { continue }
                 let lease = JobLease(jobID: record.id, owner: owner, attempt: (row["attempt"] as Int? ?? 0) + 1,
                                      expiresAt: Date().addingTimeInterval(leaseSeconds))
                 try Self.setLease(lease, in: db)
@@ -258,19 +274,30 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func advanceLease(_ lease: JobLease, seconds: Double) throws -> JobLease {
+        let next = JobLease(jobID: lease.jobID, owner: lease.owner, attempt: lease.attempt + 1, expiresAt: Date().addingTimeInterval(seconds))
+        try write { db in
+            try db.execute(sql: """
+                UPDATE jobs SET lease_attempt = ?, lease_expires_at = ?, lease_renewed_at = ? WHERE id = ? AND lease_owner = ? AND lease_attempt = ?
+                """, arguments: [next.attempt, next.expiresAt.timeIntervalSince1970, Date().timeIntervalSince1970, lease.jobID, lease.owner, lease.attempt])
+            if db.changesCount == 0 { throw StoreError.leaseLost(jobID: lease.jobID) }
+        }
+        return next
+    }
+
     /// A job its worker left: cancelled when someone asked to, else as `recover` says.
-    static func recover(_ record: inout JobRecord, cancelRequested: Bool, with recover: (inout JobRecord) -> Void) {
+    static func recover(_ record: inout JobRecord, cancelRequested: Bool, losses: Int, with recover: (inout JobRecord, Int) -> Void) {
         if cancelRequested {
             record.state = .cancelled
             record.stopReason = "cancelled"
         } else {
-            recover(&record)
+            recover(&record, losses)
         }
     }
 
     private static func setLease(_ lease: JobLease, in db: Database) throws {
-        try db.execute(sql: "UPDATE jobs SET lease_owner = ?, lease_attempt = ?, lease_expires_at = ? WHERE id = ?",
-                       arguments: [lease.owner, lease.attempt, lease.expiresAt.timeIntervalSince1970, lease.jobID])
+        try db.execute(sql: "UPDATE jobs SET lease_owner = ?, lease_attempt = ?, lease_expires_at = ?, lease_renewed_at = ? WHERE id = ?",
+                       arguments: [lease.owner, lease.attempt, lease.expiresAt.timeIntervalSince1970, Date().timeIntervalSince1970, lease.jobID])
     }
 
     @discardableResult
@@ -278,8 +305,8 @@ public final class SQLiteJobStore: JobStore {
         var renewed = lease
         renewed.expiresAt = Date().addingTimeInterval(seconds)
         try write { db in
-            try db.execute(sql: "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND lease_attempt = ?",
-                           arguments: [renewed.expiresAt.timeIntervalSince1970, lease.jobID, lease.owner, lease.attempt])
+            try db.execute(sql: "UPDATE jobs SET lease_expires_at = ?, lease_renewed_at = ? WHERE id = ? AND lease_owner = ? AND lease_attempt = ?",
+                           arguments: [renewed.expiresAt.timeIntervalSince1970, Date().timeIntervalSince1970, lease.jobID, lease.owner, lease.attempt])
             if db.changesCount == 0 { throw StoreError.leaseLost(jobID: lease.jobID) }
         }
         return renewed
@@ -292,21 +319,26 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func requeueExpiredLeases(_ recover: (inout JobRecord) -> Void) throws -> [JobRecord] {
+    public func requeueExpiredLeases(_ recover: (inout JobRecord, _ losses: Int) -> Void) throws -> [JobRecord] {
         try write { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT id, cancel_requested FROM jobs WHERE state NOT IN ('queued', 'succeeded', 'failed', 'cancelled')
-                AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY created_at, id
+                SELECT id, cancel_requested, lease_renewed_at, lost_unit, unit_losses FROM jobs
+                WHERE state NOT IN ('queued', 'succeeded', 'failed', 'cancelled') AND lease_owner IS NOT NULL AND lease_expires_at < ?
+                ORDER BY created_at, id
                 """, arguments: [Date().timeIntervalSince1970])
             var recovered: [JobRecord] = []
             for row in rows {
                 let id: String = row["id"]
                 guard var record = try JobRecord.fetchOne(db, key: id) else { continue }
-                Self.recover(&record, cancelRequested: row["cancel_requested"], with: recover)
+                let unit = JobUnitLoss.unit(of: record)
+                let losses = unit == row["lost_unit"] ? (row["unit_losses"] as Int? ?? 0) + 1 : 1
+                JobUnitLoss.charge(&record, lastRenewal: (row["lease_renewed_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+                Self.recover(&record, cancelRequested: row["cancel_requested"], losses: losses, with: recover)
                 record.updatedAt = Date()
                 try record.update(db)
-                try db.execute(sql: "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, cancel_requested = 0 WHERE id = ?",
-                               arguments: [id])
+                try db.execute(sql: """
+                    UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, cancel_requested = 0, lost_unit = ?, unit_losses = ? WHERE id = ?
+                    """, arguments: [unit, losses, id])
                 recovered.append(record)
             }
             return recovered
@@ -347,6 +379,35 @@ public final class SQLiteJobStore: JobStore {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }()
+
+    // MARK: Values and artifacts
+
+    public func saveValue(jobID: String, key: String, _ value: Data) throws {
+        try write { db in
+            try checkFence(db, jobID: jobID)
+            try db.execute(sql: "INSERT OR REPLACE INTO job_values (job_id, key, value) VALUES (?, ?, ?)", arguments: [jobID, key, value])
+        }
+    }
+
+    public func value(jobID: String, key: String) throws -> Data? {
+        try read { try Data.fetchOne($0, sql: "SELECT value FROM job_values WHERE job_id = ? AND key = ?", arguments: [jobID, key]) }
+    }
+
+    /// Artifacts are files of the job's folder beside the database (`ArtifactFiles`), renamed into
+    /// place inside the write transaction that checks the fence: the database's write lock keeps the
+    /// lease from changing hands between the check and the rename.
+    public func writeArtifact(jobID: String, name: String, _ data: Data) throws {
+        try artifacts.write(data, jobID: jobID, name: name) { rename in
+            try write { db in
+                try checkFence(db, jobID: jobID)
+                try rename()
+            }
+        }
+    }
+
+    public func readArtifact(jobID: String, name: String) throws -> Data? { artifacts.read(jobID: jobID, name: name) }
+
+    private var artifacts: ArtifactFiles { ArtifactFiles(jobsDirectory: url.deletingLastPathComponent()) }
 
     // MARK: Trials
 

@@ -17,13 +17,22 @@ public final class TrainingJob {
     public let options: TrainingJobOptions
     /// The owner of the job's state: every change of its record, its plan and its trials goes
     /// through the store; the job folder holds artifacts and exports (`job.json`, `search.jsonl`).
-    public let store: any JobStore
+    /// A worker sets it to the store fenced by its lease for each unit (`runUnit(store:shouldStop:shouldPause:)`).
+    public private(set) var store: any JobStore
     public let folder: JobFolder
     /// The job's record as last written to the store.
     public private(set) var record: JobRecord
     let onEvent: (JobEvent) -> Void
     /// The budget's clock, from the plan stage on.
     var clock: BudgetClock?
+    /// What the units this object ran left for the next ones; a unit that finds them `nil` rebuilds
+    /// them from the store (`Restore.swift`).
+    var planned: PlannedJob?
+    var architectureSearch: ArchitectureSearch?
+    var searched: SearchOutcome?
+    var finalModel: FinalModel?
+    /// The evaluation report, once the job succeeded.
+    public private(set) var report: EvaluationReport?
 
     /// Registers the job in `store`, or takes over the store's record of job `id` (queued by the
     /// service or the CLI, or interrupted before: a job whose record has used budget resumes from
@@ -64,13 +73,10 @@ public final class TrainingJob {
         try folder.write(record)
     }
 
-    /// Writes an artifact of the job's folder, only while the store still takes this job's writes
-    /// (a fenced store: this worker's lease): a worker that lost its lease must not replace the files
-    /// of the one that took the job over. A window of one rename remains between the check and the
-    /// write; it closes when artifacts go through the store (issue 21).
-    func writeArtifact(_ data: Data, to url: URL) throws {
-        try update { _ in }
-        try folder.writeAtomically(data, to: url)
+    /// Writes artifact `name` of the job (a checkpoint) through the store, only while the store
+    /// still takes this job's writes (a fenced store: this worker's lease).
+    func writeArtifact(_ data: Data, name: String) throws {
+        try store.writeArtifact(jobID: id, name: name, data)
     }
 
     func say(_ message: String) { onEvent(.message(message)) }
@@ -80,40 +86,80 @@ public final class TrainingJob {
         candidate.origin.startingArchitectureName ?? candidate.summary
     }
 
-    /// Runs the whole job.
+    /// Runs the whole job: `runUnit` until it is finished.
     /// - Parameter shouldStop: polled between batches; `true` (Ctrl-C, cancel) ends the job as
     ///   `cancelled`, leaving a consistent folder. A cancellation requested through the store
     ///   (`JobStore.requestCancel`) does the same.
     /// - Returns: the evaluation report, or `nil` when cancelled.
-    /// - Throws: `JobError` / `SearchError` / `ManifestError` / `StoreError` with a message for the
-    ///   user; the job's record is marked `failed` with the same reason first.
+    /// - Throws: as `runUnit`.
     @discardableResult
     public func run(shouldStop: @escaping @Sendable () -> Bool = { false }) throws -> EvaluationReport? {
-        let cancellation = CancellationPoll(store: store, jobID: id)
-        let stop: @Sendable () -> Bool = { shouldStop() || cancellation.isRequested }
+        while try runUnit(shouldStop: shouldStop) == .next {}
+        return report
+    }
+
+    /// Where a unit left the job.
+    public enum UnitOutcome: Sendable, Equatable {
+        /// The job has a next unit.
+        case next
+        /// `shouldPause` stopped the unit: the job stays in its state, its next claim runs the unit again.
+        case paused
+        /// Succeeded, failed or cancelled.
+        case finished
+    }
+
+    /// Runs the job's next unit, the one its state in the store names: the import (with the plan),
+    /// one trial, the final training, or the evaluation (with the publication). Each unit hands the
+    /// next one what it made through the store (the plan, the trials, the search's end, the final
+    /// training's network and outcome), so any process can run the next unit; values this object
+    /// already holds from the previous unit are used as they are.
+    /// - Parameters:
+    ///   - store: the store for this unit (a worker's, fenced by its lease on the unit); `nil` keeps the current one.
+    ///   - shouldStop: polled between batches; `true` cancels the job, as a cancel asked through the store does.
+    ///   - shouldPause: polled between batches; `true` stops the unit without changing the job (a worker shutting down).
+    /// - Throws: `JobError` / `SearchError` / `ManifestError` / `StoreError` with a message for the
+    ///   user; the job's record is marked `failed` with the same reason first. `StoreError.leaseLost`
+    ///   when the lease was lost: nothing more was written.
+    public func runUnit(store: (any JobStore)? = nil, shouldStop: @escaping @Sendable () -> Bool = { false },
+                        shouldPause: @escaping @Sendable () -> Bool = { false }) throws -> UnitOutcome {
+        if let store { self.store = store }
+        let cancellation = CancellationPoll(store: self.store, jobID: id)
+        let stop: @Sendable () -> Bool = { shouldStop() || shouldPause() || cancellation.isRequested }
         do {
-            let data = try importData()
-            let planned = try plan(data)
-            let searched = try search(planned, shouldStop: stop)
-            let model = try trainFinalModel(searched, shouldStop: stop)
-            return try publish(try evaluate(model))
+            record = try self.store.job(id) ?? record
+            switch record.state {
+            case .queued, .importing: try importUnit()
+            case .searching: try trialUnit(shouldStop: stop)
+            case .training: try finalTrainingUnit(shouldStop: stop)
+            case .evaluating:
+                report = try publish(try evaluate(try restoredModel()))
+                return .finished
+            case .succeeded, .failed, .cancelled: return .finished
+            }
+            return .next
         } catch is JobCancelled {
+            if shouldPause(), !shouldStop(), !cancellation.isRequested { return .paused }
             try cancel()
-            return nil
+            return .finished
         } catch StoreError.leaseLost(let jobID) {
             throw StoreError.leaseLost(jobID: jobID)  // another worker has the job now: nothing more is written
         } catch {
-            do {
-                try update {
-                    $0.state = .failed
-                    $0.failureReason = "\(error)"
-                }
-            } catch StoreError.leaseLost(let jobID) {
-                throw StoreError.leaseLost(jobID: jobID)
-            } catch let storeError {
-                throw JobError.failed("\(error); the job store could not record the failure: \(storeError)")
-            }
+            try fail(error)
             throw error
+        }
+    }
+
+    /// Marks the job failed with `error` as its reason.
+    private func fail(_ error: Error) throws {
+        do {
+            try update {
+                $0.state = .failed
+                $0.failureReason = "\(error)"
+            }
+        } catch StoreError.leaseLost(let jobID) {
+            throw StoreError.leaseLost(jobID: jobID)
+        } catch let storeError {
+            throw JobError.failed("\(error); the job store could not record the failure: \(storeError)")
         }
     }
 

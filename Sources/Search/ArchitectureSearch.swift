@@ -211,6 +211,8 @@ public final class ArchitectureSearch {
                 noteScore(trial)
             }
         }
+        // New candidates drawn so far (`nextJob` alternates random samples and mutations by this count).
+        proposals = previousTrials.filter { $0.rung == 0 && $0.candidate.origin.startingArchitectureName == nil }.count
         if let previousBest, bestTrial()?.id == previousBest.trialID { bestNetwork = previousBest }
     }
 
@@ -328,8 +330,17 @@ public final class ArchitectureSearch {
         return max(deadline, budgetEnd.addingTimeInterval(-finalTrainingCeilingSeconds(best.candidate)))
     }
 
+    /// What one step of the search did.
+    public enum Step {
+        /// Trained a trial (finished, or failed with its error) and recorded it.
+        case trial(TrialRecord)
+        /// The search is over, for this reason.
+        case ended(SearchStopReason)
+    }
+
     /// Runs trials until `deadline`, convergence or `shouldStop`, or, when the final training would
-    /// be short of epochs, until the seeds are scored (`SearchSettings.proposalFinalEpochs`).
+    /// be short of epochs, until the seeds are scored (`SearchSettings.proposalFinalEpochs`): `step`
+    /// until the search ends, then `result(_:)`.
     /// - Throws: `SearchError.noTrialFinished` when not one trial fit; `SearchError.cancelled` when
     ///   `shouldStop` came first.
     /// - Parameters:
@@ -342,37 +353,46 @@ public final class ArchitectureSearch {
     public func run(deadline searchDeadline: Date, budgetEnd: Date? = nil, shouldStop: @escaping () -> Bool = { false },
                     onTrial: (TrialRecord) throws -> Void = { _ in },
                     onNewBest: (TrialRecord, Sequential) throws -> Void = { _, _ in }) throws -> SearchResult {
-        let started = Date().addingTimeInterval(-(trials.map(\.endedAt).max() ?? 0))
-        var seeds = startingArchitecturesNotTried()
-        var reason = SearchStopReason.budget
+        while true {
+            switch try step(deadline: searchDeadline, budgetEnd: budgetEnd, shouldStop: shouldStop, onNewBest: onNewBest) {
+            case let .trial(record): try onTrial(record)
+            case let .ended(reason): return try result(reason)
+            }
+        }
+    }
+
+    /// The search's result once it ended for `reason`.
+    /// - Throws: `SearchError.noTrialFinished` when no trial finished; `SearchError.cancelled` when
+    ///   none did because the search was cancelled.
+    public func result(_ reason: SearchStopReason) throws -> SearchResult {
+        guard let best = bestTrial() else { throw reason == .cancelled ? SearchError.cancelled : SearchError.noTrialFinished }
+        return SearchResult(trials: trials, best: best, stopReason: reason, costModel: cost,
+                            bestNetwork: bestNetwork?.trialID == best.id ? bestNetwork?.network : nil)
+    }
+
+    /// One step of the search: decides the next trial from the trials so far (ASHA's promotion, a
+    /// starting architecture, or a new candidate), trains and records it; or says why the search
+    /// ends. The same trials give the same decision, so a search rebuilt from its stored trials
+    /// (`init(previousTrials:)`) in another process goes on as this one would. A trial cut off by
+    /// `shouldStop` is not recorded (a resumed search trains it again): the step says `.cancelled`.
+    /// - Throws: what `onNewBest` throws.
+    public func step(deadline searchDeadline: Date, budgetEnd: Date? = nil, shouldStop: () -> Bool = { false },
+                     onNewBest: (TrialRecord, Sequential) throws -> Void = { _, _ in }) throws -> Step {
         var skippedInARow = 0
         while true {
-            if shouldStop() { reason = .cancelled; break }
+            if shouldStop() { return .ended(.cancelled) }
             let deadline = deadline(searchDeadline, budgetEnd: budgetEnd)
             let remaining = deadline.timeIntervalSinceNow
-            if remaining <= 1 { reason = .budget; break }
-            if trials.count >= settings.convergencePatience + 3, sinceImprovement >= settings.convergencePatience,
-               trials.contains(where: { $0.rung > 0 }) {
-                reason = .converged
-                break
-            }
-            if seeds.isEmpty, let best = bestTrial(), let needed = settings.proposalFinalEpochs,
-               let epochs = finalEpochs(best.candidate), epochs < Double(needed) {
-                reason = .finalTrainingFirst
-                break
-            }
-            var (candidate, rung, parent) = nextJob(seeds: &seeds, remaining: remaining)
+            if let reason = stopReason(remaining: remaining) { return .ended(reason) }
+            var (candidate, rung, parent) = nextJob(seeds: &seedsLeft, remaining: remaining)
             let isSeed = parent == nil && candidate.origin.startingArchitectureName != nil
-            if parent == nil, candidate == space.smallest, wasTried(candidate) {
-                // `nextJob`'s fallback again: no new candidate fits the FLOP cap and the time left.
-                reason = .budget
-                break
-            }
+            // `nextJob`'s fallback again: no new candidate fits the FLOP cap and the time left.
+            if parent == nil, candidate == space.smallest, wasTried(candidate) { return .ended(.budget) }
             if !isSeed, !canChallengeTheBest(candidate, from: rung, within: remaining) {
                 // Not even the cheapest new candidate (`nextJob`'s fallback) could: the rest of the
                 // search's share goes to the final training.
-                if parent == nil { reason = .budget; break }
-                promoted.insert(parent!)  // cannot climb in time: do not retry this promotion
+                guard let parent else { return .ended(.budget) }
+                promoted.insert(parent)  // cannot climb in time: do not retry this promotion
                 continue
             }
             if isSeed {
@@ -380,34 +400,48 @@ public final class ArchitectureSearch {
                 // leaves at least half of the remaining time to the rest of the search.
                 while rung > 0, estimatedSeconds(candidate, rung: rung) > remaining / 2 { rung -= 1 }
             }
-            let (images, epochs) = settings.rung(rung, trainImages: trainer.splits.train.count)
             if estimatedSeconds(candidate, rung: rung) > remaining {
                 if let parent { promoted.insert(parent) }  // cannot afford this promotion: do not retry it
                 skippedInARow += 1
-                if skippedInARow > 20 { reason = .budget; break }
+                if skippedInARow > 20 { return .ended(.budget) }
                 continue
             }
-            skippedInARow = 0
+            let (images, epochs) = settings.rung(rung, trainImages: trainer.splits.train.count)
             let (record, network) = runTrial(candidate, rung: rung, images: images, epochs: epochs, deadline: deadline,
-                                             shouldStop: shouldStop, since: started)
-            // A trial cut off by `shouldStop` did not finish: it is not recorded, so a resumed search trains it again.
-            if record.stopReason == .cancelled { reason = .cancelled; break }
+                                             shouldStop: shouldStop, since: searchStart)
+            if record.stopReason == .cancelled { return .ended(.cancelled) }
             if let parent { promoted.insert(parent) }
             trials.append(record)
             if bestTrial()?.id == record.id, let network {
                 bestNetwork = (record.id, network)
                 try onNewBest(record, network)
             }
-            try onTrial(record)
             if record.error == nil {
                 calibrate(with: record)
                 noteScore(record)
             }
+            return .trial(record)
         }
-        guard let best = bestTrial() else { throw reason == .cancelled ? SearchError.cancelled : SearchError.noTrialFinished }
-        return SearchResult(trials: trials, best: best, stopReason: reason, costModel: cost,
-                            bestNetwork: bestNetwork?.trialID == best.id ? bestNetwork?.network : nil)
     }
+
+    /// Why the search ends before its next trial with `remaining` seconds to its deadline, or `nil`.
+    private func stopReason(remaining: Double) -> SearchStopReason? {
+        if remaining <= 1 { return .budget }
+        if trials.count >= settings.convergencePatience + 3, sinceImprovement >= settings.convergencePatience,
+           trials.contains(where: { $0.rung > 0 }) {
+            return .converged
+        }
+        if seedsLeft.isEmpty, let best = bestTrial(), let needed = settings.proposalFinalEpochs,
+           let epochs = finalEpochs(best.candidate), epochs < Double(needed) {
+            return .finalTrainingFirst
+        }
+        return nil
+    }
+
+    /// When the search started: trials' `endedAt` count from it (a resumed search goes on from its trials' time).
+    private lazy var searchStart = Date().addingTimeInterval(-(trials.map(\.endedAt).max() ?? 0))
+    /// The starting architectures not tried yet, in order (decided at the first step, with the cost model then).
+    private lazy var seedsLeft = startingArchitecturesNotTried()
 
     private var bestAccuracy = -1.0
     private var sinceImprovement = 0

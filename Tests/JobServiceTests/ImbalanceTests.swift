@@ -69,7 +69,7 @@ import TestSupport
         options.searchFraction = 0.4
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         var messages: [String] = []
-        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory)) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         let report = try #require(try job.run())
@@ -95,7 +95,7 @@ import TestSupport
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         options.fixedCandidate = GivenCandidate(candidate: candidate)
         var log: [String] = []
-        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory)) { event in
             switch event {
             case let .message(text): log.append(text)
             case let .epoch(epoch):

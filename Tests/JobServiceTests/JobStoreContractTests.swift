@@ -123,25 +123,84 @@ import Testing
         #expect(try store.claimNextJob(owner: "w1", leaseSeconds: 60) == nil)
     }
 
-    @Test(arguments: Kind.allCases) func aJobWhoseLeaseExpiredIsQueuedAgainAndALiveLeaseIsLeftAlone(kind: Kind) throws {
+    @Test(arguments: Kind.allCases) func aJobWhoseLeaseExpiredIsFreedForItsUnitAndALiveLeaseIsLeftAlone(kind: Kind) throws {
         let store = try makeStore(kind)
         let live = try store.insertLeasedJob(job("live", at: 1), owner: "w1", leaseSeconds: 60)
         #expect(try store.job("live")?.state == .importing, "inserted as claimed: no other worker takes it")
         _ = try store.insertLeasedJob(job("expired", at: 2), owner: "w2", leaseSeconds: 0.05)
-        var unleased = job("unleased", at: 3)
-        unleased.state = .training
-        try store.insertJob(unleased)
+        var between = job("between-units", at: 3)
+        between.state = .training
+        try store.insertJob(between)
         _ = try store.insertLeasedJob(job("cancelled", at: 4), owner: "w3", leaseSeconds: 0.05)
         try store.requestCancel("cancelled")
         Thread.sleep(forTimeInterval: 0.1)
-        let recovered = try store.requeueExpiredLeases { $0.state = .queued }
-        #expect(recovered.map(\.id) == ["expired", "unleased", "cancelled"])
-        #expect(try store.job("expired")?.state == .queued && store.job("unleased")?.state == .queued)
+        let recovered = try store.requeueExpiredLeases { record, losses in record.resumes = losses }
+        #expect(recovered.map(\.id) == ["expired", "cancelled"], "a job between units has no lease to expire")
+        #expect(try store.job("expired")?.state == .importing && store.job("expired")?.resumes == 1, "it stays at its unit")
         #expect(try store.job("cancelled")?.state == .cancelled, "a job someone asked to cancel is not run again")
         #expect(try store.job("live")?.state == .importing)
         #expect(try store.renewLease(live, seconds: 60).expiresAt > live.expiresAt)
         let again = try #require(try store.claimNextJob(owner: "w4", leaseSeconds: 60))
-        #expect(again.record.id == "expired" && again.lease.attempt == 2, "each claim is a new attempt")
+        #expect(again.record.id == "expired" && again.record.state == .importing && again.lease.attempt == 2, "each claim is a new attempt")
+        let next = try #require(try store.claimNextJob(owner: "w5", leaseSeconds: 60))
+        #expect(next.record.id == "between-units" && next.record.state == .training, "claimed for its next unit, in its state")
+        #expect(try store.claimNextJob(owner: "w6", leaseSeconds: 60) == nil)
+    }
+
+    @Test(arguments: Kind.allCases) func aUnitLostAgainCountsItsLossesAndItsTimeIsCharged(kind: Kind) throws {
+        let store = try makeStore(kind)
+        var record = job("j", at: 1)
+        record.state = .searching
+        record.trialsDone = 2
+        record.usedSeconds = 10
+        try store.insertJob(record)
+        var losses: [Int] = []
+        for round in 0..<3 {
+            let claimed = try #require(try store.claimNextJob(owner: "w\(round)", leaseSeconds: 0.3))
+            Thread.sleep(forTimeInterval: 0.15)
+            _ = try store.renewLease(claimed.lease, seconds: 0.05)  // the worker's last sign of life, then silence
+            Thread.sleep(forTimeInterval: 0.1)
+            _ = try store.requeueExpiredLeases { _, count in losses.append(count) }
+        }
+        #expect(losses == [1, 2, 3], "trial 3 lost three times in a row")
+        let charged = try #require(try store.job("j")).usedSeconds
+        #expect(charged > 10.3 && charged < 12, "each loss charges the time from the job's last write to its last renewal")
+        try store.updateJob("j") { $0.trialsDone = 3 }  // the unit was done at last; the next one is another unit
+        let claimed = try #require(try store.claimNextJob(owner: "w", leaseSeconds: 0.05))
+        Thread.sleep(forTimeInterval: 0.1)
+        _ = try store.requeueExpiredLeases { _, count in losses.append(count) }
+        #expect(losses.last == 1 && claimed.lease.attempt == 4)
+    }
+
+    @Test(arguments: Kind.allCases) func theNextUnitHasANewAttemptThatFencesTheLastOne(kind: Kind) throws {
+        let store = try makeStore(kind)
+        let first = try store.insertLeasedJob(job("j", at: 1), owner: "w", leaseSeconds: 60)
+        let second = try store.advanceLease(first, seconds: 60)
+        #expect(second.owner == "w" && second.attempt == first.attempt + 1)
+        #expect(throws: StoreError.leaseLost(jobID: "j")) { try store.fenced(by: first).updateJob("j") { $0.trialsDone = 5 } }
+        #expect(throws: StoreError.leaseLost(jobID: "j")) { try store.advanceLease(first, seconds: 60) }
+        try store.fenced(by: second).updateJob("j") { $0.trialsDone = 1 }
+        #expect(try store.job("j")?.trialsDone == 1)
+    }
+
+    @Test(arguments: Kind.allCases) func valuesAndArtifactsAreKeptPerJobAndFenced(kind: Kind) throws {
+        let store = try makeStore(kind)
+        let lease = try store.insertLeasedJob(job("j", at: 1), owner: "w", leaseSeconds: 60)
+        let fenced = store.fenced(by: lease)
+        #expect(try store.value(jobID: "j", key: "search") == nil && store.readArtifact(jobID: "j", name: "final.ckpt") == nil)
+        try fenced.saveValue(jobID: "j", key: "search", Data("{\"a\":1}".utf8))
+        try fenced.saveValue(jobID: "j", key: "search", Data("{\"a\":2}".utf8))
+        try fenced.writeArtifact(jobID: "j", name: "final.ckpt", Data([1, 2, 3]))
+        #expect(try store.value(jobID: "j", key: "search") == Data("{\"a\":2}".utf8), "a value is replaced")
+        #expect(try store.readArtifact(jobID: "j", name: "final.ckpt") == Data([1, 2, 3]))
+        let next = try store.advanceLease(lease, seconds: 60)
+        #expect(throws: StoreError.leaseLost(jobID: "j")) { try fenced.saveValue(jobID: "j", key: "search", Data()) }
+        #expect(throws: StoreError.leaseLost(jobID: "j")) { try fenced.writeArtifact(jobID: "j", name: "final.ckpt", Data([9])) }
+        #expect(try store.readArtifact(jobID: "j", name: "final.ckpt") == Data([1, 2, 3]), "a stale writer replaced nothing")
+        try store.releaseLease(next)
+        try store.updateJob("j") { $0.state = .failed }
+        try store.deleteJob("j")
+        #expect(try store.value(jobID: "j", key: "search") == nil)
     }
 
     @Test(arguments: Kind.allCases) func aWorkerThatLostItsLeaseWritesNothing(kind: Kind) throws {
@@ -151,18 +210,21 @@ import Testing
         try fencedStale.updateJob("j") { $0.trialsDone = 1 }
         try fencedStale.addTrial(jobID: "j", try trial(1))
         Thread.sleep(forTimeInterval: 0.1)
-        _ = try store.requeueExpiredLeases { $0.state = .queued }
+        _ = try store.requeueExpiredLeases { _, _ in }
         let current = try #require(try store.claimNextJob(owner: "new", leaseSeconds: 60)).lease
         #expect(throws: StoreError.leaseLost(jobID: "j")) { try store.renewLease(stale, seconds: 60) }
         #expect(throws: StoreError.leaseLost(jobID: "j")) { try fencedStale.updateJob("j") { $0.trialsDone = 99 } }
         #expect(throws: StoreError.leaseLost(jobID: "j")) { try fencedStale.addTrial(jobID: "j", try trial(2)) }
         #expect(throws: StoreError.leaseLost(jobID: "j")) { try fencedStale.savePlan(jobID: "j", Self.plan) }
+        #expect(throws: StoreError.leaseLost(jobID: "j")) { try fencedStale.saveValue(jobID: "j", key: "search", Data()) }
+        #expect(throws: StoreError.leaseLost(jobID: "j")) { try fencedStale.writeArtifact(jobID: "j", name: "best-trial.ckpt", Data([1])) }
         var done = try #require(try store.job("j"))
         done.state = .succeeded
         let model = ModelRecord(id: "j", labels: ["a"], width: 1, height: 1, channels: 1, architecture: "x", parameters: 1, testAccuracy: 1)
         #expect(throws: StoreError.leaseLost(jobID: "j")) { try fencedStale.completeJob(done, model: model) }
         #expect(try store.job("j")?.trialsDone == 1 && store.trials(jobID: "j").count == 1 && store.plan(jobID: "j") == nil)
         #expect(try store.model("j") == nil && store.job("j")?.state == .importing)
+        #expect(try store.readArtifact(jobID: "j", name: "best-trial.ckpt") == nil)
         let fencedCurrent = store.fenced(by: current)
         try fencedCurrent.addTrial(jobID: "j", try trial(2))
         try fencedCurrent.completeJob(done, model: model)

@@ -180,7 +180,7 @@ import Training
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         options.startingArchitecture = "small"
         options.testTimeAugmentation = false
-        let job = try TrainingJob(options: options, store: InMemoryJobStore())
+        let job = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory))
         _ = try #require(try job.run())
         let predictor = try Predictor(folder: job.folder)
 

@@ -35,5 +35,8 @@ import Testing
         let model = try #require(try store.model(job.id))
         #expect(model.testAccuracy == report.test.accuracy && model.labels.count == 10 && model.width == 28)
         #expect(model.architecture == report.model?.architecture)
+        #expect(try store.readArtifact(jobID: job.id, name: JobFolder.modelName) != nil, "the model, written through the store")
+        #expect(try store.value(jobID: job.id, key: "final_training") != nil && store.value(jobID: job.id, key: "search") != nil,
+                "each unit's outcome is kept for the next")
     }
 }

@@ -31,7 +31,7 @@ import TestSupport
         var options = TrainingJobOptions(manifest: manifest, budget: Budget(seconds: 120))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         let started = Date()
-        let job = try TrainingJob(options: options, store: InMemoryJobStore())
+        let job = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory))
         let report = try #require(try job.run())
         let elapsed = Date().timeIntervalSince(started)
         #expect(report.budget!.usedSeconds <= 120 * 1.05, "the job ends within the budget + 5 %")
@@ -87,7 +87,7 @@ import TestSupport
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         options.startingArchitecture = "vgg-bn"
         var messages: [String] = []
-        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory)) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         let report = try #require(try job.run())
@@ -114,7 +114,7 @@ import TestSupport
         options.startingArchitecture = "vgg-bn"
         options.testTimeAugmentation = false
         var messages: [String] = []
-        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory)) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         let report = try #require(try job.run())
@@ -138,7 +138,7 @@ import TestSupport
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         options.startingArchitecture = "small"
         var messages: [String] = []
-        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory)) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         let report = try #require(try job.run())
@@ -155,7 +155,7 @@ import TestSupport
 
         options.maximumEnsembleMembers = 1
         var alone: [String] = []
-        let one = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
+        let one = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory)) { event in
             if case let .message(text) = event { alone.append(text) }
         }
         _ = try #require(try one.run())
@@ -169,7 +169,7 @@ import TestSupport
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         options.startingArchitecture = "lenet"
         var messages: [String] = []
-        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory)) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         #expect {
@@ -195,7 +195,7 @@ import TestSupport
         options.startingArchitecture = "vgg-bn"  // the candidate takes precedence
         options.fixedCandidate = GivenCandidate(candidate: candidate, trialImageEpochs: 40)  // a tiny trial
         var messages: [String] = []
-        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory)) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         let report = try #require(try job.run())
@@ -218,7 +218,7 @@ import TestSupport
         broken.learningRate = 0
         options.fixedCandidate = GivenCandidate(candidate: broken)
         messages = []
-        let refused = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
+        let refused = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory)) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         #expect {
@@ -232,7 +232,7 @@ import TestSupport
     @Test func exifRotatedImagePredictsLikeTheUprightOnes() throws {
         var options = TrainingJobOptions(manifest: Self.intake("02-exif-orientation/manifest.csv"), budget: Budget(seconds: 12))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
-        let job = try TrainingJob(options: options, store: InMemoryJobStore())
+        let job = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory))
         _ = try job.run()
         let predictor = try Predictor(folder: job.folder)
         let bytes = [UInt8](try Data(contentsOf: Self.intake("02-exif-orientation/images/orient6_red_top.jpg")))
@@ -242,7 +242,7 @@ import TestSupport
     @Test func tooSmallABudgetSaysHowMuchIsNeeded() throws {
         var options = TrainingJobOptions(manifest: try Self.slice(perClass: 40), budget: Budget(seconds: 0.2))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
-        let job = try TrainingJob(options: options, store: InMemoryJobStore())
+        let job = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory))
         do {
             _ = try job.run()
             Issue.record("expected budgetTooSmall")
@@ -257,7 +257,7 @@ import TestSupport
         var options = TrainingJobOptions(manifest: Self.intake("14-multilabel-trailing-empty/manifest.csv"), budget: Budget(seconds: 30))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         options.importOptions.multiLabel = true
-        let job = try TrainingJob(options: options, store: InMemoryJobStore())
+        let job = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory))
         #expect(throws: JobError.multiLabelNotSupported) { try job.run() }
     }
 
@@ -265,7 +265,7 @@ import TestSupport
         var options = TrainingJobOptions(manifest: try Self.slice(perClass: 40), budget: Budget(seconds: 60))
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         let stopAt = Date().addingTimeInterval(4)
-        let job = try TrainingJob(options: options, store: InMemoryJobStore())
+        let job = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory))
         let report = try job.run(shouldStop: { Date() > stopAt })
         #expect(report == nil)
         let record = try job.folder.readRecord()
@@ -281,7 +281,7 @@ import TestSupport
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         final class Flag: @unchecked Sendable { var value = false }  // written and read on the job's thread only
         let searching = Flag()
-        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory)) { event in
             if case let .message(text) = event, text.hasPrefix("searching until") { searching.value = true }
         }
         #expect(try job.run(shouldStop: { searching.value }) == nil)
@@ -305,7 +305,9 @@ import TestSupport
             if case .trial = event { trials.value += 1 }
             if case let .message(text) = event { firstMessages.value.append(text) }
         }
-        #expect(try first.run(shouldStop: { trials.value >= 3 }) == nil)
+        // Paused, as a worker shutting down pauses its unit: the job keeps its state for its next claim.
+        while try first.runUnit(shouldPause: { trials.value >= 3 }) == .next {}
+        #expect(try store.job(first.id)?.state == .searching)
         #expect(firstMessages.value.contains { $0.hasPrefix("timed a few batches of each starting architecture") }, "\(firstMessages.value)")
         let interrupted = try first.folder.readRecord()
         let before = try first.folder.readSearchLog()
@@ -334,6 +336,41 @@ import TestSupport
         #expect(try resumed.folder.readRecord().state == .succeeded)
     }
 
+    /// Every unit run by a new `TrainingJob`, as when each unit is claimed by another worker process:
+    /// each rebuilds what it needs from the store alone, and the job ends as one run would.
+    @Test func everyUnitRunInANewProcessRebuildsItsInputsFromTheStore() throws {
+        var options = TrainingJobOptions(manifest: try Self.slice(perClass: 40), budget: Budget(seconds: 40))
+        options.jobsDirectory = Self.root.appendingPathComponent("jobs-units")
+        let store = try SQLiteJobStore(jobsDirectory: options.jobsDirectory)
+        let record = TrainingJob.newRecord(options: options)
+        try store.insertJob(record)
+        var states: [JobState] = []
+        var messages: [String] = []
+        while true {
+            let stored = try #require(try store.job(record.id))
+            let job = try TrainingJob(options: TrainingJobOptions(resuming: stored, jobsDirectory: options.jobsDirectory, datasetImportOptions: nil),
+                                      store: store, id: record.id) { event in
+                if case let .message(text) = event { messages.append(text) }
+            }
+            states.append(stored.state)
+            if try job.runUnit() == .finished { break }
+        }
+        let done = try #require(try store.job(record.id))
+        #expect(done.state == .succeeded, "\(done.failureReason ?? "")")
+        let trials = try store.trials(jobID: record.id)
+        #expect(!trials.isEmpty && trials.map(\.id) == Array(1...trials.count) && done.trialsDone == trials.count)
+        // The import, one unit per trial and one that ended the search, the final training, the evaluation.
+        #expect(states == [.queued] + Array(repeating: .searching, count: trials.count + 1) + [.training, .evaluating], "\(states)")
+        #expect(messages.filter { $0.hasPrefix("timed a few batches") }.count == 1, "the plan is made once and read back")
+        #expect(try store.readArtifact(jobID: record.id, name: JobFolder.finalTrainingName) != nil)
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: JobFolder(jobsDirectory: options.jobsDirectory, id: record.id).reportURL))
+        let test = try #require((report as? [String: Any])?["test"] as? [String: Any])
+        let predictor = try Predictor(folder: JobFolder(jobsDirectory: options.jobsDirectory, id: record.id))
+        #expect(predictor.classifier.labelNames.count == 10)
+        #expect(abs((test["accuracy"] as? Double ?? -1) - (done.testAccuracy ?? -2)) < 1e-9)
+        #expect(done.usedSeconds <= 40 * 1.05 + 5)
+    }
+
     /// CI, 2026-12-02: on a loaded machine the calibration took a 35-second job's whole search share
     /// (~9 s), and the job failed ("no search trial finished") with 26 s of its budget unused.
     @Test func aSearchShareThatRunsOutBeforeATrialTrainsTheCheapestSeed() throws {
@@ -341,7 +378,7 @@ import TestSupport
         options.jobsDirectory = Self.root.appendingPathComponent("jobs")
         options.searchFraction = 0.001  // 20 ms: no trial can finish
         var messages: [String] = []
-        let job = try TrainingJob(options: options, store: InMemoryJobStore()) { event in
+        let job = try TrainingJob(options: options, store: InMemoryJobStore(jobsDirectory: options.jobsDirectory)) { event in
             if case let .message(text) = event { messages.append(text) }
         }
         let report = try #require(try job.run(), "\(messages)")

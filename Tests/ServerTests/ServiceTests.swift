@@ -275,19 +275,25 @@ import Testing
         }
     }
 
-    @Test func onStartJobsWhoseLeaseExpiredAreResumedOrAfterTooManyInterruptionsFailed() async throws {
+    @Test func onStartJobsBetweenUnitsRunOnAndAUnitLostTooOftenFailsTheJob() async throws {
         let jobs = try Support.folder("restart-jobs")
         let store = try SQLiteJobStore(jobsDirectory: jobs)
-        // Jobs whose worker stopped renewing its lease (here: none was ever taken).
+        // A job whose final training's worker died three times: twice before the server started, and
+        // once more, its lease now expired.
+        var crashingRecord = JobRecord(id: "20990101-000000-crash0", manifest: "/nowhere.csv", budgetSeconds: 60, seed: 0)
+        crashingRecord.state = .training
+        try store.insertJob(crashingRecord)
+        let crashing = crashingRecord
+        for round in 0..<JobRunner.maximumUnitAttempts {
+            _ = try #require(try store.claimNextJob(owner: "dead-worker-\(round)", leaseSeconds: 0.05))
+            try await Task.sleep(for: .milliseconds(100))
+            if round < JobRunner.maximumUnitAttempts - 1 { _ = try store.requeueExpiredLeases { record, _ in record.resumes = (record.resumes ?? 0) + 1 } }
+        }
+        // A job between two units (its lease released), to be claimed for its next one.
         var orphanRecord = JobRecord(id: "20990101-000000-orphan", manifest: "/nowhere.csv", budgetSeconds: 60, seed: 0)
         orphanRecord.state = .searching
         try store.insertJob(orphanRecord)
         let orphan = orphanRecord
-        var crashingRecord = JobRecord(id: "20990101-000000-crash0", manifest: "/nowhere.csv", budgetSeconds: 60, seed: 0)
-        crashingRecord.state = .training
-        crashingRecord.resumes = JobRunner.maximumResumes
-        try store.insertJob(crashingRecord)
-        let crashing = crashingRecord
         // A job another worker runs, its lease alive.
         let live = JobRecord(id: "20990101-000000-live00", manifest: "/nowhere.csv", budgetSeconds: 60, seed: 0)
         _ = try store.insertLeasedJob(live, owner: "another-worker", leaseSeconds: 600)
@@ -301,13 +307,14 @@ import Testing
                 job = try Support.json(try await client.execute(uri: "/v1/jobs/\(orphan.id)", method: .get))
                 if job["state"] as? String == "failed" { break }
             }
-            // Queued again and run: here it fails at once, its manifest being gone, and says why.
-            #expect(job["resumes"] as? Int == 1, "\(job)")
+            // Its next unit runs: here it fails at once, its manifest being gone, and says why.
+            #expect(job["resumes"] == nil, "it was not interrupted: \(job)")
             #expect(job["state"] as? String == "failed")
             #expect((job["failure_reason"] as? String)?.contains("nowhere.csv") == true, "\(job)")
             let crashed = try Support.json(try await client.execute(uri: "/v1/jobs/\(crashing.id)", method: .get))
             #expect(crashed["state"] as? String == "failed")
-            #expect((crashed["failure_reason"] as? String)?.contains("interrupted \(JobRunner.maximumResumes + 1) times") == true, "\(crashed)")
+            #expect((crashed["failure_reason"] as? String)?.contains("(training 0) was interrupted \(JobRunner.maximumUnitAttempts) times") == true, "\(crashed)")
+            #expect(crashed["resumes"] as? Int == JobRunner.maximumUnitAttempts - 1, "\(crashed)")
             let other = try Support.json(try await client.execute(uri: "/v1/jobs/\(live.id)", method: .get))
             #expect(other["state"] as? String == "training", "a job another live process runs is left alone")
         }

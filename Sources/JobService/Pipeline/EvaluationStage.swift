@@ -23,14 +23,14 @@ extension TrainingJob {
         let (policy, validationAccuracy) = pickTestTimeAugmentation(model)
         let data = model.data, splits = data.splits, resolution = data.dataset.resolution
         let checkpoint = Checkpoint(
-            network: model.network, architecture: model.architecture, normalization: model.first.normalization, labelNames: data.labels,
+            network: model.network, architecture: model.architecture, normalization: model.normalization, labelNames: data.labels,
             metadata: [
                 "job_id": id, "working_resolution": String(decoding: try JSONEncoder.sorted.encode(resolution), as: UTF8.self),
-                "candidate": model.plan.candidate.summary, "validation_accuracy": String(validationAccuracy),
-                "ensemble_members": String(model.members), TestTimeAugmentation.metadataKey: policy.rawValue,
+                "candidate": model.candidate.summary, "validation_accuracy": String(validationAccuracy),
+                "ensemble_members": String(model.end.members), TestTimeAugmentation.metadataKey: policy.rawValue,
             ])
-        try writeArtifact(try checkpoint.encoded(), to: folder.modelURL)
-        let probabilities = data.trainer.probabilities(model.network, normalization: model.first.normalization, indices: splits.test,
+        try writeArtifact(try checkpoint.encoded(), name: JobFolder.modelName)
+        let probabilities = data.trainer.probabilities(model.network, normalization: model.normalization, indices: splits.test,
                                                        testTimeAugmentation: policy)
         var test = try TestEvaluation(
             probabilities: probabilities, labels: splits.test.map { Int(data.dataset.labels[$0]) }, classNames: data.labels,
@@ -47,7 +47,7 @@ extension TrainingJob {
     /// The test-time augmentation with the highest VALIDATION accuracy, cheapest first: a costlier
     /// one multiplies the inference work, so it must raise the accuracy to be kept.
     private func pickTestTimeAugmentation(_ model: FinalModel) -> (TestTimeAugmentation, validationAccuracy: Double) {
-        let candidate = model.plan.candidate, data = model.data
+        let candidate = model.candidate, data = model.data
         let offered = FinalTrainingBudget.offered(candidate: candidate, translation: candidate.cropPadding > 0,
                                                   testTimeAugmentation: options.testTimeAugmentation)
         if !options.testTimeAugmentation, candidate.horizontalFlip || candidate.cropPadding > 0 {
@@ -55,7 +55,7 @@ extension TrainingJob {
         }
         var best = (TestTimeAugmentation.none, -1.0)
         for policy in offered {
-            let value = data.trainer.accuracy(model.network, normalization: model.first.normalization, indices: data.splits.validation,
+            let value = data.trainer.accuracy(model.network, normalization: model.normalization, indices: data.splits.validation,
                                               testTimeAugmentation: policy)
             if value > best.1 { best = (policy, value) }
         }

@@ -7,23 +7,46 @@ import Training
 /// training went.
 struct FinalModel {
     var searched: SearchOutcome
-    /// How the candidate was trained (its augmentation may differ from the search's).
-    var plan: FinalTrainingPlan
+    /// The candidate trained (its augmentation may differ from the search's).
+    var candidate: Candidate
     /// The network served: the first member alone, or the average of the ensemble's members kept.
     var network: Sequential
     /// `network`'s architecture.
     var architecture: ArchitectureSpec
-    /// The final training's own outcome (the ensemble's first member).
-    var first: TrainingOutcome
-    /// Networks averaged by `network`.
-    var members: Int
-    /// Epochs the final training planned at its end.
-    var epochs: Int
+    /// TRAIN's per-channel normalization, which the network's input is standardised by.
+    var normalization: ChannelNormalization
+    var end: FinalTrainingEnd
 
     var data: ImportedData { searched.planned.data }
 }
 
+/// How the final training went, kept in the store for the evaluation (`JobStore.saveValue`, key
+/// `final_training`) with the network (artifact `final.ckpt`).
+struct FinalTrainingEnd: Codable {
+    static let key = "final_training"
+    /// Why the final training's own network (the ensemble's first member) stopped.
+    var stopReason: StopReason
+    /// Its best VALIDATION accuracy.
+    var bestValidationAccuracy: Double
+    /// Networks averaged by the model.
+    var members: Int
+    /// Epochs the final training planned at its end.
+    var epochs: Int
+}
+
 extension TrainingJob {
+    /// The final training's unit: trains the model and keeps it in the store (`final.ckpt` and its
+    /// `FinalTrainingEnd`), then moves the job on to its evaluation.
+    func finalTrainingUnit(shouldStop: @escaping @Sendable () -> Bool) throws {
+        let model = try trainFinalModel(try restoredSearch(), shouldStop: shouldStop)
+        let checkpoint = Checkpoint(network: model.network, architecture: model.architecture, normalization: model.normalization,
+                                    labelNames: model.data.labels, metadata: ["job_id": id, "candidate": model.candidate.summary])
+        try writeArtifact(try checkpoint.encoded(), name: JobFolder.finalTrainingName)
+        try store.saveValue(jobID: id, key: FinalTrainingEnd.key, try JSONEncoder.sorted.encode(model.end))
+        finalModel = model
+        try update { $0.state = .evaluating }
+    }
+
     /// Trains the search's best candidate with the time left, and more ensemble members when it
     /// ends early (`FinalEnsemble`).
     /// - Throws: `JobCancelled` when `shouldStop` ended it; `NNError` / `TrainingError` from the training.
@@ -53,9 +76,10 @@ extension TrainingJob {
                 + "on VALIDATION (the final training's network alone: \(percent(first.bestValidationAccuracy)))")
         }
         explainTimeLeft(ensemble, epochs: epochs, evaluationSeconds: budget.evaluationSeconds, clock: clock)
-        return FinalModel(searched: searched, plan: plan, network: ensemble.network(members: kept.count),
-                          architecture: try FinalEnsemble.architecture(spec, members: kept.count), first: first, members: kept.count,
-                          epochs: epochs)
+        return FinalModel(searched: searched, candidate: plan.candidate, network: ensemble.network(members: kept.count),
+                          architecture: try FinalEnsemble.architecture(spec, members: kept.count), normalization: first.normalization,
+                          end: FinalTrainingEnd(stopReason: first.stopReason, bestValidationAccuracy: first.bestValidationAccuracy,
+                                                members: kept.count, epochs: epochs))
     }
 
     /// The final training's own network; returns it with the epochs planned at its end.

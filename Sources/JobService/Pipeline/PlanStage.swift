@@ -22,6 +22,8 @@ struct PlannedJob {
 
     /// "candidate" or "starting architecture", for the job's log.
     var fixedDescription: String
+    /// TRAIN's per-channel normalization (what trials' checkpoints store).
+    var trainNormalization: ChannelNormalization
 }
 
 extension TrainingJob {
@@ -31,23 +33,27 @@ extension TrainingJob {
     /// - Throws: `SearchError.budgetTooSmall` / `.tooLittleLeftToResume` when the job cannot finish
     ///   in its budget; `JobError.failed` for an unknown starting architecture, a candidate that does
     ///   not fit the images, or a search log or plan this job cannot have written.
-    func plan(_ data: ImportedData) throws -> PlannedJob {
+    /// - Parameter rebuilding: for a later unit run in a new process: the plan and the trials so far
+    ///   are the store's, and the budget's clock goes on from the time the job used.
+    func plan(_ data: ImportedData, rebuilding: Bool = false) throws -> PlannedJob {
         let planner = JobPlanner(budgetSeconds: options.budget.seconds, searchShare: options.searchFraction, settings: options.search,
                                  statistics: data.statistics)
         var space = planner.space(inputShape: BatchLoader(dataset: data.dataset, normalization: nil).inputShape, classes: data.labels.count)
         let fixed = try fixedCandidate(in: space)
-        let previousTrials = fixed == nil && record.usedSeconds > 0 ? try storedTrials(space: space) : []
-        let usedBefore = previousTrials.isEmpty ? 0 : record.usedSeconds
+        let previousTrials = fixed == nil && (rebuilding || record.usedSeconds > 0) ? try storedTrials(space: space) : []
+        let usedBefore = previousTrials.isEmpty && !rebuilding ? 0 : record.usedSeconds
         let clock = BudgetClock(budgetSeconds: options.budget.seconds, usedBefore: usedBefore)
         self.clock = clock
-        let kept = previousTrials.isEmpty ? nil : try storedPlan()
+        let kept = previousTrials.isEmpty && !rebuilding ? nil : try storedPlan()
+        if rebuilding, kept == nil { throw JobError.failed("job \(id) is \(record.state.rawValue) but the store has no plan for it; the job cannot resume") }
         let plan = try kept ?? makePlan(planner, data: data, space: space, fixed: fixed)
         space.imbalanced = plan.classWeightingSearched
         space.augmentationFloor = plan.regime.augmentationFloor
-        try plan.checkFeasible(elapsedSeconds: clock.elapsed, resumed: usedBefore > 0)
+        if !rebuilding { try plan.checkFeasible(elapsedSeconds: clock.elapsed, resumed: usedBefore > 0) }
         return PlannedJob(data: data, plan: plan, space: space, settings: plan.searchSettings(options.search, seed: options.seed), fixed: fixed,
                           previousTrials: previousTrials, clock: clock, planKept: kept != nil,
-                          fixedDescription: options.fixedCandidate != nil ? "candidate" : "starting architecture")
+                          fixedDescription: options.fixedCandidate != nil ? "candidate" : "starting architecture",
+                          trainNormalization: BatchLoader.fitNormalization(dataset: data.dataset, indices: data.splits.train))
     }
 
     /// The trials an interrupted run of this job finished, from the store.

@@ -18,7 +18,7 @@ extension TrainingJob {
             budget: BudgetSummary(requestedSeconds: options.budget.seconds, usedSeconds: used, stopReason: stopReason,
                                   importSeconds: data.summary.importSeconds),
             machine: MachineInfo.current(),
-            model: ModelSummary(architecture: model.plan.candidate.summary + (model.members > 1 ? " (ensemble of \(model.members))" : ""),
+            model: ModelSummary(architecture: model.candidate.summary + (model.end.members > 1 ? " (ensemble of \(model.end.members))" : ""),
                                 parameters: try model.architecture.parameterCount(), flops: try model.architecture.forwardFLOPsPerImage(),
                                 testTimeAugmentation: evaluated.testTimeAugmentation.rawValue, validationAccuracy: evaluated.validationAccuracy,
                                 validationBaselineAccuracy: data.statistics.validationBaselineAccuracy))
@@ -31,7 +31,7 @@ extension TrainingJob {
         finished.progress = 1
         finished.testAccuracy = evaluated.test.accuracy
         finished.stopReason = stopReason
-        finished.bestValidationAccuracy = model.first.bestValidationAccuracy
+        finished.bestValidationAccuracy = model.end.bestValidationAccuracy
         finished.warning = report.warnings.isEmpty ? nil : report.warnings.joined(separator: "; ")
         try store.completeJob(finished, model: try modelRecord(evaluated, architecture: report.model?.architecture ?? ""))
         try update { _ in }  // the store's record, with its update time, exported to `job.json`
@@ -48,11 +48,11 @@ extension TrainingJob {
 
     /// Why the final training stopped, for the report and the job's record.
     private static func stopReason(_ model: FinalModel) -> String {
-        switch model.first.stopReason {
+        switch model.end.stopReason {
         case .deadline: "budget reached"
         case .converged: "converged"
         case .noBetterThanBaseline: "no better than the majority-class baseline"
-        default: model.epochs >= FinalTrainingPlan.maximumEpochs ? "reached the ceiling of \(model.epochs) epochs" : "completed the planned epochs"
+        default: model.end.epochs >= FinalTrainingPlan.maximumEpochs ? "reached the ceiling of \(model.end.epochs) epochs" : "completed the planned epochs"
         }
     }
 

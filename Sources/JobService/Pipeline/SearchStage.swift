@@ -16,51 +16,73 @@ struct SearchOutcome {
     var cost: CostModel
     /// How the candidate was chosen, for the report.
     var strategy: String
+    /// The trial that scored `best` (`nil`: no trial did).
+    var bestTrialID: Int? = nil
+
+    /// What the store keeps of it for the next unit.
+    var end: SearchEnd {
+        SearchEnd(best: best, bestTrialID: bestTrialID, trialImageEpochs: trialImageEpochs, cost: cost, strategy: strategy)
+    }
+}
+
+/// What the search hands to the final training through the store (`JobStore.saveValue`, key `search`).
+struct SearchEnd: Codable {
+    static let key = "search"
+    var best: Candidate
+    var bestTrialID: Int?
+    var trialImageEpochs: Int?
+    var cost: CostModel
+    var strategy: String
 }
 
 extension TrainingJob {
-    /// Runs the architecture search (ASHA with regularized evolution) until its deadline, or takes
-    /// the fixed candidate when the job has no search.
+    /// The search's outcome when the job has no search: the fixed candidate, trained with the whole budget.
+    func fixedOutcome(_ planned: PlannedJob, fixed: Candidate) -> SearchOutcome {
+        say("no search: training the \(planned.fixedDescription) \(Self.name(fixed)) with the whole budget")
+        return SearchOutcome(planned: planned, best: fixed, warmStart: nil, trialImageEpochs: options.fixedCandidate?.trialImageEpochs,
+                             trials: [], cost: planned.plan.regime.costModel,
+                             strategy: "none: the \(planned.fixedDescription) \(Self.name(fixed)) trained with the whole budget")
+    }
+
+    /// One step of the architecture search (ASHA with regularized evolution): the next trial, decided
+    /// from the trials so far, trained and recorded; or the search's end, its outcome kept in the store.
     /// - Throws: `JobCancelled` when `shouldStop` ended it; `SearchError.noTrialFinished` when no
     ///   trial finished and too little time is left to train anyway.
-    func search(_ planned: PlannedJob, shouldStop: @escaping @Sendable () -> Bool) throws -> SearchOutcome {
-        try update { $0.state = .searching }
-        if let fixed = planned.fixed {
-            say("no search: training the \(planned.fixedDescription) \(Self.name(fixed)) with the whole budget")
-            return SearchOutcome(planned: planned, best: fixed, warmStart: nil, trialImageEpochs: options.fixedCandidate?.trialImageEpochs,
-                                 trials: [], cost: planned.plan.regime.costModel,
-                                 strategy: "none: the \(planned.fixedDescription) \(Self.name(fixed)) trained with the whole budget")
-        }
-        let search = makeSearch(planned)
+    func trialUnit(shouldStop: @escaping @Sendable () -> Bool) throws {
+        let planned = try restoredPlan()
+        let search = try architectureSearch ?? makeSearch(planned)
+        architectureSearch = search
         let searchEnd = planned.clock.start.addingTimeInterval(planned.plan.searchSeconds)
-        announce(search, planned: planned)
         do {
-            let result = try search.run(deadline: searchEnd, budgetEnd: planned.clock.end, shouldStop: shouldStop,
-                                        onTrial: recordTrial, onNewBest: checkpointer(planned))
-            if result.stopReason == .cancelled || shouldStop() { throw JobCancelled() }
-            return outcome(of: result, search: search, planned: planned, searchEnd: searchEnd)
+            switch try search.step(deadline: searchEnd, budgetEnd: planned.clock.end, shouldStop: shouldStop, onNewBest: checkpointer(planned)) {
+            case let .trial(trial): try recordTrial(trial)
+            case let .ended(reason):
+                if reason == .cancelled || shouldStop() { throw JobCancelled() }
+                try endSearch(outcome(of: try search.result(reason), search: search, planned: planned, searchEnd: searchEnd))
+            }
         } catch SearchError.cancelled {
             throw JobCancelled()
         } catch SearchError.noTrialFinished
             where !shouldStop() && planned.clock.left > search.estimatedSeconds(planned.space.startingArchitectures()[0], images: planned.data.splits.train.count, epochs: 1) {
-            return cheapestStartingArchitecture(search, planned: planned)
+            try endSearch(cheapestStartingArchitecture(search, planned: planned))
         }
+    }
+
+    /// Keeps the search's outcome in the store for the final training, and moves the job on to it.
+    func endSearch(_ outcome: SearchOutcome) throws {
+        try store.saveValue(jobID: id, key: SearchEnd.key, try JSONEncoder.sorted.encode(outcome.end))
+        searched = outcome
+        try update { $0.state = .training }
     }
 
     /// The search, going on from an interrupted run's trials and best checkpoint when there are any.
     private func makeSearch(_ planned: PlannedJob) -> ArchitectureSearch {
-        var previousBest: (trialID: Int, network: Sequential)?
-        // Kept only when it is the stored trial it says it is (a worker that lost its lease may have written it).
-        if !planned.previousTrials.isEmpty, let checkpoint = try? Checkpoint.read(from: folder.bestTrialURL),
-           let trialID = checkpoint.metadata["trial"].flatMap(Int.init),
-           planned.previousTrials.first(where: { $0.id == trialID })?.candidate.summary == checkpoint.metadata["candidate"],
-           let network = try? checkpoint.makeNetwork() {
-            previousBest = (trialID, network)
-        }
         let search = ArchitectureSearch(trainer: planned.data.trainer, space: planned.space, settings: planned.settings,
                                         initialCost: planned.plan.regime.costModel, previousTrials: planned.previousTrials,
-                                        previousBest: previousBest)
-        if !planned.previousTrials.isEmpty {
+                                        previousBest: storedBestTrial(planned.previousTrials))
+        if planned.previousTrials.isEmpty {
+            announce(search, planned: planned)
+        } else {
             say("resuming after an interruption: \(planned.previousTrials.count) finished trials kept, \(Budget.format(record.usedSeconds)) "
                 + "of the budget used" + (planned.planKept ? ", its plan kept" : "") + (search.hasBestNetwork ? ", the best trial's weights restored" : ""))
         }
@@ -90,7 +112,7 @@ extension TrainingJob {
 
     /// Checkpoints the best trial so far as it finishes: a resumed job starts from it.
     private func checkpointer(_ planned: PlannedJob) -> (Search.TrialRecord, Sequential) throws -> Void {
-        let normalization = BatchLoader.fitNormalization(dataset: planned.data.dataset, indices: planned.data.splits.train)
+        let normalization = planned.trainNormalization
         let space = planned.space, labels = planned.data.labels
         return { trial, network in
             let spec = trial.candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "trial-\(trial.id)")
@@ -98,7 +120,7 @@ extension TrainingJob {
                 network: network, architecture: spec, normalization: normalization, labelNames: labels,
                 metadata: ["job_id": self.id, "trial": String(trial.id), "candidate": trial.candidate.summary,
                            "validation_accuracy": String(trial.validationAccuracy)])
-            try self.writeArtifact(try checkpoint.encoded(), to: self.folder.bestTrialURL)
+            try self.writeArtifact(try checkpoint.encoded(), name: JobFolder.bestTrialName)
         }
     }
 
@@ -124,7 +146,7 @@ extension TrainingJob {
         return SearchOutcome(planned: planned, best: result.best.candidate, warmStart: result.bestNetwork,
                              trialImageEpochs: result.best.trainImages * result.best.epochs, trials: result.trials, cost: result.costModel,
                              strategy: "ASHA (asynchronous successive halving) with regularized evolution; \(count) trials; "
-                                 + "search stopped: \(result.stopReason.rawValue)")
+                                 + "search stopped: \(result.stopReason.rawValue)", bestTrialID: result.best.id)
     }
 
     /// The search's share ran out before a trial finished (on a loaded machine the calibration can
