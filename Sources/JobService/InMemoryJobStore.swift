@@ -159,10 +159,10 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
                     } else {
                         record.state = .importing
                     }
-                    record.updatedAt = Date()
-                    state.jobs[record.id] = record
-                    guard record.state == .importing else { continue }
                 }
+                record.updatedAt = Date()  // changing hands is a change: a lost unit's time is counted from here
+                state.jobs[record.id] = record
+                guard record.state != .failed else { continue }
                 return (record, Self.lease(record.id, to: owner, seconds: leaseSeconds, in: state))
             }
             return nil

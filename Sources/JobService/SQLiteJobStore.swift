@@ -261,10 +261,10 @@ public final class SQLiteJobStore: JobStore {
                     } else {
                         record.state = .importing
                     }
-                    record.updatedAt = Date()
-                    try record.update(db)
-                    guard record.state == .importing else { continue }
                 }
+                record.updatedAt = Date()  // changing hands is a change: a lost unit's time is counted from here
+                try record.update(db)
+                guard record.state != .failed else { continue }
                 let lease = JobLease(jobID: record.id, owner: owner, attempt: (row["attempt"] as Int? ?? 0) + 1,
                                      expiresAt: Date().addingTimeInterval(leaseSeconds))
                 try Self.setLease(lease, in: db)
@@ -331,7 +331,7 @@ public final class SQLiteJobStore: JobStore {
                 let id: String = row["id"]
                 guard var record = try JobRecord.fetchOne(db, key: id) else { continue }
                 let unit = JobUnitLoss.unit(of: record)
-                let losses = unit == row["lost_unit"] ? (row["unit_losses"] as Int? ?? 0) + 1 : 1
+                let losses = unit == (row["lost_unit"] as String?) ? (row["unit_losses"] as Int? ?? 0) + 1 : 1
                 JobUnitLoss.charge(&record, lastRenewal: (row["lease_renewed_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
                 Self.recover(&record, cancelRequested: row["cancel_requested"], losses: losses, with: recover)
                 record.updatedAt = Date()

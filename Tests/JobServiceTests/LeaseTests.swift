@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func aJobWhoseLeaseIsTakenStopsAndWritesNothingMore() throws {
-        var options = TrainingJobOptions(manifest: try TrainingJobTests.slice(perClass: 20), budget: Budget(seconds: 30))
+        var options = TrainingJobOptions(manifest: try TrainingJobTests.slice(perClass: 20), budget: Budget(seconds: 60))
         options.jobsDirectory = TrainingJobTests.root.appendingPathComponent("jobs")
         let store = InMemoryJobStore()
         let record = TrainingJob.newRecord(options: options)
