@@ -18,6 +18,8 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
         var artifacts: [String: [String: Data]] = [:]
         var renewedAt: [String: Date] = [:]
         var lostUnits: [String: (unit: String, losses: Int)] = [:]
+        var importLeases: [String: (owner: String, expiresAt: Date)] = [:]
+        var importAttempts: [String: Int] = [:]
         var models: [String: ModelRecord] = [:]
         var datasets: [String: DatasetRecord] = [:]
         var fault: (@Sendable (String) -> StoreError?)?
@@ -319,6 +321,50 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
             try change(&record)
             record.updatedAt = Date()
             state.datasets[id] = record
+            return record
+        }
+    }
+
+    public func claimNextImport(owner: String, leaseSeconds: Double, maximumAttempts: Int) throws -> DatasetRecord? {
+        try writing("claimNextImport") { state in
+            let now = Date()
+            let waiting = state.datasets.values.filter { $0.state == .importing && (state.importLeases[$0.id]?.expiresAt ?? .distantPast) < now }
+            for var record in waiting.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }) {
+                let attempts = state.importAttempts[record.id] ?? 0
+                if attempts >= maximumAttempts {
+                    record.state = .failed
+                    record.failureReason = DatasetImportLease.failure(attempts: attempts)
+                    record.updatedAt = now
+                    state.datasets[record.id] = record
+                    state.importLeases[record.id] = nil
+                    continue
+                }
+                state.importLeases[record.id] = (owner, now.addingTimeInterval(leaseSeconds))
+                state.importAttempts[record.id] = attempts + 1
+                return record
+            }
+            return nil
+        }
+    }
+
+    public func renewImport(_ id: String, owner: String, seconds: Double) throws {
+        try writing("renewImport") { state in
+            guard state.importLeases[id]?.owner == owner, state.datasets[id]?.state == .importing else {
+                throw StoreError.conflict(DatasetImportLease.lost(id))
+            }
+            state.importLeases[id] = (owner, Date().addingTimeInterval(seconds))
+        }
+    }
+
+    @discardableResult
+    public func finishImport(_ id: String, owner: String, _ change: (inout DatasetRecord) throws -> Void) throws -> DatasetRecord {
+        try writing("finishImport") { state in
+            guard var record = state.datasets[id] else { throw StoreError.notFound(kind: "dataset", id: id) }
+            guard state.importLeases[id]?.owner == owner, record.state == .importing else { throw StoreError.conflict(DatasetImportLease.lost(id)) }
+            try change(&record)
+            record.updatedAt = Date()
+            state.datasets[id] = record
+            state.importLeases[id] = nil
             return record
         }
     }

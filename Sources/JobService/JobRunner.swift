@@ -21,12 +21,13 @@ public final class JobRunner: @unchecked Sendable {
     public var maxPixels = 100_000_000
     /// Called with each job event (for logs and metrics), from a worker thread.
     public var onEvent: (@Sendable (String, JobEvent) -> Void)?
+    /// Called as a claimed dataset's import starts, on the import thread (for logs and fault tests).
+    public var beforeImport: (@Sendable (DatasetRecord) -> Void)?
 
     private let condition = NSCondition()
     private var stopping = false
     private var started = false
     private var running: [String: Bool] = [:]  // job ID → stop requested by shutdown
-    private var importing: Set<String> = []
     private var liveThreads = 0
     private let trainingMetrics: TrainingMetrics
 
@@ -215,24 +216,31 @@ public final class JobRunner: @unchecked Sendable {
 
     private func importLoop() {
         repeat {
-            while let record = nextImport() { runImport(record) }
+            while let record = claimImport() { runImport(record) }
         } while waitForWork()
     }
 
-    private func nextImport() -> DatasetRecord? {
-        condition.lock()
-        defer { condition.unlock() }
-        guard !stopping else { return nil }
-        let pending = ((try? store.datasets()) ?? []).filter { $0.state == .importing && !importing.contains($0.id) }
-        guard let next = pending.min(by: { $0.createdAt < $1.createdAt }) else { return nil }
-        importing.insert(next.id)
-        return next
+    /// Times a dataset's import is started before it is failed instead, when its worker stops in it each time.
+    public static let maximumImportAttempts = 3
+
+    private func claimImport() -> DatasetRecord? {
+        guard isRunning else { return nil }
+        return try? store.claimNextImport(owner: owner, leaseSeconds: leaseSeconds, maximumAttempts: Self.maximumImportAttempts)
     }
 
+    /// Imports a claimed dataset under its import lease, renewed by a heartbeat, and records the
+    /// summary (or the reason it failed) only while the lease is still this worker's.
     private func runImport(_ record: DatasetRecord) {
+        let (store, owner, leaseSeconds) = (self.store, self.owner, self.leaseSeconds)
+        let heartbeat = Heartbeat(name: "autovision-import-lease-\(record.id)", period: heartbeatSeconds) {
+            (try? store.renewImport(record.id, owner: owner, seconds: leaseSeconds)) != nil
+        }
+        heartbeat.start()
+        defer { heartbeat.stop() }
+        beforeImport?(record)
         do {
             let summary = try DatasetUpload.runImport(record, jobsDirectory: jobsDirectory, maxPixels: maxPixels)
-            try store.updateDataset(record.id) {
+            try store.finishImport(record.id, owner: owner) {
                 $0.summary = summary
                 $0.images = summary.images
                 $0.labels = summary.labels
@@ -244,14 +252,11 @@ public final class JobRunner: @unchecked Sendable {
                 }
             }
         } catch {
-            _ = try? store.updateDataset(record.id) {
+            _ = try? store.finishImport(record.id, owner: owner) {
                 $0.state = .failed
                 $0.failureReason = "\(error)"
             }
         }
-        condition.lock()
-        importing.remove(record.id)
-        condition.broadcast()
-        condition.unlock()
+        wake()  // jobs waiting for this dataset can be claimed
     }
 }

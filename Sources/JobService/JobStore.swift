@@ -183,6 +183,21 @@ public protocol JobStore: AnyObject, Sendable {
     @discardableResult func updateDataset(_ id: String, _ change: (inout DatasetRecord) throws -> Void) throws -> DatasetRecord
     /// Throws `.conflict` while an unfinished job uses it.
     func deleteDataset(_ id: String) throws
+
+    // Dataset imports: a worker imports an uploaded dataset while it holds the import's lease.
+
+    /// Takes the oldest dataset waiting for its import (state `importing`, its import lease free or
+    /// expired) for `owner` until `leaseSeconds` from now, counting the attempt. One whose import was
+    /// taken `maximumAttempts` times already (its worker stopped in it each time: a file that crashes
+    /// the decoder) is failed with the reason instead. `nil` when none waits.
+    func claimNextImport(owner: String, leaseSeconds: Double, maximumAttempts: Int) throws -> DatasetRecord?
+    /// Extends `owner`'s import lease on dataset `id` by `seconds` from now.
+    /// - Throws: `StoreError.conflict` when the lease is no longer `owner`'s.
+    func renewImport(_ id: String, owner: String, seconds: Double) throws
+    /// Ends `owner`'s import of dataset `id` with `change` (its summary and state), the lease freed, in
+    /// one transaction.
+    /// - Throws: `StoreError.conflict` when the lease is no longer `owner`'s: nothing is written.
+    @discardableResult func finishImport(_ id: String, owner: String, _ change: (inout DatasetRecord) throws -> Void) throws -> DatasetRecord
 }
 
 /// A worker's claim on a job: held by `owner` until `expiresAt` unless renewed. `attempt` counts
@@ -204,6 +219,18 @@ public struct JobLease: Sendable, Equatable {
     /// A new worker identity, unique across processes and machines.
     public static func newOwner() -> String {
         "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8).lowercased())"
+    }
+}
+
+/// The messages of a dataset import's lease.
+enum DatasetImportLease {
+    static func failure(attempts: Int) -> String {
+        "the import stopped its worker \(attempts) times (killed, or crashed by a file in it); not tried again: "
+            + "check the images (autovision import MANIFEST reports each one) and upload the dataset again"
+    }
+
+    static func lost(_ id: String) -> String {
+        "this worker's import lease on dataset '\(id)' expired and another worker took the import; it writes nothing"
     }
 }
 

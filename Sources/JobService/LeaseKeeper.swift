@@ -12,11 +12,10 @@ public final class LeaseKeeper: @unchecked Sendable {
     public let store: any JobStore
     public let leaseSeconds: Double
     public let heartbeatSeconds: Double
-    private let condition = NSCondition()
+    private let lock = NSLock()
     private var current: JobLease
     private var lost = false
-    private var stopped = false
-    private var thread: Thread?
+    private var heartbeat: Heartbeat?
 
     public init(store: any JobStore, lease: JobLease, leaseSeconds: Double = defaultLeaseSeconds,
                 heartbeatSeconds: Double = defaultHeartbeatSeconds) {
@@ -27,44 +26,25 @@ public final class LeaseKeeper: @unchecked Sendable {
     }
 
     /// The lease as last renewed.
-    public var lease: JobLease {
-        condition.lock()
-        defer { condition.unlock() }
-        return current
-    }
+    public var lease: JobLease { lock.withLock { current } }
 
-    public var isLost: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return lost
-    }
+    public var isLost: Bool { lock.withLock { lost } }
 
     /// Starts the renewals.
     public func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "autovision-lease-\(current.jobID)"
-        self.thread = thread
-        thread.start()
+        let heartbeat = Heartbeat(name: "autovision-lease-\(current.jobID)", period: heartbeatSeconds) { [self] in renew() }
+        self.heartbeat = heartbeat
+        heartbeat.start()
     }
 
     /// Stops the renewals (the lease itself is the caller's to release).
-    public func stop() {
-        condition.lock()
-        stopped = true
-        condition.broadcast()
-        condition.unlock()
-    }
+    public func stop() { heartbeat?.stop() }
 
-    private func run() {
-        condition.lock()
-        defer { condition.unlock() }
-        while !stopped, !lost {
-            _ = condition.wait(until: Date().addingTimeInterval(heartbeatSeconds))
-            if stopped { return }
-            let lease = current
-            condition.unlock()
-            let result = Result { try store.renewLease(lease, seconds: leaseSeconds) }
-            condition.lock()
+    /// One renewal; `false` once the lease is lost.
+    private func renew() -> Bool {
+        let lease = self.lease
+        let result = Result { try store.renewLease(lease, seconds: leaseSeconds) }
+        return lock.withLock {
             switch result {
             case let .success(renewed): current = renewed
             case let .failure(error):
@@ -74,6 +54,49 @@ public final class LeaseKeeper: @unchecked Sendable {
                     lost = Date() >= lease.expiresAt  // a store that is briefly busy: try again until the lease runs out
                 }
             }
+            return !lost
+        }
+    }
+}
+
+/// Calls `beat` every `period` seconds on a thread of its own, until `stop()` or until `beat`
+/// returns `false`: the renewals of a lease while the work it covers runs.
+final class Heartbeat: @unchecked Sendable {
+    private let name: String
+    private let period: Double
+    private let beat: @Sendable () -> Bool
+    private let condition = NSCondition()
+    private var stopped = false
+
+    init(name: String, period: Double, beat: @escaping @Sendable () -> Bool) {
+        self.name = name
+        self.period = period
+        self.beat = beat
+    }
+
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = name
+        thread.start()
+    }
+
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func run() {
+        condition.lock()
+        defer { condition.unlock() }
+        while !stopped {
+            _ = condition.wait(until: Date().addingTimeInterval(period))
+            if stopped { return }
+            condition.unlock()
+            let goOn = beat()
+            condition.lock()
+            if !goOn { return }
         }
     }
 }

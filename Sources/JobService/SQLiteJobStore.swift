@@ -98,6 +98,11 @@ public final class SQLiteJobStore: JobStore {
                 )
                 """)
         }
+        migrator.registerMigration("v9: datasets' import leases") { db in
+            try addColumn("import_owner", "TEXT", to: "datasets", in: db)
+            try addColumn("import_expires_at", "DOUBLE", to: "datasets", in: db)
+            try addColumn("import_attempts", "INTEGER NOT NULL DEFAULT 0", to: "datasets", in: db)
+        }
         return migrator
     }
 
@@ -456,6 +461,54 @@ public final class SQLiteJobStore: JobStore {
             try change(&record)
             record.updatedAt = Date()
             try record.update(db)
+            return record
+        }
+    }
+
+    public func claimNextImport(owner: String, leaseSeconds: Double, maximumAttempts: Int) throws -> DatasetRecord? {
+        try write { db in
+            let now = Date()
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, import_attempts FROM datasets
+                WHERE state = 'importing' AND (import_owner IS NULL OR import_expires_at < ?) ORDER BY created_at, id
+                """, arguments: [now.timeIntervalSince1970])
+            for row in rows {
+                guard var record = try DatasetRecord.fetchOne(db, key: row["id"] as String) else { continue }
+                let attempts: Int = row["import_attempts"]
+                if attempts >= maximumAttempts {
+                    record.state = .failed
+                    record.failureReason = DatasetImportLease.failure(attempts: attempts)
+                    record.updatedAt = now
+                    try record.update(db)
+                    try db.execute(sql: "UPDATE datasets SET import_owner = NULL, import_expires_at = NULL WHERE id = ?", arguments: [record.id])
+                    continue
+                }
+                try db.execute(sql: "UPDATE datasets SET import_owner = ?, import_expires_at = ?, import_attempts = ? WHERE id = ?",
+                               arguments: [owner, now.addingTimeInterval(leaseSeconds).timeIntervalSince1970, attempts + 1, record.id])
+                return record
+            }
+            return nil
+        }
+    }
+
+    public func renewImport(_ id: String, owner: String, seconds: Double) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE datasets SET import_expires_at = ? WHERE id = ? AND import_owner = ? AND state = 'importing'",
+                           arguments: [Date().addingTimeInterval(seconds).timeIntervalSince1970, id, owner])
+            if db.changesCount == 0 { throw StoreError.conflict(DatasetImportLease.lost(id)) }
+        }
+    }
+
+    @discardableResult
+    public func finishImport(_ id: String, owner: String, _ change: (inout DatasetRecord) throws -> Void) throws -> DatasetRecord {
+        try write { db in
+            guard var record = try DatasetRecord.fetchOne(db, key: id) else { throw StoreError.notFound(kind: "dataset", id: id) }
+            let holder = try String.fetchOne(db, sql: "SELECT import_owner FROM datasets WHERE id = ?", arguments: [id])
+            guard holder == owner, record.state == .importing else { throw StoreError.conflict(DatasetImportLease.lost(id)) }
+            try change(&record)
+            record.updatedAt = Date()
+            try record.update(db)
+            try db.execute(sql: "UPDATE datasets SET import_owner = NULL, import_expires_at = NULL WHERE id = ?", arguments: [id])
             return record
         }
     }

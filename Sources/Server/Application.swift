@@ -22,7 +22,7 @@ public func buildApplication(configuration: ServerConfiguration, store: any JobS
     try checkAccess(configuration)
     let metrics = ServiceMetrics()
     let runner = JobRunner(store: store, jobsDirectory: configuration.jobsDirectory, concurrentJobs: configuration.concurrentJobs,
-                           metricsFactory: metrics.factory)
+                           runsImports: configuration.runsImports, metricsFactory: metrics.factory)
     runner.maxPixels = configuration.maxImportPixels
     let predictions = PredictionService(store: store, jobsDirectory: configuration.jobsDirectory, maxPixels: configuration.maxPredictionPixels,
                                         maxBatchSize: configuration.maxBatchSize, metricsFactory: metrics.factory)

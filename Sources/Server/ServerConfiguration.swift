@@ -11,8 +11,12 @@ public struct ServerConfiguration: Sendable {
     public var dataRoots = [URL(fileURLWithPath: "Datasets", isDirectory: true)]
     /// Bearer token required on every route but the health checks; `nil` leaves them open (loopback only).
     public var apiToken: String?
-    /// Jobs trained at the same time; the others wait in `queued`.
+    /// Jobs trained at the same time in the server's own process; the others wait in `queued`.
+    /// `autovision serve` sets 0: its worker processes train them.
     public var concurrentJobs = 1
+    /// Whether the server's own process imports uploaded datasets. `autovision serve` sets `false`:
+    /// its worker processes import them, so a file that crashes a decoder cannot take the server down.
+    public var runsImports = true
     /// Largest raw image body of a prediction.
     public var maxImageBytes = 30_000_000
     /// Largest CSV manifest upload (also the largest manifest inside a zip).

@@ -66,7 +66,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.jobsDirectory = URL(fileURLWithPath: jobsDir, isDirectory: true)
         configuration.dataRoots = (dataRoots.isEmpty ? ["Datasets"] : dataRoots).map { URL(fileURLWithPath: $0, isDirectory: true) }
         configuration.apiToken = apiToken ?? ProcessInfo.processInfo.environment["AUTOVISION_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        configuration.concurrentJobs = 0  // jobs train in the worker processes, never in the server's
+        configuration.concurrentJobs = 0  // jobs train and datasets import in the worker processes, never in the server's
+        configuration.runsImports = false
         if concurrentJobs != nil { Console.log("warning: --concurrent-jobs is deprecated and will be removed; use --workers") }
         configuration.maxImageBytes = maxImageBytes
         configuration.maxPredictionPixels = maxPixels

@@ -4,16 +4,19 @@ import Foundation
 import JobService
 import Tensors
 
-/// `autovision worker`: a process that runs the store's queued jobs, one at a time, each under a
-/// lease it renews (`LeaseKeeper`). `serve` starts its workers this way; more can run beside it.
+/// `autovision worker`: a process that runs the store's jobs, one unit at a time, each under a lease it
+/// renews (`LeaseKeeper`), and imports its uploaded datasets under an import lease. `serve` starts its
+/// workers this way; more can run beside it.
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
-        abstract: "Run the job store's queued jobs, one at a time, until stopped (SIGTERM/SIGINT).",
+        abstract: "Run the job store's queued jobs, one at a time, and import its uploaded datasets, until stopped (SIGTERM/SIGINT).",
         discussion: """
-        Each job runs under a lease renewed every --heartbeat-seconds for --lease-seconds more; a worker that stops
-        renewing (killed, paused, cut off) loses the job, which is queued again and resumed by another worker, and
-        writes nothing more about it. SIGTERM/SIGINT stop the running job between batches and queue it again.
+        A job runs as units (the import, each trial, the final training, the evaluation), each under a lease renewed
+        every --heartbeat-seconds for --lease-seconds more; a worker that stops renewing (killed, paused, cut off) loses
+        the unit, which another worker runs again, and writes nothing more about the job. Dataset imports run under a
+        lease of their own. SIGTERM/SIGINT stop the running unit between batches; the job keeps its state for the next
+        worker.
         """)
 
     @Option(help: "The job store folder (autovision.sqlite, one folder per job).") var jobsDir = "Jobs"
@@ -32,14 +35,15 @@ struct WorkerCommand: ParsableCommand {
     func run() throws {
         BLASRuntime.relaunchWithFastestKernelsIfNeeded()
         let jobs = URL(fileURLWithPath: jobsDir, isDirectory: true)
-        let runner = JobRunner(store: try SQLiteJobStore(jobsDirectory: jobs), jobsDirectory: jobs, concurrentJobs: 1, runsImports: false)
+        let runner = JobRunner(store: try SQLiteJobStore(jobsDirectory: jobs), jobsDirectory: jobs, concurrentJobs: 1, runsImports: true)
         runner.leaseSeconds = leaseSeconds
         runner.heartbeatSeconds = heartbeatSeconds
         runner.maxPixels = maxPixels
         runner.onEvent = { id, event in
             JobProgress.log(event, job: id)
-            if case .trial = event { TestFault.trapOnceIfAsked() }
+            if case .trial = event { TestFault.trapOnceIfAsked("AUTOVISION_TEST_TRAP_ONCE") }
         }
+        runner.beforeImport = { _ in TestFault.trapOnceIfAsked("AUTOVISION_TEST_TRAP_ONCE_IN_IMPORT") }
         let stop = DispatchSemaphore(value: 0)
         let signals = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
@@ -82,13 +86,14 @@ enum JobProgress {
     }
 }
 
-/// A fault switch for tests of what a worker's death does: with `AUTOVISION_TEST_TRAP_ONCE=FILE` in the
-/// environment, the first worker to finish a trial while FILE does not exist creates it and traps,
-/// as a precondition failure in the numeric core would.
+/// Fault switches for tests of what a worker's death does: with `AUTOVISION_TEST_TRAP_ONCE=FILE` in the
+/// environment, the first worker to finish a trial while FILE does not exist creates it and traps, as
+/// a precondition failure in the numeric core would; `AUTOVISION_TEST_TRAP_ONCE_IN_IMPORT=FILE` does the
+/// same as a dataset import starts, as a decoder crashed by a file would.
 enum TestFault {
-    static func trapOnceIfAsked() {
-        guard let marker = ProcessInfo.processInfo.environment["AUTOVISION_TEST_TRAP_ONCE"], !marker.isEmpty,
+    static func trapOnceIfAsked(_ variable: String) {
+        guard let marker = ProcessInfo.processInfo.environment[variable], !marker.isEmpty,
               FileManager.default.createFile(atPath: marker + ".tmp", contents: nil), link(marker + ".tmp", marker) == 0 else { return }
-        fatalError("AUTOVISION_TEST_TRAP_ONCE: a trap after a trial, as asked")
+        fatalError("\(variable): a trap, as asked")
     }
 }

@@ -172,6 +172,37 @@ import Testing
         #expect(losses.last == 1 && claimed.lease.attempt == 4)
     }
 
+    @Test(arguments: Kind.allCases) func anImportIsClaimedOnceAndALostOneIsTakenAgainUntilItFailsTheDataset(kind: Kind) throws {
+        let store = try makeStore(kind)
+        try store.insertDataset(dataset("ds-1", at: 1))
+        var ready = dataset("ds-ready", at: 0)
+        ready.state = .ready
+        try store.insertDataset(ready)
+        #expect(try store.claimNextImport(owner: "w1", leaseSeconds: 0.05, maximumAttempts: 3)?.id == "ds-1")
+        #expect(try store.claimNextImport(owner: "w2", leaseSeconds: 60, maximumAttempts: 3) == nil, "its lease is live")
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect(throws: StoreError.self) { try store.renewImport("ds-1", owner: "w2", seconds: 60) }
+        #expect(try store.claimNextImport(owner: "w2", leaseSeconds: 60, maximumAttempts: 3)?.id == "ds-1", "taken again once expired")
+        #expect(throws: StoreError.self) { try store.finishImport("ds-1", owner: "w1") { $0.state = .ready } }
+        #expect(try store.dataset("ds-1")?.state == .importing, "the worker that lost the import wrote nothing")
+        try store.renewImport("ds-1", owner: "w2", seconds: 0.05)
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect(try store.claimNextImport(owner: "w3", leaseSeconds: 0.05, maximumAttempts: 3)?.id == "ds-1")
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect(try store.claimNextImport(owner: "w4", leaseSeconds: 60, maximumAttempts: 3) == nil, "three attempts: not a fourth")
+        let failed = try #require(try store.dataset("ds-1"))
+        #expect(failed.state == .failed && failed.failureReason?.contains("stopped its worker 3 times") == true)
+
+        try store.insertDataset(dataset("ds-2", at: 2))
+        #expect(try store.claimNextImport(owner: "w5", leaseSeconds: 60, maximumAttempts: 3)?.id == "ds-2")
+        let done = try store.finishImport("ds-2", owner: "w5") {
+            $0.state = .ready
+            $0.images = 7
+        }
+        #expect(try done.state == .ready && store.dataset("ds-2")?.images == 7)
+        #expect(try store.claimNextImport(owner: "w6", leaseSeconds: 60, maximumAttempts: 3) == nil)
+    }
+
     @Test(arguments: Kind.allCases) func theNextUnitHasANewAttemptThatFencesTheLastOne(kind: Kind) throws {
         let store = try makeStore(kind)
         let first = try store.insertLeasedJob(job("j", at: 1), owner: "w", leaseSeconds: 60)

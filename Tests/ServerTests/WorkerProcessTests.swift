@@ -117,4 +117,50 @@ import Testing
         #expect(!workers.isEmpty && Set(Self.children(of: serve)).isDisjoint(with: workers), "another worker process runs now")
         #expect(try Self.status("http://127.0.0.1:\(port)/v1/models/\(record.id)") == 200)
     }
+
+    /// `serve` imports uploaded datasets in its workers, never in its own process: an import that crashes
+    /// its worker (the test-only `AUTOVISION_TEST_TRAP_ONCE_IN_IMPORT` switch, as a decoder crashed by a
+    /// file would) leaves the server answering, and another worker imports the dataset once the lease expired.
+    @Test func anImportThatCrashesItsWorkerIsRunAgainByAnotherAndTheServerKeepsAnswering() async throws {
+        let jobs = try Support.folder("worker-import-jobs")
+        let data = try Support.folder("worker-import-data")
+        let slice = try FashionMNISTExport.write(to: data.appendingPathComponent("fm"), perClass: 3, seed: 5)
+        let marker = data.appendingPathComponent("trapped").path
+        let port = try Self.freePort()
+        let serve = Process()
+        serve.executableURL = ProcessTests.executable
+        serve.arguments = ["serve", "--port", String(port), "--jobs-dir", jobs.path, "--workers", "1", "--data-root", data.path]
+        serve.environment = ProcessInfo.processInfo.environment.merging(["AUTOVISION_TEST_TRAP_ONCE_IN_IMPORT": marker]) { $1 }
+        serve.standardOutput = FileHandle.nullDevice
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        defer {
+            serve.terminate()
+            serve.waitUntilExit()
+        }
+        for _ in 0..<100 {
+            if try Self.status("http://127.0.0.1:\(port)/readyz") == 200 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-s", "-X", "POST", "-H", "Content-Type: text/csv", "--data-binary", "@\(slice.manifest.path)",
+                          "http://127.0.0.1:\(port)/v1/datasets?root=\(slice.manifest.deletingLastPathComponent().path)"]
+        let output = Pipe()
+        curl.standardOutput = output
+        try curl.run()
+        curl.waitUntilExit()
+        let created = try JSONSerialization.jsonObject(with: output.fileHandleForReading.readDataToEndOfFile()) as? [String: Any]
+        let id = try #require(created?["id"] as? String, "\(String(describing: created))")
+        let store = try SQLiteJobStore(jobsDirectory: jobs)
+        var dataset: DatasetRecord?
+        for _ in 0..<240 {
+            if let record = try store.dataset(id), record.state != .importing { dataset = record; break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(FileManager.default.fileExists(atPath: marker), "the first import crashed its worker")
+        #expect(try Self.status("http://127.0.0.1:\(port)/healthz") == 200, "the server keeps answering")
+        let imported = try #require(dataset, "imported within a minute")
+        #expect(imported.state == .ready && imported.images == 90, "\(imported.failureReason ?? "")")
+    }
 }
