@@ -89,7 +89,9 @@ let package = Package(
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"]),
+        .testTarget(name: "ImageIOTests", dependencies: [
+            "ImageIO", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
         .testTarget(name: "DatasetsTests", dependencies: [
             "Datasets", "ImageIO", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),

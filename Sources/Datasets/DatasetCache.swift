@@ -253,7 +253,7 @@ public enum DatasetCache {
                     }
                     decoded = again
                 }
-                slots[offset] = .success(Preprocessing.conform(decoded, to: resolution).pixels)
+                slots[offset] = .success(decoded.fitted(to: resolution).pixels)
             }
             var block = [UInt8]()
             block.reserveCapacity((end - start) * imageSize)

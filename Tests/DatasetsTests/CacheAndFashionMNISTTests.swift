@@ -143,21 +143,21 @@ import Testing
         #expect(try JSONDecoder().decode(WorkingResolution.self, from: data) == resolution)
     }
 
-    @Test func conformFitsAsTheResolutionSays() {
+    @Test func fittingToAResolutionFitsAsItSays() {
         var wide = Image(width: 30, height: 10, channels: 3, repeating: 40)
         for y in 0..<10 { wide[x: 1, y: y, channel: 0] = 250 }  // a red line near the left edge
         var resolution = WorkingResolution(width: 10, height: 10, channels: 1, resized: true, fit: .letterbox)
-        let letterboxed = Preprocessing.conform(wide, to: resolution)
+        let letterboxed = wide.fitted(to: resolution)
         #expect(letterboxed == ImageResize.letterbox(wide, width: 10, height: 10).converted(toChannels: 1))
         resolution.fit = .centerCrop
-        let cropped = Preprocessing.conform(wide, to: resolution)
+        let cropped = wide.fitted(to: resolution)
         #expect(cropped == ImageResize.resize(ImageResize.centerCropSquare(wide), width: 10, height: 10).converted(toChannels: 1))
         #expect(letterboxed.pixels.max()! > 40 && cropped.pixels.allSatisfy { $0 == cropped.pixels[0] },
                 "the line survives the letterbox only")
         // Native size: the fit does not matter.
         let native = Image(width: 10, height: 10, channels: 3, repeating: 9)
         for fit in [WorkingResolution.Fit.letterbox, .centerCrop] {
-            #expect(Preprocessing.conform(native, to: WorkingResolution(width: 10, height: 10, channels: 3, resized: false, fit: fit)) == native)
+            #expect(native.fitted(to: WorkingResolution(width: 10, height: 10, channels: 3, resized: false, fit: fit)) == native)
         }
     }
 
