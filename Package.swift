@@ -38,8 +38,8 @@ let package = Package(
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "SystemZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        // Numerics: tensors and BLAS kernels. Knows nothing of images, jobs or HTTP.
-        .target(name: "Tensors", dependencies: ["CBLAS"]),
+        // Numerics: tensors and BLAS kernels, and the CRC-32 (zlib's) of the files we write. Knows nothing of images, jobs or HTTP.
+        .target(name: "Tensors", dependencies: ["CBLAS", "SystemZlib"]),
         // Layers, losses, optimizers, checkpoints.
         .target(name: "NN", dependencies: ["Tensors"]),
         // PNG/JPEG decoding to 8-bit pixels; no tensors.
@@ -93,7 +93,7 @@ let package = Package(
             "ImageIO", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "DatasetsTests", dependencies: [
-            "Datasets", "ImageIO", .product(name: "PropertyBased", package: "swift-property-based"),
+            "Datasets", "ImageIO", "Tensors", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "PredictionAPITests", dependencies: ["PredictionAPI"]),
         .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Search", "Training", "Datasets", "ImageIO", "NN", "TestSupport"]),

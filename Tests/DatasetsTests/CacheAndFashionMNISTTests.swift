@@ -1,5 +1,6 @@
 import Foundation
 import ImageIO
+import Tensors
 import Testing
 @testable import Datasets
 
@@ -198,7 +199,7 @@ import Testing
     static func rewritten(_ url: URL, _ transform: (inout [UInt8]) -> Void) throws -> URL {
         var bytes = [UInt8](try Data(contentsOf: url))
         transform(&bytes)
-        let crc = bytes.withUnsafeBytes { DecodedDataset.crc32(UnsafeRawBufferPointer(rebasing: $0[0..<bytes.count - 4])) }
+        let crc = bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<bytes.count - 4])) }
         withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(bytes.count - 4..<bytes.count, with: $0) }
         let copy = url.deletingLastPathComponent().appendingPathComponent("damaged-\(UUID().uuidString).avcache")
         try Data(bytes).write(to: copy)
