@@ -78,9 +78,12 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], resources: [.copy("openapi.json")]),
+        // Measurements of the engine for `autovision bench`: the reference training recipe, in-process
+        // prediction rate, the search's cost model against measured epochs.
+        .target(name: "Benchmarks", dependencies: ["JobService", "Search", "Training", "Datasets", "NN", "Tensors"]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(name: "autovision", dependencies: [
-            "JobService", "Server", "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors",
+            "Benchmarks", "JobService", "Server", "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
