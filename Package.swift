@@ -3,6 +3,7 @@
 // Dependencies point downward only (see docs/architecture.md):
 //   C system libraries → Tensors → NN → (Training, Search) → JobService → Server → autovision
 //   C system libraries → ImageIO → Datasets ↗
+//   JobService → Benchmarks (the measurements of `bench`) → autovision
 // Parsers of untrusted input sit low, apart from HTTP and SQL, so FuzzTesting/ builds only them:
 //   ImageIO, ManifestParsing (→ Datasets), ZipExtraction (→ JobService), NN's Checkpoint, PredictionAPI (→ Server)
 import PackageDescription
@@ -96,7 +97,7 @@ let package = Package(
             "ImageIO", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "DatasetsTests", dependencies: [
-            "Datasets", "ImageIO", "Tensors", .product(name: "PropertyBased", package: "swift-property-based"),
+            "Datasets", "ImageIO", "Tensors", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "PredictionAPITests", dependencies: ["PredictionAPI"]),
         .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Search", "Training", "Datasets", "ImageIO", "NN", "TestSupport"]),

@@ -1,5 +1,6 @@
 import ImageIO
 import PropertyBased
+import TestSupport
 import Testing
 
 /// Invariants of `Image.fitted(width:height:channels:fit:)` over random image sizes, channel counts and targets
@@ -7,14 +8,8 @@ import Testing
 @Suite struct ImageFittingPropertyTests {
     /// An image of `width × height × channels` whose samples come from `seed` (SplitMix64).
     static func image(width: Int, height: Int, channels: Int, seed: UInt64) -> Image {
-        var state = seed
-        let pixels = (0..<(width * height * channels)).map { _ -> UInt8 in
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return UInt8(truncatingIfNeeded: z ^ (z >> 31))
-        }
+        var generator = SplitMix64(seed: seed)
+        let pixels = (0..<(width * height * channels)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
         return Image(width: width, height: height, channels: channels, pixels: pixels)
     }
 
