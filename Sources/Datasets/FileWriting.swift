@@ -20,13 +20,19 @@ public enum FileWriting {
 
     /// Replaces `destination` with the file `write` creates at the URL it is given (the temporary
     /// file), once `write` returns; the temporary file is removed when anything fails.
-    /// - Throws: whatever `write` throws; `RenameFailure` when the rename fails.
-    public static func replace(_ destination: URL, writingWith write: (URL) throws -> Void) throws {
+    /// - Parameter commit: runs the rename it is handed, by default at once; a caller that must check
+    ///   something in the same step (a store, its writer's lease inside a transaction) runs it there,
+    ///   or throws instead to leave `destination` as it was.
+    /// - Throws: whatever `write` or `commit` throws; `RenameFailure` when the rename fails.
+    public static func replace(_ destination: URL, writingWith write: (URL) throws -> Void,
+                               commit: (_ rename: () throws -> Void) throws -> Void = { try $0() }) throws {
         let temporary = temporaryURL(for: destination)
         do {
             try write(temporary)
-            guard rename(temporary.path, destination.path) == 0 else {
-                throw RenameFailure(path: destination.path, reason: String(cString: strerror(errno)))
+            try commit {
+                guard rename(temporary.path, destination.path) == 0 else {
+                    throw RenameFailure(path: destination.path, reason: String(cString: strerror(errno)))
+                }
             }
         } catch {
             try? FileManager.default.removeItem(at: temporary)

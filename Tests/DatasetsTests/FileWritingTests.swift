@@ -46,4 +46,22 @@ import Testing
         }
         #expect(try leftovers(in: scratch.url).isEmpty)
     }
+
+    @Test func theRenameRunsWhereTheCommitRunsItOrNotAtAll() throws {
+        struct LeaseLost: Error {}
+        let scratch = try ScratchFolder()
+        let file = scratch.url.appendingPathComponent("model.ckpt")
+        try FileWriting.write(Data("old".utf8), to: file)
+        #expect(throws: LeaseLost.self) {
+            try FileWriting.replace(file, writingWith: { try Data("new".utf8).write(to: $0) }, commit: { _ in throw LeaseLost() })
+        }
+        #expect(try Data(contentsOf: file) == Data("old".utf8))
+        var renamedInside = false
+        try FileWriting.replace(file, writingWith: { try Data("new".utf8).write(to: $0) }, commit: { rename in
+            try rename()
+            renamedInside = (try? Data(contentsOf: file)) == Data("new".utf8)
+        })
+        #expect(renamedInside)
+        #expect(try leftovers(in: scratch.url).isEmpty)
+    }
 }
