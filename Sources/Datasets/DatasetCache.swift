@@ -147,7 +147,6 @@ public final class DecodedDataset: @unchecked Sendable {
     public func indices(of partition: Partition) -> [Int] { partitions.indices.filter { partitions[$0] == partition } }
 
     static func align(_ offset: Int) -> Int { (offset + 63) / 64 * 64 }
-
 }
 
 /// Builds or reuses the decoded-dataset cache of an import.
