@@ -3,6 +3,7 @@
 // Dependencies point downward only (see docs/architecture.md):
 //   C system libraries → Tensors → NN → (Training, Search) → JobService → Server → autovision
 //   C system libraries → ImageIO → Datasets ↗
+//   JobService → Benchmarks (the measurements of `bench`) → autovision
 // Parsers of untrusted input sit low, apart from HTTP and SQL, so FuzzTesting/ builds only them:
 //   ImageIO, ManifestParsing (→ Datasets), ZipExtraction (→ JobService), NN's Checkpoint, PredictionAPI (→ Server)
 import PackageDescription
@@ -38,8 +39,8 @@ let package = Package(
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "SystemZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        // Numerics: tensors and BLAS kernels. Knows nothing of images, jobs or HTTP.
-        .target(name: "Tensors", dependencies: ["CBLAS"]),
+        // Numerics: tensors and BLAS kernels, and the CRC-32 (zlib's) of the files we write. Knows nothing of images, jobs or HTTP.
+        .target(name: "Tensors", dependencies: ["CBLAS", "SystemZlib"]),
         // Layers, losses, optimizers, checkpoints.
         .target(name: "NN", dependencies: ["Tensors"]),
         // PNG/JPEG decoding to 8-bit pixels; no tensors.
@@ -78,9 +79,12 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], resources: [.copy("openapi.json")]),
+        // Measurements of the engine for `autovision bench`: the reference training recipe, in-process
+        // prediction rate, the search's cost model against measured epochs.
+        .target(name: "Benchmarks", dependencies: ["JobService", "Search", "Training", "Datasets", "NN", "Tensors"]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(name: "autovision", dependencies: [
-            "JobService", "Server", "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors",
+            "Benchmarks", "JobService", "Server", "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -89,9 +93,11 @@ let package = Package(
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"]),
+        .testTarget(name: "ImageIOTests", dependencies: [
+            "ImageIO", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
         .testTarget(name: "DatasetsTests", dependencies: [
-            "Datasets", "ImageIO", .product(name: "PropertyBased", package: "swift-property-based"),
+            "Datasets", "ImageIO", "Tensors", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "PredictionAPITests", dependencies: ["PredictionAPI"]),
         .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Search", "Training", "Datasets", "ImageIO", "NN", "TestSupport"]),

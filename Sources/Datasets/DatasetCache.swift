@@ -3,7 +3,7 @@ import Dispatch
 import Foundation
 import ImageIO
 import ManifestParsing
-import SystemZlib
+import Tensors
 
 /// Errors of the decoded-dataset cache.
 public enum DatasetCacheError: Error, CustomStringConvertible {
@@ -97,7 +97,7 @@ public final class DecodedDataset: @unchecked Sendable {
         }
         if verifyChecksum {
             let stored = bytes.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self)
-            guard Self.crc32(UnsafeRawBufferPointer(rebasing: bytes[0..<length - 4])) == stored else { throw fail("checksum mismatch") }
+            guard CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<length - 4])) == stored else { throw fail("checksum mismatch") }
         }
         let storedLabels = UnsafeBufferPointer(start: (mapped + header.pixelOffset).assumingMemoryBound(to: Int32.self), count: n)
         if let bad = storedLabels.firstIndex(where: { $0 < 0 || Int($0) >= header.labels.count }) {
@@ -147,17 +147,6 @@ public final class DecodedDataset: @unchecked Sendable {
     public func indices(of partition: Partition) -> [Int] { partitions.indices.filter { partitions[$0] == partition } }
 
     static func align(_ offset: Int) -> Int { (offset + 63) / 64 * 64 }
-
-    static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var crc: uLong = SystemZlib.crc32(0, nil, 0)
-        var offset = 0
-        while offset < bytes.count {
-            let chunk = min(bytes.count - offset, 1 << 30)
-            crc = SystemZlib.crc32(crc, bytes.baseAddress!.assumingMemoryBound(to: Bytef.self) + offset, uInt(chunk))
-            offset += chunk
-        }
-        return UInt32(crc)
-    }
 }
 
 /// Builds or reuses the decoded-dataset cache of an import.
@@ -223,50 +212,59 @@ public enum DatasetCache {
         for image in images { withUnsafeBytes(of: Int32(image.line).littleEndian) { prefix.append(contentsOf: $0) } }
         prefix.append(contentsOf: [UInt8](repeating: 0, count: DecodedDataset.align(prefix.count) - prefix.count))
 
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
-              let handle = try? FileHandle(forWritingTo: temporary)
-        else { throw DatasetCacheError.io(path: temporary.path, reason: "cannot create") }
-        defer { try? handle.close(); try? FileManager.default.removeItem(at: temporary) }
-        var crc = prefix.withUnsafeBytes { DecodedDataset.crc32($0) }
-        try handle.write(contentsOf: prefix)
-
-        // Convert in parallel, one chunk at a time, so memory stays at one chunk of pixels.
-        let imageSize = resolution.width * resolution.height * resolution.channels
-        let chunk = 2048
-        for start in stride(from: 0, to: n, by: chunk) {
-            let end = min(n, start + chunk)
-            let slots = ResultSlots<Result<[UInt8], DatasetCacheError>>(count: end - start)
-            DispatchQueue.concurrentPerform(iterations: end - start) { offset in
-                let i = start + offset
-                let image = images[i]
-                let decoded: Image
-                if let kept = result.decoded?[pairs[i]] {
-                    decoded = kept
-                } else {
-                    guard let data = try? FileReading.read(image.path, maxBytes: maxFileBytes).get(),
-                          let again = try? ImageDecoder.decode(data, options: Preprocessing.decodeOptions(maxPixels: maxPixels)).image
-                    else {
-                        slots[offset] = .failure(.io(path: image.path, reason: "image changed or vanished since it was validated; import again"))
-                        return
-                    }
-                    decoded = again
+        do {
+            try FileWriting.replace(url) { temporary in
+                guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
+                      let handle = try? FileHandle(forWritingTo: temporary)
+                else { throw DatasetCacheError.io(path: temporary.path, reason: "cannot create") }
+                defer { try? handle.close() }
+                var crc = prefix.withUnsafeBytes { CRC32.checksum($0) }
+                try handle.write(contentsOf: prefix)
+                // Convert in parallel, one chunk at a time, so memory stays at one chunk of pixels.
+                let chunk = 2048
+                for start in stride(from: 0, to: n, by: chunk) {
+                    let end = min(n, start + chunk)
+                    let block = try fittedPixels(result, pairs: Array(pairs[start..<end]), resolution: resolution,
+                                                 maxPixels: maxPixels, maxFileBytes: maxFileBytes)
+                    crc = block.withUnsafeBytes { CRC32.checksum($0, continuing: crc) }
+                    try handle.write(contentsOf: block)
+                    progress?(end, n)
                 }
-                slots[offset] = .success(Preprocessing.conform(decoded, to: resolution).pixels)
+                try handle.write(contentsOf: withUnsafeBytes(of: crc.littleEndian) { Array($0) })
+                try handle.synchronize()
+                try handle.close()
             }
-            var block = [UInt8]()
-            block.reserveCapacity((end - start) * imageSize)
-            for pixels in slots.values() { block.append(contentsOf: try pixels.get()) }
-            crc = block.withUnsafeBytes { UInt32(SystemZlib.crc32(uLong(crc), $0.baseAddress!.assumingMemoryBound(to: Bytef.self), uInt($0.count))) }
-            try handle.write(contentsOf: block)
-            progress?(end, n)
+        } catch let failure as FileWriting.RenameFailure {
+            throw DatasetCacheError.io(path: failure.path, reason: failure.reason)
         }
-        try handle.write(contentsOf: withUnsafeBytes(of: crc.littleEndian) { Array($0) })
-        try handle.synchronize()
-        try handle.close()
-        if rename(temporary.path, url.path) != 0 {
-            throw DatasetCacheError.io(path: url.path, reason: String(cString: strerror(errno)))
+    }
+
+    /// The pixels of `result.images[pairs]` at `resolution`, decoded in parallel (or taken from the
+    /// import's kept decodes): `[pairs.count, H, W, C]` UInt8.
+    /// - Throws: `DatasetCacheError.io` for an image that changed or vanished since the import read it.
+    static func fittedPixels(_ result: ImportResult, pairs: [Int], resolution: WorkingResolution,
+                             maxPixels: Int, maxFileBytes: Int) throws -> [UInt8] {
+        let slots = ResultSlots<Result<[UInt8], DatasetCacheError>>(count: pairs.count)
+        DispatchQueue.concurrentPerform(iterations: pairs.count) { offset in
+            let image = result.images[pairs[offset]]
+            let decoded: Image
+            if let kept = result.decoded?[pairs[offset]] {
+                decoded = kept
+            } else {
+                guard let data = try? FileReading.read(image.path, maxBytes: maxFileBytes).get(),
+                      let again = try? ImageDecoder.decode(data, options: Preprocessing.decodeOptions(maxPixels: maxPixels)).image
+                else {
+                    slots[offset] = .failure(.io(path: image.path, reason: "image changed or vanished since it was validated; import again"))
+                    return
+                }
+                decoded = again
+            }
+            slots[offset] = .success(decoded.fitted(to: resolution).pixels)
         }
+        var block = [UInt8]()
+        block.reserveCapacity(pairs.count * resolution.width * resolution.height * resolution.channels)
+        for pixels in slots.values() { block.append(contentsOf: try pixels.get()) }
+        return block
     }
 }

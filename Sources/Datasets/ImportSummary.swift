@@ -1,4 +1,5 @@
 import Foundation
+import ImageIO
 import ManifestParsing
 
 /// The pixel size every image is brought to for training.
@@ -14,13 +15,9 @@ import ManifestParsing
 /// square, so a stored value without `fit` (dataset caches, checkpoints' `working_resolution`,
 /// import summaries) decodes as `.centerCrop`, and those models keep being served that way.
 public struct WorkingResolution: Codable, Sendable, Equatable {
-    /// How a resized image is made square. Ignored when the native size is kept.
-    public enum Fit: String, Codable, Sendable {
-        /// Resize the longer side to fit, pad the shorter one (the default for new imports).
-        case letterbox = "letterbox"
-        /// Crop the largest centred square, then resize (every import before letterboxing).
-        case centerCrop = "center_crop"
-    }
+    /// How a resized image is made square: `.letterbox` (the default for new imports) or
+    /// `.centerCrop` (every import before letterboxing). Ignored when the native size is kept.
+    public typealias Fit = ImageFit
 
     public var width: Int
     public var height: Int
@@ -48,6 +45,11 @@ public struct WorkingResolution: Codable, Sendable, Equatable {
         resized = try container.decode(Bool.self, forKey: .resized)
         fit = try container.decodeIfPresent(Fit.self, forKey: .fit) ?? .centerCrop
     }
+
+    /// How an image of another size than this one is fitted: `fit` when the import resized its
+    /// images; letterboxed when it kept their native size (every training image already this size),
+    /// so a native-size model reads any other size as the import would have fitted it.
+    public var fitOfOtherSizes: ImageFit { resized ? fit : .letterbox }
 
     public static func choose(for images: [ImportedImage], workingSize: Int) -> WorkingResolution {
         let channels = images.allSatisfy(\.isGrayscale) ? 1 : 3
@@ -228,5 +230,16 @@ public struct ImportSummary: Codable, Sendable {
         if !warnings.isEmpty { out += "\nWarnings:\n" + warnings.map { "  - \($0)\n" }.joined() }
         if !notices.isEmpty { out += "\nNotes:\n" + notices.map { "  - \($0)\n" }.joined() }
         return out
+    }
+}
+
+extension Image {
+    /// This image brought to the working resolution `resolution` (`fitted(width:height:channels:fit:)`
+    /// with `resolution.fitOfOtherSizes`): an image of another size is letterboxed, or centre-cropped
+    /// for resolutions stored before letterboxing (`fit == .centerCrop`); then its channels are converted.
+    /// - Returns: an image of `resolution.width × resolution.height × resolution.channels`.
+    /// - Precondition: the image is not empty (decoders never return an empty image).
+    public func fitted(to resolution: WorkingResolution) -> Image {
+        fitted(width: resolution.width, height: resolution.height, channels: resolution.channels, fit: resolution.fitOfOtherSizes)
     }
 }

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Search
 
@@ -42,11 +43,13 @@ public struct JobFolder: Sendable {
 
     public func write(_ record: JobRecord) throws { try writeAtomically(try Self.encoder.encode(record), to: recordURL) }
 
+    /// Writes `data` to `destination` under a temporary name, then renames it (`FileWriting.write`).
+    /// - Throws: Foundation's error when the bytes cannot be written; `JobError.io` when the rename fails.
     public func writeAtomically(_ data: Data, to destination: URL) throws {
-        let temporary = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).\(getpid()).tmp")
-        try data.write(to: temporary)
-        guard rename(temporary.path, destination.path) == 0 else {
-            throw JobError.io("cannot write \(destination.path): \(String(cString: strerror(errno)))")
+        do {
+            try FileWriting.write(data, to: destination)
+        } catch let failure as FileWriting.RenameFailure {
+            throw JobError.io(failure.description)
         }
     }
 

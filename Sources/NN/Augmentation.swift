@@ -13,7 +13,7 @@ public struct ChannelNormalization: Codable, Equatable, Sendable {
     }
 
     /// Mean and (population) standard deviation of each channel of `images` `[N, C, H, W]`,
-    /// accumulated in `Double`.
+    /// accumulated in `Double` (`init(channelSums:squares:count:scale:)`).
     public static func fit(images: Tensor) -> ChannelNormalization {
         let shape = images.shape
         precondition(shape.rank == 4, "fit expects [N, C, H, W], got \(shape)")
@@ -33,10 +33,20 @@ public struct ChannelNormalization: Codable, Equatable, Sendable {
                 }
             }
         }
-        let count = Double(shape[0] * plane)
-        let mean = sums.map { $0 / count }
-        let deviation = zip(squares, mean).map { max(($0 / count) - $1 * $1, 1e-12).squareRoot() }
-        return ChannelNormalization(mean: mean.map { Float($0) }, standardDeviation: deviation.map { Float($0) })
+        return ChannelNormalization(channelSums: sums, squares: squares, count: Double(shape[0] * plane))
+    }
+
+    /// The normalisation of per-channel moments, computed in `Double`: mean `sums[c] / count / scale`
+    /// and population standard deviation `√max(squares[c] / count / scale² − mean², 1e-8)`.
+    /// - Parameters:
+    ///   - sums: `[C]` sum of each channel's samples.
+    ///   - squares: `[C]` sum of the squares of each channel's samples.
+    ///   - count: samples per channel (images × H × W).
+    ///   - scale: what each sample is divided by first: 255 to fit UInt8 pixels as values in `[0, 1]`.
+    public init(channelSums sums: [Double], squares: [Double], count: Double, scale: Double = 1) {
+        let mean = sums.map { $0 / count / scale }
+        let deviation = zip(squares, mean).map { max($0 / count / (scale * scale) - $1 * $1, 1e-8).squareRoot() }
+        self.init(mean: mean.map { Float($0) }, standardDeviation: deviation.map { Float($0) })
     }
 
     /// Normalises a batch `[N, C, H, W]` in place.

@@ -89,7 +89,7 @@ public struct Checkpoint: Equatable, Sendable {
         for tensor in tensors {
             for value in tensor.storage { Self.append(value.bitPattern, to: &bytes) }
         }
-        Self.append(crc32(bytes), to: &bytes)
+        Self.append(bytes.withUnsafeBytes { CRC32.checksum($0) }, to: &bytes)
         return Data(bytes)
     }
 
@@ -140,7 +140,7 @@ public struct Checkpoint: Equatable, Sendable {
             throw NNError.checkpointCorrupt(path: path, reason: "\(bytes.count - expected) unexpected trailing bytes")
         }
         let stored = readUInt32(bytes, at: expected - 4)
-        let computed = bytes.withUnsafeBufferPointer { crc32(UnsafeBufferPointer(rebasing: $0[0..<(expected - 4)])) }
+        let computed = bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<(expected - 4)])) }
         guard stored == computed else {
             throw NNError.checkpointCorrupt(
                 path: path, reason: String(format: "checksum mismatch (stored %08x, computed %08x)", stored, computed))
@@ -204,19 +204,6 @@ public struct Checkpoint: Equatable, Sendable {
     private static func readUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
         UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
     }
-}
-
-private let crcTable: [UInt32] = (0..<256).map { n in
-    var c = UInt32(n)
-    for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-    return c
-}
-
-/// CRC-32 (IEEE 802.3, as zlib's `crc32`).
-func crc32<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
-    var crc: UInt32 = 0xFFFF_FFFF
-    for byte in bytes { crc = crcTable[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-    return crc ^ 0xFFFF_FFFF
 }
 
 /// A trained classifier the service can call: a checkpoint's network, normalisation and labels.

@@ -75,9 +75,8 @@ struct JobsController: APIController {
     /// 204; the job's folder (model, report, logs) goes with it. 409 while it runs.
     func delete(_ id: String) throws -> Response {
         _ = try store.requireJob(id)
-        try store.deleteJob(id)
+        try store.deleteJob(id, withFolderIn: jobsDirectory)
         predictions.evict(id)
-        try? FileManager.default.removeItem(at: JobFolder(jobsDirectory: jobsDirectory, id: id).url)
         return Response(status: .noContent)
     }
 

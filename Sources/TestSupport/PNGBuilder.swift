@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// Hand-built PNG files (uncompressed "stored" deflate blocks) for colour types and bit depths that
 /// `PNGEncoder` does not write: 16-bit, sub-byte gray, palette with tRNS, gray+alpha, Adam7 interlace.
@@ -45,7 +46,7 @@ public enum PNGBuilder {
 
     public static func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
         let typeBytes = Array(type.utf8)
-        return be32(data.count) + typeBytes + data + be32(Int(crc32(typeBytes + data)))
+        return be32(data.count) + typeBytes + data + be32(Int((typeBytes + data).withUnsafeBytes { CRC32.checksum($0) }))
     }
 
     public static func zlibStored(_ data: [UInt8]) -> [UInt8] {
@@ -61,14 +62,5 @@ public enum PNGBuilder {
         var a: UInt32 = 1, b: UInt32 = 0
         for byte in data { a = (a + UInt32(byte)) % 65_521; b = (b + a) % 65_521 }
         return out + be32(Int(b << 16 | a))
-    }
-
-    public static func crc32(_ data: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in data {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-        }
-        return ~crc
     }
 }

@@ -96,8 +96,6 @@ public struct BatchLoader: @unchecked Sendable {
             }
         }
         let count = Double(max(1, indices.count * dataset.resolution.width * dataset.resolution.height))
-        let mean = sums.map { $0 / count / 255 }
-        let deviation = zip(squares, mean).map { max($0 / count / (255 * 255) - $1 * $1, 1e-8).squareRoot() }
-        return ChannelNormalization(mean: mean.map { Float($0) }, standardDeviation: deviation.map { Float($0) })
+        return ChannelNormalization(channelSums: sums, squares: squares, count: count, scale: 255)
     }
 }

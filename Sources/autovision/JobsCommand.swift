@@ -78,8 +78,7 @@ struct JobsCommand: ParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() throws {
-            try store.open().deleteJob(jobID)
-            try? FileManager.default.removeItem(at: JobFolder(jobsDirectory: URL(fileURLWithPath: store.jobsDir), id: jobID).url)
+            try store.open().deleteJob(jobID, withFolderIn: URL(fileURLWithPath: store.jobsDir))
             print("job \(jobID) deleted")
             if store.json { try Console.printJSON(["deleted": jobID]) }
         }

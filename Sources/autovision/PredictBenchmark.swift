@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
 import JobService
 import Tensors
@@ -25,15 +26,7 @@ struct PredictBenchmark: ParsableCommand {
         BLASRuntime.relaunchWithFastestKernelsIfNeeded()
         let predictor = try Predictor(folder: JobFolder(jobsDirectory: URL(fileURLWithPath: jobsDir), id: jobID))
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: image)))
-        let batch = [[UInt8]](repeating: bytes, count: batchSize)
-        _ = try predictor.predict(images: batch)  // warm-up
-        let start = Date()
-        var images = 0
-        while Date().timeIntervalSince(start) < seconds {
-            _ = try predictor.predict(images: batch)
-            images += batchSize
-        }
-        let rate = Double(images) / Date().timeIntervalSince(start)
+        let rate = try PredictionBenchmark.imagesPerSecond(predictor, image: bytes, batchSize: batchSize, seconds: seconds)
         if json {
             try Console.printJSON(["images_per_second": rate, "batch_size": Double(batchSize)])
         } else {

@@ -1,7 +1,5 @@
 import ArgumentParser
-import Datasets
 import Foundation
-import ImageIO
 import JobService
 
 struct PredictCommand: ParsableCommand {
@@ -17,13 +15,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "The job store folder.") var jobsDir = "Jobs"
     @Flag(help: "Print the predictions as one line of JSON last.") var json = false
 
-    struct ImageResult: Encodable {
-        var image: String
-        var predictions: [Prediction]?
-        var error: String?
-    }
-
-    struct Output: Encodable { var jobID: String; var results: [ImageResult]
+    struct Output: Encodable { var jobID: String; var results: [ImagePrediction]
         enum CodingKeys: String, CodingKey { case jobID = "job_id", results }
     }
 
@@ -33,37 +25,16 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         let predictor = try Predictor(folder: JobFolder(jobsDirectory: URL(fileURLWithPath: jobsDir), id: jobID))
-        var paths: [(shown: String, path: String)] = images.map { ($0, $0) }
+        var files: [BatchPrediction.ImageFile] = images.map { ($0, $0) }
         if let manifest {
-            let url = URL(fileURLWithPath: manifest)
-            let resolver = PathResolver(manifestDirectory: url.deletingLastPathComponent())
-            let parsed = try ManifestParser(multiLabel: true, isImageReference: { resolver.namesImage($0) })
-                .parse(try FileReading.read(url.path, maxBytes: 64 << 20).mapError { ManifestError.unreadable(path: url.path, reason: $0.description) }.get())
-            for row in parsed.rows {
-                switch resolver.resolvePath(row.path) {
-                case let .success(path): paths.append((row.path, path))
-                case let .failure(error): Console.log("line \(row.line): \(row.path): \(error)")
-                }
-            }
+            let listed = try BatchPrediction.images(inManifest: URL(fileURLWithPath: manifest))
+            listed.skipped.forEach(Console.log)
+            files += listed.images
         }
-        guard !paths.isEmpty else { throw ValidationError("give image files or --manifest") }
-        var results: [ImageResult] = []
-        for (shown, path) in paths {
-            do {
-                let data = try FileReading.read(path, maxBytes: FileReading.defaultMaxImageBytes).mapError { JobError.invalidImage($0.description) }.get()
-                let top = try predictor.predict(images: [data])[0].prefix(max(1, topK))
-                results.append(ImageResult(image: shown, predictions: Array(top)))
-            } catch {
-                results.append(ImageResult(image: shown, error: "\(error)"))
-            }
-        }
+        guard !files.isEmpty else { throw ValidationError("give image files or --manifest") }
+        let results = BatchPrediction.predict(files, with: predictor, topK: topK)
         if let output {
-            var csv = "image,label,score\n"
-            for result in results {
-                let top = result.predictions?.first
-                csv += "\(csvEscaped(result.image)),\(csvEscaped(top?.label ?? "")),\(top.map { String(format: "%.6f", $0.score) } ?? "")\n"
-            }
-            try Data(csv.utf8).write(to: URL(fileURLWithPath: output))
+            try Data(BatchPrediction.csv(results).utf8).write(to: URL(fileURLWithPath: output))
             print("wrote \(results.count) predictions to \(output)")
         } else {
             for result in results {

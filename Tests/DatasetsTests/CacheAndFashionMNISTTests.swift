@@ -1,5 +1,6 @@
 import Foundation
 import ImageIO
+import Tensors
 import Testing
 @testable import Datasets
 
@@ -143,21 +144,21 @@ import Testing
         #expect(try JSONDecoder().decode(WorkingResolution.self, from: data) == resolution)
     }
 
-    @Test func conformFitsAsTheResolutionSays() {
+    @Test func fittingToAResolutionFitsAsItSays() {
         var wide = Image(width: 30, height: 10, channels: 3, repeating: 40)
         for y in 0..<10 { wide[x: 1, y: y, channel: 0] = 250 }  // a red line near the left edge
         var resolution = WorkingResolution(width: 10, height: 10, channels: 1, resized: true, fit: .letterbox)
-        let letterboxed = Preprocessing.conform(wide, to: resolution)
+        let letterboxed = wide.fitted(to: resolution)
         #expect(letterboxed == ImageResize.letterbox(wide, width: 10, height: 10).converted(toChannels: 1))
         resolution.fit = .centerCrop
-        let cropped = Preprocessing.conform(wide, to: resolution)
+        let cropped = wide.fitted(to: resolution)
         #expect(cropped == ImageResize.resize(ImageResize.centerCropSquare(wide), width: 10, height: 10).converted(toChannels: 1))
         #expect(letterboxed.pixels.max()! > 40 && cropped.pixels.allSatisfy { $0 == cropped.pixels[0] },
                 "the line survives the letterbox only")
         // Native size: the fit does not matter.
         let native = Image(width: 10, height: 10, channels: 3, repeating: 9)
         for fit in [WorkingResolution.Fit.letterbox, .centerCrop] {
-            #expect(Preprocessing.conform(native, to: WorkingResolution(width: 10, height: 10, channels: 3, resized: false, fit: fit)) == native)
+            #expect(native.fitted(to: WorkingResolution(width: 10, height: 10, channels: 3, resized: false, fit: fit)) == native)
         }
     }
 
@@ -198,7 +199,7 @@ import Testing
     static func rewritten(_ url: URL, _ transform: (inout [UInt8]) -> Void) throws -> URL {
         var bytes = [UInt8](try Data(contentsOf: url))
         transform(&bytes)
-        let crc = bytes.withUnsafeBytes { DecodedDataset.crc32(UnsafeRawBufferPointer(rebasing: $0[0..<bytes.count - 4])) }
+        let crc = bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<bytes.count - 4])) }
         withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(bytes.count - 4..<bytes.count, with: $0) }
         let copy = url.deletingLastPathComponent().appendingPathComponent("damaged-\(UUID().uuidString).avcache")
         try Data(bytes).write(to: copy)

@@ -1,0 +1,51 @@
+import Foundation
+@testable import JobService
+import TestSupport
+import Testing
+
+/// `JobStore.deleteJob(_:withFolderIn:)`, the one deletion of the HTTP route and the CLI.
+@Suite struct JobDeletionTests {
+    static let root = processScratchDirectory(prefix: "job-deletion")
+
+    @Test func aFinishedJobGoesWithItsFolderAndARunningOneStays() throws {
+        let jobs = Self.root.appendingPathComponent(UUID().uuidString)
+        let store = InMemoryJobStore()
+        for (id, state) in [("done", JobState.succeeded), ("running", .training)] {
+            var record = JobRecord(id: id, manifest: "/m.csv", budgetSeconds: 60, seed: 1, now: Date())
+            record.state = state
+            try store.insertJob(record)
+            try JobFolder(jobsDirectory: jobs, id: id).create()
+        }
+        try store.deleteJob("done", withFolderIn: jobs)
+        #expect(try store.job("done") == nil)
+        #expect(!FileManager.default.fileExists(atPath: JobFolder(jobsDirectory: jobs, id: "done").url.path))
+        #expect(throws: StoreError.self) { try store.deleteJob("running", withFolderIn: jobs) }
+        #expect(try store.job("running") != nil)
+        #expect(FileManager.default.fileExists(atPath: JobFolder(jobsDirectory: jobs, id: "running").url.path))
+        #expect(throws: StoreError.notFound(kind: "job", id: "done")) { try store.deleteJob("done", withFolderIn: jobs) }
+    }
+}
+
+/// `BatchPrediction`'s manifest reading and CSV (`autovision predict JOB_ID --manifest CSV --output OUT.csv`).
+@Suite struct BatchPredictionTests {
+    static let root = processScratchDirectory(prefix: "batch-prediction")
+
+    @Test func everyRowOfAManifestIsListedAndUnresolvablePathsAreSkippedWithTheirLine() throws {
+        let folder = Self.root.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let manifest = folder.appendingPathComponent("m.csv")
+        try Data("TRAIN,a.png,cat\nTEST,gs://bucket/b.png,dog\nVALIDATION,b/c.png\n".utf8).write(to: manifest)
+        let listed = try BatchPrediction.images(inManifest: manifest)
+        #expect(listed.images.map(\.shown) == ["a.png", "b/c.png"])
+        #expect(listed.images.map { URL(fileURLWithPath: $0.path).lastPathComponent } == ["a.png", "c.png"])
+        #expect(listed.skipped.count == 1 && listed.skipped[0].hasPrefix("line 2: gs://bucket/b.png: no local folder for gs://bucket"))
+    }
+
+    @Test func theCSVHasTheBestLabelOfEachImageAndEmptyFieldsForAFailedOne() {
+        let results = [
+            ImagePrediction(image: "a,b.png", predictions: [Prediction(label: "cat", score: 0.75), Prediction(label: "dog", score: 0.25)]),
+            ImagePrediction(image: "c.png", error: "not an image"),
+        ]
+        #expect(BatchPrediction.csv(results) == "image,label,score\n\"a,b.png\",cat,0.750000\nc.png,,\n")
+    }
+}
