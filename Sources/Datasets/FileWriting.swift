@@ -13,9 +13,11 @@ public enum FileWriting {
         public var description: String { "cannot write \(path): \(reason)" }
     }
 
-    /// The temporary file `destination` is written to first: `.NAME.PID.tmp` in the same folder.
+    /// The temporary file `destination` is written to first: `.NAME.PID.RANDOM.tmp` in the same folder
+    /// (unique per call, so two threads writing one destination never share a temporary file).
     public static func temporaryURL(for destination: URL) -> URL {
-        destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).\(getpid()).tmp")
+        let unique = UUID().uuidString.prefix(8).lowercased()
+        return destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).\(getpid()).\(unique).tmp")
     }
 
     /// Replaces `destination` with the file `write` creates at the URL it is given (the temporary

@@ -15,7 +15,9 @@ import Testing
         try FileWriting.write(Data("new".utf8), to: file)
         #expect(try Data(contentsOf: file) == Data("new".utf8))
         #expect(try leftovers(in: scratch.url).isEmpty)
-        #expect(FileWriting.temporaryURL(for: file).lastPathComponent == ".a.json.\(getpid()).tmp")
+        let temporary = FileWriting.temporaryURL(for: file).lastPathComponent
+        #expect(temporary.hasPrefix(".a.json.\(getpid()).") && temporary.hasSuffix(".tmp"))
+        #expect(temporary != FileWriting.temporaryURL(for: file).lastPathComponent, "unique per call: two threads never share one")
     }
 
     @Test func aFailedWriteKeepsTheOldFileAndRemovesTheTemporary() throws {
