@@ -64,11 +64,37 @@ import Testing
         }
     }
 
+    /// A worker paused with SIGSTOP past its lease loses its unit to a worker started beside `serve`;
+    /// resumed with SIGCONT, it finds its lease gone and writes nothing: every trial is counted once.
+    @Test func aWorkerPausedPastItsLeaseIsReplacedAndWritesNothingOnceResumed() async throws {
+        var extra: Process?
+        var paused: [Int32] = []
+        try await jobSurvivesLosingItsWorker(name: "paused", environment: [:], replaced: false) { serve in
+            paused = Self.children(of: serve)
+            for worker in paused { kill(worker, SIGSTOP) }
+            let worker = Process()
+            worker.executableURL = ProcessTests.executable
+            worker.arguments = ["worker", "--jobs-dir", serve.arguments![4]]
+            worker.standardOutput = FileHandle.nullDevice
+            worker.standardError = FileHandle.nullDevice
+            try worker.run()
+            extra = worker
+            return paused
+        } whenFinished: {
+            for worker in paused { kill(worker, SIGCONT) }
+            try await Task.sleep(for: .seconds(3))  // the resumed worker's heartbeat finds its lease gone
+        }
+        extra?.terminate()
+        extra?.waitUntilExit()
+    }
+
     /// Runs a 60-second job under `serve --workers 1`, takes its worker away with `loseWorker` once a
     /// trial has finished, and checks that the server keeps answering and the job resumes in a new
-    /// worker and succeeds with every trial counted once.
-    func jobSurvivesLosingItsWorker(name: String, environment: [String: String],
-                                    loseWorker: (Process) async throws -> [Int32]) async throws {
+    /// worker (`replaced`: one `serve` started; else one started apart) and succeeds with every trial
+    /// counted once, also after `whenFinished`.
+    func jobSurvivesLosingItsWorker(name: String, environment: [String: String], replaced: Bool = true,
+                                    loseWorker: (Process) async throws -> [Int32],
+                                    whenFinished: () async throws -> Void = {}) async throws {
         let jobs = try Support.folder("worker-jobs-\(name)")
         let slice = try FashionMNISTExport.write(to: try Support.folder("worker-data-\(name)").appendingPathComponent("fm"), perClass: 20, seed: 5)
         let port = try Self.freePort()
@@ -107,14 +133,15 @@ import Testing
             if let job = try store.job(record.id), job.state.isFinished { finished = job; break }
             try await Task.sleep(for: .milliseconds(250))
         }
-        let job = try #require(finished, "the job finished within 3 minutes")
+        try await whenFinished()
+        let job = try #require(try store.job(try #require(finished, "the job finished within 3 minutes").id))
         #expect(job.state == .succeeded, "\(job.failureReason ?? "")")
         #expect(job.resumes == 1, "its lease expired once and it was queued again")
         let trials = try store.trials(jobID: record.id)
         #expect(trials.map(\.id) == Array(1...max(1, trials.count)), "trial IDs go on from the lost worker's")
         #expect(job.trialsDone == trials.count && trials.count >= before.trialsDone)
         #expect(try store.model(record.id) != nil)
-        #expect(!workers.isEmpty && Set(Self.children(of: serve)).isDisjoint(with: workers), "another worker process runs now")
+        if replaced { #expect(!workers.isEmpty && Set(Self.children(of: serve)).isDisjoint(with: workers), "another worker process runs now") }
         #expect(try Self.status("http://127.0.0.1:\(port)/v1/models/\(record.id)") == 200)
     }
 
