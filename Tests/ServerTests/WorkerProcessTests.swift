@@ -133,8 +133,9 @@ import Testing
             if let job = try store.job(record.id), job.state.isFinished { finished = job; break }
             try await Task.sleep(for: .milliseconds(250))
         }
+        let finishedJob = try #require(finished, "the job finished within 3 minutes")
         try await whenFinished()
-        let job = try #require(try store.job(try #require(finished, "the job finished within 3 minutes").id))
+        let job = try #require(try store.job(finishedJob.id))
         #expect(job.state == .succeeded, "\(job.failureReason ?? "")")
         #expect(job.resumes == 1, "its lease expired once and it was queued again")
         let trials = try store.trials(jobID: record.id)
