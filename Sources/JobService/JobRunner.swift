@@ -158,6 +158,19 @@ public final class JobRunner: @unchecked Sendable {
         return claimed
     }
 
+    /// Runs job `id`, whose lease `lease` the caller holds (`autovision train` inserted it already
+    /// claimed for this worker), unit after unit on the calling thread until it is finished, its lease
+    /// is lost, or `shutdown()` pauses it. The runner's own threads need not be started.
+    /// - Returns: the job's record at the end, or `nil` when the store does not have it.
+    @discardableResult
+    public func runJob(_ id: String, lease: JobLease) -> JobRecord? {
+        condition.lock()
+        running[id] = stopping
+        condition.unlock()
+        if let record = try? store.job(id) { run(record, lease: lease) }
+        return try? store.job(id)
+    }
+
     /// Runs the claimed job unit after unit under its lease, a new lease attempt for each
     /// (`JobStore.advanceLease`), until it is finished, its lease is lost, or the runner shuts down.
     private func run(_ record: JobRecord, lease: JobLease) {

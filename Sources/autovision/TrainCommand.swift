@@ -88,9 +88,6 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        // Training speed: use the CPU's own OpenBLAS kernels even when the environment forces older ones
-        // (see BLASRuntime; AUTOVISION_BLAS_KERNELS=inherit keeps the environment).
-        BLASRuntime.relaunchWithFastestKernelsIfNeeded()
         var options = TrainingJobOptions(manifest: URL(fileURLWithPath: manifest), budget: try parsedBudget())
         options.seed = seed
         options.jobsDirectory = URL(fileURLWithPath: jobsDir)
@@ -102,49 +99,64 @@ struct TrainCommand: ParsableCommand {
         options.maximumEnsembleMembers = ensembleMembers
         options.importOptions = try importArguments.options()
         // The job store shared with `jobs` and `serve`: the job is listed, cancellable and served from there.
-        // It runs under a lease kept alive here, so a server sharing the store leaves it alone, and
-        // resumes it if this process dies.
+        // It is inserted already claimed for the worker started here, so a server sharing the store leaves
+        // it alone, and resumes it if the worker dies.
         let store = try SQLiteJobStore(jobsDirectory: options.jobsDirectory)
         let record = TrainingJob.newRecord(options: options)
-        let lease = try store.insertLeasedJob(record, owner: JobLease.newOwner(), leaseSeconds: LeaseKeeper.defaultLeaseSeconds)
-        let keeper = LeaseKeeper(store: store, lease: lease)
-        keeper.start()
-        defer {
-            keeper.stop()
-            try? store.releaseLease(keeper.lease)
-        }
-        let job = try TrainingJob(options: options, store: store.fenced(by: lease), id: record.id) { JobProgress.log($0) }
-        print("job \(job.id)")
-        let interrupted = InterruptFlag.install()
-        var report: EvaluationReport?
-        do {
-            report = try job.run(shouldStop: { interrupted.isSet || keeper.isLost })
-        } catch {
-            Console.log("error: \(error)")
-            if json { try Console.printJSON(summary(job, report: nil)) }
-            throw ExitCode.failure
-        }
-        if let report {
-            print(report.terminalSummary(), terminator: "")
-            print("report: \(job.folder.reportURL.path) (HTML: \(job.folder.reportHTMLURL.path))")
-        } else {
-            print("job \(job.id) was cancelled; \(job.folder.url.path) keeps what it had done")
-        }
-        if json { try Console.printJSON(summary(job, report: report)) }
-        if report == nil { throw ExitCode(130) }
+        let owner = JobLease.newOwner()
+        _ = try store.insertLeasedJob(record, owner: owner, leaseSeconds: LeaseKeeper.defaultLeaseSeconds)
+        print("job \(record.id)")
+        let worker = try startWorker(job: record.id, owner: owner, maxPixels: options.importOptions.maxPixels)
+        let interrupted = InterruptFlag.install { _ = try? store.requestCancel(record.id) }
+        worker.waitUntilExit()
+        withExtendedLifetime(interrupted) {}
+        try finish(try store.job(record.id) ?? record, folder: JobFolder(jobsDirectory: options.jobsDirectory, id: record.id), worker: worker)
     }
 
-    func summary(_ job: TrainingJob, report: EvaluationReport?) -> Summary {
-        let record = job.record
-        return Summary(
+    /// Starts the worker that runs the job (`autovision worker --job`): a trap in the numeric core ends
+    /// it, not this process; its progress lines go to this process's standard error.
+    private func startWorker(job: String, owner: String, maxPixels: Int) throws -> Process {
+        let worker = Process()
+        worker.executableURL = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
+        worker.arguments = ["worker", "--jobs-dir", jobsDir, "--job", job, "--lease-owner", owner, "--lease-attempt", "1",
+                            "--max-pixels", String(maxPixels), "--exit-with-parent"]
+        try worker.run()
+        return worker
+    }
+
+    /// Prints what became of the job once its worker exited.
+    /// - Throws: `ExitCode.failure` when the job failed or its worker stopped first; `ExitCode(130)` when cancelled.
+    private func finish(_ record: JobRecord, folder: JobFolder, worker: Process) throws {
+        let report = record.state == .succeeded ? (try? Data(contentsOf: folder.reportURL)).flatMap { try? EvaluationReport.decode(from: $0) } : nil
+        switch record.state {
+        case .succeeded:
+            if let report { print(report.terminalSummary(), terminator: "") }
+            print("report: \(folder.reportURL.path) (HTML: \(folder.reportHTMLURL.path))")
+        case .cancelled:
+            print("job \(record.id) was cancelled; \(folder.url.path) keeps what it had done")
+        case .failed:
+            Console.log("error: \(record.failureReason ?? "the job failed")")
+        default:
+            let how = worker.terminationReason == .uncaughtSignal ? "was killed by signal \(worker.terminationStatus)" : "exited"
+            Console.log("error: the worker running job \(record.id) \(how) while the job was \(record.state.rawValue); the job keeps its "
+                + "state: `autovision worker` or `autovision serve` on \(jobsDir) resumes it")
+        }
+        if json { try Console.printJSON(summary(record, report: report, folder: folder)) }
+        if record.state == .cancelled { throw ExitCode(130) }
+        if record.state != .succeeded { throw ExitCode.failure }
+    }
+
+    func summary(_ record: JobRecord, report: EvaluationReport?, folder: JobFolder) -> Summary {
+        Summary(
             jobID: record.id, state: record.state.rawValue, testAccuracy: report?.test.accuracy, macroAUC: report?.test.macroAUC,
             averagePrecision: report?.test.averagePrecision, logLoss: report?.test.logLoss, budgetRequestedSeconds: record.budgetSeconds,
             budgetUsedSeconds: record.usedSeconds, importSeconds: record.importSeconds, stopReason: record.stopReason ?? record.failureReason,
-            trials: record.trialsDone, report: report == nil ? nil : job.folder.reportURL.path)
+            trials: record.trialsDone, report: report == nil ? nil : folder.reportURL.path)
     }
 }
 
-/// Set by SIGINT (Ctrl-C) so a job can stop between batches and leave a consistent folder.
+/// Set by SIGINT (Ctrl-C): the first calls `onInterrupt` (the job stops between batches and leaves a
+/// consistent folder); the next kills the process.
 final class InterruptFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
@@ -156,7 +168,7 @@ final class InterruptFlag: @unchecked Sendable {
         return value
     }
 
-    static func install() -> InterruptFlag {
+    static func install(onInterrupt: @escaping @Sendable () -> Void = {}) -> InterruptFlag {
         let flag = InterruptFlag()
         signal(SIGINT, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
@@ -166,6 +178,7 @@ final class InterruptFlag: @unchecked Sendable {
             flag.lock.unlock()
             Console.log("interrupted: stopping after the current batch (Ctrl-C again to kill)")
             signal(SIGINT, SIG_DFL)
+            onInterrupt()
         }
         source.resume()
         flag.source = source

@@ -23,35 +23,42 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Seconds a job's lease lasts unless renewed.") var leaseSeconds = LeaseKeeper.defaultLeaseSeconds
     @Option(help: "Seconds between lease renewals.") var heartbeatSeconds = LeaseKeeper.defaultHeartbeatSeconds
     @Option(help: "Largest image a job imports, in pixels.") var maxPixels = 100_000_000
-    @Flag(help: "Stop when the process that started this one exits (how `serve` starts its workers).") var exitWithParent = false
+    @Flag(help: "Stop when the process that started this one exits (how `serve` and `train` start their workers).") var exitWithParent = false
+    @Option(help: ArgumentHelp("Run only this job, whose lease --lease-owner holds, then exit (how `train` runs its job); "
+                               + "its progress is printed without a job prefix, and SIGINT is left to the parent.", valueName: "ID"))
+    var job: String?
+    @Option(help: ArgumentHelp("With --job: the owner of the job's lease, taken over by this worker.", valueName: "OWNER")) var leaseOwner: String?
+    @Option(help: ArgumentHelp("With --job: the attempt number of that lease.", valueName: "N")) var leaseAttempt = 1
 
     func validate() throws {
         try Validate.nonEmpty(jobsDir, "--jobs-dir")
         try Validate.range(heartbeatSeconds, 0.01...3600, "--heartbeat-seconds")
         if leaseSeconds <= heartbeatSeconds { throw ValidationError("--lease-seconds must be longer than --heartbeat-seconds") }
         try Validate.range(maxPixels, 1...Int(Int32.max), "--max-pixels")
+        if (job == nil) != (leaseOwner == nil) { throw ValidationError("give --job and --lease-owner together") }
     }
 
     func run() throws {
         BLASRuntime.relaunchWithFastestKernelsIfNeeded()
         let jobs = URL(fileURLWithPath: jobsDir, isDirectory: true)
-        let runner = JobRunner(store: try SQLiteJobStore(jobsDirectory: jobs), jobsDirectory: jobs, concurrentJobs: 1, runsImports: true)
+        let runner = JobRunner(store: try SQLiteJobStore(jobsDirectory: jobs), jobsDirectory: jobs, concurrentJobs: 1, runsImports: job == nil)
         runner.leaseSeconds = leaseSeconds
         runner.heartbeatSeconds = heartbeatSeconds
         runner.maxPixels = maxPixels
-        runner.onEvent = { id, event in
-            JobProgress.log(event, job: id)
+        runner.onEvent = { [job] id, event in
+            JobProgress.log(event, job: job == nil ? id : nil)
             if case .trial = event { TestFault.trapOnceIfAsked("AUTOVISION_TEST_TRAP_ONCE") }
         }
         runner.beforeImport = { _ in TestFault.trapOnceIfAsked("AUTOVISION_TEST_TRAP_ONCE_IN_IMPORT") }
         let stop = DispatchSemaphore(value: 0)
-        let signals = [SIGTERM, SIGINT].map { number in
+        let signals = (job == nil ? [SIGTERM, SIGINT] : [SIGTERM]).map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { stop.signal() }
             source.resume()
             return source
         }
+        if job != nil { signal(SIGINT, SIG_IGN) }  // Ctrl-C reaches `train` too, which cancels the job through the store
         if exitWithParent {
             let parent = getppid()
             Thread.detachNewThread {
@@ -59,12 +66,32 @@ struct WorkerCommand: ParsableCommand {
                 stop.signal()
             }
         }
-        runner.start()
-        Console.log("worker \(runner.owner) running jobs of \(jobs.path)")
-        stop.wait()
-        Console.log("worker \(runner.owner) stopping: the running job, if any, is queued again")
-        runner.shutdown()
+        if let job, let leaseOwner {
+            try runOne(job, owner: leaseOwner, runner: runner, stop: stop)
+        } else {
+            runner.start()
+            Console.log("worker \(runner.owner) running jobs of \(jobs.path)")
+            stop.wait()
+            Console.log("worker \(runner.owner) stopping: the running unit, if any, stops; its job keeps its state for the next worker")
+            runner.shutdown()
+        }
         withExtendedLifetime(signals) {}
+    }
+
+    /// Runs job `id` under the lease `owner` holds until it is finished, or paused by `stop`.
+    /// - Throws: `ExitCode.failure` when it did not succeed (130 when cancelled).
+    private func runOne(_ id: String, owner: String, runner: JobRunner, stop: DispatchSemaphore) throws {
+        DispatchQueue.global().async {
+            stop.wait()
+            runner.shutdown()
+        }
+        let lease = JobLease(jobID: id, owner: owner, attempt: leaseAttempt, expiresAt: Date().addingTimeInterval(leaseSeconds))
+        let record = runner.runJob(id, lease: lease)
+        switch record?.state {
+        case .succeeded?: return
+        case .cancelled?: throw ExitCode(130)
+        default: throw ExitCode.failure
+        }
     }
 }
 

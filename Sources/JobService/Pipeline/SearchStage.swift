@@ -50,7 +50,7 @@ extension TrainingJob {
     ///   trial finished and too little time is left to train anyway.
     func trialUnit(shouldStop: @escaping @Sendable () -> Bool) throws {
         let planned = try restoredPlan()
-        let search = try architectureSearch ?? makeSearch(planned)
+        let search = architectureSearch ?? makeSearch(planned)
         architectureSearch = search
         let searchEnd = planned.clock.start.addingTimeInterval(planned.plan.searchSeconds)
         do {
