@@ -69,7 +69,8 @@ import Testing
         // 2. kill -9 during a job, then restart the server.
         let second = try Self.startTraining(manifest: slice.manifest, jobs: jobs)
         let started = try await Self.runningJob(in: store, except: [finished.id, cancelled.id])
-        for _ in 0..<240 where (try store.job(started.id)?.trialsDone ?? 0) < 2 { try await Task.sleep(for: .milliseconds(250)) }
+        // Two trials of this slice take ~55 s on a quiet machine (the second, `resnet`, ~31 s): up to 2 minutes.
+        for _ in 0..<480 where (try store.job(started.id)?.trialsDone ?? 0) < 2 { try await Task.sleep(for: .milliseconds(250)) }
         kill(second.processIdentifier, SIGKILL)
         let killed = try #require(try store.job(started.id))
         #expect(killed.trialsDone >= 2)
