@@ -23,6 +23,16 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
         var models: [String: ModelRecord] = [:]
         var datasets: [String: DatasetRecord] = [:]
         var fault: (@Sendable (String) -> StoreError?)?
+        /// Where file artifacts go when the store keeps the others in memory: a temporary folder,
+        /// made on first use and removed with the store.
+        lazy var temporaryFolder: URL = {
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("autovision-in-memory-\(UUID().uuidString)")
+            madeTemporaryFolder = true
+            return url
+        }()
+        var madeTemporaryFolder = false
+
+        deinit { if madeTemporaryFolder { try? FileManager.default.removeItem(at: temporaryFolder) } }
     }
 
     private let state: State
@@ -128,6 +138,7 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
             state.plans[id] = nil
             state.values[id] = nil
             state.artifacts[id] = nil
+            if state.madeTemporaryFolder { try? FileManager.default.removeItem(at: state.temporaryFolder.appendingPathComponent(id)) }
             state.lostUnits[id] = nil
             state.models[id] = nil
             state.leases[id] = nil
@@ -273,9 +284,24 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
         if let artifactFiles { try artifactFiles.write(data, jobID: jobID, name: name, commit: commit) } else { try commit {} }
     }
 
+    public func writeArtifact(jobID: String, name: String, contentsOf source: URL) throws {
+        let files = artifactFiles ?? locked { ArtifactFiles(jobsDirectory: $0.temporaryFolder) }
+        try files.write(contentsOf: source, jobID: jobID, name: name) { rename in
+            try writing("writeArtifact", jobID: jobID) { state in
+                guard state.jobs[jobID] != nil else { throw StoreError.notFound(kind: "job", id: jobID) }
+                try rename()
+            }
+        }
+    }
+
     public func readArtifact(jobID: String, name: String) throws -> Data? {
         if let artifactFiles { return artifactFiles.read(jobID: jobID, name: name) }
         return locked { $0.artifacts[jobID]?[name] }
+    }
+
+    public func artifactFile(jobID: String, name: String) throws -> URL? {
+        let files = artifactFiles ?? locked { ArtifactFiles(jobsDirectory: $0.temporaryFolder) }
+        return files.file(jobID: jobID, name: name)
     }
 
     // MARK: Trials

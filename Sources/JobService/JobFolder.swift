@@ -25,6 +25,8 @@ public struct JobFolder: Sendable {
     /// Artifact names (`JobStore.writeArtifact`): the served model, the search's best trial, and the
     /// final training's network before its evaluation.
     public static let modelName = "model.ckpt", bestTrialName = "best-trial.ckpt", finalTrainingName = "final.ckpt"
+    /// The job's decoded dataset (`DecodedDataset`), kept by the import unit for the later ones.
+    public static let datasetName = "dataset.avcache"
     /// The job's plan, made before its first trial (`JobPlan`).
     public var planURL: URL { url.appendingPathComponent("plan.json") }
     public var reportURL: URL { url.appendingPathComponent("report.json") }

@@ -161,12 +161,19 @@ public protocol JobStore: AnyObject, Sendable {
     func saveValue(jobID: String, key: String, _ value: Data) throws
     func value(jobID: String, key: String) throws -> Data?
 
-    // Artifacts: a job's checkpoints, by name (`best-trial.ckpt`, `final.ckpt`, `model.ckpt`).
+    // Artifacts: a job's files, by name: its checkpoints (`best-trial.ckpt`, `final.ckpt`,
+    // `model.ckpt`), read whole, and its decoded dataset (`dataset.avcache`), mapped from a file.
 
     /// Writes artifact `name` of the job whole or not at all, only while the fence holds.
     func writeArtifact(jobID: String, name: String, _ data: Data) throws
+    /// Keeps the file `source` as artifact `name` of the job, whole or not at all, only while the
+    /// fence holds; `source` is left as it is. For artifacts too large to hold in memory.
+    func writeArtifact(jobID: String, name: String, contentsOf source: URL) throws
     /// Artifact `name` of the job, or `nil` when it was never written.
     func readArtifact(jobID: String, name: String) throws -> Data?
+    /// A local file with the contents of artifact `name` of the job, to read or map but never to
+    /// change, or `nil` when it was never written.
+    func artifactFile(jobID: String, name: String) throws -> URL?
 
     // Trials
     func addTrial(jobID: String, _ trial: TrialRecord) throws

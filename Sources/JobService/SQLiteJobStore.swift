@@ -410,7 +410,18 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func writeArtifact(jobID: String, name: String, contentsOf source: URL) throws {
+        try artifacts.write(contentsOf: source, jobID: jobID, name: name) { rename in
+            try write { db in
+                try checkFence(db, jobID: jobID)
+                try rename()
+            }
+        }
+    }
+
     public func readArtifact(jobID: String, name: String) throws -> Data? { artifacts.read(jobID: jobID, name: name) }
+
+    public func artifactFile(jobID: String, name: String) throws -> URL? { artifacts.file(jobID: jobID, name: name) }
 
     private var artifacts: ArtifactFiles { ArtifactFiles(jobsDirectory: url.deletingLastPathComponent()) }
 

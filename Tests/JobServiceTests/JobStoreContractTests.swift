@@ -234,6 +234,29 @@ import Testing
         #expect(try store.value(jobID: "j", key: "search") == nil)
     }
 
+    @Test(arguments: Kind.allCases) func aFileArtifactIsKeptWholeAndFencedAndItsSourceLeftAsItIs(kind: Kind) throws {
+        let store = try makeStore(kind)
+        let lease = try store.insertLeasedJob(job("j", at: 1), owner: "w", leaseSeconds: 60)
+        let fenced = store.fenced(by: lease)
+        let source = Self.root.appendingPathComponent("source-\(UUID().uuidString).avcache")
+        let bytes = Data((0..<100_000).map { UInt8($0 % 251) })
+        try bytes.write(to: source)
+        #expect(try store.artifactFile(jobID: "j", name: "dataset.avcache") == nil)
+        try fenced.writeArtifact(jobID: "j", name: "dataset.avcache", contentsOf: source)
+        let kept = try #require(try store.artifactFile(jobID: "j", name: "dataset.avcache"))
+        #expect(kept != source && FileManager.default.contents(atPath: kept.path) == bytes)
+        #expect(FileManager.default.contents(atPath: source.path) == bytes, "the source is left as it is")
+        let other = Self.root.appendingPathComponent("other-\(UUID().uuidString).avcache")
+        try Data([7]).write(to: other)
+        _ = try store.advanceLease(lease, seconds: 60)
+        #expect(throws: StoreError.leaseLost(jobID: "j")) { try fenced.writeArtifact(jobID: "j", name: "dataset.avcache", contentsOf: other) }
+        #expect(try store.artifactFile(jobID: "j", name: "dataset.avcache").flatMap { FileManager.default.contents(atPath: $0.path) } == bytes,
+                "a stale writer replaced nothing")
+        let folder = kept.deletingLastPathComponent()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".tmp") }.isEmpty,
+                "the refused write left no temporary file")
+    }
+
     @Test(arguments: Kind.allCases) func aWorkerThatLostItsLeaseWritesNothing(kind: Kind) throws {
         let store = try makeStore(kind)
         let stale = try store.insertLeasedJob(job("j", at: 1), owner: "paused", leaseSeconds: 0.05)

@@ -348,8 +348,13 @@ import TestSupport
         var messages: [String] = []
         while true {
             let stored = try #require(try store.job(record.id))
-            let job = try TrainingJob(options: TrainingJobOptions(resuming: stored, jobsDirectory: options.jobsDirectory, datasetImportOptions: nil),
-                                      store: store, id: record.id) { event in
+            var unitOptions = TrainingJobOptions(resuming: stored, jobsDirectory: options.jobsDirectory, datasetImportOptions: nil)
+            if stored.state != .queued {
+                // Later units open the decoded images the store keeps: neither the manifest nor the shared cache.
+                unitOptions.manifest = Self.root.appendingPathComponent("no-such-folder/manifest.csv")
+                try? FileManager.default.removeItem(at: options.jobsDirectory.appendingPathComponent("cache"))
+            }
+            let job = try TrainingJob(options: unitOptions, store: store, id: record.id) { event in
                 if case let .message(text) = event { messages.append(text) }
             }
             states.append(stored.state)
@@ -362,6 +367,7 @@ import TestSupport
         // The import, one unit per trial and one that ended the search, the final training, the evaluation.
         #expect(states == [.queued] + Array(repeating: .searching, count: trials.count + 1) + [.training, .evaluating], "\(states)")
         #expect(messages.filter { $0.hasPrefix("timed a few batches") }.count == 1, "the plan is made once and read back")
+        #expect(messages.filter { $0.hasPrefix("importing") }.count == 1, "the manifest is imported once")
         #expect(try store.readArtifact(jobID: record.id, name: JobFolder.finalTrainingName) != nil)
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: JobFolder(jobsDirectory: options.jobsDirectory, id: record.id).reportURL))
         let test = try #require((report as? [String: Any])?["test"] as? [String: Any])

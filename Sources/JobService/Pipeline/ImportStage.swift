@@ -18,38 +18,76 @@ struct ImportedData {
 }
 
 extension TrainingJob {
-    /// Imports the manifest (timed apart from the budget) and opens its decoded images.
-    /// - Parameter rebuilding: for a later unit run in a new process: the job's record and import
-    ///   summary are left as the import unit wrote them.
+    /// The store's value that keeps the import's `ImportSummary`, beside its decoded dataset (artifact
+    /// `JobFolder.datasetName`): what a later unit opens instead of the manifest.
+    static let importKey = "import"
+
+    /// Imports the manifest (timed apart from the budget), opens its decoded images and keeps both in
+    /// the store (the summary as value `importKey`, the decoded dataset as an artifact).
     /// - Throws: `ManifestError` for a manifest that cannot be read; `JobError.nothingImported`
-    ///   when too few images were imported to train and evaluate; `JobError.multiLabelNotSupported`.
-    func importData(rebuilding: Bool = false) throws -> ImportedData {
-        if !rebuilding { try update { $0.state = .importing } }
-        say(rebuilding ? "opening the images of \(options.manifest.path) again (this unit runs in a new process)" : "importing \(options.manifest.path)")
+    ///   when too few images were imported to train and evaluate; `JobError.multiLabelNotSupported`;
+    ///   `StoreError` when the store does not take them.
+    func importData() throws -> ImportedData {
+        try update { $0.state = .importing }
+        say("importing \(options.manifest.path)")
         let imported = try DatasetImporter(options: options.importOptions).importManifest(at: options.manifest)
         let summary = imported.summary
-        if !rebuilding {
-            try folder.writeAtomically(try JSONEncoder.sorted.encode(summary), to: folder.importURL)
-            try update {
-                $0.manifestSHA256 = summary.manifestSHA256
-                $0.importSeconds = summary.importSeconds
-            }
+        try folder.writeAtomically(try JSONEncoder.sorted.encode(summary), to: folder.importURL)
+        try update {
+            $0.manifestSHA256 = summary.manifestSHA256
+            $0.importSeconds = summary.importSeconds
         }
+        try checkImported(summary)
+        say("imported \(summary.images) images in \(String(format: "%.1f", summary.importSeconds)) s (\(summary.rejected.count) rows rejected)")
+        return try openImported(summary: summary, dataset: try keep(imported), announcing: true)
+    }
+
+    /// Opens (or writes) the import's decoded dataset in the shared cache and keeps it, with the
+    /// summary, in the store.
+    private func keep(_ imported: ImportResult) throws -> DecodedDataset {
+        let cache = try DatasetCache.open(for: imported, in: options.jobsDirectory.appendingPathComponent("cache"),
+                                          maxPixels: options.importOptions.maxPixels)
+        try store.saveValue(jobID: id, key: Self.importKey, try JSONEncoder.sorted.encode(imported.summary))
+        try store.writeArtifact(jobID: id, name: JobFolder.datasetName, contentsOf: cache.dataset.url)
+        return cache.dataset
+    }
+
+    /// The import unit's data, for a later unit run in a new process: its summary and decoded dataset
+    /// as the store keeps them (the manifest and its images are not read again).
+    /// - Throws: `DatasetCacheError` for a decoded dataset that does not verify; what `importData`
+    ///   throws when the store has none (a job imported by an earlier version).
+    func restoredImport() throws -> ImportedData {
+        guard let summaryJSON = try store.value(jobID: id, key: Self.importKey),
+              let file = try store.artifactFile(jobID: id, name: JobFolder.datasetName) else {
+            // A job whose import ran before imports were kept in the store: import the manifest again.
+            say("importing \(options.manifest.path) again: the store has no decoded images of this job")
+            let imported = try DatasetImporter(options: options.importOptions).importManifest(at: options.manifest)
+            try checkImported(imported.summary)
+            return try openImported(summary: imported.summary, dataset: try keep(imported), announcing: false)
+        }
+        say("opening the decoded images the import kept (this unit runs in a new process)")
+        let summary = try JSONDecoder().decode(ImportSummary.self, from: summaryJSON)
+        return try openImported(summary: summary, dataset: try DecodedDataset(contentsOf: file), announcing: false)
+    }
+
+    private func checkImported(_ summary: ImportSummary) throws {
         if summary.multiLabel { throw JobError.multiLabelNotSupported }
         guard summary.imported > 0, summary.working != nil else {
             throw JobError.nothingImported("no labelled image imported (\(summary.rejected.count) rows rejected; run autovision import to see why)")
         }
-        if !rebuilding { say("imported \(summary.images) images in \(String(format: "%.1f", summary.importSeconds)) s (\(summary.rejected.count) rows rejected)") }
-        let cache = try DatasetCache.open(for: imported, in: options.jobsDirectory.appendingPathComponent("cache"),
-                                          maxPixels: options.importOptions.maxPixels)
-        let splits = TrainingSplits(dataset: cache.dataset)
-        if !rebuilding { for note in splits.notes { say(note) } }
+    }
+
+    /// Splits the decoded images into TRAIN / VALIDATION / TEST and measures them.
+    /// - Parameter announcing: say the splits' notes (once per job, by the import unit).
+    private func openImported(summary: ImportSummary, dataset: DecodedDataset, announcing: Bool) throws -> ImportedData {
+        let splits = TrainingSplits(dataset: dataset)
+        if announcing { for note in splits.notes { say(note) } }
         guard !splits.train.isEmpty else { throw SearchError.noTrainingImages }
         guard !splits.validation.isEmpty, !splits.test.isEmpty else {
             throw JobError.nothingImported("too few images to train and evaluate: give VALIDATION and TEST images, or at least 3 TRAIN images")
         }
-        let trainer = Trainer(dataset: cache.dataset, splits: splits)
-        return ImportedData(summary: summary, dataset: cache.dataset, trainer: trainer, statistics: DatasetStatistics(trainer: trainer))
+        let trainer = Trainer(dataset: dataset, splits: splits)
+        return ImportedData(summary: summary, dataset: dataset, trainer: trainer, statistics: DatasetStatistics(trainer: trainer))
     }
 }
 

@@ -4,10 +4,10 @@ import Search
 
 extension TrainingJob {
     /// The planned job: as the previous unit left it in this object, or rebuilt from the store
-    /// (the images opened again, the stored plan, the trials so far, the budget used).
+    /// (the decoded images the import kept, the stored plan, the trials so far, the budget used).
     func restoredPlan() throws -> PlannedJob {
         if let planned { return planned }
-        let planned = try plan(try importData(rebuilding: true), rebuilding: true)
+        let planned = try plan(try restoredImport(), rebuilding: true)
         self.planned = planned
         return planned
     }
