@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
@@ -69,6 +70,12 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
+        // The job store on PostgreSQL (postgres-nio): for workers on more than one machine.
+        .target(name: "PostgresStore", dependencies: [
+            "JobService", "Search", "Datasets",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // The three prediction request shapes (raw, AutoML Vision, Vertex AI JSON), parsed and range-checked; no HTTP.
         .target(name: "PredictionAPI"),
         // The HTTP service (Hummingbird 2): routes, problem+json errors, prediction batching.
@@ -84,7 +91,7 @@ let package = Package(
         .target(name: "Benchmarks", dependencies: ["JobService", "Search", "Training", "Datasets", "NN", "Tensors"]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(name: "autovision", dependencies: [
-            "Benchmarks", "JobService", "Server", "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors",
+            "Benchmarks", "JobService", "PostgresStore", "Server", "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -100,7 +107,7 @@ let package = Package(
             "Datasets", "ImageIO", "Tensors", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "PredictionAPITests", dependencies: ["PredictionAPI"]),
-        .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Search", "Training", "Datasets", "ImageIO", "NN", "TestSupport"]),
+        .testTarget(name: "JobServiceTests", dependencies: ["JobService", "PostgresStore", "Search", "Training", "Datasets", "ImageIO", "NN", "TestSupport"]),
         // Also runs the built executable (a CLI job cancelled and killed under the server); depends on it so it is built first.
         .testTarget(name: "ServerTests", dependencies: [
             "autovision", "Server", "JobService", "Search", "Datasets", "ImageIO", "TestSupport",

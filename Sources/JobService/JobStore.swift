@@ -230,13 +230,13 @@ public struct JobLease: Sendable, Equatable {
 }
 
 /// The messages of a dataset import's lease.
-enum DatasetImportLease {
-    static func failure(attempts: Int) -> String {
+public enum DatasetImportLease {
+    public static func failure(attempts: Int) -> String {
         "the import stopped its worker \(attempts) times (killed, or crashed by a file in it); not tried again: "
             + "check the images (autovision import MANIFEST reports each one) and upload the dataset again"
     }
 
-    static func lost(_ id: String) -> String {
+    public static func lost(_ id: String) -> String {
         "this worker's import lease on dataset '\(id)' expired and another worker took the import; it writes nothing"
     }
 }

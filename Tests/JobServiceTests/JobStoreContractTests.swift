@@ -1,5 +1,6 @@
 import Foundation
 import JobService
+import PostgresStore
 import Search
 import TestSupport
 import Testing
@@ -8,16 +9,20 @@ import Testing
 /// and the job rely on exactly these behaviours, whichever store holds the state.
 @Suite struct JobStoreContractTests {
     enum Kind: String, CaseIterable, CustomTestStringConvertible {
-        case sqlite, inMemory
+        case sqlite, inMemory, postgres
         var testDescription: String { rawValue }
+        /// PostgreSQL runs when the test command started a cluster (`Scripts/postgres.sh`).
+        static var allCases: [Kind] { TestPostgres.serverURL == nil ? [.sqlite, .inMemory] : [.sqlite, .inMemory, .postgres] }
     }
 
     static let root = processScratchDirectory(prefix: "store-contract")
 
     func makeStore(_ kind: Kind) throws -> any JobStore {
+        let folder = Self.root.appendingPathComponent(UUID().uuidString)
         switch kind {
-        case .sqlite: try SQLiteJobStore(jobsDirectory: Self.root.appendingPathComponent(UUID().uuidString))
-        case .inMemory: InMemoryJobStore()
+        case .sqlite: return try SQLiteJobStore(jobsDirectory: folder)
+        case .inMemory: return InMemoryJobStore()
+        case .postgres: return try PostgresJobStore(url: try TestPostgres.newDatabase(), cacheDirectory: folder)
         }
     }
 
