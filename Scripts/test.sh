@@ -7,7 +7,12 @@ cd "$(dirname "$0")/.."
 Scripts/setup.sh
 swift build -c release -Xswiftc -enable-testing --build-tests
 flags=(-c release -Xswiftc -enable-testing --skip-build)
-if [ $# -gt 0 ]; then exec swift test "${flags[@]}" --parallel "$@"; fi
+# A throwaway PostgreSQL cluster: the store contract suite runs against it as well as SQLite.
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/autovision-postgres.XXXXXX")
+trap 'Scripts/postgres.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
+AUTOVISION_TEST_POSTGRES_URL=$(Scripts/postgres.sh start "$pg_dir")
+export AUTOVISION_TEST_POSTGRES_URL
+if [ $# -gt 0 ]; then swift test "${flags[@]}" --parallel "$@"; exit; fi
 # The live-HTTP suites (ServerTests) run on their own, after the rest. In one process with the
 # CPU-bound numeric tests, those hold every thread of Swift's cooperative pool (one per core) for
 # tens of seconds; on a machine half as fast as usual (2026-11-30) the HTTP test client's fixed

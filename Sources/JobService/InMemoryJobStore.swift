@@ -300,7 +300,10 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
     }
 
     public func artifactFile(jobID: String, name: String) throws -> URL? {
-        let files = artifactFiles ?? locked { ArtifactFiles(jobsDirectory: $0.temporaryFolder) }
+        if let artifactFiles { return artifactFiles.file(jobID: jobID, name: name) }
+        let (files, data) = locked { (ArtifactFiles(jobsDirectory: $0.temporaryFolder), $0.artifacts[jobID]?[name]) }
+        // An artifact kept in memory is handed out as a file of the temporary folder.
+        if let data { try files.write(data, jobID: jobID, name: name) { try $0() } }
         return files.file(jobID: jobID, name: name)
     }
 

@@ -23,15 +23,27 @@ public final class Predictor {
     /// Loads `model.ckpt` of a job.
     /// - Throws: `JobError.noModel` when the job has none yet, `NNError` for a corrupt or inconsistent
     ///   file, `JobError.failed` when its working resolution is missing or is not the network's input.
-    public init(folder: JobFolder) throws {
+    public convenience init(folder: JobFolder) throws {
         guard FileManager.default.fileExists(atPath: folder.modelURL.path) else { throw JobError.noModel(folder.id) }
-        let checkpoint = try Checkpoint.read(from: folder.modelURL)
+        try self.init(checkpoint: folder.modelURL, jobID: folder.id)
+    }
+
+    /// Loads the job's model from the store (`JobStore.artifactFile`, artifact `model.ckpt`): wherever
+    /// the store keeps it, this machine's copy.
+    /// - Throws: as `init(folder:)`; `StoreError` when the store cannot be read.
+    public convenience init(store: any JobStore, jobID: String) throws {
+        guard let file = try store.artifactFile(jobID: jobID, name: JobFolder.modelName) else { throw JobError.noModel(jobID) }
+        try self.init(checkpoint: file, jobID: jobID)
+    }
+
+    private init(checkpoint url: URL, jobID: String) throws {
+        let checkpoint = try Checkpoint.read(from: url)
         guard let json = checkpoint.metadata["working_resolution"],
               let resolution = try? JSONDecoder().decode(WorkingResolution.self, from: Data(json.utf8))
-        else { throw JobError.failed("\(folder.modelURL.lastPathComponent) of job \(folder.id) has no working resolution: retrain the job") }
+        else { throw JobError.failed("\(JobFolder.modelName) of job \(jobID) has no working resolution: retrain the job") }
         let classifier = try Classifier(checkpoint: checkpoint)
         guard classifier.architecture.inputShape == [resolution.channels, resolution.height, resolution.width] else {
-            throw JobError.failed("\(folder.modelURL.lastPathComponent) of job \(folder.id) is inconsistent: its working resolution "
+            throw JobError.failed("\(JobFolder.modelName) of job \(jobID) is inconsistent: its working resolution "
                 + "\(resolution.width)x\(resolution.height)x\(resolution.channels) is not the network's input \(classifier.architecture.inputShape); retrain the job")
         }
         self.resolution = resolution

@@ -29,9 +29,14 @@ public final class SQLiteJobStore: JobStore {
     public static let fileName = "autovision.sqlite"
 
     /// Opens (creating and migrating when needed) the store of `jobsDirectory`.
-    public init(jobsDirectory: URL, busyTimeout: TimeInterval = 30) throws {
-        try FileManager.default.createDirectory(at: jobsDirectory, withIntermediateDirectories: true)
-        url = jobsDirectory.appendingPathComponent(Self.fileName)
+    public convenience init(jobsDirectory: URL, busyTimeout: TimeInterval = 30) throws {
+        try self.init(databaseFile: jobsDirectory.appendingPathComponent(Self.fileName), busyTimeout: busyTimeout)
+    }
+
+    /// Opens (creating and migrating when needed) the store in `databaseFile`; artifacts are kept in its folder.
+    public init(databaseFile: URL, busyTimeout: TimeInterval = 30) throws {
+        try FileManager.default.createDirectory(at: databaseFile.deletingLastPathComponent(), withIntermediateDirectories: true)
+        url = databaseFile
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.foreignKeysEnabled = true

@@ -90,5 +90,11 @@ public struct ServerBox: ApplicationProtocolBox {
         body = { try await app.runService() }
     }
 
+    /// On `store` instead of the SQLite store of `configuration.jobsDirectory`.
+    public init(configuration: ServerConfiguration, store: any JobStore) throws {
+        let app = try buildApplication(configuration: configuration, store: store)
+        body = { try await app.runService() }
+    }
+
     public func run() async throws { try await body() }
 }

@@ -89,8 +89,8 @@ struct JobsController: APIController {
     func report(_ id: String, html: Bool) throws -> Response {
         let record = try store.requireJob(id)
         let folder = JobFolder(jobsDirectory: jobsDirectory, id: id)
-        let url = html ? folder.reportHTMLURL : folder.reportURL
-        guard record.state == .succeeded, let data = FileManager.default.contents(atPath: url.path) else {
+        let name = (html ? folder.reportHTMLURL : folder.reportURL).lastPathComponent
+        guard record.state == .succeeded, let data = try store.readArtifact(jobID: id, name: name) else {
             throw APIError.conflict("job '\(id)' has no report (state: \(record.state.rawValue)\(record.failureReason.map { ", \($0)" } ?? "")); "
                 + "the report is written when the job succeeds")
         }

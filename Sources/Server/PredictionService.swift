@@ -42,7 +42,7 @@ final class PredictionService: @unchecked Sendable {
             }
             throw APIError.notFound("no model '\(id)': a model's ID is its job's ID (list them with GET /v1/models)")
         }
-        let predictor = try Predictor(folder: JobFolder(jobsDirectory: jobsDirectory, id: id))
+        let predictor = try Predictor(store: store, jobID: id)
         predictor.maxPixels = maxPixels
         let batchSizes = self.batchSizes
         let handle = ModelHandle(id: id, record: record, predictor: predictor, maxBatchSize: maxBatchSize) { size in

@@ -10,9 +10,10 @@ struct JobsCommand: ParsableCommand {
 
     struct StoreOptions: ParsableArguments {
         @Option(help: "The job store folder.") var jobsDir = "Jobs"
+        @Option(help: StoreLocation.help) var store: String?
         @Flag(help: "Print the result as one line of JSON last.") var json = false
 
-        func open() throws -> SQLiteJobStore { try SQLiteJobStore(jobsDirectory: URL(fileURLWithPath: jobsDir, isDirectory: true)) }
+        func open() throws -> any JobStore { try StoreLocation.open(store, jobsDirectory: URL(fileURLWithPath: jobsDir, isDirectory: true)) }
     }
 
     static func line(_ job: JobRecord) -> String {

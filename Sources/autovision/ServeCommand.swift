@@ -21,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
     @Option(help: "The job store folder (autovision.sqlite, one folder per job).") var jobsDir = "Jobs"
+    @Option(help: StoreLocation.help) var store: String?
     @Option(name: .customLong("data-root"), help: ArgumentHelp("A folder dataset roots must lie in (repeatable).", valueName: "DIR"))
     var dataRoots: [String] = []
     @Option(help: "Bearer token required on every route but the health checks (default: $AUTOVISION_API_TOKEN).") var apiToken: String?
@@ -77,11 +78,12 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxJobBudgetSeconds = try parsedMaxBudget()
         let app: any ApplicationProtocolBox
         do {
-            app = try ServerBox(configuration: configuration)
+            app = try ServerBox(configuration: configuration, store: StoreLocation.open(store, jobsDirectory: configuration.jobsDirectory))
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
-        let supervisor = WorkerSupervisor(count: concurrentJobs ?? workers, arguments: ["--jobs-dir", jobsDir, "--max-pixels", String(configuration.maxImportPixels)])
+        let supervisor = WorkerSupervisor(count: concurrentJobs ?? workers, arguments: ["--jobs-dir", jobsDir, "--max-pixels", String(configuration.maxImportPixels)]
+                                          + (store.map { ["--store", $0] } ?? []))
         supervisor.start()
         defer { supervisor.stop() }
         Console.log("serving on http://\(host):\(port) (jobs: \(jobsDir), data roots: \(configuration.dataRoots.map(\.path).joined(separator: ", ")), "

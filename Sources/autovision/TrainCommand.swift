@@ -21,6 +21,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Compute budget: 90s, 10m, 1h, 1h30m or seconds.") var budget = "10m"
     @Option(help: "Seed of the search and training (same seed, same run on one thread).") var seed: UInt64 = 0
     @Option(help: "The job store folder.") var jobsDir = "Jobs"
+    @Option(help: StoreLocation.help) var store: String?
     @Option(help: "Score threshold for the report's precision and recall.") var scoreThreshold = 0.5
     @Option(help: ArgumentHelp("Skip the search: train this starting architecture (vgg-bn, resnet, small) with the whole budget.",
                                valueName: "NAME")) var architecture: String?
@@ -101,7 +102,7 @@ struct TrainCommand: ParsableCommand {
         // The job store shared with `jobs` and `serve`: the job is listed, cancellable and served from there.
         // It is inserted already claimed for the worker started here, so a server sharing the store leaves
         // it alone, and resumes it if the worker dies.
-        let store = try SQLiteJobStore(jobsDirectory: options.jobsDirectory)
+        let store = try StoreLocation.open(self.store, jobsDirectory: options.jobsDirectory)
         let record = TrainingJob.newRecord(options: options)
         let owner = JobLease.newOwner()
         _ = try store.insertLeasedJob(record, owner: owner, leaseSeconds: LeaseKeeper.defaultLeaseSeconds)
@@ -119,7 +120,7 @@ struct TrainCommand: ParsableCommand {
         let worker = Process()
         worker.executableURL = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
         worker.arguments = ["worker", "--jobs-dir", jobsDir, "--job", job, "--lease-owner", owner, "--lease-attempt", "1",
-                            "--max-pixels", String(maxPixels), "--exit-with-parent"]
+                            "--max-pixels", String(maxPixels), "--exit-with-parent"] + (store.map { ["--store", $0] } ?? [])
         try worker.run()
         return worker
     }

@@ -20,6 +20,7 @@ struct WorkerCommand: ParsableCommand {
         """)
 
     @Option(help: "The job store folder (autovision.sqlite, one folder per job).") var jobsDir = "Jobs"
+    @Option(help: StoreLocation.help) var store: String?
     @Option(help: "Seconds a job's lease lasts unless renewed.") var leaseSeconds = LeaseKeeper.defaultLeaseSeconds
     @Option(help: "Seconds between lease renewals.") var heartbeatSeconds = LeaseKeeper.defaultHeartbeatSeconds
     @Option(help: "Largest image a job imports, in pixels.") var maxPixels = 100_000_000
@@ -41,7 +42,7 @@ struct WorkerCommand: ParsableCommand {
     func run() throws {
         BLASRuntime.relaunchWithFastestKernelsIfNeeded()
         let jobs = URL(fileURLWithPath: jobsDir, isDirectory: true)
-        let runner = JobRunner(store: try SQLiteJobStore(jobsDirectory: jobs), jobsDirectory: jobs, concurrentJobs: 1, runsImports: job == nil)
+        let runner = JobRunner(store: try StoreLocation.open(store, jobsDirectory: jobs), jobsDirectory: jobs, concurrentJobs: 1, runsImports: job == nil)
         runner.leaseSeconds = leaseSeconds
         runner.heartbeatSeconds = heartbeatSeconds
         runner.maxPixels = maxPixels

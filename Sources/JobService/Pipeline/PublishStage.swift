@@ -23,8 +23,12 @@ extension TrainingJob {
                                 testTimeAugmentation: evaluated.testTimeAugmentation.rawValue, validationAccuracy: evaluated.validationAccuracy,
                                 validationBaselineAccuracy: data.statistics.validationBaselineAccuracy))
         for warning in report.warnings { say("warning: \(warning)") }
-        try folder.writeAtomically(try report.jsonData(), to: folder.reportURL)
-        try folder.writeAtomically(Data(report.html().utf8), to: folder.reportHTMLURL)
+        // In the store for the server on any machine; also in the job's folder here (the same files with SQLite).
+        let json = try report.jsonData(), html = Data(report.html().utf8)
+        try folder.writeAtomically(json, to: folder.reportURL)
+        try folder.writeAtomically(html, to: folder.reportHTMLURL)
+        try store.writeArtifact(jobID: id, name: folder.reportURL.lastPathComponent, json)
+        try store.writeArtifact(jobID: id, name: folder.reportHTMLURL.lastPathComponent, html)
         var finished = try store.job(id) ?? record
         finished.state = .succeeded
         finished.usedSeconds = used
