@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "JobServiceTests", dependencies: ["JobService", "PostgresStore", "Search", "Training", "Datasets", "ImageIO", "NN", "TestSupport"]),
         // Also runs the built executable (a CLI job cancelled and killed under the server); depends on it so it is built first.
         .testTarget(name: "ServerTests", dependencies: [
-            "autovision", "Server", "JobService", "Search", "Datasets", "ImageIO", "TestSupport",
+            "autovision", "Server", "JobService", "PostgresStore", "Search", "Datasets", "ImageIO", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NN", "TestSupport"]),

@@ -4,10 +4,11 @@
 # with fsync off (nothing in it outlives the run).
 #
 #   url=$(Scripts/postgres.sh start DIR)   # prints postgres://autovision@127.0.0.1:PORT/postgres
+#   Scripts/postgres.sh restart DIR       # same port: what a failover or an upgrade does to clients
 #   Scripts/postgres.sh stop DIR
 set -euo pipefail
-command=${1:?usage: postgres.sh start|stop DIR}
-dir=${2:?usage: postgres.sh start|stop DIR}
+command=${1:?usage: postgres.sh start|restart|stop DIR}
+dir=${2:?usage: postgres.sh start|restart|stop DIR}
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 if [ -z "$bin" ]; then
@@ -30,8 +31,11 @@ case "$command" in
       || { cat "$dir/server.log" >&2; exit 1; }
     echo "postgres://autovision@127.0.0.1:$port/postgres"
     ;;
+  restart)
+    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart >&2
+    ;;
   stop)
     [ -d "$dir/data" ] && "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >&2 || true
     ;;
-  *) echo "usage: postgres.sh start|stop DIR" >&2; exit 2 ;;
+  *) echo "usage: postgres.sh start|restart|stop DIR" >&2; exit 2 ;;
 esac

@@ -15,6 +15,8 @@ public final class LeaseKeeper: @unchecked Sendable {
     private let lock = NSLock()
     private var current: JobLease
     private var lost = false
+    /// When the lease was last taken or renewed, by this machine's clock.
+    private var renewedAt = Date()
     private var heartbeat: Heartbeat?
 
     public init(store: any JobStore, lease: JobLease, leaseSeconds: Double = defaultLeaseSeconds,
@@ -46,12 +48,16 @@ public final class LeaseKeeper: @unchecked Sendable {
         let result = Result { try store.renewLease(lease, seconds: leaseSeconds) }
         return lock.withLock {
             switch result {
-            case let .success(renewed): current = renewed
+            case let .success(renewed):
+                current = renewed
+                renewedAt = Date()
             case let .failure(error):
                 if case .leaseLost? = error as? StoreError {
                     lost = true
                 } else {
-                    lost = Date() >= lease.expiresAt  // a store that is briefly busy: try again until the lease runs out
+                    // A store briefly busy or away: try again until the lease has run out by this
+                    // machine's clock, counted from the last renewal (the store's clock may be another's).
+                    lost = Date().timeIntervalSince(renewedAt) >= leaseSeconds
                 }
             }
             return !lost

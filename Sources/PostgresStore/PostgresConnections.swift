@@ -85,36 +85,71 @@ final class PostgresConnections: @unchecked Sendable {
 
     deinit { for connection in idle { Self.discard(connection) } }
 
+    /// How long a store call waits for a database that went away (a restart, a failover) before it
+    /// fails, in seconds: longer than a restart takes, shorter than a worker's patience.
+    var reconnectSeconds = 30.0
+
     /// Runs `body` in one transaction (READ COMMITTED): committed when it returns, rolled back when it
-    /// throws. A connection the server closed (a restart) is replaced, and the transaction tried once
-    /// more when nothing of it ran.
-    /// - Throws: what `body` throws; `StoreError.database` for a database that cannot be reached or refuses a statement.
+    /// throws. When the connection is lost before the commit is sent (the server restarted), the
+    /// transaction rolled back with it: it is run again whole on a new connection, every half second
+    /// until `reconnectSeconds` have passed. `body` must change nothing outside the database.
     /// - Parameter reading: statements that only read, run without a transaction (each sees the
     ///   latest committed state).
+    /// - Throws: what `body` throws; `StoreError.database` for a database that cannot be reached in
+    ///   time or that refuses a statement.
     func transaction<T>(reading: Bool = false, _ body: (PostgresTransaction) throws -> T) throws -> T {
-        var lastError: (any Error)?
-        for _ in 0..<2 {
-            let connection = try checkOut()
-            let transaction = PostgresTransaction(connection: connection, logger: logger)
+        let deadline = Date().addingTimeInterval(reconnectSeconds)
+        while true {
             do {
-                if reading { _ = try transaction.rows("SELECT 1") } else { try transaction.begin() }
-            } catch {
-                Self.discard(connection)  // a stale connection: take a new one
-                lastError = error
-                continue
-            }
-            do {
-                let value = try body(transaction)
-                if !reading { _ = try transaction.execute("COMMIT") }
-                checkIn(connection)
-                return value
-            } catch {
-                if reading || (try? transaction.execute("ROLLBACK")) != nil { checkIn(connection) } else { Self.discard(connection) }
-                if let error = error as? StoreError { throw error }
-                throw StoreError.database("\(location.description): \(Self.describe(error))")
+                return try attempt(reading: reading, body)
+            } catch let lost as ConnectionLost {
+                guard Date() < deadline else { throw StoreError.database("cannot reach \(location.description): \(Self.describe(lost.error))") }
+                Thread.sleep(forTimeInterval: 0.5)
             }
         }
-        throw StoreError.database("cannot reach \(location.description): \(Self.describe(lastError))")
+    }
+
+    /// The connection went away before the transaction's commit was sent: nothing of it was kept.
+    private struct ConnectionLost: Error {
+        var error: any Error
+    }
+
+    private func attempt<T>(reading: Bool, _ body: (PostgresTransaction) throws -> T) throws -> T {
+        let connection: PostgresConnection
+        do { connection = try checkOut() } catch {
+            if Self.isConnectionError(error) { throw ConnectionLost(error: error) }
+            throw StoreError.database("cannot connect to \(location.description): \(Self.describe(error))")
+        }
+        let transaction = PostgresTransaction(connection: connection, logger: logger)
+        do {
+            if !reading { try transaction.begin() }
+            let value = try body(transaction)
+            if !reading {
+                do { _ = try transaction.execute("COMMIT") } catch {
+                    Self.discard(connection)
+                    throw StoreError.database("\(location.description): the commit's outcome is unknown: \(Self.describe(error))")
+                }
+            }
+            checkIn(connection)
+            return value
+        } catch let error as StoreError {
+            if reading || (try? transaction.execute("ROLLBACK")) != nil { checkIn(connection) } else { Self.discard(connection) }
+            throw error
+        } catch {
+            let lost = Self.isConnectionError(error) || connection.isClosed
+            if !lost, reading || (try? transaction.execute("ROLLBACK")) != nil { checkIn(connection) } else { Self.discard(connection) }
+            if lost { throw ConnectionLost(error: error) }
+            throw StoreError.database("\(location.description): \(Self.describe(error))")
+        }
+    }
+
+    /// Whether `error` says the connection, not the statement, failed: closed, refused, or ended by
+    /// the server (SQLSTATE class 08, connection exception, and 57P, a shutdown or start-up).
+    static func isConnectionError(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return error is ChannelError || error is IOError }
+        if [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code) { return true }
+        let state = error.serverInfo?[.sqlState] ?? ""
+        return state.hasPrefix("08") || state.hasPrefix("57P")
     }
 
     /// A short message for a postgres-nio error: the server's own message when it sent one.
@@ -136,12 +171,8 @@ final class PostgresConnections: @unchecked Sendable {
         var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
                                                              password: location.password, database: location.database, tls: .disable)
         configuration.options.connectTimeout = .seconds(10)
-        do {
-            return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
-                                                  id: id, logger: logger).wait()
-        } catch {
-            throw StoreError.database("cannot connect to \(location.description): \(Self.describe(error))")
-        }
+        return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
+                                              id: id, logger: logger).wait()
     }
 
     /// Closes `connection` without waiting.

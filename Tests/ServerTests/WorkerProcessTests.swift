@@ -1,7 +1,9 @@
 import Datasets
 import Foundation
 import JobService
+import PostgresStore
 import Search
+import TestSupport
 import Testing
 
 /// `serve` trains in worker processes (`autovision worker`), never in its own: a worker killed in
@@ -64,17 +66,39 @@ import Testing
         }
     }
 
+    /// The same on PostgreSQL (`serve --store postgres://…`).
+    @Test(.enabled(if: TestPostgres.serverURL != nil, "the test command starts PostgreSQL"))
+    func aWorkerKilledInATrialOnPostgreSQLIsReplacedAndItsJobResumesAndSucceeds() async throws {
+        try await jobSurvivesLosingItsWorker(name: "killed-postgres", environment: [:], postgres: try TestPostgres.newDatabase()) { serve in
+            let workers = Self.children(of: serve)
+            for worker in workers { kill(worker, SIGKILL) }
+            return workers
+        }
+    }
+
     /// A worker paused with SIGSTOP past its lease loses its unit to a worker started beside `serve`;
     /// resumed with SIGCONT, it finds its lease gone and writes nothing: every trial is counted once.
     @Test func aWorkerPausedPastItsLeaseIsReplacedAndWritesNothingOnceResumed() async throws {
+        try await pausedWorkerIsReplaced(name: "paused", postgres: nil)
+    }
+
+    /// The same on PostgreSQL, where the worker that takes over shares only the database: its own
+    /// jobs folder, so the decoded dataset and the best trial's checkpoint reach it through the store.
+    @Test(.enabled(if: TestPostgres.serverURL != nil, "the test command starts PostgreSQL"))
+    func aWorkerPausedPastItsLeaseOnPostgreSQLIsReplacedByOneSharingOnlyTheDatabase() async throws {
+        try await pausedWorkerIsReplaced(name: "paused-postgres", postgres: try TestPostgres.newDatabase())
+    }
+
+    func pausedWorkerIsReplaced(name: String, postgres: String?) async throws {
         var extra: Process?
         var paused: [Int32] = []
-        try await jobSurvivesLosingItsWorker(name: "paused", environment: [:], replaced: false) { serve in
+        try await jobSurvivesLosingItsWorker(name: name, environment: [:], replaced: false, postgres: postgres) { serve in
             paused = Self.children(of: serve)
             for worker in paused { kill(worker, SIGSTOP) }
             let worker = Process()
             worker.executableURL = ProcessTests.executable
-            worker.arguments = ["worker", "--jobs-dir", serve.arguments![4]]
+            worker.arguments = postgres.map { ["worker", "--store", $0, "--jobs-dir", try! Support.folder("\(name)-other-machine").path] }
+                ?? ["worker", "--jobs-dir", serve.arguments![4]]
             worker.standardOutput = FileHandle.nullDevice
             worker.standardError = FileHandle.nullDevice
             try worker.run()
@@ -92,7 +116,8 @@ import Testing
     /// trial has finished, and checks that the server keeps answering and the job resumes in a new
     /// worker (`replaced`: one `serve` started; else one started apart) and succeeds with every trial
     /// counted once, also after `whenFinished`.
-    func jobSurvivesLosingItsWorker(name: String, environment: [String: String], replaced: Bool = true,
+    /// - Parameter postgres: the URL of an empty PostgreSQL database to run on instead of SQLite.
+    func jobSurvivesLosingItsWorker(name: String, environment: [String: String], replaced: Bool = true, postgres: String? = nil,
                                     loseWorker: (Process) async throws -> [Int32],
                                     whenFinished: () async throws -> Void = {}) async throws {
         let jobs = try Support.folder("worker-jobs-\(name)")
@@ -100,7 +125,7 @@ import Testing
         let port = try Self.freePort()
         let serve = Process()
         serve.executableURL = ProcessTests.executable
-        serve.arguments = ["serve", "--port", String(port), "--jobs-dir", jobs.path, "--workers", "1"]
+        serve.arguments = ["serve", "--port", String(port), "--jobs-dir", jobs.path, "--workers", "1"] + (postgres.map { ["--store", $0] } ?? [])
         serve.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         serve.standardOutput = FileHandle.nullDevice
         serve.standardError = FileHandle.nullDevice
@@ -113,7 +138,7 @@ import Testing
             if try Self.status("http://127.0.0.1:\(port)/readyz") == 200 { break }
             try await Task.sleep(for: .milliseconds(200))
         }
-        let store = try SQLiteJobStore(jobsDirectory: jobs)
+        let store: any JobStore = try postgres.map { try PostgresJobStore(url: $0, cacheDirectory: jobs) } ?? SQLiteJobStore(jobsDirectory: jobs)
         var options = TrainingJobOptions(manifest: slice.manifest, budget: Budget(seconds: 60))
         options.jobsDirectory = jobs
         let record = TrainingJob.newRecord(options: options)
