@@ -27,14 +27,14 @@ store=${cluster%/postgres}/autovision
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$bin" serve --port "$port" --store "$store" --jobs-dir "$scratch/server" --workers 0 2>"$scratch/serve.log" &
 server_pid=$!
-"$bin" train "$scratch/data/fm/manifest.csv" --budget 40s --store "$store" --jobs-dir "$scratch/worker" --json \
+"$bin" train "$scratch/data/fm/manifest.csv" --budget 30s --store "$store" --jobs-dir "$scratch/worker" --json \
   >"$scratch/train.out" 2>"$scratch/train.log" &
 train_pid=$!
 
 job="" trials=0
 for _ in $(seq 1 240); do
-  job=$("$bin" jobs list --store "$store" --jobs-dir "$scratch/cli" --json 2>/dev/null | python3 -c \
-    'import json, sys; jobs = json.load(sys.stdin)["jobs"]; print(f"{jobs[0][\"id\"]} {jobs[0][\"trials_done\"]}" if jobs else "")' || true)
+  job=$("$bin" jobs list --store "$store" --jobs-dir "$scratch/cli" --json 2>/dev/null | tail -n 1 | python3 -c \
+    'import json, sys; jobs = json.load(sys.stdin)["jobs"]; print(jobs[0]["id"], jobs[0]["trials_done"]) if jobs else None' || true)
   trials=${job#* }
   [ -n "$job" ] && [ "$trials" -ge 1 ] && break
   sleep 0.25

@@ -66,16 +66,6 @@ import Testing
         }
     }
 
-    /// The same on PostgreSQL (`serve --store postgres://…`).
-    @Test(.enabled(if: TestPostgres.serverURL != nil, "the test command starts PostgreSQL"))
-    func aWorkerKilledInATrialOnPostgreSQLIsReplacedAndItsJobResumesAndSucceeds() async throws {
-        try await jobSurvivesLosingItsWorker(name: "killed-postgres", environment: [:], postgres: try TestPostgres.newDatabase()) { serve in
-            let workers = Self.children(of: serve)
-            for worker in workers { kill(worker, SIGKILL) }
-            return workers
-        }
-    }
-
     /// A worker paused with SIGSTOP past its lease loses its unit to a worker started beside `serve`;
     /// resumed with SIGCONT, it finds its lease gone and writes nothing: every trial is counted once.
     @Test func aWorkerPausedPastItsLeaseIsReplacedAndWritesNothingOnceResumed() async throws {
