@@ -37,13 +37,16 @@ def infer(client, model, headers, images, binary_in, binary_out, class_count=0):
     tensor = httpclient.InferInput("image", [len(images)], "BYTES")
     tensor.set_data_from_numpy(np.array(data, dtype=np.object_), binary_data=binary_in)
     output = httpclient.InferRequestedOutput("probabilities", binary_data=binary_out, class_count=class_count)
-    return client.infer(model, [tensor], outputs=[output], request_id="check", headers=headers).as_numpy("probabilities")
+    # A copy: infer() writes Inference-Header-Content-Length into the headers it is given, and a stale one
+    # on a later JSON-only request would cut its JSON short.
+    return client.infer(model, [tensor], outputs=[output], request_id="check", headers=dict(headers)).as_numpy("probabilities")
 
 
 def check_classes(classes, probabilities, expected_top, what):
     check(classes.shape == (2, 3), f"{what}: classification shape {classes.shape} is (2, 3)")
     for row in range(2):
-        parsed = [element.decode().split(":", 2) for element in classes[row]]
+        # tritonclient gives BYTES as bytes from binary data and as str from JSON.
+        parsed = [(element.decode() if isinstance(element, bytes) else element).split(":", 2) for element in classes[row]]
         check(all(len(parts) == 3 for parts in parsed), f"{what}: row {row} is score:index:label {list(classes[row])}")
         scores = [float(parts[0]) for parts in parsed]
         check(scores == sorted(scores, reverse=True), f"{what}: row {row} highest score first")
@@ -86,7 +89,7 @@ def main():
             classes = infer(client, model, headers, images, binary_in, binary_out, class_count=3)
             check_classes(classes, probabilities, expected_top, what)
     everything = client.infer(model, [httpclient.InferInput("image", [2], "BYTES").set_data_from_numpy(np.array(images, dtype=np.object_))],
-                              headers=headers)
+                              headers=dict(headers))
     check(np.allclose(everything.as_numpy("probabilities"), reference, atol=1e-6), "infer() without outputs: every output, binary")
     response = everything.get_response()
     check(response["model_name"] == model and response["model_version"] == "1", f"response model_name, model_version {response['model_version']}")
@@ -98,7 +101,7 @@ def main():
         check(error.status() == "404" and "no-such-model" in error.message(), f"infer(no-such-model): {error.status()} {error.message()}")
     try:
         tensor = httpclient.InferInput("INPUT0", [1], "BYTES").set_data_from_numpy(np.array(images[:1], dtype=np.object_))
-        client.infer(model, [tensor], headers=headers)
+        client.infer(model, [tensor], headers=dict(headers))
         check(False, "infer() with another input's name raises")
     except InferenceServerException as error:
         check(error.status() == "400" and "image" in error.message(), f"infer(INPUT0): {error.status()} {error.message()}")
