@@ -68,6 +68,8 @@ if [ -d "$scratch/seeds/FuzzPredictionRequest" ]; then
     '{"instances":["iVBORw0KGgo"],"parameters":{"confidenceThreshold":"0.5","maxPredictions":1e19}}'
     '{"payload":{"image":{"imageBytes":"data:image/png;base64,iVBORw0KGgo="}},"params":{"score_threshold":"0.5","max_predictions":"5"}}'
     '{"payload":{"image":{"imageBytes":"iVBORw0KGgo-_"}},"params":{"score_threshold":0,"max_predictions":"1e19"}}'
+    '{"id":"1","inputs":[{"name":"image","shape":[2,1],"datatype":"BYTES","data":[["iVBORw0KGgo="],["/9j/4A"]]}],"outputs":[{"name":"probabilities","parameters":{"classification":3,"binary_data":true}}]}'
+    '{"inputs":[{"name":"image","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":8}}],"parameters":{"binary_data_output":true}}'
   )
   for i in "${!requests[@]}"; do printf '%s' "${requests[$i]}" > "$scratch/seeds/FuzzPredictionRequest/generated-$i.json"; done
 fi

@@ -151,7 +151,7 @@ public enum PredictionRequest: Equatable, Sendable {
 
     /// Standard or URL-safe base64, with or without padding, whitespace ignored, an optional
     /// `data:…;base64,` prefix dropped.
-    static func decodeBase64(_ text: String, field: String) throws(PredictionRequestError) -> [UInt8] {
+    public static func decodeBase64(_ text: String, field: String) throws(PredictionRequestError) -> [UInt8] {
         var text = Substring(text)
         if text.hasPrefix("data:"), let comma = text.firstIndex(of: ",") { text = text[text.index(after: comma)...] }
         var cleaned = String(text.filter { !$0.isWhitespace }.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })

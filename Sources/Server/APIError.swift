@@ -29,6 +29,20 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// The same error as the Open Inference Protocol answers it on `/v2…` (its clients read `error`):
+    /// `{"error": detail}` as `application/json`, with this status and headers.
+    public func inferenceProtocolResponse() -> Response {
+        let data = (try? JSONBody.values(InferenceError(error: detail))) ?? Data()
+        var headers = self.headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Whether `path` is one of the Open Inference Protocol's (`/v2` and below), whose errors are `{"error": ...}`.
+    static func isInferenceProtocolPath(_ path: String) -> Bool {
+        path == "/v2" || path.hasPrefix("/v2/")
+    }
+
     static func badRequest(_ detail: String) -> APIError { APIError(.badRequest, detail) }
     static func notFound(_ detail: String) -> APIError { APIError(.notFound, detail) }
     static func conflict(_ detail: String) -> APIError { APIError(.conflict, detail) }
@@ -88,7 +102,8 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     }
 }
 
-/// Turns every error into problem+json: no request is ever answered with an HTML page or an empty 500.
+/// Turns every error into problem+json (on `/v2…`, the Open Inference Protocol's `{"error": ...}`):
+/// no request is ever answered with an HTML page or an empty 500.
 /// A detail never shows the jobs directory, which is the server's business: it reads `JOBS_DIR` (see `PathRedaction`).
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     var redaction = PathRedaction(jobsDirectory: nil)
@@ -102,15 +117,16 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             if problem.status.code >= 500 {
                 FileHandle.standardError.write(Data("serve: \(request.method) \(request.uri.path): \(error)\n".utf8))
             }
-            return problem.response()
+            return APIError.isInferenceProtocolPath(request.uri.path) ? problem.inferenceProtocolResponse() : problem.response()
         }
     }
 }
 
-/// Bearer-token authentication for every route but the health checks.
+/// Bearer-token authentication for every route but the health checks (ours and the Open Inference Protocol's,
+/// which Kubernetes probes call without a token).
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
-    static var openPaths: Set<String> { ["/healthz", "/readyz"] }
+    static var openPaths: Set<String> { ["/healthz", "/readyz", "/v2/health/live", "/v2/health/ready"] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if Self.openPaths.contains(request.uri.path) { return try await next(request, context) }

@@ -27,13 +27,16 @@ public func buildApplication(configuration: ServerConfiguration, store: any JobS
     let predictions = PredictionService(store: store, jobsDirectory: configuration.jobsDirectory, maxPixels: configuration.maxPredictionPixels,
                                         maxBatchSize: configuration.maxBatchSize, metricsFactory: metrics.factory)
     let redaction = PathRedaction(jobsDirectory: configuration.jobsDirectory)
+    let health = HealthController(store: store, runner: runner, runsJobs: configuration.runJobs, metrics: metrics)
     let controllers: [any APIController] = [
-        HealthController(store: store, runner: runner, runsJobs: configuration.runJobs, metrics: metrics),
+        health,
         DatasetsController(configuration: configuration, store: store, runner: runner, redaction: redaction),
         JobsController(store: store, runner: runner, predictions: predictions, jobsDirectory: configuration.jobsDirectory,
                        maxBudgetSeconds: configuration.maxJobBudgetSeconds, redaction: redaction),
         ModelsController(store: store, predictions: predictions, maxImageBytes: configuration.maxImageBytes,
                          maxInstancesPerRequest: configuration.maxInstancesPerRequest),
+        InferenceController(health: health, predictions: predictions, maxImageBytes: configuration.maxImageBytes,
+                            maxInstancesPerRequest: configuration.maxInstancesPerRequest),
     ]
     // HEAD is answered for every GET route, as HTTP expects of a GET resource.
     let router = Router(options: .autoGenerateHeadEndpoints)

@@ -39,6 +39,7 @@ extension APIController {
 
 /// Every route of the service, controller by controller (the OpenAPI document is checked against this list).
 let apiEndpoints = HealthController.endpoints + DatasetsController.endpoints + JobsController.endpoints + ModelsController.endpoints
+    + InferenceController.endpoints
 
 extension BasicRequestContext {
     /// The `{id}` segment of the matched route.

@@ -32,11 +32,16 @@ struct HealthController: APIController {
 
     /// 503 while the store cannot be read or, on a server that runs jobs, the runner is not running.
     func ready() throws -> Response {
+        try requireReady()
+        return try .json(JSONBody.values(Readiness(runningJobs: runner.runningJobs.count)))
+    }
+
+    /// Throws the 503 of `ready()` while the server is not ready (also `GET /v2/health/ready`).
+    func requireReady() throws {
         guard (try? store.jobs()) != nil else { throw APIError(.serviceUnavailable, "the job store cannot be read") }
         guard runner.isRunning || !runsJobs else {
             throw APIError(.serviceUnavailable, "the job runner is not running (starting or shutting down)")
         }
-        return try .json(JSONBody.values(Readiness(runningJobs: runner.runningJobs.count)))
     }
 
     /// Prometheus text format 0.0.4, the job gauges counted from the store now.

@@ -135,16 +135,21 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = DispatchTime.now().uptimeNanoseconds
-        let response: Response
         do {
-            response = try await next(request, context)
+            let response = try await next(request, context)
+            record(request, context: context, status: response.status, since: start)
+            return response
         } catch {
-            response = APIError.from(error).response()
+            // Rethrown, not rendered here: `ProblemMiddleware` renders every error (redacted, logged, in the route's shape).
+            record(request, context: context, status: APIError.from(error).status, since: start)
+            throw error
         }
+    }
+
+    private func record(_ request: Request, context: Context, status: HTTPResponse.Status, since start: UInt64) {
         let nanoseconds = Int64(DispatchTime.now().uptimeNanoseconds - start)
         // A matched route's template (`/v1/jobs/{id}`); Hummingbird names the others `NotFound`.
         let route = context.endpointPath.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "unmatched"
-        metrics.recordRequest(method: request.method.rawValue, route: route, status: Int(response.status.code), nanoseconds: nanoseconds)
-        return response
+        metrics.recordRequest(method: request.method.rawValue, route: route, status: Int(status.code), nanoseconds: nanoseconds)
     }
 }

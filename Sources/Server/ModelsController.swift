@@ -55,10 +55,10 @@ struct ModelsController: APIController {
                 throw APIError.badRequest("the request body is empty: send the image's bytes (PNG or JPEG) with Content-Type image/png, "
                     + "image/jpeg or application/octet-stream")
             }
-            let inputs = try await decode(handle, [bytes], names: ["the request body"])
+            let inputs = try await handle.decodedInputs([bytes], names: ["the request body"])
             return try .json(JSONBody.values(RawPredictions(modelID: id, predictions: await handle.predict(inputs)[0])))
         case let .automl(bytes, threshold, maxPredictions):
-            let inputs = try await decode(handle, [bytes], names: ["payload.image.imageBytes"])
+            let inputs = try await handle.decodedInputs([bytes], names: ["payload.image.imageBytes"])
             var kept = await handle.predict(inputs)[0].filter { $0.score >= threshold }
             if let maxPredictions { kept = Array(kept.prefix(maxPredictions)) }
             return try .json(JSONBody.values(AutoMLPredictions(kept, labels: handle.labels)))
@@ -67,31 +67,11 @@ struct ModelsController: APIController {
                 throw APIError(.contentTooLarge, "\(images.count) instances is more than the limit of \(maxInstancesPerRequest) per request: "
                     + "send them in several requests (concurrent requests are batched together)")
             }
-            let inputs = try await decode(handle, images, names: images.indices.map { "instances[\($0)].content" })
+            let inputs = try await handle.decodedInputs(images, names: images.indices.map { "instances[\($0)].content" })
             let instances = await handle.predict(inputs).map { scores in
                 VertexPredictions.Instance(Array(scores.filter { $0.score >= threshold }.prefix(maxPredictions)), labels: handle.labels)
             }
             return try .json(JSONBody.values(VertexPredictions(predictions: instances, deployedModelId: id)))
-        }
-    }
-
-    /// The model inputs of `images`; an image that does not decode is named by `names` (one per image).
-    private func decode(_ handle: ModelHandle, _ images: [[UInt8]], names: [String]) async throws -> [[Float]] {
-        for (index, bytes) in images.enumerated() where bytes.isEmpty {
-            throw APIError.imageError(.emptyFile, what: names[index])
-        }
-        do {
-            return try await handle.inputs(for: images)
-        } catch let error as ImageDecodingError {
-            // Name the failing image when there are several.
-            if images.count > 1 {
-                for (index, bytes) in images.enumerated() {
-                    do { _ = try await handle.inputs(for: [bytes]) } catch let error as ImageDecodingError {
-                        throw APIError.imageError(error, what: names[index])
-                    }
-                }
-            }
-            throw APIError.imageError(error, what: names[0])
         }
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import ImageIO
 import JobService
 import Metrics
 
@@ -143,6 +144,29 @@ final class ModelHandle: @unchecked Sendable {
                 item.continuation.resume(returning: Array(results[offset..<offset + item.inputs.count]))
                 offset += item.inputs.count
             }
+        }
+    }
+}
+
+extension ModelHandle {
+    /// The model inputs of `images`, as every prediction route decodes them; an image that does not decode
+    /// is named by `names` (one per image) in its `APIError` (see `APIError.imageError`).
+    func decodedInputs(_ images: [[UInt8]], names: [String]) async throws -> [[Float]] {
+        for (index, bytes) in images.enumerated() where bytes.isEmpty {
+            throw APIError.imageError(.emptyFile, what: names[index])
+        }
+        do {
+            return try await inputs(for: images)
+        } catch let error as ImageDecodingError {
+            // Name the failing image when there are several.
+            if images.count > 1 {
+                for (index, bytes) in images.enumerated() {
+                    do { _ = try await inputs(for: [bytes]) } catch let error as ImageDecodingError {
+                        throw APIError.imageError(error, what: names[index])
+                    }
+                }
+            }
+            throw APIError.imageError(error, what: names[0])
         }
     }
 }

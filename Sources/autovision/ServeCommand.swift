@@ -10,12 +10,13 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the HTTP API: upload datasets, run budgeted jobs, read reports, POST images for predictions.",
         discussion: """
-        A bearer token (--api-token or AUTOVISION_API_TOKEN) protects every route but /healthz and /readyz;
+        A bearer token (--api-token or AUTOVISION_API_TOKEN) protects every route but the health checks (/healthz, /readyz,
+        /v2/health/live, /v2/health/ready);
         without one the server only listens on loopback. SIGTERM/SIGINT stop it gracefully: no new work is
         taken, and the workers (--workers processes of `autovision worker`, restarted if one dies) stop their running
         job between batches and queue it again; the trial it was training is dropped. When the server starts again it resumes such jobs (and jobs `autovision train` left
         interrupted) with the options they started with, the trials they finished and the budget they have
-        left. The routes are described by GET /openapi.json.
+        left. The routes are described by GET /openapi.json; /v2 speaks KServe's Open Inference Protocol v2 (tritonclient.http works).
         """)
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"

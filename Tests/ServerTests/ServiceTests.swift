@@ -265,7 +265,7 @@ import Testing
             #expect(documented == served, "documented but not served: \(documented.subtracting(served)); served but not documented: \(served.subtracting(documented))")
             // Every served route answers something other than the router's 404 for a made-up ID.
             for route in apiEndpoints {
-                let uri = route.path.replacingOccurrences(of: "{id}", with: "made-up")
+                let uri = route.path.replacingOccurrences(of: "{id}", with: "made-up").replacingOccurrences(of: "{version}", with: "1")
                 let answer = try await client.execute(uri: uri, method: route.method)
                 if answer.status == .notFound {
                     let body = String(buffer: answer.body)

@@ -1,6 +1,7 @@
 import PredictionAPI
 
-/// Parses the input as a prediction request body under each kind of Content-Type the service sees.
+/// Parses the input as a prediction request body under each kind of Content-Type the service sees, and as
+/// an Open Inference Protocol v2 inference request.
 /// Any body may be refused with `PredictionRequestError`; none may crash, and an accepted one must hold
 /// the numbers the server relies on within their ranges (it slices answers with them). Empty images
 /// may pass: the server answers them 400 when it decodes.
@@ -19,6 +20,15 @@ public func fuzzPredictionRequest(_ start: UnsafePointer<UInt8>?, _ count: Int) 
             precondition(!images.isEmpty, "no Vertex instance")
             precondition(PredictionRequest.thresholdRange.contains(threshold), "confidenceThreshold \(threshold)")
             precondition(PredictionRequest.maxPredictionsRange.contains(maxPredictions), "maxPredictions \(maxPredictions)")
+        }
+    }
+    // The Open Inference Protocol v2 body: JSON alone, and split where a length the first byte picks says
+    // (binary data after it). An accepted input holds exactly as many images as its shape has elements.
+    for headerLength in [nil, body.first.map { "\(min(Int($0), body.count))" }] {
+        guard let request = try? InferenceRequest.parse(body: body, headerLength: headerLength ?? nil) else { continue }
+        _ = try? request.outputs()
+        if let count = try? request.imageCount(), let images = try? request.images() {
+            precondition(images.count == count, "\(images.count) images for \(count) elements")
         }
     }
     return 0
