@@ -173,7 +173,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     }
 
     public func releaseLease(_ lease: JobLease) throws {
-        try write { transaction in
+        _ = try write { transaction in
             try transaction.execute("""
                 UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL
                 WHERE id = \(lease.jobID) AND lease_owner = \(lease.owner) AND lease_attempt = \(lease.attempt)

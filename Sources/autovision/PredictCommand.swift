@@ -13,6 +13,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "With --manifest: write path,label,score rows here (CSV).") var output: String?
     @Option(help: "Labels shown per image.") var topK = 3
     @Option(help: "The job store folder.") var jobsDir = "Jobs"
+    @Option(help: StoreLocation.help) var store: String?
     @Flag(help: "Print the predictions as one line of JSON last.") var json = false
 
     struct Output: Encodable { var jobID: String; var results: [ImagePrediction]
@@ -24,7 +25,9 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
-        let predictor = try Predictor(folder: JobFolder(jobsDirectory: URL(fileURLWithPath: jobsDir), id: jobID))
+        let jobs = URL(fileURLWithPath: jobsDir)
+        let predictor = try store.map { try Predictor(store: StoreLocation.open($0, jobsDirectory: jobs), jobID: jobID) }
+            ?? Predictor(folder: JobFolder(jobsDirectory: jobs, id: jobID))
         var files: [BatchPrediction.ImageFile] = images.map { ($0, $0) }
         if let manifest {
             let listed = try BatchPrediction.images(inManifest: URL(fileURLWithPath: manifest))
