@@ -122,7 +122,7 @@ final class PostgresConnections: @unchecked Sendable {
         }
         let transaction = PostgresTransaction(connection: connection, logger: logger)
         do {
-            if !reading { try transaction.begin() }
+            if !reading { try transaction.begin() }  // a read on a dead connection fails as one and is run again
             let value = try body(transaction)
             if !reading {
                 do { _ = try transaction.execute("COMMIT") } catch {

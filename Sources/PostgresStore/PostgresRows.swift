@@ -12,6 +12,16 @@ enum JSONRecord {
 
     static func encode<T: Encodable>(_ value: T) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
 
+    /// The record with primary key `id` in `table` (`jobs`, `datasets`), or `nil`.
+    /// - Parameter locking: lock the row for this transaction (`FOR UPDATE`).
+    static func fetch<T: Decodable>(_ type: T.Type, from table: String, id: String, locking: Bool,
+                                    in transaction: PostgresTransaction) throws -> T? {
+        var binds = PostgresBindings()
+        binds.append(id)
+        let sql = "SELECT record::text FROM \(table) WHERE id = $1\(locking ? " FOR UPDATE" : "")"
+        return try transaction.rows(PostgresQuery(unsafeSQL: sql, binds: binds)).first.map { try decode(type, $0) }
+    }
+
     /// Decodes the first column of `row` (selected as `column::text`).
     static func decode<T: Decodable>(_ type: T.Type, _ row: PostgresRow) throws -> T {
         try JSONDecoder().decode(type, from: Data(try row.decode(String.self).utf8))
@@ -29,10 +39,7 @@ enum JobRows {
 
     /// - Parameter locking: lock the row for this transaction (`FOR UPDATE`).
     static func fetch(_ id: String, in transaction: PostgresTransaction, locking: Bool = false) throws -> JobRecord? {
-        let rows = locking
-            ? try transaction.rows("SELECT record::text FROM jobs WHERE id = \(id) FOR UPDATE")
-            : try transaction.rows("SELECT record::text FROM jobs WHERE id = \(id)")
-        return try rows.first.map { try JSONRecord.decode(JobRecord.self, $0) }
+        try JSONRecord.fetch(JobRecord.self, from: "jobs", id: id, locking: locking, in: transaction)
     }
 
     static func save(_ record: JobRecord, in transaction: PostgresTransaction) throws {
@@ -64,10 +71,7 @@ enum DatasetRows {
     }
 
     static func fetch(_ id: String, in transaction: PostgresTransaction, locking: Bool = false) throws -> DatasetRecord? {
-        let rows = locking
-            ? try transaction.rows("SELECT record::text FROM datasets WHERE id = \(id) FOR UPDATE")
-            : try transaction.rows("SELECT record::text FROM datasets WHERE id = \(id)")
-        return try rows.first.map { try JSONRecord.decode(DatasetRecord.self, $0) }
+        try JSONRecord.fetch(DatasetRecord.self, from: "datasets", id: id, locking: locking, in: transaction)
     }
 
     static func save(_ record: DatasetRecord, in transaction: PostgresTransaction) throws {
