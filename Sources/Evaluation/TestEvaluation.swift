@@ -27,6 +27,9 @@ public struct TestEvaluation: Codable, Sendable, Equatable {
     public var precisionAtThreshold: Double
     /// Micro recall of the same pairs.
     public var recallAtThreshold: Double
+    /// The same micro precision and recall at every threshold from 0.00 to 1.00 in steps of 0.01, as
+    /// Vertex AI's `confidenceMetrics` list them (`nil` in reports written before it).
+    public var confidenceMetrics: [ConfidencePoint]?
     /// One entry per class, in class-index order.
     public var perClass: [PerClassMetrics]
     public var confusionMatrix: ConfusionMatrix
@@ -50,6 +53,7 @@ public struct TestEvaluation: Codable, Sendable, Equatable {
         case scoreThreshold = "score_threshold"
         case precisionAtThreshold = "precision_at_threshold"
         case recallAtThreshold = "recall_at_threshold"
+        case confidenceMetrics = "confidence_metrics"
         case perClass = "per_class"
         case confusionMatrix = "confusion_matrix"
         case mostConfused = "most_confused"
@@ -116,6 +120,9 @@ public struct TestEvaluation: Codable, Sendable, Equatable {
         self.scoreThreshold = scoreThreshold
         precisionAtThreshold = threshold.precision
         recallAtThreshold = threshold.recall
+        confidenceMetrics = try (0...100).map { step throws(EvaluationError) in
+            ConfidencePoint(try scores.thresholdMetrics(threshold: Double(step) / 100))
+        }
         let counts = scores.confusionMatrix()
         perClass = zip(scores.precisionRecall(), classNames).enumerated().map { c, pair in
             PerClassMetrics(
@@ -164,6 +171,7 @@ public struct TestEvaluation: Codable, Sendable, Equatable {
         try c.encodeFinite(scoreThreshold, forKey: .scoreThreshold)
         try c.encodeFinite(precisionAtThreshold, forKey: .precisionAtThreshold)
         try c.encodeFinite(recallAtThreshold, forKey: .recallAtThreshold)
+        try c.encodeIfPresent(confidenceMetrics, forKey: .confidenceMetrics)
         try c.encode(perClass, forKey: .perClass)
         try c.encode(confusionMatrix, forKey: .confusionMatrix)
         try c.encode(mostConfused, forKey: .mostConfused)
@@ -187,6 +195,23 @@ public struct MajorityBaseline: Codable, Sendable, Equatable {
     public init(majorityClass: String, accuracy: Double) {
         self.majorityClass = majorityClass
         self.accuracy = accuracy
+    }
+}
+
+/// One row of `test.confidence_metrics`: micro precision, recall and F1 of every (example, class)
+/// pair whose score reaches `threshold` (`ClassificationScores.thresholdMetrics`).
+public struct ConfidencePoint: Codable, Sendable, Equatable {
+    public var threshold: Double
+    public var precision: Double
+    public var recall: Double
+    /// Harmonic mean of precision and recall; 0 when both are 0.
+    public var f1: Double
+
+    init(_ metrics: ThresholdMetrics) {
+        threshold = metrics.threshold
+        precision = metrics.precision
+        recall = metrics.recall
+        f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
     }
 }
 

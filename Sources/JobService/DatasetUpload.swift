@@ -19,9 +19,11 @@ public enum DatasetUpload {
     /// added to the import summary's (a zip upload says how it read the zip).
     /// - Throws: `ManifestError` when the manifest is not UTF-8 or not CSV, or has no row that names an
     ///   image (`.noUsableRows`, with the first rejected rows' reasons).
+    /// `gs://` references of a bucket in `bucketMap` are rewritten as the local paths they map to.
     public static func register(manifest bytes: [UInt8], root: URL, multiLabel: Bool, name: String?, jobsDirectory: URL,
-                                id: String = newResourceID(prefix: "ds"), notices: [String] = []) throws -> DatasetRecord {
-        let resolver = PathResolver(manifestDirectory: root)
+                                id: String = newResourceID(prefix: "ds"), notices: [String] = [],
+                                bucketMap: [String: URL] = [:]) throws -> DatasetRecord {
+        let resolver = PathResolver(manifestDirectory: root, bucketMap: bucketMap)
         let parsed = try ManifestParser(multiLabel: multiLabel, isImageReference: { resolver.namesImage($0) }).parse(bytes)
         // Nothing to import: refused now, with the first rows' reasons, rather than as a failed import later.
         guard !parsed.rows.isEmpty else {
@@ -39,7 +41,11 @@ public enum DatasetUpload {
             case let .some(.partition(partition)): partition.rawValue
             case .some(.unassigned), .none: "UNASSIGNED"
             }
-            let path = ManifestParser.hasURIScheme(row.path) || row.path.hasPrefix("/") ? row.path : root.path + "/" + row.path
+            let path = if row.path.lowercased().hasPrefix("gs://"), !bucketMap.isEmpty, case let .success(local) = resolver.resolvePath(row.path) {
+                local
+            } else {
+                ManifestParser.hasURIScheme(row.path) || row.path.hasPrefix("/") ? row.path : root.path + "/" + row.path
+            }
             let fields = [set, path] + row.labels
             let rendered = fields.map(csvEscaped).joined(separator: ",") + "\n"
             text += rendered

@@ -22,6 +22,9 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
         var importAttempts: [String: Int] = [:]
         var models: [String: ModelRecord] = [:]
         var datasets: [String: DatasetRecord] = [:]
+        /// Kind → ID → (creation order, document).
+        var resources: [String: [String: (order: Int, document: Data)]] = [:]
+        var resourcesCreated = 0
         var fault: (@Sendable (String) -> StoreError?)?
         /// Where file artifacts go when the store keeps the others in memory: a temporary folder,
         /// made on first use and removed with the store.
@@ -396,6 +399,24 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
             state.importLeases[id] = nil
             return record
         }
+    }
+
+    public func saveResource(kind: String, id: String, _ document: Data) throws {
+        try writing("saveResource") { state in
+            let order = state.resources[kind]?[id]?.order ?? state.resourcesCreated
+            state.resourcesCreated += 1
+            state.resources[kind, default: [:]][id] = (order, document)
+        }
+    }
+
+    public func resource(kind: String, id: String) throws -> Data? { locked { $0.resources[kind]?[id]?.document } }
+
+    public func resources(kind: String) throws -> [Data] {
+        locked { ($0.resources[kind] ?? [:]).values.sorted { $0.order < $1.order }.map(\.document) }
+    }
+
+    @discardableResult public func deleteResource(kind: String, id: String) throws -> Bool {
+        try writing("deleteResource") { state in state.resources[kind]?.removeValue(forKey: id) != nil }
     }
 
     public func deleteDataset(_ id: String) throws {

@@ -66,11 +66,14 @@ public struct JobSettings: Codable, Sendable, Equatable {
     public var importOptions: ImportSettings?
     /// `--ensemble-members N` (`TrainingJobOptions.maximumEnsembleMembers`).
     public var maximumEnsembleMembers: Int?
+    /// `false`: no plateau stop in the final training (`TrainingJobOptions.earlyStopping`; Vertex AI's `disableEarlyStopping`).
+    public var earlyStopping: Bool?
 
     enum CodingKeys: String, CodingKey {
         case scoreThreshold = "score_threshold", searchFraction = "search_fraction", startingArchitecture = "baseline"
         case fixedCandidate = "candidate", fixedCandidateTrialImageEpochs = "candidate_trial_image_epochs"
         case importOptions = "import_options", maximumEnsembleMembers = "maximum_ensemble_members"
+        case earlyStopping = "early_stopping"
     }
 
     public init() {}
@@ -84,6 +87,7 @@ public struct JobSettings: Codable, Sendable, Equatable {
         fixedCandidateTrialImageEpochs = options.fixedCandidate?.trialImageEpochs
         importOptions = ImportSettings(options.importOptions)
         maximumEnsembleMembers = options.maximumEnsembleMembers
+        if !options.earlyStopping { earlyStopping = false }
     }
 }
 
@@ -103,5 +107,6 @@ extension TrainingJobOptions {
         fixedCandidate = settings.fixedCandidate.map { GivenCandidate(candidate: $0, trialImageEpochs: settings.fixedCandidateTrialImageEpochs) }
         if let stored = settings.importOptions?.options ?? datasetImportOptions { importOptions = stored }
         if let members = settings.maximumEnsembleMembers { maximumEnsembleMembers = members }
+        if let flag = settings.earlyStopping { earlyStopping = flag }
     }
 }

@@ -205,6 +205,17 @@ public protocol JobStore: AnyObject, Sendable {
     /// one transaction.
     /// - Throws: `StoreError.conflict` when the lease is no longer `owner`'s: nothing is written.
     @discardableResult func finishImport(_ id: String, owner: String, _ change: (inout DatasetRecord) throws -> Void) throws -> DatasetRecord
+
+    // Resources of the compatible APIs (Vertex AI's endpoints, datasets before their import, batch
+    // prediction jobs) that have no counterpart in the job core: a JSON document by kind and ID.
+
+    /// Inserts or replaces resource `id` of `kind`; its creation order is kept across replacements.
+    func saveResource(kind: String, id: String, _ document: Data) throws
+    func resource(kind: String, id: String) throws -> Data?
+    /// Every resource of `kind`, oldest first.
+    func resources(kind: String) throws -> [Data]
+    /// Removes resource `id` of `kind`; `false` when there was none.
+    @discardableResult func deleteResource(kind: String, id: String) throws -> Bool
 }
 
 /// A worker's claim on a job: held by `owner` until `expiresAt` unless renewed. `attempt` counts

@@ -108,6 +108,17 @@ public final class SQLiteJobStore: JobStore {
             try addColumn("import_expires_at", "DOUBLE", to: "datasets", in: db)
             try addColumn("import_attempts", "INTEGER NOT NULL DEFAULT 0", to: "datasets", in: db)
         }
+        migrator.registerMigration("v10: resources of the compatible APIs") { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS resources (
+                    kind TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    created_at DOUBLE NOT NULL,
+                    document BLOB NOT NULL,
+                    PRIMARY KEY (kind, id)
+                )
+                """)
+        }
         return migrator
     }
 
@@ -526,6 +537,30 @@ public final class SQLiteJobStore: JobStore {
             try record.update(db)
             try db.execute(sql: "UPDATE datasets SET import_owner = NULL, import_expires_at = NULL WHERE id = ?", arguments: [id])
             return record
+        }
+    }
+
+    public func saveResource(kind: String, id: String, _ document: Data) throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO resources (kind, id, created_at, document) VALUES (?, ?, ?, ?)
+                ON CONFLICT (kind, id) DO UPDATE SET document = excluded.document
+                """, arguments: [kind, id, Date().timeIntervalSince1970, document])
+        }
+    }
+
+    public func resource(kind: String, id: String) throws -> Data? {
+        try read { try Data.fetchOne($0, sql: "SELECT document FROM resources WHERE kind = ? AND id = ?", arguments: [kind, id]) }
+    }
+
+    public func resources(kind: String) throws -> [Data] {
+        try read { try Data.fetchAll($0, sql: "SELECT document FROM resources WHERE kind = ? ORDER BY created_at, id", arguments: [kind]) }
+    }
+
+    @discardableResult public func deleteResource(kind: String, id: String) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "DELETE FROM resources WHERE kind = ? AND id = ?", arguments: [kind, id])
+            return db.changesCount > 0
         }
     }
 

@@ -35,6 +35,9 @@ public struct TrainingJobOptions: Sendable {
     /// early with time left, more are trained with other random seeds, and kept when they raise
     /// VALIDATION accuracy. Each multiplies the inference work; 1 keeps a single network.
     public var maximumEnsembleMembers = FinalEnsemble.defaultMaximumMembers
+    /// Whether the final training may stop when VALIDATION accuracy plateaus; `false` trains every
+    /// planned epoch (the budget still ends it).
+    public var earlyStopping = true
 
     public init(manifest: URL, budget: Budget) {
         self.manifest = manifest

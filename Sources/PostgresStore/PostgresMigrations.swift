@@ -83,6 +83,17 @@ enum PostgresMigrations {
             """,
             "CREATE INDEX artifacts_by_content ON artifacts (sha256)",
         ]),
+        Migration(version: 2, name: "resources of the compatible APIs", statements: [
+            """
+            CREATE TABLE resources (
+                kind TEXT NOT NULL,
+                id TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                document BYTEA NOT NULL,
+                PRIMARY KEY (kind, id)
+            )
+            """,
+        ]),
     ]
 
     /// Applies the migrations the database has not had yet.

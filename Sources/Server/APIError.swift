@@ -39,6 +39,14 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     }
 
     /// Whether `path` is one of the Open Inference Protocol's (`/v2` and below), whose errors are `{"error": ...}`.
+    /// Google's error body (`GoogleErrorBody`), for the Vertex AI and AutoML routes.
+    public func googleResponse() -> Response {
+        let data = (try? JSONBody.values(GoogleErrorBody(httpStatus: Int(status.code), message: detail))) ?? Data()
+        var headers = self.headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
     static func isInferenceProtocolPath(_ path: String) -> Bool {
         path == "/v2" || path.hasPrefix("/v2/")
     }
@@ -117,6 +125,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             if problem.status.code >= 500 {
                 FileHandle.standardError.write(Data("serve: \(request.method) \(request.uri.path): \(error)\n".utf8))
             }
+            if Google.isGooglePath(request.uri.path) { return problem.googleResponse() }
             return APIError.isInferenceProtocolPath(request.uri.path) ? problem.inferenceProtocolResponse() : problem.response()
         }
     }

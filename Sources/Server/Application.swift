@@ -28,15 +28,28 @@ public func buildApplication(configuration: ServerConfiguration, store: any JobS
                                         maxBatchSize: configuration.maxBatchSize, metricsFactory: metrics.factory)
     let redaction = PathRedaction(jobsDirectory: configuration.jobsDirectory)
     let health = HealthController(store: store, runner: runner, runsJobs: configuration.runJobs, metrics: metrics)
+    let models = ModelsController(store: store, predictions: predictions, maxImageBytes: configuration.maxImageBytes,
+                                  maxInstancesPerRequest: configuration.maxInstancesPerRequest)
+    let batches = GoogleBatchPredictions(store: store, predictions: predictions, bucketMap: configuration.bucketMap, maxImageBytes: configuration.maxImageBytes)
+    batches.failInterrupted()
+    let vertexDatasets = VertexDatasetsController(configuration: configuration, store: store, runner: runner)
+    let endpoints = VertexEndpointsController(store: store, ourModels: models)
     let controllers: [any APIController] = [
         health,
         DatasetsController(configuration: configuration, store: store, runner: runner, redaction: redaction),
         JobsController(store: store, runner: runner, predictions: predictions, jobsDirectory: configuration.jobsDirectory,
                        maxBudgetSeconds: configuration.maxJobBudgetSeconds, redaction: redaction),
-        ModelsController(store: store, predictions: predictions, maxImageBytes: configuration.maxImageBytes,
-                         maxInstancesPerRequest: configuration.maxInstancesPerRequest),
+        models,
         InferenceController(health: health, predictions: predictions, maxImageBytes: configuration.maxImageBytes,
                             maxInstancesPerRequest: configuration.maxInstancesPerRequest),
+        // Vertex AI's and AutoML Vision's REST APIs, for their own clients.
+        vertexDatasets,
+        VertexTrainingPipelinesController(store: store, runner: runner, predictions: predictions, jobsDirectory: configuration.jobsDirectory,
+                                          maxBudgetSeconds: configuration.maxJobBudgetSeconds),
+        GoogleModelsController(store: store, predictions: predictions, jobsDirectory: configuration.jobsDirectory, ourModels: models),
+        endpoints,
+        GoogleBatchPredictionController(batches: batches),
+        GoogleOperationsController(store: store, batches: batches, datasets: vertexDatasets, endpoints: endpoints),
     ]
     // HEAD is answered for every GET route, as HTTP expects of a GET resource.
     let router = Router(options: .autoGenerateHeadEndpoints)

@@ -39,7 +39,9 @@ extension APIController {
 
 /// Every route of the service, controller by controller (the OpenAPI document is checked against this list).
 let apiEndpoints = HealthController.endpoints + DatasetsController.endpoints + JobsController.endpoints + ModelsController.endpoints
-    + InferenceController.endpoints
+    + InferenceController.endpoints + VertexDatasetsController.endpoints + VertexTrainingPipelinesController.endpoints
+    + GoogleModelsController.endpoints + VertexEndpointsController.endpoints + GoogleBatchPredictionController.endpoints
+    + GoogleOperationsController.endpoints
 
 extension BasicRequestContext {
     /// The `{id}` segment of the matched route.

@@ -29,11 +29,19 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
         for route in routes {
             let template = route.path.split(separator: "/", omittingEmptySubsequences: true)
             guard template.count == segments.count,
-                  zip(template, segments).allSatisfy({ $0.hasPrefix("{") && $0.hasSuffix("}") || $0 == $1 })
+                  zip(template, segments).allSatisfy({ segmentMatches($0, $1) })
             else { continue }
             methods.insert(route.method.rawValue)
             if route.method == .get { methods.insert(HTTPRequest.Method.head.rawValue) }
         }
         return methods.sorted()
+    }
+
+    /// `{name}` matches any segment, `{name}:verb` one ending in `:verb` (a custom method, as
+    /// Google's APIs write them), anything else only itself.
+    static func segmentMatches(_ template: Substring, _ segment: Substring) -> Bool {
+        guard template.hasPrefix("{"), let close = template.firstIndex(of: "}") else { return template == segment }
+        let suffix = template[template.index(after: close)...]
+        return suffix.isEmpty || segment.count > suffix.count && segment.hasSuffix(suffix)
     }
 }

@@ -11,6 +11,9 @@ public struct ServerConfiguration: Sendable {
     public var dataRoots = [URL(fileURLWithPath: "Datasets", isDirectory: true)]
     /// Bearer token required on every route but the health checks; `nil` leaves them open (loopback only).
     public var apiToken: String?
+    /// `serve --map gs://BUCKET=DIR`: the local folder of each bucket that Vertex AI's and AutoML's
+    /// requests name (`gs://BUCKET/OBJECT` is `DIR/OBJECT`); such a folder is also a data root.
+    public var bucketMap: [String: URL] = [:]
     /// Jobs trained at the same time in the server's own process; the others wait in `queued`.
     /// `autovision serve` sets 0: its worker processes train them.
     public var concurrentJobs = 1

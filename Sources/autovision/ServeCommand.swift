@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import Search
 import Tensors
@@ -25,6 +26,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: StoreLocation.help) var store: String?
     @Option(name: .customLong("data-root"), help: ArgumentHelp("A folder dataset roots must lie in (repeatable).", valueName: "DIR"))
     var dataRoots: [String] = []
+    @Option(name: .customLong("map"), help: ArgumentHelp("The local folder of a bucket that Vertex AI and AutoML requests name (repeatable).",
+                                                         valueName: "gs://BUCKET=DIR"))
+    var mappings: [String] = []
     @Option(help: "Bearer token required on every route but the health checks (default: $AUTOVISION_API_TOKEN).") var apiToken: String?
     @Option(help: ArgumentHelp("Worker processes started with the server (`autovision worker`): jobs trained at the same time; the "
                                + "rest queue in order. 0 starts none (workers started apart run the jobs).")) var workers = 1
@@ -67,6 +71,12 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = port
         configuration.jobsDirectory = URL(fileURLWithPath: jobsDir, isDirectory: true)
         configuration.dataRoots = (dataRoots.isEmpty ? ["Datasets"] : dataRoots).map { URL(fileURLWithPath: $0, isDirectory: true) }
+        for mapping in mappings {
+            guard let (bucket, directory) = PathResolver.parseMapping(mapping) else {
+                throw ValidationError("--map expects gs://BUCKET=DIR, got '\(mapping)'")
+            }
+            configuration.bucketMap[bucket] = directory
+        }
         configuration.apiToken = apiToken ?? ProcessInfo.processInfo.environment["AUTOVISION_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.concurrentJobs = 0  // jobs train and datasets import in the worker processes, never in the server's
         configuration.runsImports = false

@@ -43,6 +43,11 @@ struct ReportTests {
                     "confusion_matrix", "most_confused", "misclassified", "excluded_from_macro"] {
             #expect(test.keys.contains(key), "test.\(key)")
         }
+        let confidence = try #require(test["confidence_metrics"] as? [[String: Double]])
+        #expect(confidence.count == 101 && confidence.first?["threshold"] == 0 && confidence.last?["threshold"] == 1)
+        #expect(confidence[50]["precision"] == test["precision_at_threshold"] as? Double)
+        // At 0.3, by hand: 8 (example, class) pairs reach it, the 5 true ones among them.
+        #expect(confidence[30] == ["threshold": 0.3, "precision": 0.625, "recall": 1, "f1": 2 * 0.625 / 1.625])
         let perClass = try #require(test["per_class"] as? [[String: Any]])
         for key in ["label", "precision", "recall", "f1", "support", "auc", "average_precision"] {
             #expect(perClass.allSatisfy { $0.keys.contains(key) }, "per_class.\(key)")

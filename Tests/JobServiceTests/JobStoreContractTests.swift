@@ -58,6 +58,21 @@ import Testing
         #expect(throws: StoreError.notFound(kind: "job", id: "missing")) { try store.updateJob("missing") { _ in } }
     }
 
+    @Test(arguments: Kind.allCases) func resourcesAreKeptByKindInCreationOrderAndReplacedInPlace(kind: Kind) throws {
+        let store = try makeStore(kind)
+        try store.saveResource(kind: "endpoint", id: "b", Data("1".utf8))
+        try store.saveResource(kind: "endpoint", id: "a", Data("2".utf8))
+        try store.saveResource(kind: "batch", id: "a", Data("3".utf8))
+        try store.saveResource(kind: "endpoint", id: "b", Data("4".utf8))
+        #expect(try store.resources(kind: "endpoint") == [Data("4".utf8), Data("2".utf8)])
+        #expect(try store.resource(kind: "batch", id: "a") == Data("3".utf8))
+        #expect(try store.resource(kind: "batch", id: "b") == nil)
+        #expect(try store.deleteResource(kind: "endpoint", id: "b"))
+        #expect(try !store.deleteResource(kind: "endpoint", id: "b"))
+        #expect(try store.resources(kind: "endpoint") == [Data("2".utf8)])
+        #expect(try store.resources(kind: "none").isEmpty)
+    }
+
     @Test(arguments: Kind.allCases) func cancellingAQueuedJobEndsItAndARunningOneIsFlagged(kind: Kind) throws {
         let store = try makeStore(kind)
         try store.insertJob(job("queued", at: 1))

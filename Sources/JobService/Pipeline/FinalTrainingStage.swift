@@ -59,7 +59,8 @@ extension TrainingJob {
         let plan = FinalTrainingPlan(candidate: searched.best, trialImageEpochs: searched.trialImageEpochs, trainImages: data.splits.train.count,
                                      epochs: budget.epochs, seed: options.seed)
         var config = plan.config
-        config.patience = max(3, budget.epochs / 4)
+        // Without early stopping no plateau is ever long enough: patience beyond the planned epochs.
+        config.patience = options.earlyStopping ? max(3, budget.epochs / 4) : budget.epochs + 1
         let warmStart = plan.warmStart ? searched.warmStart : nil
         for note in plan.notes { say(note) }
         say("training the final model for up to \(budget.epochs) epochs (~\(Budget.format(budget.epochSeconds)) each)"

@@ -1,0 +1,188 @@
+import Foundation
+import Hummingbird
+import JobService
+
+/// Batch prediction over images named by `gs://` URIs (`serve --map`), for Vertex AI's
+/// `batchPredictionJobs` and AutoML's `models/ID:batchPredict`. A batch is a resource of kind
+/// `batch_prediction_job`; it runs in the server, one image at a time through the model's batching
+/// queue, and writes one JSON line per image under the output prefix. A batch the server was
+/// stopped in is failed when the server starts again (`failInterrupted`).
+final class GoogleBatchPredictions: Sendable {
+    let store: any JobStore
+    let predictions: PredictionService
+    let bucketMap: [String: URL]
+    let maxImageBytes: Int
+
+    static let kind = "batch_prediction_job"
+
+    /// Which API started a batch: it decides the input and output formats.
+    enum API: String, Codable { case vertex, automl }
+
+    /// A batch as stored.
+    struct Batch: Codable {
+        var id: String
+        var api: API
+        var displayName: String
+        var modelID: String
+        var inputURIs: [String]
+        var outputPrefix: String
+        var state: String
+        var outputDirectory: String?
+        var failure: String?
+        var succeeded = 0
+        var failed = 0
+        var createTime: Date
+        var updateTime: Date
+    }
+
+    init(store: any JobStore, predictions: PredictionService, bucketMap: [String: URL], maxImageBytes: Int) {
+        self.store = store
+        self.predictions = predictions
+        self.bucketMap = bucketMap
+        self.maxImageBytes = maxImageBytes
+    }
+
+    func batch(_ id: String) throws -> Batch? {
+        try store.resource(kind: Self.kind, id: id).flatMap { try? JSONDecoder.google.decode(Batch.self, from: $0) }
+    }
+
+    func batches() throws -> [Batch] {
+        try store.resources(kind: Self.kind).compactMap { try? JSONDecoder.google.decode(Batch.self, from: $0) }
+    }
+
+    func save(_ batch: Batch) throws { try store.saveResource(kind: Self.kind, id: batch.id, JSONBody.values(batch)) }
+
+    /// Marks the batches a stopped server left running as failed.
+    func failInterrupted() {
+        for var batch in (try? batches()) ?? [] where batch.state == "JOB_STATE_RUNNING" || batch.state == "JOB_STATE_PENDING" {
+            batch.state = "JOB_STATE_FAILED"
+            batch.failure = "the server stopped during the batch: start it again"
+            batch.updateTime = Date()
+            try? save(batch)
+        }
+    }
+
+    /// Checks the model and the files, stores the batch (running) and starts it.
+    /// - Throws: 404/409 for the model (`PredictionService.handle`), 400 for URIs outside the mapped buckets.
+    func start(api: API, displayName: String, modelID: String, inputURIs: [String], outputPrefix: String) throws -> Batch {
+        _ = try predictions.handle(for: modelID)
+        guard !inputURIs.isEmpty else { throw APIError.badRequest("no input file: name one gs:// file of instances") }
+        for uri in inputURIs { _ = try localPath(uri) }
+        _ = try localPath(outputPrefix)
+        let now = Date()
+        let batch = Batch(id: newResourceID(prefix: "bp"), api: api, displayName: displayName, modelID: modelID, inputURIs: inputURIs,
+                          outputPrefix: outputPrefix, state: "JOB_STATE_RUNNING", createTime: now, updateTime: now)
+        try save(batch)
+        Task.detached { await self.run(batch) }
+        return batch
+    }
+
+    /// The local path of `gs://BUCKET/OBJECT`.
+    func localPath(_ uri: String) throws -> URL {
+        guard uri.lowercased().hasPrefix("gs://") else { throw APIError.badRequest("'\(uri)' is not a gs:// URI") }
+        let rest = uri.dropFirst(5)
+        let bucket = String(rest.prefix { $0 != "/" })
+        guard let folder = bucketMap[bucket] else {
+            throw APIError.badRequest("no local folder for gs://\(bucket): start the server with --map gs://\(bucket)=DIR")
+        }
+        let object = rest.dropFirst(bucket.count).drop { $0 == "/" }
+        let url = folder.appendingPathComponent(String(object)).standardizedFileURL
+        guard url.path == folder.standardizedFileURL.path || url.path.hasPrefix(folder.standardizedFileURL.path + "/") else {
+            throw APIError.badRequest("'\(uri)' leaves its bucket's folder")
+        }
+        return url
+    }
+
+    private func run(_ started: Batch) async {
+        var batch = started
+        do {
+            let handle = try predictions.handle(for: batch.modelID)
+            let stamp = ISO8601DateFormatter().string(from: batch.createTime).replacingOccurrences(of: ":", with: "")
+            let folderURI = batch.outputPrefix.trimmingSuffix("/") + "/prediction-\(batch.modelID)-\(stamp)"
+            let folder = try localPath(folderURI)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            var lines: [String] = []
+            for instance in try instances(of: batch) {
+                let line: [String: Any]
+                do {
+                    let bytes = try readImage(instance.uri)
+                    let inputs = try await handle.decodedInputs([bytes], names: [instance.uri])
+                    line = Self.line(api: batch.api, instance: instance, predictions: await handle.predict(inputs)[0], labels: handle.labels)
+                    batch.succeeded += 1
+                } catch {
+                    line = Self.errorLine(api: batch.api, instance: instance, message: APIError.from(error).detail)
+                    batch.failed += 1
+                }
+                lines.append(String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
+            }
+            let name = batch.api == .vertex ? "predictions_00001.jsonl" : "image_classification_1.jsonl"
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: folder.appendingPathComponent(name), options: .atomic)
+            batch.outputDirectory = folderURI
+            batch.state = "JOB_STATE_SUCCEEDED"
+        } catch {
+            batch.state = "JOB_STATE_FAILED"
+            batch.failure = APIError.from(error).detail
+        }
+        batch.updateTime = Date()
+        try? save(batch)
+    }
+
+    struct Instance {
+        var uri: String
+        /// The JSON line as given (Vertex), echoed in the output.
+        var object: [String: Any]?
+    }
+
+    /// Vertex: JSON lines `{"content": "gs://…", "mimeType": …}`; AutoML: CSV lines whose first field is the image's URI.
+    func instances(of batch: Batch) throws -> [Instance] {
+        try batch.inputURIs.flatMap { uri -> [Instance] in
+            guard let data = FileManager.default.contents(atPath: try localPath(uri).path), let text = String(data: data, encoding: .utf8) else {
+                throw APIError.badRequest("\(uri) does not exist (or is not UTF-8 text)")
+            }
+            return text.split(whereSeparator: \.isNewline).compactMap { line -> Instance? in
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                guard !trimmed.isEmpty else { return nil }
+                if batch.api == .automl { return Instance(uri: String(trimmed.split(separator: ",").first ?? ""), object: nil) }
+                let object = (try? JSONSerialization.jsonObject(with: Data(trimmed.utf8))) as? [String: Any]
+                return Instance(uri: object?["content"] as? String ?? trimmed, object: object ?? ["content": trimmed])
+            }
+        }
+    }
+
+    func readImage(_ uri: String) throws -> [UInt8] {
+        let path = try localPath(uri).path
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        guard let size, let data = FileManager.default.contents(atPath: path) else { throw APIError.notFound("\(uri) does not exist") }
+        guard size <= maxImageBytes else { throw APIError(.contentTooLarge, "\(uri) is larger than the limit of \(maxImageBytes) bytes") }
+        return Array(data)
+    }
+
+    /// Vertex: `{"instance": …, "prediction": {"ids", "displayNames", "confidences"}}`; AutoML: `{"ID": uri, "annotations": [...]}`.
+    static func line(api: API, instance: Instance, predictions: [Prediction], labels: [String]) -> [String: Any] {
+        let ids = predictions.map { String(labels.firstIndex(of: $0.label) ?? 0) }
+        switch api {
+        case .vertex:
+            return ["instance": instance.object ?? ["content": instance.uri],
+                    "prediction": ["ids": ids, "displayNames": predictions.map(\.label), "confidences": predictions.map(\.score)]]
+        case .automl:
+            return ["ID": instance.uri, "annotations": zip(ids, predictions).map { id, prediction in
+                ["annotation_spec_id": id, "display_name": prediction.label, "classification": ["score": prediction.score]] as [String: Any]
+            }]
+        }
+    }
+
+    static func errorLine(api: API, instance: Instance, message: String) -> [String: Any] {
+        switch api {
+        case .vertex: ["instance": instance.object ?? ["content": instance.uri], "error": ["code": 3, "message": message]]
+        case .automl: ["ID": instance.uri, "error": ["code": 3, "message": message]]
+        }
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        var text = self
+        while text.hasSuffix(suffix) { text.removeLast(suffix.count) }
+        return text
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import Hummingbird
+import JobService
+import Search
+
+/// Vertex AI's training pipelines (`PipelineService`): an AutoML image classification pipeline is one
+/// of our jobs, with the same ID; its model, once it succeeded, is `models/ID`. Create, get, list,
+/// cancel and delete. Every job is listed, also those started through `/v1/jobs` or the CLI.
+struct VertexTrainingPipelinesController: APIController {
+    let store: any JobStore
+    let runner: JobRunner
+    let predictions: PredictionService
+    let jobsDirectory: URL
+    let maxBudgetSeconds: Double?
+
+    /// The display names and inputs a pipeline was created with (a job value).
+    static let valueKey = "vertex.training_pipeline"
+    /// Worker-seconds in one milli-node-hour: a node-hour is 3,600 seconds of one worker.
+    static let secondsPerMilliNodeHour = 3.6
+    static let imageClassificationDefinition = "gs://google-cloud-aiplatform/schema/trainingjob/definition/automl_image_classification_1.0.0.yaml"
+
+    static let routes: [Route<Self>] = [
+        Route(.post, Google.prefix + "/trainingPipelines") { pipelines, request, context in
+            try await pipelines.create(request, parent: Google.parent(context))
+        },
+        Route(.get, Google.prefix + "/trainingPipelines") { pipelines, _, context in
+            let parent = Google.parent(context)
+            return try Google.answer(VertexTrainingPipelineList(trainingPipelines: pipelines.store.jobs().map { try pipelines.resource($0, parent: parent) }))
+        },
+        Route(.get, Google.prefix + "/trainingPipelines/{id}") { pipelines, _, context in
+            try Google.answer(pipelines.resource(pipelines.store.requireJob(context.id()), parent: Google.parent(context)))
+        },
+        Route(.post, Google.prefix + "/trainingPipelines/{id}:cancel") { pipelines, _, context in
+            _ = try pipelines.store.requireJob(context.id())
+            try pipelines.runner.cancel(context.id())
+            return try Google.answer(EmptyMessage())
+        },
+        Route(.delete, Google.prefix + "/trainingPipelines/{id}") { pipelines, _, context in
+            try pipelines.delete(context.id(), parent: Google.parent(context))
+        },
+    ]
+
+    /// What the request named that our job record does not keep.
+    struct Inputs: Codable {
+        var displayName: String
+        var modelDisplayName: String?
+        var modelLabels: [String: String]?
+        var trainingTaskInputs: TaskInputs
+    }
+
+    /// `automl_image_classification`'s `trainingTaskInputs`.
+    struct TaskInputs: Codable {
+        var modelType: String?
+        var budgetMilliNodeHours: Int64?
+        var disableEarlyStopping: Bool?
+        var multiLabel: Bool?
+
+        enum CodingKeys: CodingKey { case modelType, budgetMilliNodeHours, disableEarlyStopping, multiLabel }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            modelType = try? container.decode(String.self, forKey: .modelType)
+            budgetMilliNodeHours = (try? container.decode(ProtoInt64.self, forKey: .budgetMilliNodeHours))?.value
+            disableEarlyStopping = try? container.decode(Bool.self, forKey: .disableEarlyStopping)
+            multiLabel = try? container.decode(Bool.self, forKey: .multiLabel)
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeIfPresent(modelType, forKey: .modelType)
+            try container.encodeIfPresent(budgetMilliNodeHours.map(String.init), forKey: .budgetMilliNodeHours)
+            try container.encodeIfPresent(disableEarlyStopping, forKey: .disableEarlyStopping)
+            try container.encodeIfPresent(multiLabel, forKey: .multiLabel)
+        }
+    }
+
+    struct CreateRequest: Decodable {
+        struct InputDataConfig: Decodable { var datasetId: String? }
+        struct ModelToUpload: Decodable {
+            var displayName: String?
+            var labels: [String: String]?
+        }
+
+        var displayName: String?
+        var inputDataConfig: InputDataConfig?
+        var trainingTaskDefinition: String?
+        var trainingTaskInputs: TaskInputs?
+        var modelToUpload: ModelToUpload?
+    }
+
+    static let help = "send a TrainingPipeline with trainingTaskDefinition \(imageClassificationDefinition), inputDataConfig.datasetId "
+        + "and trainingTaskInputs.budgetMilliNodeHours (1 milli-node-hour = 3.6 worker-seconds)"
+
+    /// Queues a job on the dataset, its budget `budgetMilliNodeHours × 3.6` seconds (lowered to `serve --max-budget`).
+    /// - Throws: 400 for another task or a missing dataset ID or budget, 404 for an unknown dataset, 409
+    ///   for one not imported, failed, or multi-label.
+    func create(_ request: Request, parent: String) async throws -> Response {
+        let body = try await decodeGoogleRequest(CreateRequest.self, from: request, help: Self.help)
+        guard let definition = body.trainingTaskDefinition, definition.contains("automl_image_classification") else {
+            throw APIError.badRequest("only AutoML image classification pipelines are supported: \(Self.help)")
+        }
+        guard let datasetID = body.inputDataConfig?.datasetId, !datasetID.isEmpty else { throw APIError.badRequest("missing inputDataConfig.datasetId: \(Self.help)") }
+        let inputs = body.trainingTaskInputs
+        guard let milliNodeHours = inputs?.budgetMilliNodeHours, milliNodeHours >= 1,
+              Double(milliNodeHours) * Self.secondsPerMilliNodeHour <= JobRequest.maxBudgetSeconds
+        else {
+            throw APIError.badRequest("trainingTaskInputs.budgetMilliNodeHours must be from 1 to \(Int(JobRequest.maxBudgetSeconds / Self.secondsPerMilliNodeHour)): \(Self.help)")
+        }
+        guard let dataset = try store.dataset(datasetID) else {
+            if try store.resource(kind: VertexDatasetsController.kind, id: datasetID) != nil {
+                throw APIError.conflict("dataset '\(datasetID)' has no data: import it first (datasets/\(datasetID):import)")
+            }
+            throw APIError.notFound("no dataset '\(datasetID)' (list them with GET /v1/\(parent)/datasets)")
+        }
+        if dataset.state == .failed { throw APIError.conflict("dataset '\(datasetID)' failed to import: \(dataset.failureReason ?? "")") }
+        if dataset.multiLabel || inputs?.multiLabel == true {
+            throw APIError.conflict("dataset '\(datasetID)' is multi-label: \(JobError.multiLabelNotSupported.description)")
+        }
+        let seconds = min(Double(milliNodeHours) * Self.secondsPerMilliNodeHour, maxBudgetSeconds ?? .infinity)
+        var record = JobRecord(id: JobRecord.newID(), manifest: dataset.manifest, budgetSeconds: Budget(seconds: seconds).seconds, seed: 0)
+        record.datasetID = datasetID
+        if inputs?.disableEarlyStopping == true {
+            var settings = JobSettings()
+            settings.earlyStopping = false
+            record.settings = settings
+        }
+        let stored = Inputs(displayName: body.displayName ?? record.id, modelDisplayName: body.modelToUpload?.displayName,
+                            modelLabels: body.modelToUpload?.labels, trainingTaskInputs: inputs!)
+        try store.insertJob(record)
+        try store.saveValue(jobID: record.id, key: Self.valueKey, JSONBody.values(stored))
+        runner.wake()
+        return try Google.answer(resource(record, parent: parent))
+    }
+
+    func delete(_ id: String, parent: String) throws -> Response {
+        _ = try store.requireJob(id)
+        try store.deleteJob(id, withFolderIn: jobsDirectory)
+        predictions.evict(id)
+        return try Google.answer(Operation.finished("\(parent)/operations/delete.\(id)", type: "google.protobuf.Empty", EmptyMessage()))
+    }
+
+    /// The inputs stored with a job created here; `nil` for other jobs.
+    static func inputs(of id: String, in store: any JobStore) -> Inputs? {
+        (try? store.value(jobID: id, key: valueKey)).flatMap { $0 }.flatMap { try? JSONDecoder.google.decode(Inputs.self, from: $0) }
+    }
+
+    func resource(_ record: JobRecord, parent: String) throws -> VertexTrainingPipeline {
+        let inputs = Self.inputs(of: record.id, in: store)
+        let state: String = switch record.state {
+        case .queued: "PIPELINE_STATE_QUEUED"
+        case .importing, .searching, .training, .evaluating: "PIPELINE_STATE_RUNNING"
+        case .succeeded: "PIPELINE_STATE_SUCCEEDED"
+        case .failed: "PIPELINE_STATE_FAILED"
+        case .cancelled: "PIPELINE_STATE_CANCELLED"
+        }
+        let model = record.state == .succeeded ? "\(parent)/models/\(record.id)" : nil
+        return VertexTrainingPipeline(
+            name: "\(parent)/trainingPipelines/\(record.id)", displayName: inputs?.displayName ?? record.id,
+            inputDataConfig: .init(datasetId: record.datasetID), trainingTaskDefinition: Self.imageClassificationDefinition,
+            trainingTaskInputs: inputs?.trainingTaskInputs,
+            modelToUpload: .init(name: model, displayName: inputs?.modelDisplayName ?? record.id, labels: inputs?.modelLabels),
+            modelId: record.state == .succeeded ? record.id : nil, state: state,
+            error: record.state == .failed ? RPCStatus("INTERNAL", record.failureReason ?? "the job failed") : nil,
+            createTime: record.createdAt, updateTime: record.updatedAt, endTime: record.state.isFinished ? record.updatedAt : nil)
+    }
+}
+
+/// `google.cloud.aiplatform.v1.TrainingPipeline`.
+struct VertexTrainingPipeline: Encodable {
+    struct InputDataConfig: Encodable { var datasetId: String? }
+    struct ModelToUpload: Encodable {
+        var name: String?
+        var displayName: String
+        var labels: [String: String]?
+    }
+
+    var name: String
+    var displayName: String
+    var inputDataConfig: InputDataConfig
+    var trainingTaskDefinition: String
+    var trainingTaskInputs: VertexTrainingPipelinesController.TaskInputs?
+    var modelToUpload: ModelToUpload
+    var modelId: String?
+    var state: String
+    var error: RPCStatus?
+    var createTime: Date
+    var updateTime: Date
+    var endTime: Date?
+}
+
+struct VertexTrainingPipelineList: Encodable {
+    var trainingPipelines: [VertexTrainingPipeline]
+}
