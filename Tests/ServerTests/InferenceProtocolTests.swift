@@ -8,7 +8,7 @@ import Testing
 /// The Open Inference Protocol v2 routes (`/v2…`) over real HTTP on loopback, against a model trained
 /// in the test on intake case 15's eight images: metadata, health, inference in JSON and with the
 /// binary tensor data extension, the classification extension, and `{"error": ...}` for bad requests.
-/// (`Scripts/triton-client-check.sh` runs the real `tritonclient.http` against `autovision serve`.)
+/// (`Scripts/client-check.sh` runs the real `tritonclient.http` against `autovision serve`.)
 @Suite(.serialized) struct InferenceProtocolTests {
     static let case15 = Support.intake("15-predict-request-bodies")
 

@@ -4,7 +4,7 @@ FP32 probabilities and the classification extension (class_count=3). Checks that
 sum to 1, that the top label is what POST /v1/models/{id}/predict answers for the same image, and
 that classification strings are score:index:label. Exit status 1 on the first failed check.
 
-    python client_check.py HOST:PORT MODEL_ID TOKEN IMAGE1.png IMAGE2.png
+    python triton_check.py HOST:PORT MODEL_ID TOKEN IMAGE1.png IMAGE2.png
 """
 import base64
 import json
@@ -18,7 +18,7 @@ from tritonclient.utils import InferenceServerException
 
 def check(condition, what):
     if not condition:
-        print(f"triton-client-check: FAILED: {what}", file=sys.stderr)
+        print(f"triton-check: FAILED: {what}", file=sys.stderr)
         sys.exit(1)
     print(f"ok  {what}")
 
@@ -105,7 +105,7 @@ def main():
         check(False, "infer() with another input's name raises")
     except InferenceServerException as error:
         check(error.status() == "400" and "image" in error.message(), f"infer(INPUT0): {error.status()} {error.message()}")
-    print("triton-client-check: every check passed")
+    print("triton-check: every check passed")
 
 
 if __name__ == "__main__":
