@@ -266,6 +266,8 @@ import Testing
             // Every served route answers something other than the router's 404 for a made-up ID.
             for route in apiEndpoints {
                 let uri = route.path.replacingOccurrences(of: "{id}", with: "made-up").replacingOccurrences(of: "{version}", with: "1")
+                    .replacingOccurrences(of: "{project}", with: "p").replacingOccurrences(of: "{location}", with: "l")
+                    .replacingOccurrences(of: "{evaluation}", with: "1")
                 let answer = try await client.execute(uri: uri, method: route.method)
                 if answer.status == .notFound {
                     let body = String(buffer: answer.body)
