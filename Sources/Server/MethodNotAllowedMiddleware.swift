@@ -25,12 +25,15 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The methods the routes matching `path` declare (HEAD with GET, as the router answers it), sorted.
     static func allowedMethods(for path: String, routes: [(method: HTTPRequest.Method, path: String)]) -> [String] {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        var methods = Set<String>()
-        for route in routes {
+        let matching = routes.filter { route in
             let template = route.path.split(separator: "/", omittingEmptySubsequences: true)
-            guard template.count == segments.count,
-                  zip(template, segments).allSatisfy({ segmentMatches($0, $1) })
-            else { continue }
+            return template.count == segments.count && zip(template, segments).allSatisfy { segmentMatches($0, $1) }
+        }
+        // The router prefers `{id}:verb` to `{id}` (Hummingbird's trie ranks a capture with a suffix first),
+        // so where a custom method matches, the plain routes are not this path's.
+        let verbs = matching.filter { $0.path.split(separator: "/").contains { $0.hasPrefix("{") && !$0.hasSuffix("}") } }
+        var methods = Set<String>()
+        for route in verbs.isEmpty ? matching : verbs {
             methods.insert(route.method.rawValue)
             if route.method == .get { methods.insert(HTTPRequest.Method.head.rawValue) }
         }

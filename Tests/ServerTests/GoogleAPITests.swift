@@ -70,7 +70,7 @@ import Testing
                                   .conflict, "FAILED_PRECONDITION", contains: "no data")
             let unmapped = #"{"importConfigs": [{"gcsSource": {"uris": ["gs://elsewhere/data.jsonl"]}}]}"#
             try expectGoogleError(try await client.execute(uri: Self.prefix + "/datasets/\(id):import", method: .post, body: ByteBuffer(string: unmapped)),
-                                  .badRequest, "INVALID_ARGUMENT", contains: "--map gs://elsewhere=DIR")
+                                  .notFound, "NOT_FOUND", contains: "--map gs://elsewhere=DIR")
             let mapped = #"{"importConfigs": [{"gcsSource": {"uris": ["gs://bucket/data.jsonl"]}}]}"#
             var operation = try Support.json(try await client.execute(uri: Self.prefix + "/datasets/\(id):import", method: .post,
                                                                       body: ByteBuffer(string: mapped)))

@@ -83,7 +83,7 @@ final class GoogleBatchPredictions: Sendable {
         let rest = uri.dropFirst(5)
         let bucket = String(rest.prefix { $0 != "/" })
         guard let folder = bucketMap[bucket] else {
-            throw APIError.badRequest("no local folder for gs://\(bucket): start the server with --map gs://\(bucket)=DIR")
+            throw APIError.notFound("no local folder for gs://\(bucket): start the server with --map gs://\(bucket)=DIR")
         }
         let object = rest.dropFirst(bucket.count).drop { $0 == "/" }
         let url = folder.appendingPathComponent(String(object)).standardizedFileURL

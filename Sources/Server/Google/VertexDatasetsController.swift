@@ -138,7 +138,7 @@ struct VertexDatasetsController: APIController {
         let rest = uri.dropFirst(5)
         let bucket = String(rest.prefix { $0 != "/" })
         guard let folder = configuration.bucketMap[bucket] else {
-            throw APIError.badRequest("no local folder for gs://\(bucket): start the server with --map gs://\(bucket)=DIR")
+            throw APIError.notFound("no local folder for gs://\(bucket): start the server with --map gs://\(bucket)=DIR")
         }
         let object = String(rest.dropFirst(bucket.count).drop { $0 == "/" })
         let file = folder.appendingPathComponent(object).standardizedFileURL
@@ -152,7 +152,7 @@ struct VertexDatasetsController: APIController {
         let attributes = try? FileManager.default.attributesOfItem(atPath: file.path)
         guard let size = attributes?[.size] as? Int, attributes?[.type] as? FileAttributeType == .typeRegular,
               let data = FileManager.default.contents(atPath: file.path)
-        else { throw APIError.badRequest("\(uri) does not exist (or is not a file) in its mapped folder") }
+        else { throw APIError.notFound("\(uri) does not exist (or is not a file) in its mapped folder") }
         guard size <= configuration.maxManifestBytes else {
             throw APIError(.contentTooLarge, "\(uri) is larger than the manifest limit of \(configuration.maxManifestBytes) bytes")
         }

@@ -97,11 +97,11 @@ struct VertexEndpointsController: APIController {
                                                     VertexEndpoint(endpoint, parent: parent)))
     }
 
-    /// 400 for a model's own endpoint, 409 while a model is deployed to it (as Vertex AI: undeploy first).
+    /// 409 for a model's own endpoint and while a model is deployed to it (as Vertex AI: undeploy first).
     func delete(_ id: String, parent: String) throws -> Response {
         guard let endpoint = try stored(id) else {
             _ = try resource(id, parent: parent)
-            throw APIError.badRequest("endpoint '\(id)' is the model's own endpoint: it goes when the model is deleted")
+            throw APIError.conflict("endpoint '\(id)' is the model's own endpoint: it goes when the model is deleted")
         }
         guard endpoint.deployedModels.isEmpty else {
             throw APIError.conflict("endpoint '\(id)' has deployed models (\(endpoint.deployedModels.map(\.modelID).joined(separator: ", "))): undeploy them first")
@@ -128,7 +128,7 @@ struct VertexEndpointsController: APIController {
         guard try store.model(modelID) != nil else { throw APIError.notFound("no model '\(modelID)' (list them with GET /v1/\(parent)/models)") }
         guard var endpoint = try stored(id) else {
             _ = try resource(id, parent: parent)
-            throw APIError.badRequest("endpoint '\(id)' is a model's own endpoint: create an endpoint to deploy another model to")
+            throw APIError.conflict("endpoint '\(id)' is a model's own endpoint: create an endpoint to deploy another model to")
         }
         endpoint.deployedModels.removeAll { $0.modelID == modelID }
         endpoint.deployedModels.append(.init(modelID: modelID, displayName: body.deployedModel?.displayName, createTime: Date()))
@@ -146,7 +146,7 @@ struct VertexEndpointsController: APIController {
         guard let modelID = body.deployedModelId, !modelID.isEmpty else { throw APIError.badRequest("missing deployedModelId") }
         guard var endpoint = try stored(id) else {
             _ = try resource(id, parent: parent)
-            throw APIError.badRequest("endpoint '\(id)' is the model's own endpoint: it always serves the model")
+            throw APIError.conflict("endpoint '\(id)' is the model's own endpoint: it always serves the model")
         }
         guard endpoint.deployedModels.contains(where: { $0.modelID == modelID }) else {
             throw APIError.notFound("model '\(modelID)' is not deployed to endpoint '\(id)'")

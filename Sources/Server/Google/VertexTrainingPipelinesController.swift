@@ -59,10 +59,10 @@ struct VertexTrainingPipelinesController: APIController {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            modelType = try? container.decode(String.self, forKey: .modelType)
-            budgetMilliNodeHours = (try? container.decode(ProtoInt64.self, forKey: .budgetMilliNodeHours))?.value
-            disableEarlyStopping = try? container.decode(Bool.self, forKey: .disableEarlyStopping)
-            multiLabel = try? container.decode(Bool.self, forKey: .multiLabel)
+            modelType = try container.decodeIfPresent(String.self, forKey: .modelType)
+            budgetMilliNodeHours = try container.decodeIfPresent(ProtoInt64.self, forKey: .budgetMilliNodeHours)?.value
+            disableEarlyStopping = try container.decodeIfPresent(Bool.self, forKey: .disableEarlyStopping)
+            multiLabel = try container.decodeIfPresent(Bool.self, forKey: .multiLabel)
         }
 
         func encode(to encoder: any Encoder) throws {
