@@ -77,21 +77,8 @@ final class GoogleBatchPredictions: Sendable {
         return batch
     }
 
-    /// The local path of `gs://BUCKET/OBJECT`.
-    func localPath(_ uri: String) throws -> URL {
-        guard uri.lowercased().hasPrefix("gs://") else { throw APIError.badRequest("'\(uri)' is not a gs:// URI") }
-        let rest = uri.dropFirst(5)
-        let bucket = String(rest.prefix { $0 != "/" })
-        guard let folder = bucketMap[bucket] else {
-            throw APIError.notFound("no local folder for gs://\(bucket): start the server with --map gs://\(bucket)=DIR")
-        }
-        let object = rest.dropFirst(bucket.count).drop { $0 == "/" }
-        let url = folder.appendingPathComponent(String(object)).standardizedFileURL
-        guard url.path == folder.standardizedFileURL.path || url.path.hasPrefix(folder.standardizedFileURL.path + "/") else {
-            throw APIError.badRequest("'\(uri)' leaves its bucket's folder")
-        }
-        return url
-    }
+    /// The local path of `gs://BUCKET/OBJECT` (`BucketMap.resolve`).
+    func localPath(_ uri: String) throws -> URL { try BucketMap(folders: bucketMap).resolve(uri).url }
 
     private func run(_ started: Batch) async {
         var batch = started

@@ -112,7 +112,8 @@ struct VertexDatasetsController: APIController {
         guard schema.isEmpty || schema.contains("image_classification") else {
             throw APIError.badRequest("only image classification imports are supported, got importSchemaUri \(schema)")
         }
-        let (file, folder) = try localFile(uris[0])
+        let (file, folder) = try BucketMap(folders: configuration.bucketMap).resolve(uris[0])
+        guard file != folder else { throw APIError.badRequest("'\(uris[0])' names a bucket, not a file in it") }
         let bytes = try readManifest(file, uri: uris[0])
         let csv = file.pathExtension.lowercased() == "jsonl" ? try VertexJSONL.csvManifest(bytes) : bytes
         let record = try DatasetUpload.register(manifest: csv, root: folder, multiLabel: schema.contains("multi_label"), name: shell.displayName,
@@ -130,22 +131,6 @@ struct VertexDatasetsController: APIController {
         case .ready: return .finished(name, type: "google.cloud.aiplatform.v1.ImportDataResponse", EmptyMessage())
         case .failed: return .failed(name, RPCStatus("INVALID_ARGUMENT", record.failureReason ?? "the import failed"))
         }
-    }
-
-    /// The local file of `gs://BUCKET/OBJECT` and its bucket's folder (the dataset's root).
-    func localFile(_ uri: String) throws -> (file: URL, bucketFolder: URL) {
-        guard uri.lowercased().hasPrefix("gs://") else { throw APIError.badRequest("the import file must be a gs:// URI, got '\(uri)'") }
-        let rest = uri.dropFirst(5)
-        let bucket = String(rest.prefix { $0 != "/" })
-        guard let folder = configuration.bucketMap[bucket] else {
-            throw APIError.notFound("no local folder for gs://\(bucket): start the server with --map gs://\(bucket)=DIR")
-        }
-        let object = String(rest.dropFirst(bucket.count).drop { $0 == "/" })
-        let file = folder.appendingPathComponent(object).standardizedFileURL
-        guard !object.isEmpty, file.path.hasPrefix(folder.standardizedFileURL.path + "/") else {
-            throw APIError.badRequest("'\(uri)' is not a file inside gs://\(bucket)")
-        }
-        return (file, folder)
     }
 
     func readManifest(_ file: URL, uri: String) throws -> [UInt8] {
