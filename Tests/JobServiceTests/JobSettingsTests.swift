@@ -17,6 +17,7 @@ import Testing
         options.searchFraction = 0.4
         options.testTimeAugmentation = false
         options.startingArchitecture = "resnet"
+        options.earlyStopping = false
         let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
         options.fixedCandidate = GivenCandidate(candidate: space.startingArchitectures()[1], trialImageEpochs: 24_000)
         options.importOptions.workingSize = 48
@@ -35,7 +36,7 @@ import Testing
         let resumed = TrainingJobOptions(resuming: stored, jobsDirectory: options.jobsDirectory, datasetImportOptions: nil)
         #expect(resumed.manifest == options.manifest && resumed.budget == options.budget && resumed.seed == 7)
         #expect(resumed.scoreThreshold == 0.3 && resumed.searchFraction == 0.4 && resumed.testTimeAugmentation == false)
-        #expect(resumed.startingArchitecture == "resnet")
+        #expect(resumed.startingArchitecture == "resnet" && !resumed.earlyStopping)
         #expect(resumed.fixedCandidate == options.fixedCandidate)
         let imports = resumed.importOptions
         #expect(imports.workingSize == 48 && imports.maxPixels == 1_000_000 && imports.maxFileBytes == 5_000_000 && !imports.multiLabel)
