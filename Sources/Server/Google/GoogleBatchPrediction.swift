@@ -90,16 +90,8 @@ final class GoogleBatchPredictions: Sendable {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             var lines: [String] = []
             for instance in try instances(of: batch) {
-                let line: [String: Any]
-                do {
-                    let bytes = try readImage(instance.uri)
-                    let inputs = try await handle.decodedInputs([bytes], names: [instance.uri])
-                    line = Self.line(api: batch.api, instance: instance, predictions: await handle.predict(inputs)[0], labels: handle.labels)
-                    batch.succeeded += 1
-                } catch {
-                    line = Self.errorLine(api: batch.api, instance: instance, message: APIError.from(error).detail)
-                    batch.failed += 1
-                }
+                let line = await predictionLine(instance, api: batch.api, handle: handle)
+                if line["error"] == nil { batch.succeeded += 1 } else { batch.failed += 1 }
                 lines.append(String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
             }
             let name = batch.api == .vertex ? "predictions_00001.jsonl" : "image_classification_1.jsonl"
@@ -112,6 +104,16 @@ final class GoogleBatchPredictions: Sendable {
         }
         batch.updateTime = Date()
         try? save(batch)
+    }
+
+    /// The output line of one instance: its prediction, or the error that stopped it.
+    private func predictionLine(_ instance: Instance, api: API, handle: ModelHandle) async -> [String: Any] {
+        do {
+            let inputs = try await handle.decodedInputs([try readImage(instance.uri)], names: [instance.uri])
+            return Self.line(api: api, instance: instance, predictions: await handle.predict(inputs)[0], labels: handle.labels)
+        } catch {
+            return Self.errorLine(api: api, instance: instance, message: APIError.from(error).detail)
+        }
     }
 
     struct Instance {

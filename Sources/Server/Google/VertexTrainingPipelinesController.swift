@@ -96,40 +96,51 @@ struct VertexTrainingPipelinesController: APIController {
     ///   for one not imported, failed, or multi-label.
     func create(_ request: Request, parent: String) async throws -> Response {
         let body = try await decodeGoogleRequest(CreateRequest.self, from: request, help: Self.help)
-        guard let definition = body.trainingTaskDefinition, definition.contains("automl_image_classification") else {
-            throw APIError.badRequest("only AutoML image classification pipelines are supported: \(Self.help)")
-        }
-        guard let datasetID = body.inputDataConfig?.datasetId, !datasetID.isEmpty else { throw APIError.badRequest("missing inputDataConfig.datasetId: \(Self.help)") }
-        let inputs = body.trainingTaskInputs
-        guard let milliNodeHours = inputs?.budgetMilliNodeHours, milliNodeHours >= 1,
-              Double(milliNodeHours) * Self.secondsPerMilliNodeHour <= JobRequest.maxBudgetSeconds
-        else {
-            throw APIError.badRequest("trainingTaskInputs.budgetMilliNodeHours must be from 1 to \(Int(JobRequest.maxBudgetSeconds / Self.secondsPerMilliNodeHour)): \(Self.help)")
-        }
-        guard let dataset = try store.dataset(datasetID) else {
-            if try store.resource(kind: VertexDatasetsController.kind, id: datasetID) != nil {
-                throw APIError.conflict("dataset '\(datasetID)' has no data: import it first (datasets/\(datasetID):import)")
-            }
-            throw APIError.notFound("no dataset '\(datasetID)' (list them with GET /v1/\(parent)/datasets)")
-        }
-        if dataset.state == .failed { throw APIError.conflict("dataset '\(datasetID)' failed to import: \(dataset.failureReason ?? "")") }
-        if dataset.multiLabel || inputs?.multiLabel == true {
-            throw APIError.conflict("dataset '\(datasetID)' is multi-label: \(JobError.multiLabelNotSupported.description)")
-        }
+        let (datasetID, inputs, milliNodeHours) = try Self.validated(body)
+        let dataset = try trainableDataset(datasetID, multiLabel: inputs.multiLabel == true, parent: parent)
         let seconds = min(Double(milliNodeHours) * Self.secondsPerMilliNodeHour, maxBudgetSeconds ?? .infinity)
         var record = JobRecord(id: JobRecord.newID(), manifest: dataset.manifest, budgetSeconds: Budget(seconds: seconds).seconds, seed: 0)
         record.datasetID = datasetID
-        if inputs?.disableEarlyStopping == true {
+        if inputs.disableEarlyStopping == true {
             var settings = JobSettings()
             settings.earlyStopping = false
             record.settings = settings
         }
         let stored = Inputs(displayName: body.displayName ?? record.id, modelDisplayName: body.modelToUpload?.displayName,
-                            modelLabels: body.modelToUpload?.labels, trainingTaskInputs: inputs!)
+                            modelLabels: body.modelToUpload?.labels, trainingTaskInputs: inputs)
         try store.insertJob(record)
         try store.saveValue(jobID: record.id, key: Self.valueKey, JSONBody.values(stored))
         runner.wake()
         return try Google.answer(resource(record, parent: parent))
+    }
+
+    /// The request's dataset ID, task inputs and budget; 400 for another task or a missing or out-of-range field.
+    static func validated(_ body: CreateRequest) throws -> (datasetID: String, inputs: TaskInputs, milliNodeHours: Int64) {
+        guard let definition = body.trainingTaskDefinition, definition.contains("automl_image_classification") else {
+            throw APIError.badRequest("only AutoML image classification pipelines are supported: \(help)")
+        }
+        guard let datasetID = body.inputDataConfig?.datasetId, !datasetID.isEmpty else { throw APIError.badRequest("missing inputDataConfig.datasetId: \(help)") }
+        guard let inputs = body.trainingTaskInputs, let milliNodeHours = inputs.budgetMilliNodeHours, milliNodeHours >= 1,
+              Double(milliNodeHours) * secondsPerMilliNodeHour <= JobRequest.maxBudgetSeconds
+        else {
+            throw APIError.badRequest("trainingTaskInputs.budgetMilliNodeHours must be from 1 to \(Int(JobRequest.maxBudgetSeconds / secondsPerMilliNodeHour)): \(help)")
+        }
+        return (datasetID, inputs, milliNodeHours)
+    }
+
+    /// Dataset `id`: 404 when there is none, 409 when it has no data yet, failed to import, or is multi-label.
+    func trainableDataset(_ id: String, multiLabel: Bool, parent: String) throws -> DatasetRecord {
+        guard let dataset = try store.dataset(id) else {
+            if try store.resource(kind: VertexDatasetsController.kind, id: id) != nil {
+                throw APIError.conflict("dataset '\(id)' has no data: import it first (datasets/\(id):import)")
+            }
+            throw APIError.notFound("no dataset '\(id)' (list them with GET /v1/\(parent)/datasets)")
+        }
+        if dataset.state == .failed { throw APIError.conflict("dataset '\(id)' failed to import: \(dataset.failureReason ?? "")") }
+        if dataset.multiLabel || multiLabel {
+            throw APIError.conflict("dataset '\(id)' is multi-label: \(JobError.multiLabelNotSupported.description)")
+        }
+        return dataset
     }
 
     func delete(_ id: String, parent: String) throws -> Response {
