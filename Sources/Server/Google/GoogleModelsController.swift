@@ -20,7 +20,8 @@ struct GoogleModelsController: APIController {
     static let routes: [Route<Self>] = [
         Route(.get, Google.prefix + "/models") { models, _, context in
             let parent = Google.parent(context)
-            let list = try models.store.models().map { try models.resource($0, parent: parent) }
+            let endpoints = try VertexEndpointsController.endpoints(in: models.store)
+            let list = try models.store.models().map { try models.resource($0, parent: parent, endpoints: endpoints) }
             return try Google.answer(GoogleModelList(models: list, model: list))
         },
         Route(.get, Google.prefix + "/models/{id}") { models, _, context in
@@ -83,10 +84,11 @@ struct GoogleModelsController: APIController {
         return try EvaluationReport.decode(from: data)
     }
 
-    func resource(_ record: ModelRecord, parent: String) throws -> GoogleModel {
+    /// The model as both APIs show it; `endpoints` (the created ones, read once for a list) default to the store's.
+    func resource(_ record: ModelRecord, parent: String, endpoints: [VertexEndpointsController.Stored]? = nil) throws -> GoogleModel {
         let inputs = VertexTrainingPipelinesController.inputs(of: record.id, in: store)
         let job = try store.job(record.id)
-        let endpoints = try VertexEndpointsController.endpoints(in: store).filter { $0.deployedModels.contains { $0.modelID == record.id } }
+        let endpoints = try (endpoints ?? VertexEndpointsController.endpoints(in: store)).filter { $0.deployedModels.contains { $0.modelID == record.id } }
         return GoogleModel(
             name: "\(parent)/models/\(record.id)", displayName: inputs?.modelDisplayName ?? record.id, createTime: record.createdAt,
             updateTime: record.createdAt, labels: inputs?.modelLabels, versionId: "1",
