@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""Checks `autovision export` against the real runtimes (issue 23, item 4); Scripts/export-check.sh runs it.
+
+For each model given with --case NAME JOBS_DIR JOB_ID IMAGES_FILE [TTA]:
+- ONNX: `onnx.checker.check_model(full_check=True)`; IR version 8, opset 17; input uint8 [batch, C, H, W],
+  output float [batch, classes]; metadata `labels` (a JSON array: predict's labels), `working_resolution`, `fit`;
+  onnxruntime on the TEST images (IMAGES_FILE, one path a line, at the working resolution) against
+  `autovision predict --json`: argmax agreement >= 99.9 % and max |dp| <= 1e-4.
+- Triton: the repository's files; `1/model.onnx` is the ONNX export byte for byte; config.pbtxt's shapes
+  and label file.
+- Core ML: coremltools loads the spec; a NeuralNetwork classifier with the image input, the labels, the
+  layer kinds of the ONNX graph's operators, consistent weight shapes; and its layers run in NumPy
+  (a reference interpreter below) agree with onnxruntime when the model has no test-time augmentation.
+With TTA (none, horizontal_flip or shifts) the case is a copy of the job whose model.ckpt metadata says so
+(`test_time_augmentation`, the header rewritten and the CRC-32 recomputed), so the graph's views, and the
+Core ML layers of a network whose training kept TTA, are checked whatever policy the short training kept. Prints one line per case and `N passed, N failed`.
+"""
+import argparse
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from PIL import Image
+
+MIN_AGREEMENT = 0.999
+MAX_DELTA = 1e-4
+
+
+def run(args):
+    result = subprocess.run(args, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:3])}… exited {result.returncode}: {result.stderr[-2000:]}")
+    return result.stdout
+
+
+def with_test_time_augmentation(jobs, job, policy):
+    """A copy of the job folder whose model.ckpt records `policy` (checkpoint: magic, version,
+    header length, JSON header, tensors, CRC-32 of everything before it)."""
+    copy = f"{job}-tta-{policy}"
+    shutil.rmtree(os.path.join(jobs, copy), ignore_errors=True)
+    os.makedirs(os.path.join(jobs, copy))
+    data = open(os.path.join(jobs, job, "model.ckpt"), "rb").read()
+    (length,) = struct.unpack_from("<I", data, 12)
+    header = json.loads(data[16:16 + length])
+    header.setdefault("metadata", {})["test_time_augmentation"] = policy
+    encoded = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    body = data[:12] + struct.pack("<I", len(encoded)) + encoded + data[16 + length:-4]
+    with open(os.path.join(jobs, copy, "model.ckpt"), "wb") as f:
+        f.write(body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF))
+    return copy
+
+
+def pixels(paths, channels, height, width):
+    """uint8 [N, C, H, W] of PNGs already at the working resolution."""
+    batch = np.zeros((len(paths), channels, height, width), dtype=np.uint8)
+    for n, path in enumerate(paths):
+        image = Image.open(path)
+        expected = "L" if channels == 1 else "RGB"
+        assert image.mode == expected and image.size == (width, height), f"{path}: {image.mode} {image.size}, expected {expected} {width}x{height}"
+        array = np.asarray(image)
+        batch[n] = array[None] if channels == 1 else array.transpose(2, 0, 1)
+    return batch
+
+
+def predicted(bin, jobs, job, paths, labels):
+    """`autovision predict --json` probabilities [N, classes] in label order."""
+    out = run([bin, "predict", job, *paths, "--top-k", str(len(labels)), "--json", "--jobs-dir", jobs])
+    results = json.loads(out.strip().splitlines()[-1])["results"]
+    index = {label: k for k, label in enumerate(labels)}
+    probabilities = np.zeros((len(paths), len(labels)), dtype=np.float64)
+    for n, result in enumerate(results):
+        assert result.get("error") is None, result
+        for p in result["predictions"]:
+            probabilities[n, index[p["label"]]] = p["score"]
+    return probabilities
+
+
+def check_onnx(path, labels_expected):
+    model = onnx.load(path)
+    onnx.checker.check_model(model, full_check=True)
+    assert model.ir_version == 8, model.ir_version
+    assert [(o.domain, o.version) for o in model.opset_import] == [("", 17)], model.opset_import
+    metadata = {p.key: p.value for p in model.metadata_props}
+    labels = json.loads(metadata["labels"])
+    assert sorted(labels) == sorted(labels_expected), (labels, labels_expected)
+    resolution = json.loads(metadata["working_resolution"])
+    assert metadata["fit"] in ("letterbox", "center_crop"), metadata["fit"]
+    tensor = model.graph.input[0].type.tensor_type
+    dims = [d.dim_param or d.dim_value for d in tensor.shape.dim]
+    assert tensor.elem_type == onnx.TensorProto.UINT8 and dims == ["batch", resolution["channels"], resolution["height"], resolution["width"]], dims
+    out_dims = [d.dim_param or d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim]
+    assert out_dims == ["batch", len(labels)], out_dims
+    ops = [node.op_type for node in model.graph.node]
+    assert "BatchNormalization" not in ops and "Dropout" not in ops, ops
+    return labels, resolution, metadata, ops
+
+
+def run_onnx(path, batch):
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return np.concatenate([session.run(["probabilities"], {"image": batch[i:i + 256]})[0] for i in range(0, len(batch), 256)])
+
+
+def check_triton(repository, job, onnx_path, labels, resolution):
+    folder = os.path.join(repository, job)
+    assert open(os.path.join(folder, "1", "model.onnx"), "rb").read() == open(onnx_path, "rb").read(), "triton model.onnx differs"
+    assert open(os.path.join(folder, "labels.txt")).read().splitlines() == labels
+    config = open(os.path.join(folder, "config.pbtxt")).read()
+    dims = f"dims: [ {resolution['channels']}, {resolution['height']}, {resolution['width']} ]"
+    for line in (f'name: "{job}"', 'platform: "onnxruntime_onnx"', "data_type: TYPE_UINT8", dims, f"dims: [ {len(labels)} ]",
+                 'label_filename: "labels.txt"', "dynamic_batching {", "max_batch_size: "):
+        assert line in config, f"config.pbtxt lacks {line}"
+
+
+ONNX_TO_COREML = {"Conv": "convolution", "Gemm": "innerProduct", "MaxPool": "pooling", "AveragePool": "pooling",
+                  "GlobalAveragePool": "pooling", "Softmax": "softmax", "Relu": "activation", "Sigmoid": "activation"}
+
+
+def check_coreml(path, labels, resolution, ops):
+    import coremltools as ct
+    spec = ct.utils.load_spec(path)
+    ct.models.MLModel(spec, skip_model_load=True)  # coremltools accepts it (prediction needs macOS)
+    assert spec.WhichOneof("Type") == "neuralNetworkClassifier", spec.WhichOneof("Type")
+    image = spec.description.input[0].type.imageType
+    colour = ct.proto.FeatureTypes_pb2.ImageFeatureType.GRAYSCALE if resolution["channels"] == 1 else ct.proto.FeatureTypes_pb2.ImageFeatureType.RGB
+    assert (image.width, image.height, image.colorSpace) == (resolution["width"], resolution["height"], colour)
+    network = spec.neuralNetworkClassifier
+    assert list(network.stringClassLabels.vector) == labels
+    assert spec.description.predictedProbabilitiesName == "probabilities" and network.layers[-1].output[0] == "probabilities"
+    kinds = [layer.WhichOneof("layer") for layer in network.layers]
+    for onnx_op, kind in (("Conv", "convolution"), ("Gemm", "innerProduct")):
+        assert ops.count(onnx_op) == kinds.count(kind), (onnx_op, ops.count(onnx_op), kinds.count(kind))
+    for layer in network.layers:
+        if layer.HasField("convolution"):
+            c = layer.convolution
+            assert len(c.weights.floatValue) == c.outputChannels * c.kernelChannels * c.kernelSize[0] * c.kernelSize[1]
+            assert len(c.bias.floatValue) == c.outputChannels
+        if layer.HasField("innerProduct"):
+            p = layer.innerProduct
+            assert len(p.weights.floatValue) == p.inputChannels * p.outputChannels and len(p.bias.floatValue) == p.outputChannels
+    return spec
+
+
+def coreml_numpy(spec, batch):
+    """Runs the Core ML classifier's preprocessing and layers in NumPy (float64) on uint8 [N, C, H, W]:
+    a reference for the layers this exporter writes, in their NeuralNetwork.proto semantics."""
+    network = spec.neuralNetworkClassifier
+    scaler = network.preprocessing[0].scaler
+    bias = [scaler.grayBias] if batch.shape[1] == 1 else [scaler.redBias, scaler.greenBias, scaler.blueBias]
+    blobs = {"image": batch.astype(np.float64) * scaler.channelScale + np.array(bias)[None, :, None, None]}
+    for layer in network.layers:
+        x = [blobs[name] for name in layer.input]
+        blobs[layer.output[0]] = coreml_layer(layer, x)
+    return blobs["probabilities"].reshape(len(batch), -1)
+
+
+def windows(x, k, s, pad):
+    x = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[1]), (pad[2], pad[3])))
+    n, c, h, w = x.shape
+    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    view = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s][:, :, :oh, :ow]
+    return view  # [N, C, OH, OW, k, k]
+
+
+def coreml_layer(layer, x):
+    kind = layer.WhichOneof("layer")
+    if kind == "convolution":
+        c = layer.convolution
+        k, s = c.kernelSize[0], c.stride[0]
+        edges = c.valid.paddingAmounts.borderAmounts
+        view = windows(x[0], k, s, (edges[0].startEdgeSize, edges[0].endEdgeSize, edges[1].startEdgeSize, edges[1].endEdgeSize))
+        weight = np.array(c.weights.floatValue, dtype=np.float64).reshape(c.outputChannels, c.kernelChannels, k, k)
+        groups, per_out = c.nGroups, c.outputChannels // c.nGroups
+        outs = [np.einsum("nchwij,ocij->nohw", view[:, g * c.kernelChannels:(g + 1) * c.kernelChannels], weight[g * per_out:(g + 1) * per_out])
+                for g in range(groups)]
+        return np.concatenate(outs, axis=1) + np.array(c.bias.floatValue)[None, :, None, None]
+    if kind == "innerProduct":
+        p = layer.innerProduct
+        weight = np.array(p.weights.floatValue, dtype=np.float64).reshape(p.outputChannels, p.inputChannels)
+        flat = x[0].reshape(len(x[0]), -1)
+        return (flat @ weight.T + np.array(p.bias.floatValue))[:, :, None, None]
+    if kind == "pooling":
+        p = layer.pooling
+        if p.globalPooling:
+            return x[0].mean(axis=(2, 3), keepdims=True)
+        view = windows(x[0], p.kernelSize[0], p.stride[0], (0, 0, 0, 0))
+        return view.max(axis=(4, 5)) if p.type == 0 else view.mean(axis=(4, 5))
+    if kind == "activation":
+        a = layer.activation
+        which = a.WhichOneof("NonlinearityType")
+        if which == "ReLU":
+            return np.maximum(x[0], 0)
+        if which == "sigmoid":
+            return 1 / (1 + np.exp(-x[0]))
+        if which == "linear":
+            return x[0] * a.linear.alpha + a.linear.beta
+        raise ValueError(which)
+    if kind == "gelu":
+        from math import erf, sqrt
+        return 0.5 * x[0] * (1 + np.vectorize(erf)(x[0] / sqrt(2)))
+    if kind == "multiply":
+        return x[0] * x[1]
+    if kind == "add":
+        return sum(x)
+    if kind == "scale":
+        s = layer.scale
+        return x[0] * np.array(s.scale.floatValue)[None, :, None, None] + np.array(s.bias.floatValue)[None, :, None, None]
+    if kind == "flatten":
+        return x[0].reshape(len(x[0]), -1, 1, 1)
+    if kind == "softmax":
+        e = np.exp(x[0] - x[0].max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    raise ValueError(f"no reference for Core ML layer {kind}")
+
+
+def check_case(bin, scratch, name, jobs, job, images_file, tta):
+    if tta:
+        job = with_test_time_augmentation(jobs, job, tta)
+    paths = [line.strip() for line in open(images_file) if line.strip()]
+    out = os.path.join(scratch, "export", job)
+    os.makedirs(out, exist_ok=True)
+    onnx_path, coreml_path, repository = os.path.join(out, "model.onnx"), os.path.join(out, "model.mlmodel"), os.path.join(out, "repository")
+    for fmt, target in (("onnx", onnx_path), ("coreml", coreml_path), ("triton", repository)):
+        run([bin, "export", job, "--format", fmt, "--output", target, "--jobs-dir", jobs])
+
+    first = json.loads(run([bin, "predict", job, paths[0], "--top-k", "1000", "--json", "--jobs-dir", jobs]).strip().splitlines()[-1])
+    predict_labels = [p["label"] for p in first["results"][0]["predictions"]]
+    labels, resolution, metadata, ops = check_onnx(onnx_path, predict_labels)
+    policy = metadata["test_time_augmentation"]
+    batch = pixels(paths, resolution["channels"], resolution["height"], resolution["width"])
+    ours = predicted(bin, jobs, job, paths, labels)
+    theirs = run_onnx(onnx_path, batch).astype(np.float64)
+    agreement = float(np.mean(ours.argmax(1) == theirs.argmax(1)))
+    delta = float(np.abs(ours - theirs).max())
+    check_triton(repository, job, onnx_path, labels, resolution)
+    spec = check_coreml(coreml_path, labels, resolution, ops)
+    coreml_note = "Core ML structure ok"
+    if policy == "none":  # the Core ML model runs the image alone: comparable only without TTA
+        subset = slice(0, min(len(batch), 200))
+        coreml_delta = float(np.abs(coreml_numpy(spec, batch[subset]) - theirs[subset]).max())
+        coreml_note += f", its layers in NumPy vs onnxruntime max |dp| {coreml_delta:.2e} on {len(batch[subset])}"
+        assert coreml_delta <= MAX_DELTA, f"Core ML reference max |dp| {coreml_delta}"
+    print(f"{name}: {len(paths)} TEST images, {resolution['width']}x{resolution['height']}x{resolution['channels']} {metadata['fit']}, "
+          f"TTA {policy}, {len(ops)} ONNX nodes ({ops.count('Conv')} Conv, {ops.count('Add')} Add); "
+          f"argmax agreement {agreement * 100:.2f} %, max |dp| {delta:.2e}; {coreml_note}")
+    assert agreement >= MIN_AGREEMENT, f"{name}: agreement {agreement}"
+    assert delta <= MAX_DELTA, f"{name}: max |dp| {delta}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--scratch", required=True)
+    parser.add_argument("--case", nargs="+", action="append", required=True, metavar="NAME JOBS JOB IMAGES [TTA]")
+    args = parser.parse_args()
+    passed = failed = 0
+    for case in args.case:
+        try:
+            check_case(args.bin, args.scratch, *case[:4], case[4] if len(case) > 4 else None)
+            passed += 1
+        except Exception as error:  # every case is reported, then the count decides
+            print(f"{case[0]}: FAILED: {type(error).__name__}: {error}")
+            failed += 1
+    print(f"export-check: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
