@@ -41,6 +41,16 @@ import Testing
         #expect(spec.description_p.predictedProbabilitiesName == "probabilities")
     }
 
+    /// `userDefined` is a map: its entries are written in key order, so an export is reproducible.
+    @Test func theSameModelGivesTheSameBytes() throws {
+        let model = try ExportFixtures.model()
+        let first = try CoreMLExporter.export(model)
+        var spec = try CoreML_Specification_Model(serializedBytes: first)
+        spec.description_p.metadata.userDefined = Dictionary(uniqueKeysWithValues: spec.description_p.metadata.userDefined.reversed())
+        #expect(try spec.deterministicData() == first)
+        #expect(try CoreMLExporter.export(model) == first)
+    }
+
     @Test func colourWithPerChannelStdsAddsAScaleLayer() throws {
         let normalization = ChannelNormalization(mean: [0.1, 0.2, 0.3], standardDeviation: [0.5, 0.25, 0.2])
         let model = try ExportFixtures.model(spec: ExportFixtures.residualSpec(channels: 3), normalization: normalization)

@@ -22,7 +22,7 @@ public enum CoreMLExporter {
     /// The serialised `Model`.
     /// - Throws: `ExportError` for a network the exporter cannot translate; a protobuf encoding error.
     public static func export(_ model: ExportableModel) throws -> Data {
-        try modelSpec(model).serializedData()
+        try modelSpec(model).deterministicData()
     }
 
     static func modelSpec(_ model: ExportableModel) throws -> CoreML_Specification_Model {

@@ -24,7 +24,7 @@ public enum ONNXExporter {
     /// The serialised `ModelProto`.
     /// - Throws: `ExportError` for a network the exporter cannot translate; a protobuf encoding error.
     public static func export(_ model: ExportableModel) throws -> Data {
-        try modelProto(model).serializedData()
+        try modelProto(model).deterministicData()
     }
 
     static func modelProto(_ model: ExportableModel) throws -> Onnx_ModelProto {
