@@ -2,7 +2,8 @@
 # Checks `autovision export` against the real runtimes (issue 23, item 4): onnx.checker (full_check),
 # onnxruntime against `autovision predict --json` (argmax agreement >= 99.9 %, max |dp| <= 1e-4), the
 # Triton repository, and the Core ML spec loaded by coremltools (Scripts/export/check_export.py says
-# what is checked). Models, each trained for 10 s:
+# what is checked), and GET /v1/models/{id}/export of `autovision serve` (with a token) against the CLI's
+# files. Models, each trained for 10 s:
 #   - Fashion-MNIST (gray 28x28, `small`), on 1,000 TEST images, without TTA and with the mirror view in the graph;
 #   - a residual network (`resnet`) on the same images, without TTA and with the five shifted views in the graph;
 #   - a colour letterboxed model on a generated 3-class shapes dataset (mixed sizes → 32x32 letterbox), as trained.
@@ -28,7 +29,12 @@ if ! cmp -s "$requirements" "$venv/requirements.txt"; then
 fi
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/autovision-export.XXXXXX")
-trap 'rm -rf "$scratch"' EXIT
+server=""
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
 started=$(date +%s)
 jobs="$scratch/jobs"
 
@@ -60,12 +66,27 @@ resnet=$(train "$scratch/fm/manifest.csv" resnet)
 colour=$(train "$scratch/colour/manifest.csv" small --working-size 32)
 echo "export-check.sh: trained $small (small), $resnet (resnet), $colour (colour) in $(( $(date +%s) - started )) s" >&2
 
+# The HTTP route, on the server's usual auth: a token, loopback only.
+token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$bin" serve --host 127.0.0.1 --port "$port" --jobs-dir "$jobs" --api-token "$token" --workers 0 2>"$scratch/serve.log" &
+server=$!
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fs "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$scratch/serve.log" >&2; exit 1; }
+
 status=0
 "$venv/bin/python" Scripts/export/check_export.py --bin "$bin" --scratch "$scratch" \
+  --http "http://127.0.0.1:$port" "$token" "$jobs" "$colour" \
   --case fashion-mnist-small-no-tta "$jobs" "$small" "$scratch/fm-test.txt" none \
   --case fashion-mnist-small-mirror-tta "$jobs" "$small" "$scratch/fm-test.txt" horizontal_flip \
   --case fashion-mnist-resnet-no-tta "$jobs" "$resnet" "$scratch/fm-test.txt" none \
   --case fashion-mnist-resnet-shifts-tta "$jobs" "$resnet" "$scratch/fm-test.txt" shifts \
   --case colour-letterbox "$jobs" "$colour" "$scratch/colour-test.txt" || status=$?
+if ! kill -0 "$server" 2>/dev/null; then
+  echo "export-check.sh: the server died" >&2; tail -n 40 "$scratch/serve.log" >&2; exit 1
+fi
+if grep -E "Fatal error|serve: .*internal" "$scratch/serve.log" >&2; then
+  echo "export-check.sh: the server logged internal errors (above)" >&2; status=1
+fi
 echo "export-check.sh: $(( $(date +%s) - started )) s in all, exit $status" >&2
 exit $status

@@ -6,14 +6,16 @@ For each model given with --case NAME JOBS_DIR JOB_ID IMAGES_FILE [TTA]:
   output float [batch, classes]; metadata `labels` (a JSON array: predict's labels), `working_resolution`, `fit`;
   onnxruntime on the TEST images (IMAGES_FILE, one path a line, at the working resolution) against
   `autovision predict --json`: argmax agreement >= 99.9 % and max |dp| <= 1e-4.
-- Triton: the repository's files; `1/model.onnx` is the ONNX export byte for byte; config.pbtxt's shapes
-  and label file.
+- Triton: the repository's files; `1/model.onnx` is the ONNX export byte for byte; config.pbtxt parsed as
+  Triton's ModelConfig (tritonclient's model_config_pb2): platform, batching, input and output types,
+  shapes and label file.
 - Core ML: coremltools loads the spec; a NeuralNetwork classifier with the image input, the labels, the
   layer kinds of the ONNX graph's operators, consistent weight shapes; and its layers run in NumPy
   (a reference interpreter below) agree with onnxruntime when the model has no test-time augmentation.
 With TTA (none, horizontal_flip or shifts) the case is a copy of the job whose model.ckpt metadata says so
 (`test_time_augmentation`, the header rewritten and the CRC-32 recomputed), so the graph's views, and the
-Core ML layers of a network whose training kept TTA, are checked whatever policy the short training kept. Prints one line per case and `N passed, N failed`.
+Core ML layers of a network whose training kept TTA, are checked whatever policy the short training kept. With --http, `GET /v1/models/{id}/export` of a running
+`autovision serve` must give the CLI's files in each format. Prints a line per check and `N passed, N failed`.
 """
 import argparse
 import json
@@ -107,15 +109,30 @@ def run_onnx(path, batch):
     return np.concatenate([session.run(["probabilities"], {"image": batch[i:i + 256]})[0] for i in range(0, len(batch), 256)])
 
 
+def triton_model_config():
+    """Triton's ModelConfig message (tritonclient's model_config_pb2, loaded without the grpc package)."""
+    import importlib.util
+    import tritonclient
+    path = os.path.join(os.path.dirname(tritonclient.__file__), "grpc", "model_config_pb2.py")
+    spec = importlib.util.spec_from_file_location("model_config_pb2", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def check_triton(repository, job, onnx_path, labels, resolution):
+    from google.protobuf import text_format
     folder = os.path.join(repository, job)
     assert open(os.path.join(folder, "1", "model.onnx"), "rb").read() == open(onnx_path, "rb").read(), "triton model.onnx differs"
     assert open(os.path.join(folder, "labels.txt")).read().splitlines() == labels
-    config = open(os.path.join(folder, "config.pbtxt")).read()
-    dims = f"dims: [ {resolution['channels']}, {resolution['height']}, {resolution['width']} ]"
-    for line in (f'name: "{job}"', 'platform: "onnxruntime_onnx"', "data_type: TYPE_UINT8", dims, f"dims: [ {len(labels)} ]",
-                 'label_filename: "labels.txt"', "dynamic_batching {", "max_batch_size: "):
-        assert line in config, f"config.pbtxt lacks {line}"
+    pb = triton_model_config()
+    config = text_format.Parse(open(os.path.join(folder, "config.pbtxt")).read(), pb.ModelConfig())
+    assert config.name == job and config.platform == "onnxruntime_onnx" and config.max_batch_size > 0, config
+    assert config.HasField("dynamic_batching"), config
+    (image,), (output,) = config.input, config.output
+    assert (image.name, image.data_type, image.format) == ("image", pb.TYPE_UINT8, pb.ModelInput.FORMAT_NCHW), image
+    assert list(image.dims) == [resolution["channels"], resolution["height"], resolution["width"]], image.dims
+    assert (output.name, output.data_type, list(output.dims), output.label_filename) == ("probabilities", pb.TYPE_FP32, [len(labels)], "labels.txt"), output
 
 
 ONNX_TO_COREML = {"Conv": "convolution", "Gemm": "innerProduct", "MaxPool": "pooling", "AveragePool": "pooling",
@@ -253,19 +270,59 @@ def check_case(bin, scratch, name, jobs, job, images_file, tta):
     assert delta <= MAX_DELTA, f"{name}: max |dp| {delta}"
 
 
+def check_http(bin, scratch, base, token, jobs, job):
+    """GET /v1/models/{id}/export in each format: the CLI's bytes (the Triton zip holds the CLI's
+    repository files), with the bearer token; 400 naming the formats; 401 without the token."""
+    import io
+    import urllib.error
+    import urllib.request
+    import zipfile
+
+    def get(query, authorised=True):
+        request = urllib.request.Request(f"{base}/v1/models/{job}/export{query}", headers={"Authorization": f"Bearer {token}"} if authorised else {})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read()
+
+    out = os.path.join(scratch, "http", job)
+    os.makedirs(out, exist_ok=True)
+    for fmt, name in (("onnx", "model.onnx"), ("coreml", "model.mlmodel"), ("triton", "repository")):
+        run([bin, "export", job, "--format", fmt, "--output", os.path.join(out, name), "--jobs-dir", jobs])
+        status, headers, body = get(f"?format={fmt}")
+        assert status == 200, (fmt, status, body[:300])
+        assert "attachment; filename=" in headers["Content-Disposition"], headers
+        if fmt == "triton":
+            archive = zipfile.ZipFile(io.BytesIO(body))
+            for member in archive.namelist():
+                assert archive.read(member) == open(os.path.join(out, name, member), "rb").read(), member
+            assert sorted(archive.namelist()) == sorted([f"{job}/config.pbtxt", f"{job}/labels.txt", f"{job}/1/model.onnx"])
+        else:
+            assert body == open(os.path.join(out, name), "rb").read(), f"{fmt}: the download differs from the CLI's file"
+    status, headers, body = get("?format=tflite")
+    assert status == 400 and b"onnx, triton, coreml" in body and headers["Content-Type"] == "application/problem+json", (status, body)
+    assert get("?format=onnx", authorised=False)[0] == 401
+    print(f"http: GET /v1/models/{job}/export in onnx, coreml and triton gave the CLI's files; 400 for tflite, 401 without the token")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
     parser.add_argument("--scratch", required=True)
     parser.add_argument("--case", nargs="+", action="append", required=True, metavar="NAME JOBS JOB IMAGES [TTA]")
+    parser.add_argument("--http", nargs=4, metavar=("BASE_URL", "TOKEN", "JOBS", "JOB"), help="also check the HTTP route against this server")
     args = parser.parse_args()
     passed = failed = 0
-    for case in args.case:
+    checks = [(case[0], lambda case=case: check_case(args.bin, args.scratch, *case[:4], case[4] if len(case) > 4 else None)) for case in args.case]
+    if args.http:
+        checks.append(("http", lambda: check_http(args.bin, args.scratch, *args.http)))
+    for name, check in checks:
         try:
-            check_case(args.bin, args.scratch, *case[:4], case[4] if len(case) > 4 else None)
+            check()
             passed += 1
-        except Exception as error:  # every case is reported, then the count decides
-            print(f"{case[0]}: FAILED: {type(error).__name__}: {error}")
+        except Exception as error:  # every check is reported, then the count decides
+            print(f"{name}: FAILED: {type(error).__name__}: {error}")
             failed += 1
     print(f"export-check: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
