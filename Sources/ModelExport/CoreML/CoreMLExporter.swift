@@ -13,7 +13,7 @@ import SwiftProtobuf
 ///   with the labels as `stringClassLabels`; metadata `labels`, `working_resolution`, `fit`,
 ///   `test_time_augmentation`.
 /// Test-time augmentation is not in the Core ML model: it runs the image itself only
-/// (`docs/export.md`).
+/// (docs/decisions/0024-export-graph.md).
 public enum CoreMLExporter {
     public static let inputName = "image"
     public static let probabilitiesName = "probabilities"

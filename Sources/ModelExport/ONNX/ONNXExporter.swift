@@ -15,6 +15,7 @@ import SwiftProtobuf
 /// - output `probabilities`: float `[N, K]`, softmax probabilities in the order of the `labels`
 ///   metadata (a JSON array). Metadata also: `working_resolution` (JSON `channels`, `height`,
 ///   `width`), `fit`, `test_time_augmentation`, `model_name`.
+/// Why this shape, and what it measured against `autovision predict`: docs/decisions/0024-export-graph.md.
 public enum ONNXExporter {
     public static let irVersion: Int64 = 8
     public static let opsetVersion: Int64 = 17
