@@ -33,7 +33,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
-        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),  // the protoc-gen-swift of Sources/ModelExport/Generated
     ],
     targets: [
         // C libraries, found through pkg-config; `providers` tell SwiftPM which apt package holds each.
