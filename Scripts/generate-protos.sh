@@ -16,10 +16,11 @@ command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq p
 [ -d .build/checkouts/swift-protobuf ] || swift package resolve
 plugin=${PROTOC_GEN_SWIFT:-}   # a protoc-gen-swift already built from the same swift-protobuf version
 if [ -z "$plugin" ]; then
-  plugin_build=.build/protoc-gen-swift
-  swift build -c release --package-path .build/checkouts/swift-protobuf --scratch-path "$plugin_build" \
-    --product protoc-gen-swift >&2
-  plugin="$plugin_build/release/protoc-gen-swift"
+  # A copy of the checkout, so building it leaves SwiftPM's managed checkout untouched.
+  source_copy=.build/protoc-gen-swift/source
+  rm -rf "$source_copy" && mkdir -p "$source_copy" && cp -R .build/checkouts/swift-protobuf/. "$source_copy"
+  swift build -c release --package-path "$source_copy" --scratch-path .build/protoc-gen-swift/build --product protoc-gen-swift >&2
+  plugin=.build/protoc-gen-swift/build/release/protoc-gen-swift
 fi
 
 generate() { # generate SCHEMA_DIR OUTPUT_DIR
