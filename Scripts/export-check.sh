@@ -5,6 +5,7 @@
 # what is checked), and GET /v1/models/{id}/export of `autovision serve` (with a token) against the CLI's
 # files. Models, each trained for 10 s:
 #   - Fashion-MNIST (gray 28x28, `small`), on 1,000 TEST images, without TTA and with the mirror view in the graph;
+#   - an ensemble of two `small` networks (their checkpoints joined as `LayerSpec.ensemble`), on the same images;
 #   - a residual network (`resnet`) on the same images, without TTA and with the five shifted views in the graph;
 #   - a colour letterboxed model on a generated 3-class shapes dataset (mixed sizes → 32x32 letterbox), as trained.
 # The Fashion-MNIST cases are copies of the two jobs whose checkpoints name the TTA policy (check_export.py),
@@ -62,9 +63,10 @@ test_images "$scratch/fm" "$scratch/fm-test.txt"
 test_images "$scratch/colour" "$scratch/colour-test.txt"
 
 small=$(train "$scratch/fm/manifest.csv" small)
+small_other=$(train "$scratch/fm/manifest.csv" small --seed 1)
 resnet=$(train "$scratch/fm/manifest.csv" resnet)
 colour=$(train "$scratch/colour/manifest.csv" small --working-size 32)
-echo "export-check.sh: trained $small (small), $resnet (resnet), $colour (colour) in $(( $(date +%s) - started )) s" >&2
+echo "export-check.sh: trained $small and $small_other (small), $resnet (resnet), $colour (colour) in $(( $(date +%s) - started )) s" >&2
 
 # The HTTP route, on the server's usual auth: a token, loopback only.
 token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
@@ -79,6 +81,7 @@ status=0
   --http "http://127.0.0.1:$port" "$token" "$jobs" "$colour" \
   --case fashion-mnist-small-no-tta "$jobs" "$small" "$scratch/fm-test.txt" none \
   --case fashion-mnist-small-mirror-tta "$jobs" "$small" "$scratch/fm-test.txt" horizontal_flip \
+  --case fashion-mnist-ensemble-of-two-small "$jobs" "$small+$small_other" "$scratch/fm-test.txt" none \
   --case fashion-mnist-resnet-no-tta "$jobs" "$resnet" "$scratch/fm-test.txt" none \
   --case fashion-mnist-resnet-shifts-tta "$jobs" "$resnet" "$scratch/fm-test.txt" shifts \
   --case colour-letterbox "$jobs" "$colour" "$scratch/colour-test.txt" || status=$?

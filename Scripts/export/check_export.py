@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks `autovision export` against the real runtimes (issue 23, item 4); Scripts/export-check.sh runs it.
 
-For each model given with --case NAME JOBS_DIR JOB_ID IMAGES_FILE [TTA]:
+For each model given with --case NAME JOBS_DIR JOB_ID IMAGES_FILE [TTA] (JOB_ID `A+B`: an ensemble of the two
+jobs' networks, written as a checkpoint of `LayerSpec.ensemble`):
 - ONNX: `onnx.checker.check_model(full_check=True)`; IR version 8, opset 17; input uint8 [batch, C, H, W],
   output float [batch, classes]; metadata `labels` (a JSON array: predict's labels), `working_resolution`, `fit`;
   onnxruntime on the TEST images (IMAGES_FILE, one path a line, at the working resolution) against
@@ -42,21 +43,55 @@ def run(args):
     return result.stdout
 
 
-def with_test_time_augmentation(jobs, job, policy):
-    """A copy of the job folder whose model.ckpt records `policy` (checkpoint: magic, version,
-    header length, JSON header, tensors, CRC-32 of everything before it)."""
-    copy = f"{job}-tta-{policy}"
-    shutil.rmtree(os.path.join(jobs, copy), ignore_errors=True)
-    os.makedirs(os.path.join(jobs, copy))
+def read_checkpoint(jobs, job):
+    """(header, tensor payloads) of a job's model.ckpt: magic, version, header length, JSON header,
+    float32 tensors in the header's `shapes`, CRC-32 of everything before it."""
     data = open(os.path.join(jobs, job, "model.ckpt"), "rb").read()
     (length,) = struct.unpack_from("<I", data, 12)
     header = json.loads(data[16:16 + length])
-    header.setdefault("metadata", {})["test_time_augmentation"] = policy
+    tensors, offset = [], 16 + length
+    for shape in header["shapes"]:
+        size = 4 * int(np.prod(shape))
+        tensors.append(data[offset:offset + size])
+        offset += size
+    return data[:12], header, tensors
+
+
+def write_checkpoint(jobs, job, prefix, header, tensors):
+    shutil.rmtree(os.path.join(jobs, job), ignore_errors=True)
+    os.makedirs(os.path.join(jobs, job))
     encoded = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
-    body = data[:12] + struct.pack("<I", len(encoded)) + encoded + data[16 + length:-4]
-    with open(os.path.join(jobs, copy, "model.ckpt"), "wb") as f:
+    body = prefix + struct.pack("<I", len(encoded)) + encoded + b"".join(tensors)
+    with open(os.path.join(jobs, job, "model.ckpt"), "wb") as f:
         f.write(body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF))
-    return copy
+
+
+def with_test_time_augmentation(jobs, job, policy):
+    """A copy of the job folder whose model.ckpt records `policy`."""
+    prefix, header, tensors = read_checkpoint(jobs, job)
+    header.setdefault("metadata", {})["test_time_augmentation"] = policy
+    write_checkpoint(jobs, f"{job}-tta-{policy}", prefix, header, tensors)
+    return f"{job}-tta-{policy}"
+
+
+def ensemble_of(jobs, first, second):
+    """A job folder whose model.ckpt averages two jobs' networks of one architecture without residual
+    blocks (`LayerSpec.ensemble`, as a final training with time left writes it): the members' parameters
+    in order, then their buffers (each BatchNorm's running mean and variance)."""
+    name = f"{first}-ensemble"
+    prefix, a, ta = read_checkpoint(jobs, first)
+    _, b, tb = read_checkpoint(jobs, second)
+    layers = a["architecture"]["layers"]
+    assert layers == b["architecture"]["layers"] and a["labelNames"] == b["labelNames"], "members must share architecture and labels"
+    assert all(layer["type"] != "residual" for layer in layers), "residual blocks may hold implicit BatchNorms"
+    buffers = 2 * sum(layer["type"] == "batchNorm" for layer in layers)
+    params = len(ta) - buffers
+    header = dict(a)
+    header["architecture"] = dict(a["architecture"], name="ensemble", layers=[{"type": "ensemble", "members": [layers, layers]}])
+    header["shapes"] = a["shapes"][:params] + b["shapes"][:params] + a["shapes"][params:] + b["shapes"][params:]
+    header["metadata"] = dict(a["metadata"], ensemble_members="2")
+    write_checkpoint(jobs, name, prefix, header, ta[:params] + tb[:params] + ta[params:] + tb[params:])
+    return name
 
 
 def pixels(paths, channels, height, width):
@@ -237,6 +272,8 @@ def coreml_layer(layer, x):
 
 
 def check_case(bin, scratch, name, jobs, job, images_file, tta):
+    if "+" in job:
+        job = ensemble_of(jobs, *job.split("+"))
     if tta:
         job = with_test_time_augmentation(jobs, job, tta)
     paths = [line.strip() for line in open(images_file) if line.strip()]
