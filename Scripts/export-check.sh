@@ -5,6 +5,7 @@
 # what is checked), and GET /v1/models/{id}/export of `autovision serve` (with a token) against the CLI's
 # files. Models, each trained for 10 s:
 #   - Fashion-MNIST (gray 28x28, `small`), on 1,000 TEST images, without TTA and with the mirror view in the graph;
+#   - the first with GELU, SiLU and average pooling in place of its ReLUs and max pools (the weights kept);
 #   - an ensemble of two `small` networks (their checkpoints joined as `LayerSpec.ensemble`), on the same images;
 #   - a residual network (`resnet`) on the same images, without TTA and with the five shifted views in the graph;
 #   - a colour letterboxed model on a generated 3-class shapes dataset (mixed sizes → 32x32 letterbox), as trained.
@@ -81,6 +82,7 @@ status=0
   --http "http://127.0.0.1:$port" "$token" "$jobs" "$colour" \
   --case fashion-mnist-small-no-tta "$jobs" "$small" "$scratch/fm-test.txt" none \
   --case fashion-mnist-small-mirror-tta "$jobs" "$small" "$scratch/fm-test.txt" horizontal_flip \
+  --case fashion-mnist-small-gelu-silu-avgpool "$jobs" "$small@other-layers" "$scratch/fm-test.txt" none \
   --case fashion-mnist-ensemble-of-two-small "$jobs" "$small+$small_other" "$scratch/fm-test.txt" none \
   --case fashion-mnist-resnet-no-tta "$jobs" "$resnet" "$scratch/fm-test.txt" none \
   --case fashion-mnist-resnet-shifts-tta "$jobs" "$resnet" "$scratch/fm-test.txt" shifts \

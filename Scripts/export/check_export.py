@@ -2,7 +2,8 @@
 """Checks `autovision export` against the real runtimes (issue 23, item 4); Scripts/export-check.sh runs it.
 
 For each model given with --case NAME JOBS_DIR JOB_ID IMAGES_FILE [TTA] (JOB_ID `A+B`: an ensemble of the two
-jobs' networks, written as a checkpoint of `LayerSpec.ensemble`):
+jobs' networks, written as a checkpoint of `LayerSpec.ensemble`; `A@other-layers`: its ReLUs as GELU and SiLU,
+its max pools as average pools):
 - ONNX: `onnx.checker.check_model(full_check=True)`; IR version 8, opset 17; input uint8 [batch, C, H, W],
   output float [batch, classes]; metadata `labels` (a JSON array: predict's labels), `working_resolution`, `fit`;
   onnxruntime on the TEST images (IMAGES_FILE, one path a line, at the working resolution) against
@@ -271,7 +272,26 @@ def coreml_layer(layer, x):
     raise ValueError(f"no reference for Core ML layer {kind}")
 
 
+def with_other_layers(jobs, job):
+    """A copy of the job whose network uses the layers without parameters that the search does not pick
+    (a candidate file can): its ReLUs become GELU, then SiLU, alternately, its max pools average pools.
+    The weights stay; the network is another one, which `autovision predict` and the exports must agree on."""
+    prefix, header, tensors = read_checkpoint(jobs, job)
+    relus = 0
+    for layer in header["architecture"]["layers"]:
+        if layer["type"] == "relu":
+            layer["type"] = "gelu" if relus % 2 == 0 else "silu"
+            relus += 1
+        elif layer["type"] == "maxPool":
+            layer["type"] = "avgPool"
+    assert relus > 0, "no ReLU to replace"
+    write_checkpoint(jobs, f"{job}-other-layers", prefix, header, tensors)
+    return f"{job}-other-layers"
+
+
 def check_case(bin, scratch, name, jobs, job, images_file, tta):
+    if job.endswith("@other-layers"):
+        job = with_other_layers(jobs, job.removesuffix("@other-layers"))
     if "+" in job:
         job = ensemble_of(jobs, *job.split("+"))
     if tta:
@@ -301,7 +321,7 @@ def check_case(bin, scratch, name, jobs, job, images_file, tta):
         coreml_note += f", its layers in NumPy vs onnxruntime max |dp| {coreml_delta:.2e} on {len(batch[subset])}"
         assert coreml_delta <= MAX_DELTA, f"Core ML reference max |dp| {coreml_delta}"
     print(f"{name}: {len(paths)} TEST images, {resolution['width']}x{resolution['height']}x{resolution['channels']} {metadata['fit']}, "
-          f"TTA {policy}, {len(ops)} ONNX nodes ({ops.count('Conv')} Conv, {ops.count('Add')} Add); "
+          f"TTA {policy}, {len(ops)} ONNX nodes ({', '.join(sorted(set(ops)))}); "
           f"argmax agreement {agreement * 100:.2f} %, max |dp| {delta:.2e}; {coreml_note}")
     assert agreement >= MIN_AGREEMENT, f"{name}: agreement {agreement}"
     assert delta <= MAX_DELTA, f"{name}: max |dp| {delta}"
