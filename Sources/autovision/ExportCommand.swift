@@ -18,6 +18,14 @@ struct ExportCommand: ParsableCommand {
     var output: String?
     @Option(help: "The job store folder.") var jobsDir = "Jobs"
     @Option(help: StoreLocation.help) var store: String?
+    @Flag(help: "Print the files written as one line of JSON last.") var json = false
+
+    struct Output: Encodable {
+        var jobID: String
+        var format: String
+        var files: [String]
+        enum CodingKeys: String, CodingKey { case jobID = "job_id", format, files }
+    }
 
     func validate() throws {
         guard ExportFormat(rawValue: format) != nil else { throw ValidationError("\(ExportError.unknownFormat(format))") }
@@ -30,7 +38,9 @@ struct ExportCommand: ParsableCommand {
             ?? Predictor(folder: JobFolder(jobsDirectory: jobs, id: jobID))
         let model = ExportableModel(predictor: predictor, name: jobID)
         let destination = URL(fileURLWithPath: output ?? defaultOutput(format))
-        for url in try ModelExporter.write(model, format: format, to: destination) { print(url.path) }
+        let files = try ModelExporter.write(model, format: format, to: destination).map(\.path)
+        files.forEach { print($0) }
+        if json { try Console.printJSON(Output(jobID: jobID, format: format.rawValue, files: files)) }
     }
 
     private func defaultOutput(_ format: ExportFormat) -> String {

@@ -12,6 +12,10 @@ import Testing
         let jobs = try Support.folder("export-jobs")
         let job = try Support.train(manifest: Support.intake("15-predict-request-bodies").appendingPathComponent("manifest.csv"), budget: 10, jobs: jobs)
         #expect(job.state == .succeeded, "\(job.failureReason ?? "")")
+        var searching = JobRecord(id: "20990101-000000-search", manifest: "/nowhere.csv", budgetSeconds: 60, seed: 0)
+        searching.state = .searching
+        try SQLiteJobStore(jobsDirectory: jobs).insertJob(searching)
+        let withoutModel = searching.id
         var configuration = Support.configuration(jobs: jobs)
         configuration.runJobs = false
         try await buildApplication(configuration: configuration).test(.live) { client in
@@ -29,6 +33,8 @@ import Testing
             let unknown = try await client.execute(uri: "/v1/models/\(job.id)/export?format=tflite", method: .get)
             try Support.expectProblem(unknown, .badRequest, contains: "formats: onnx, triton, coreml")
             try Support.expectProblem(try await client.execute(uri: "/v1/models/nothing/export", method: .get), .notFound, contains: "no model")
+            try Support.expectProblem(try await client.execute(uri: "/v1/models/\(withoutModel)/export?format=coreml", method: .get),
+                                      .conflict, contains: "no model yet")
         }
     }
 }
