@@ -1,9 +1,8 @@
 #!/usr/bin/env python3
 """Checks `autovision export` against the real runtimes (issue 23, item 4); Scripts/export-check.sh runs it.
 
-For each model given with --case NAME JOBS_DIR JOB_ID IMAGES_FILE [TTA] (JOB_ID `A+B`: an ensemble of the two
-jobs' networks, written as a checkpoint of `LayerSpec.ensemble`; `A@other-layers`: its ReLUs as GELU and SiLU,
-its max pools as average pools):
+For each model given with --case NAME JOBS_DIR JOB_ID IMAGES_FILE [TTA] (JOB_ID `A@ensemble`: a two-member
+ensemble checkpoint made from job A; `A@other-layers`: A's ReLUs as GELU and SiLU, its max pools as average pools):
 - ONNX: `onnx.checker.check_model(full_check=True)`; IR version 8, opset 17; input uint8 [batch, C, H, W],
   output float [batch, classes]; metadata `labels` (a JSON array: predict's labels), `working_resolution`, `fit`;
   onnxruntime on the TEST images (IMAGES_FILE, one path a line, at the working resolution) against
@@ -75,24 +74,26 @@ def with_test_time_augmentation(jobs, job, policy):
     return f"{job}-tta-{policy}"
 
 
-def ensemble_of(jobs, first, second):
-    """A job folder whose model.ckpt averages two jobs' networks of one architecture without residual
-    blocks (`LayerSpec.ensemble`, as a final training with time left writes it): the members' parameters
-    in order, then their buffers (each BatchNorm's running mean and variance)."""
-    name = f"{first}-ensemble"
-    prefix, a, ta = read_checkpoint(jobs, first)
-    _, b, tb = read_checkpoint(jobs, second)
-    layers = a["architecture"]["layers"]
-    assert layers == b["architecture"]["layers"] and a["labelNames"] == b["labelNames"], "members must share architecture and labels"
+def ensemble_of(jobs, job):
+    """A job folder whose model.ckpt averages two networks of the job's architecture (`LayerSpec.ensemble`,
+    as a final training with time left writes it): the job's own, and one whose last dense layer's rows
+    (weights and bias) are rotated by one class, so the members disagree. The file holds the members'
+    parameters in order, then their buffers (each BatchNorm's running mean and variance)."""
+    prefix, header, tensors = read_checkpoint(jobs, job)
+    layers = header["architecture"]["layers"]
     assert all(layer["type"] != "residual" for layer in layers), "residual blocks may hold implicit BatchNorms"
-    buffers = 2 * sum(layer["type"] == "batchNorm" for layer in layers)
-    params = len(ta) - buffers
-    header = dict(a)
-    header["architecture"] = dict(a["architecture"], name="ensemble", layers=[{"type": "ensemble", "members": [layers, layers]}])
-    header["shapes"] = a["shapes"][:params] + b["shapes"][:params] + a["shapes"][params:] + b["shapes"][params:]
-    header["metadata"] = dict(a["metadata"], ensemble_members="2")
-    write_checkpoint(jobs, name, prefix, header, ta[:params] + tb[:params] + ta[params:] + tb[params:])
-    return name
+    assert layers[-1]["type"] == "dense" and layers[-1]["bias"], "the network must end in a dense layer with bias"
+    params = len(tensors) - 2 * sum(layer["type"] == "batchNorm" for layer in layers)
+    shapes = header["shapes"]
+    rotated = list(tensors[:params])
+    for index in (params - 2, params - 1):  # the last dense layer's weight [classes, inputs] and bias [classes]
+        values = np.frombuffer(tensors[index], dtype="<f4").reshape(shapes[index])
+        rotated[index] = np.roll(values, 1, axis=0).astype("<f4").tobytes()
+    header["architecture"] = dict(header["architecture"], name="ensemble", layers=[{"type": "ensemble", "members": [layers, layers]}])
+    header["shapes"] = shapes[:params] * 2 + shapes[params:] * 2
+    header["metadata"] = dict(header["metadata"], ensemble_members="2")
+    write_checkpoint(jobs, f"{job}-ensemble", prefix, header, tensors[:params] + rotated + tensors[params:] * 2)
+    return f"{job}-ensemble"
 
 
 def pixels(paths, channels, height, width):
@@ -292,8 +293,8 @@ def with_other_layers(jobs, job):
 def check_case(bin, scratch, name, jobs, job, images_file, tta):
     if job.endswith("@other-layers"):
         job = with_other_layers(jobs, job.removesuffix("@other-layers"))
-    if "+" in job:
-        job = ensemble_of(jobs, *job.split("+"))
+    if job.endswith("@ensemble"):
+        job = ensemble_of(jobs, job.removesuffix("@ensemble"))
     if tta:
         job = with_test_time_augmentation(jobs, job, tta)
     paths = [line.strip() for line in open(images_file) if line.strip()]
