@@ -4,6 +4,7 @@
 //   C system libraries → Tensors → NN → (Training, Search) → JobService → Server → autovision
 //   C system libraries → ImageIO → Datasets ↗
 //   JobService → Benchmarks (the measurements of `bench`) → autovision
+//   JobService → ModelExport (ONNX, Triton, Core ML; swift-protobuf) → Server, autovision
 // Parsers of untrusted input sit low, apart from HTTP and SQL, so FuzzTesting/ builds only them:
 //   ImageIO, ManifestParsing (→ Datasets), ZipExtraction (→ JobService), NN's Checkpoint, PredictionAPI (→ Server)
 import PackageDescription
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),  // the protoc-gen-swift of Sources/ModelExport/Generated
     ],
     targets: [
         // C libraries, found through pkg-config; `providers` tell SwiftPM which apt package holds each.
@@ -78,9 +80,16 @@ let package = Package(
         ]),
         // The three prediction request shapes (raw, AutoML Vision, Vertex AI JSON), parsed and range-checked; no HTTP.
         .target(name: "PredictionAPI"),
+        // Export of a trained job's model to ONNX, a Triton model repository and Core ML; the protobuf
+        // messages are generated from the ONNX and Core ML schemas (Scripts/generate-protos.sh).
+        .target(name: "ModelExport", dependencies: [
+            "JobService", "Datasets", "NN", "Tensors",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
         // The HTTP service (Hummingbird 2): routes, problem+json errors, prediction batching.
         .target(name: "Server", dependencies: [
-            "JobService", "Datasets", "ImageIO", "Search", "Evaluation", "PredictionAPI",
+            "JobService", "Datasets", "ImageIO", "Search", "Evaluation", "PredictionAPI", "ModelExport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -91,7 +100,7 @@ let package = Package(
         .target(name: "Benchmarks", dependencies: ["JobService", "Search", "Training", "Datasets", "NN", "Tensors"]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(name: "autovision", dependencies: [
-            "Benchmarks", "JobService", "PostgresStore", "Server", "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors",
+            "Benchmarks", "JobService", "ModelExport", "PostgresStore", "Server", "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -113,6 +122,7 @@ let package = Package(
             "autovision", "Server", "JobService", "PostgresStore", "Search", "Datasets", "ImageIO", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
+        .testTarget(name: "ModelExportTests", dependencies: ["ModelExport", "Datasets", "NN", "Tensors", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NN", "TestSupport"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Training", "Datasets", "NN", "Tensors"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import ImageIO
 import JobService
+import ModelExport
 import PredictionAPI
 
 /// `/v1/models`: list and show the trained models, and predict with one (a model's ID is its job's ID).
@@ -17,6 +18,7 @@ struct ModelsController: APIController {
         Route(.get, "/v1/models") { models, _, _ in try models.list() },
         Route(.get, "/v1/models/{id}") { models, _, context in try models.show(context.id()) },
         Route(.post, "/v1/models/{id}/predict") { models, request, context in try await models.predict(request, id: context.id()) },
+        Route(.get, "/v1/models/{id}/export") { models, request, context in try models.export(request, id: context.id()) },
     ]
 
     func list() throws -> Response {
@@ -28,6 +30,24 @@ struct ModelsController: APIController {
         if let record = try store.model(id) { return try .json(JSONBody.records(ModelResource(record), redaction: nil)) }
         _ = try predictions.handle(for: id)  // throws the 404 / 409 with its reason
         throw APIError.notFound("no model '\(id)'")
+    }
+
+    /// The model as a download in `?format=` (`onnx`, the default; `triton`, a zip of the model
+    /// repository; `coreml`), with `Content-Disposition: attachment; filename=…`.
+    /// - Throws: 400 for an unknown format (naming the formats), 404 when there is no such job, 409
+    ///   while the job has no model, 422 when the network has a layer the exporters cannot translate.
+    func export(_ request: Request, id: String) throws -> Response {
+        let name = request.uri.queryParameters.get("format") ?? ExportFormat.onnx.rawValue
+        guard let format = ExportFormat(rawValue: name) else { throw APIError.badRequest("\(ExportError.unknownFormat(name))") }
+        _ = try predictions.handle(for: id)  // throws the 404 / 409 with its reason
+        let download: (data: Data, contentType: String, filename: String)
+        do {
+            download = try ModelExporter.download(ExportableModel(predictor: Predictor(store: store, jobID: id), name: id), format: format)
+        } catch let error as ExportError {
+            throw APIError.unprocessable("\(error)")
+        }
+        let headers: HTTPFields = [.contentType: download.contentType, .contentDisposition: "attachment; filename=\"\(download.filename)\""]
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: download.data)))
     }
 
     /// One of three request shapes (`PredictionRequest`), answered in the same shape.

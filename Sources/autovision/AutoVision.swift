@@ -7,5 +7,5 @@ struct AutoVision: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "autovision",
         abstract: "Self-hosted AutoML for image classification.",
-        subcommands: [DatasetsCommand.self, ImportCommand.self, DecodeCommand.self, TrainCommand.self, ReportCommand.self, PredictCommand.self, ServeCommand.self, WorkerCommand.self, JobsCommand.self, Bench.self])
+        subcommands: [DatasetsCommand.self, ImportCommand.self, DecodeCommand.self, TrainCommand.self, ReportCommand.self, PredictCommand.self, ExportCommand.self, ServeCommand.self, WorkerCommand.self, JobsCommand.self, Bench.self])
 }

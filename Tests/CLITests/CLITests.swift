@@ -112,6 +112,15 @@ let intake = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         #expect(old.stderr.contains("give --architecture or --candidate, not both"), "--baseline is still taken, as an alias: \(old.stderr)")
     }
 
+    @Test func exportNamesTheFormatsAndAMissingJob() throws {
+        let format = try autovision("export", "JOB", "--format", "tflite")
+        #expect(format.stderr.contains("unknown export format 'tflite' (formats: onnx, triton, coreml)"), "\(format.stderr)")
+        let jobs = FileManager.default.temporaryDirectory.appendingPathComponent("cli-export-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: jobs) }
+        let missing = try autovision("export", "20990101-000000-abcdef", "--jobs-dir", jobs.path)
+        #expect(missing.status != 0 && !missing.stderr.contains("Fatal error"), "\(missing.stderr)")
+    }
+
     @Test func decodeOfABadFileFailsClearly() throws {
         let result = try autovision("decode", "\(intake)/03-corrupt-truncated-empty/images/dog_html_error_page.jpg")
         #expect(result.status == 1)
@@ -129,6 +138,7 @@ let intake = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         ["predict", "JOB", "a.png", "--top-k", "0"], ["decode", "a.png", "--max-pixels", "0"],
         ["serve", "--max-image-bytes", "0"], ["serve", "--port", "70000"], ["serve", "--host", ""],
         ["datasets", "prepare", "fashion-mnist", "--per-class", "0"], ["bench", "predict", "JOB", "a.png", "--seconds", "inf"],
+        ["export", "JOB", "--format", "tflite"],
     ])
     func outOfRangeOptionsExitWithUsage(_ arguments: [String]) throws {
         let result = try autovisionArguments(arguments)
