@@ -14,23 +14,10 @@ cd "$(dirname "$0")/.."
 bin=.build/release/autovision
 [ -x "$bin" ] || { echo "client-check.sh: build first (swift build -c release)" >&2; exit 1; }
 
+source Scripts/lib/checks.sh
 venv=.venv-clients
-requirements=Scripts/clients/requirements.txt
-if ! cmp -s "$requirements" "$venv/requirements.txt"; then
-  echo "client-check.sh: creating $venv with $(grep -c '==' "$requirements") pinned packages" >&2
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check --only-binary=:all: -r "$requirements" >&2
-  cp "$requirements" "$venv/requirements.txt"
-fi
-
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/autovision-clients.XXXXXX")
-server=""
-cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
+ensure_venv "$venv" Scripts/clients/requirements.txt
+make_scratch
 started=$(date +%s)
 
 # The bucket: the slice's images, the dataset as Vertex's CSV (ML_USE,gs://URI,LABEL), and three TEST
@@ -54,13 +41,8 @@ with open(os.path.join(bucket, "tests.txt"), "w") as out:
 PY
 mapfile -t images <"$bucket/tests.txt"
 
-token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$bin" serve --host 127.0.0.1 --port "$port" --jobs-dir "$scratch/jobs" --api-token "$token" --map "gs://bucket=$bucket" \
-  2>"$scratch/serve.log" &
-server=$!
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$scratch/serve.log" >&2; exit 1; }
+token=$(new_token)
+start_server --jobs-dir "$scratch/jobs" --api-token "$token" --map "gs://bucket=$bucket"
 echo "client-check.sh: server on 127.0.0.1:$port, setup $(( $(date +%s) - started )) s" >&2
 
 status=0
@@ -73,12 +55,7 @@ fi
 if [ $status -eq 0 ]; then
   "$venv/bin/python" Scripts/clients/triton_check.py "127.0.0.1:$port" "$model" "$token" "${images[0]}" "${images[1]}" || status=$?
 fi
-if ! kill -0 "$server" 2>/dev/null; then
-  echo "client-check.sh: the server died" >&2; tail -n 40 "$scratch/serve.log" >&2; exit 1
-fi
-if grep -E "Fatal error|serve: .*internal" "$scratch/serve.log" >&2; then
-  echo "client-check.sh: the server logged internal errors (above)" >&2; status=1
-fi
+check_server || status=1
 [ $status -eq 0 ] || tail -n 30 "$scratch/vertex.log" >&2
 echo "client-check.sh: $(( $(date +%s) - started )) s in all, exit $status" >&2
 exit $status

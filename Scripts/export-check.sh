@@ -20,23 +20,10 @@ cd "$(dirname "$0")/.."
 bin=.build/release/autovision
 [ -x "$bin" ] || { echo "export-check.sh: build first (swift build -c release)" >&2; exit 1; }
 
+source Scripts/lib/checks.sh
 venv=.venv-export
-requirements=Scripts/export/requirements.txt
-if ! cmp -s "$requirements" "$venv/requirements.txt"; then
-  echo "export-check.sh: creating $venv with $(grep -c '==' "$requirements") pinned packages" >&2
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check --only-binary=:all: -r "$requirements" >&2
-  cp "$requirements" "$venv/requirements.txt"
-fi
-
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/autovision-export.XXXXXX")
-server=""
-cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
+ensure_venv "$venv" Scripts/export/requirements.txt
+make_scratch
 started=$(date +%s)
 jobs="$scratch/jobs"
 
@@ -72,12 +59,8 @@ colour=$(train "$scratch/colour/manifest.csv" small --working-size 32)
 echo "export-check.sh: trained $small (small), $resnet (resnet), $colour (colour) in $(( $(date +%s) - started )) s" >&2
 
 # The HTTP route, on the server's usual auth: a token, loopback only.
-token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$bin" serve --host 127.0.0.1 --port "$port" --jobs-dir "$jobs" --api-token "$token" --workers 0 2>"$scratch/serve.log" &
-server=$!
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$scratch/serve.log" >&2; exit 1; }
+token=$(new_token)
+start_server --jobs-dir "$jobs" --api-token "$token" --workers 0
 
 status=0
 "$venv/bin/python" Scripts/export/check_export.py --bin "$bin" --scratch "$scratch" \
@@ -89,11 +72,6 @@ status=0
   --case fashion-mnist-resnet-no-tta "$jobs" "$resnet" "$scratch/fm-test.txt" none \
   --case fashion-mnist-resnet-shifts-tta "$jobs" "$resnet" "$scratch/fm-test.txt" shifts \
   --case colour-letterbox "$jobs" "$colour" "$scratch/colour-test.txt" || status=$?
-if ! kill -0 "$server" 2>/dev/null; then
-  echo "export-check.sh: the server died" >&2; tail -n 40 "$scratch/serve.log" >&2; exit 1
-fi
-if grep -E "Fatal error|serve: .*internal" "$scratch/serve.log" >&2; then
-  echo "export-check.sh: the server logged internal errors (above)" >&2; status=1
-fi
+check_server || status=1
 echo "export-check.sh: $(( $(date +%s) - started )) s in all, exit $status" >&2
 exit $status

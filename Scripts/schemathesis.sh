@@ -27,13 +27,8 @@ if ! python3 -c "import schemathesis, sys; sys.exit(schemathesis.__version__ != 
 fi
 st=(python3 -m schemathesis.cli)
 
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/autovision-schemathesis.XXXXXX")
-server=""
-cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
+source Scripts/lib/checks.sh
+make_scratch
 started=$(date +%s)
 
 # A Fashion-MNIST slice and a model trained on it (the CLI and the server share the job store).
@@ -42,14 +37,8 @@ started=$(date +%s)
   >"$scratch/train.out" 2>"$scratch/train.log" || { cat "$scratch/train.log" >&2; exit 1; }
 model=$(tail -n 1 "$scratch/train.out" | python3 -c 'import json, sys; print(json.load(sys.stdin)["job_id"])')
 
-token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-"$bin" serve --host 127.0.0.1 --port "$port" --jobs-dir "$scratch/jobs" --data-root "$scratch/data" --api-token "$token" \
-  --max-budget 2s 2>"$scratch/serve.log" &
-server=$!
-for _ in $(seq 1 100); do curl -fs "$base/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs "$base/healthz" >/dev/null || { cat "$scratch/serve.log" >&2; exit 1; }
+token=$(new_token)
+start_server --jobs-dir "$scratch/jobs" --data-root "$scratch/data" --api-token "$token" --max-budget 2s
 
 # The same slice imported through the API, so the store holds a ready dataset too.
 dataset=$(curl -fsS -X POST -H "Authorization: Bearer $token" -H 'Content-Type: text/csv' --data-binary "@$scratch/data/fm/manifest.csv" \
@@ -67,11 +56,6 @@ status=0
   --checks all --phases examples,coverage,fuzzing,stateful --max-time "$max_time" "${seed_option[@]}" \
   -H "Authorization: Bearer $token" --request-timeout 30 --no-color || status=$?
 
-if ! kill -0 "$server" 2>/dev/null; then
-  echo "schemathesis.sh: the server died" >&2; tail -n 40 "$scratch/serve.log" >&2; exit 1
-fi
-if grep -E "Fatal error|serve: .*internal" "$scratch/serve.log" >&2; then
-  echo "schemathesis.sh: the server logged internal errors (above)" >&2; status=1
-fi
+check_server || status=1
 echo "schemathesis.sh: $(( $(date +%s) - started )) s in all, exit $status" >&2
 exit $status
