@@ -21,4 +21,17 @@ struct BucketMap: Sendable {
         }
         return (url, folder)
     }
+
+    /// The bytes of the file `uri` names, its size checked against `limit` before it is read.
+    /// - Throws: `resolve`'s errors; 404 when it is not a regular file; 413 beyond `limit` bytes.
+    func contents(of uri: String, limit: Int) throws -> [UInt8] {
+        let path = try resolve(uri).url.path
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard let size = attributes?[.size] as? Int, attributes?[.type] as? FileAttributeType == .typeRegular else {
+            throw APIError.notFound("\(uri) does not exist (or is not a file) in its mapped folder")
+        }
+        guard size <= limit else { throw APIError(.contentTooLarge, "\(uri) is larger than the limit of \(limit) bytes") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw APIError.notFound("\(uri) cannot be read") }
+        return Array(data)
+    }
 }

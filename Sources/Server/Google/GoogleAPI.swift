@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import JobService
 
 /// What the Vertex AI and AutoML Vision REST APIs share here: resource names, `google.protobuf.Any`
 /// bodies, `google.rpc.Status` errors and `google.longrunning.Operation`s.
@@ -153,5 +154,17 @@ struct ProtoInt64: Decodable {
         } else {
             throw APIError.badRequest("expected an integer (a number or a decimal string)")
         }
+    }
+}
+
+extension JobStore {
+    /// Resource `id` of `kind` read back as the `T` it was saved as; `nil` when there is none (or it no longer decodes).
+    func document<T: Decodable>(_ type: T.Type, kind: String, id: String) throws -> T? {
+        try resource(kind: kind, id: id).flatMap { try? JSONDecoder.google.decode(T.self, from: $0) }
+    }
+
+    /// Every resource of `kind` that decodes as `T`, oldest first.
+    func documents<T: Decodable>(_ type: T.Type, kind: String) throws -> [T] {
+        try resources(kind: kind).compactMap { try? JSONDecoder.google.decode(T.self, from: $0) }
     }
 }

@@ -14,6 +14,8 @@ final class GoogleBatchPredictions: Sendable {
     let maxImageBytes: Int
 
     static let kind = "batch_prediction_job"
+    /// The largest file of instances a batch reads (a line per image).
+    static let maxInstancesFileBytes = 64 << 20
 
     /// Which API started a batch: it decides the input and output formats.
     enum API: String, Codable { case vertex, automl }
@@ -43,11 +45,11 @@ final class GoogleBatchPredictions: Sendable {
     }
 
     func batch(_ id: String) throws -> Batch? {
-        try store.resource(kind: Self.kind, id: id).flatMap { try? JSONDecoder.google.decode(Batch.self, from: $0) }
+        try store.document(Batch.self, kind: Self.kind, id: id)
     }
 
     func batches() throws -> [Batch] {
-        try store.resources(kind: Self.kind).compactMap { try? JSONDecoder.google.decode(Batch.self, from: $0) }
+        try store.documents(Batch.self, kind: Self.kind)
     }
 
     func save(_ batch: Batch) throws { try store.saveResource(kind: Self.kind, id: batch.id, JSONBody.values(batch)) }
@@ -125,9 +127,8 @@ final class GoogleBatchPredictions: Sendable {
     /// Vertex: JSON lines `{"content": "gs://…", "mimeType": …}`; AutoML: CSV lines whose first field is the image's URI.
     func instances(of batch: Batch) throws -> [Instance] {
         try batch.inputURIs.flatMap { uri -> [Instance] in
-            guard let data = FileManager.default.contents(atPath: try localPath(uri).path), let text = String(data: data, encoding: .utf8) else {
-                throw APIError.badRequest("\(uri) does not exist (or is not UTF-8 text)")
-            }
+            let bytes = try BucketMap(folders: bucketMap).contents(of: uri, limit: Self.maxInstancesFileBytes)
+            guard let text = String(validating: bytes, as: UTF8.self) else { throw APIError.badRequest("\(uri) is not UTF-8 text") }
             return text.split(whereSeparator: \.isNewline).compactMap { line -> Instance? in
                 let trimmed = line.trimmingCharacters(in: .whitespaces)
                 guard !trimmed.isEmpty else { return nil }
@@ -138,13 +139,7 @@ final class GoogleBatchPredictions: Sendable {
         }
     }
 
-    func readImage(_ uri: String) throws -> [UInt8] {
-        let path = try localPath(uri).path
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-        guard let size, let data = FileManager.default.contents(atPath: path) else { throw APIError.notFound("\(uri) does not exist") }
-        guard size <= maxImageBytes else { throw APIError(.contentTooLarge, "\(uri) is larger than the limit of \(maxImageBytes) bytes") }
-        return Array(data)
-    }
+    func readImage(_ uri: String) throws -> [UInt8] { try BucketMap(folders: bucketMap).contents(of: uri, limit: maxImageBytes) }
 
     /// Vertex: `{"instance": …, "prediction": {"ids", "displayNames", "confidences"}}`; AutoML: `{"ID": uri, "annotations": [...]}`.
     static func line(api: API, instance: Instance, predictions: [Prediction], labels: [String]) -> [String: Any] {

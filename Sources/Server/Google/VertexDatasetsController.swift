@@ -57,7 +57,7 @@ struct VertexDatasetsController: APIController {
 
     /// The `Dataset` resource of `id`: a shell before its import, our dataset after (or one uploaded through `/v1/datasets`).
     func resource(_ id: String, parent: String) throws -> VertexDataset {
-        let shell = try store.resource(kind: Self.kind, id: id).flatMap { try? JSONDecoder.google.decode(Shell.self, from: $0) }
+        let shell = try store.document(Shell.self, kind: Self.kind, id: id)
         let record = try store.dataset(id)
         guard shell != nil || record != nil else { throw APIError.notFound("no dataset '\(id)' (list them with GET /v1/\(parent)/datasets)") }
         return VertexDataset(name: "\(parent)/datasets/\(id)", displayName: shell?.displayName ?? record?.name ?? id,
@@ -67,7 +67,7 @@ struct VertexDatasetsController: APIController {
     }
 
     func list(parent: String) throws -> Response {
-        let shells = try store.resources(kind: Self.kind).compactMap { try? JSONDecoder.google.decode(Shell.self, from: $0) }
+        let shells = try store.documents(Shell.self, kind: Self.kind)
         let records = try store.datasets()
         let ids = shells.filter { shell in !records.contains { $0.id == shell.id } }.map(\.id) + records.map(\.id)
         return try Google.answer(VertexDatasetList(datasets: ids.compactMap { try? resource($0, parent: parent) }))
@@ -105,16 +105,18 @@ struct VertexDatasetsController: APIController {
         guard let configs = body.importConfigs, configs.count == 1, let uris = configs[0].gcsSource?.uris, uris.count == 1 else {
             throw APIError.badRequest("import exactly one file: \(Self.importHelp)")
         }
-        let shell = try store.resource(kind: Self.kind, id: id).flatMap { try? JSONDecoder.google.decode(Shell.self, from: $0) }
+        let shell = try store.document(Shell.self, kind: Self.kind, id: id)
         guard let shell else { throw APIError.notFound("no dataset '\(id)' (create it with POST /v1/\(parent)/datasets)") }
         if try store.dataset(id) != nil { throw APIError.conflict("dataset '\(id)' has its data already: create a new dataset to import other data") }
         let schema = configs[0].importSchemaUri ?? ""
         guard schema.isEmpty || schema.contains("image_classification") else {
             throw APIError.badRequest("only image classification imports are supported, got importSchemaUri \(schema)")
         }
-        let (file, folder) = try BucketMap(folders: configuration.bucketMap).resolve(uris[0])
+        let buckets = BucketMap(folders: configuration.bucketMap)
+        let (file, folder) = try buckets.resolve(uris[0])
         guard file != folder else { throw APIError.badRequest("'\(uris[0])' names a bucket, not a file in it") }
-        let bytes = try readManifest(file, uri: uris[0])
+        let bytes = try buckets.contents(of: uris[0], limit: configuration.maxManifestBytes)
+        guard !bytes.isEmpty else { throw APIError.badRequest("\(uris[0]) is empty") }
         let csv = file.pathExtension.lowercased() == "jsonl" ? try VertexJSONL.csvManifest(bytes) : bytes
         let record = try DatasetUpload.register(manifest: csv, root: folder, multiLabel: schema.contains("multi_label"), name: shell.displayName,
                                                 jobsDirectory: configuration.jobsDirectory, id: id, bucketMap: configuration.bucketMap)
@@ -131,18 +133,6 @@ struct VertexDatasetsController: APIController {
         case .ready: return .finished(name, type: "google.cloud.aiplatform.v1.ImportDataResponse", EmptyMessage())
         case .failed: return .failed(name, RPCStatus("INVALID_ARGUMENT", record.failureReason ?? "the import failed"))
         }
-    }
-
-    func readManifest(_ file: URL, uri: String) throws -> [UInt8] {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: file.path)
-        guard let size = attributes?[.size] as? Int, attributes?[.type] as? FileAttributeType == .typeRegular,
-              let data = FileManager.default.contents(atPath: file.path)
-        else { throw APIError.notFound("\(uri) does not exist (or is not a file) in its mapped folder") }
-        guard size <= configuration.maxManifestBytes else {
-            throw APIError(.contentTooLarge, "\(uri) is larger than the manifest limit of \(configuration.maxManifestBytes) bytes")
-        }
-        guard !data.isEmpty else { throw APIError.badRequest("\(uri) is empty") }
-        return Array(data)
     }
 }
 

@@ -58,11 +58,11 @@ struct VertexEndpointsController: APIController {
     }
 
     static func endpoints(in store: any JobStore) throws -> [Stored] {
-        try store.resources(kind: kind).compactMap { try? JSONDecoder.google.decode(Stored.self, from: $0) }
+        try store.documents(Stored.self, kind: kind)
     }
 
     func stored(_ id: String) throws -> Stored? {
-        try store.resource(kind: Self.kind, id: id).flatMap { try? JSONDecoder.google.decode(Stored.self, from: $0) }
+        try store.document(Stored.self, kind: Self.kind, id: id)
     }
 
     func save(_ endpoint: Stored) throws { try store.saveResource(kind: Self.kind, id: endpoint.id, JSONBody.values(endpoint)) }
