@@ -12,6 +12,7 @@ recorded ones, the build says so, names the packages whose versions differ from 
 keeps the new dataset and exits 3; `--record` writes the new checksums instead (commit them).
 """
 import argparse
+import hashlib
 import importlib.metadata
 import shutil
 import sys
@@ -21,12 +22,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from suite import common, desktop_art, digits, icons, letters
+from suite import common, desktop_art, digits, icons, letters, multi_shapes
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "Datasets"
 CHECKSUMS = DATASETS / "suite.sha256"
-MODULES = {m.NAME: m for m in (letters, icons, digits, desktop_art)}
+MODULES = {m.NAME: m for m in (letters, icons, digits, desktop_art, multi_shapes)}
 PYPI = ("pillow", "numpy", "scikit-learn")
 HEADER = """\
 # Expected SHA-256 of each dataset Scripts/make-suite.sh builds: of its manifest.csv, and of all its
@@ -60,9 +61,46 @@ def write_checksums(recorded):
     CHECKSUMS.write_text(HEADER + "\n".join(lines) + "\n")
 
 
+def row_labels(label):
+    """A row's labels: a multi-label set's rows carry a tuple of them, the others one string."""
+    return (label,) if isinstance(label, str) else tuple(label)
+
+
+def write_manifest(folder, rows):
+    """common.write_manifest, or for a multi-label set's rows (set, path, (label, ...)) the lines
+    `SET,path,label1,label2,...`, checked, sorted and written the same way."""
+    if all(isinstance(label, str) for _, _, label in rows):
+        return common.write_manifest(folder, rows)
+    rows = sorted(rows, key=lambda r: r[1])
+    lines = []
+    for set_name, path, labels in rows:
+        if set_name not in common.SETS:
+            raise ValueError(f"a multi-label row needs a set column: {path}")
+        for field in (path, *labels):
+            if not field or any(c in field for c in ',"\r\n') or field != field.strip():
+                raise ValueError(f"field needs quoting or is empty: {field!r}")
+        lines.append(",".join([set_name, path, *labels]))
+    (Path(folder) / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return rows
+
+
+def digests(folder, multi_label):
+    """common.digests; a multi-label manifest's image path is its second field (the set column is
+    always written there), not its second-last."""
+    if not multi_label:
+        return common.digests(folder)
+    folder = Path(folder)
+    manifest = (folder / "manifest.csv").read_bytes()
+    images = hashlib.sha256()
+    rows = manifest.decode().splitlines()
+    for line in rows:
+        images.update((folder / line.split(",")[1]).read_bytes())
+    return hashlib.sha256(manifest).hexdigest(), images.hexdigest(), len(rows)
+
+
 def statistics(folder, rows):
     """A one-paragraph summary of a built dataset (also the numbers of Datasets/README.md)."""
-    labels = Counter(label for _, _, label in rows)
+    labels = Counter(label for _, _, field in rows for label in row_labels(field))
     sets = Counter(s or "none (auto split)" for s, _, _ in rows)
     sizes = []
     for _, path, _ in rows:
@@ -71,10 +109,27 @@ def statistics(folder, rows):
     widths, heights = [w for w, _ in sizes], [h for _, h in sizes]
     megabytes = sum((folder / p).stat().st_size for _, p, _ in rows) / 1e6
     largest, smallest = labels.most_common()[0], labels.most_common()[-1]
-    return (f"{len(rows):,} images, {len(labels)} classes ({largest[0]} {largest[1]:,} … {smallest[0]} "
-            f"{smallest[1]:,}: {largest[1] / smallest[1]:.1f}:1), width {min(widths)}–{max(widths)} px, "
-            f"height {min(heights)}–{max(heights)} px, {len(set(sizes))} distinct sizes, {megabytes:.1f} MB; "
-            f"sets: " + ", ".join(f"{s} {n:,}" for s, n in sorted(sets.items())))
+    summary = (f"{len(rows):,} images, {len(labels)} classes ({largest[0]} {largest[1]:,} … {smallest[0]} "
+               f"{smallest[1]:,}: {largest[1] / smallest[1]:.1f}:1), width {min(widths)}–{max(widths)} px, "
+               f"height {min(heights)}–{max(heights)} px, {len(set(sizes))} distinct sizes, {megabytes:.1f} MB; "
+               f"sets: " + ", ".join(f"{s} {n:,}" for s, n in sorted(sets.items())))
+    if all(isinstance(field, str) for _, _, field in rows):
+        return summary
+    cardinality = Counter(len(row_labels(field)) for _, _, field in rows)
+    order = [label for label, _ in labels.most_common()]
+    lines = [summary.replace(" classes (", " labels ("),
+             "  labels per image: " + ", ".join(f"{k}: {n:,}" for k, n in sorted(cardinality.items()))
+             + f" (mean {sum(k * n for k, n in cardinality.items()) / len(rows):.2f}); "
+             + f"{len({row_labels(f) for _, _, f in rows})} label combinations",
+             "  images with each label".ljust(30) + "".join(label.rjust(15) for label in order)]
+    for set_name in sorted(sets, key=lambda s: common.SETS.index(s) if s in common.SETS else 9):
+        counted = Counter(label for s, _, field in rows if (s or "none (auto split)") == set_name
+                          for label in row_labels(field))
+        lines.append(f"  {set_name} {sets[set_name]:,}".ljust(30) + "".join(
+            f"{counted[label]:>7,} {100 * counted[label] / sets[set_name]:5.1f} %" for label in order))
+    lines.append(f"  all {len(rows):,}".ljust(30) + "".join(
+        f"{labels[label]:>7,} {100 * labels[label] / len(rows):5.1f} %" for label in order))
+    return "\n".join(lines)
 
 
 def write_sources(folder, module, found):
@@ -106,15 +161,16 @@ def build(name, record, recorded):
     module = MODULES[name]
     started = time.monotonic()
     partial = common.fresh_dir(DATASETS / f".{name}.partial")
-    rows = common.write_manifest(partial, module.build(partial))
+    rows = write_manifest(partial, module.build(partial))
     found = sources(module)
     write_sources(partial, module, found)
     final = DATASETS / name
     if final.exists():
         shutil.rmtree(final)
     partial.rename(final)
-    manifest_sha, images_sha, count = common.digests(final)
-    print(f"{name}: {statistics(final, rows)}; built in {time.monotonic() - started:.1f} s")
+    manifest_sha, images_sha, count = digests(final, getattr(module, "MULTI_LABEL", False))
+    summary, _, table = statistics(final, rows).partition("\n")  # a multi-label set adds a table
+    print(f"{name}: {summary}; built in {time.monotonic() - started:.1f} s" + (f"\n{table}" if table else ""))
     got = (manifest_sha, images_sha, count, found)
     problems = compare(name, got, recorded)
     if record:
