@@ -60,7 +60,7 @@ let package = Package(
         // Metrics and the evaluation report (JSON, HTML, terminal); no tensors, images or I/O beyond rendering.
         .target(name: "Evaluation"),
         // Training loop, batches, data splits: turns an ArchitectureSpec and a TrainingConfig into weights.
-        .target(name: "Training", dependencies: ["NN", "Tensors", "Datasets"]),
+        .target(name: "Training", dependencies: ["NN", "Tensors", "Datasets", "Evaluation"]),
         // Budgeted architecture search: search space, ASHA with regularized evolution.
         .target(name: "Search", dependencies: ["Training", "NN", "Tensors"]),
         // Safe zip extraction with limits, and the layout of an extracted dataset zip. JobService re-exports it.

@@ -10,7 +10,10 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     public var jobID: String?
     /// ISO 8601 timestamp (UTC) of the report.
     public var createdAt: String
-    public var test: TestEvaluation
+    /// The TEST metrics of a single-label model; `nil` for a multi-label one.
+    public var test: TestEvaluation?
+    /// The TEST metrics of a multi-label model (JSON: under `test` too, with `multi_label: true`).
+    public var multiLabelTest: MultiLabelEvaluation?
     public var dataset: DatasetSummary?
     public var search: SearchLog?
     public var budget: BudgetSummary?
@@ -24,14 +27,27 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
         case jobID = "job_id"
         case createdAt = "created_at"
         case test, dataset, search, budget, machine, model, warnings
+        case multiLabel = "multi_label"
+    }
+
+    /// Whether the model gives each label its own score (`multiLabelTest`).
+    public var multiLabel: Bool { multiLabelTest != nil }
+
+    /// A multi-label model's report; the other parameters as the single-label initialiser's.
+    public init(multiLabelTest: MultiLabelEvaluation, jobID: String? = nil, createdAt: Date = Date(), dataset: DatasetSummary? = nil,
+                search: SearchLog? = nil, budget: BudgetSummary? = nil, machine: MachineInfo? = nil, model: ModelSummary? = nil,
+                warnings: [String] = []) {
+        self.init(test: nil, multiLabelTest: multiLabelTest, jobID: jobID, createdAt: createdAt, dataset: dataset, search: search,
+                  budget: budget, machine: machine, model: model, warnings: warnings)
     }
 
     public init(
-        test: TestEvaluation, jobID: String? = nil, createdAt: Date = Date(),
+        test: TestEvaluation?, multiLabelTest: MultiLabelEvaluation? = nil, jobID: String? = nil, createdAt: Date = Date(),
         dataset: DatasetSummary? = nil, search: SearchLog? = nil, budget: BudgetSummary? = nil,
         machine: MachineInfo? = nil, model: ModelSummary? = nil, warnings: [String] = []
     ) {
         self.test = test
+        self.multiLabelTest = multiLabelTest
         self.jobID = jobID
         self.createdAt = ISO8601DateFormatter().string(from: createdAt)
         self.dataset = dataset
@@ -47,7 +63,11 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         jobID = try c.decodeIfPresent(String.self, forKey: .jobID)
         createdAt = try c.decode(String.self, forKey: .createdAt)
-        test = try c.decode(TestEvaluation.self, forKey: .test)
+        if try c.decodeIfPresent(Bool.self, forKey: .multiLabel) == true {
+            multiLabelTest = try c.decode(MultiLabelEvaluation.self, forKey: .test)
+        } else {
+            test = try c.decode(TestEvaluation.self, forKey: .test)
+        }
         dataset = try c.decodeIfPresent(DatasetSummary.self, forKey: .dataset)
         search = try c.decodeIfPresent(SearchLog.self, forKey: .search)
         budget = try c.decodeIfPresent(BudgetSummary.self, forKey: .budget)
@@ -56,17 +76,28 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
         warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
     }
 
-    /// A warning for each of TEST and VALIDATION on which the model's accuracy is at or below the
-    /// majority-class baseline's: such a model has learned nothing a constant answer could not, and
+    /// A warning for each of TEST and VALIDATION on which the model's accuracy (multi-label: mean AP)
+    /// is at or below the baseline's: such a model has learned nothing a constant answer could not, and
     /// a job must say so wherever its accuracy is shown (issue 19: a served model scored 0.12 %
     /// TEST where always answering the largest class scored 26.6 %, and nothing said so).
     public func baselineWarnings() -> [String] {
         var warnings: [String] = []
-        if let baseline = test.baseline, test.examples > 0, test.accuracy <= baseline.accuracy {
+        if let multiLabelTest {
+            if let score = multiLabelTest.meanAveragePrecision, let baseline = multiLabelTest.baseline.meanAveragePrecision, score <= baseline {
+                warnings.append("the model is no better than scoring each label by its TRAIN prevalence: TEST mean AP "
+                    + "\(Format.percent(score, digits: 2)) against \(Format.percent(baseline, digits: 2)) for that baseline")
+            }
+            if let model, let score = model.validationScore, let baseline = model.validationBaselineScore, score <= baseline {
+                warnings.append("the model is no better than scoring each label by its TRAIN prevalence on VALIDATION: mean AP "
+                    + "\(Format.percent(score, digits: 2)) against \(Format.percent(baseline, digits: 2)) for that baseline")
+            }
+            return warnings
+        }
+        if let test, let baseline = test.baseline, test.examples > 0, test.accuracy <= baseline.accuracy {
             warnings.append("the model is no better than always answering '\(baseline.majorityClass)': TEST accuracy "
                 + "\(Format.percent(test.accuracy, digits: 2)) against \(Format.percent(baseline.accuracy, digits: 2)) for that majority-class baseline")
         }
-        if let model, let accuracy = model.validationAccuracy, let baseline = model.validationBaselineAccuracy, accuracy <= baseline {
+        if let model, let accuracy = model.validationScore, let baseline = model.validationBaselineScore, accuracy <= baseline {
             warnings.append("the model is no better than always answering the most frequent class on VALIDATION: "
                 + "\(Format.percent(accuracy, digits: 2)) against \(Format.percent(baseline, digits: 2)) for that majority-class baseline")
         }
@@ -77,7 +108,8 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeOrNull(jobID, forKey: .jobID)
         try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(test, forKey: .test)
+        if let multiLabelTest { try c.encode(multiLabelTest, forKey: .test) } else { try c.encodeOrNull(test, forKey: .test) }
+        try c.encode(multiLabel, forKey: .multiLabel)
         try c.encodeOrNull(dataset, forKey: .dataset)
         try c.encodeOrNull(search, forKey: .search)
         try c.encodeOrNull(budget, forKey: .budget)
@@ -142,23 +174,23 @@ public struct TrialSummary: Codable, Sendable, Equatable {
     /// Epochs trained (the trial's fidelity).
     public var epochs: Int
     /// VALIDATION accuracy in [0, 1]; `nil` when the trial failed or was stopped before evaluating.
-    public var validationAccuracy: Double?
+    public var validationScore: Double?
     /// Wall-clock seconds the trial took.
     public var seconds: Double
 
-    public init(id: Int, architecture: String, parameters: Int, flops: Int, epochs: Int, validationAccuracy: Double?, seconds: Double) {
+    public init(id: Int, architecture: String, parameters: Int, flops: Int, epochs: Int, validationScore: Double?, seconds: Double) {
         self.id = id
         self.architecture = architecture
         self.parameters = parameters
         self.flops = flops
         self.epochs = epochs
-        self.validationAccuracy = validationAccuracy
+        self.validationScore = validationScore
         self.seconds = seconds
     }
 
     enum CodingKeys: String, CodingKey {
         case id, architecture, parameters, flops, epochs
-        case validationAccuracy = "validation_accuracy"
+        case validationScore = "validation_accuracy"
         case seconds
     }
 
@@ -169,7 +201,7 @@ public struct TrialSummary: Codable, Sendable, Equatable {
         parameters = try c.decode(Int.self, forKey: .parameters)
         flops = try c.decode(Int.self, forKey: .flops)
         epochs = try c.decode(Int.self, forKey: .epochs)
-        validationAccuracy = try c.decodeIfPresent(Double.self, forKey: .validationAccuracy)
+        validationScore = try c.decodeIfPresent(Double.self, forKey: .validationScore)
         seconds = try c.decodeIfPresent(Double.self, forKey: .seconds) ?? 0
     }
 
@@ -180,7 +212,7 @@ public struct TrialSummary: Codable, Sendable, Equatable {
         try c.encode(parameters, forKey: .parameters)
         try c.encode(flops, forKey: .flops)
         try c.encode(epochs, forKey: .epochs)
-        try c.encodeFinite(validationAccuracy, forKey: .validationAccuracy)
+        try c.encodeFinite(validationScore, forKey: .validationScore)
         try c.encodeFinite(seconds, forKey: .seconds)
     }
 }
@@ -239,16 +271,18 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     /// or `shifts` (the image and its four one-pixel shifts); see `NN.TestTimeAugmentation`.
     /// `nil` in reports written before it existed.
     public var testTimeAugmentation: String?
-    /// VALIDATION accuracy of the model as served (with its test-time augmentation), a fraction.
-    public var validationAccuracy: Double?
-    /// Accuracy on VALIDATION of always answering TRAIN's most frequent class (the majority-class
-    /// baseline `validationAccuracy` must beat); `nil` in reports written before it.
-    public var validationBaselineAccuracy: Double?
+    /// VALIDATION accuracy (multi-label: mean AP) of the model as served (with its test-time
+    /// augmentation), a fraction. JSON keys keep their names from before multi-label models.
+    public var validationScore: Double?
+    /// The same score of the baseline on VALIDATION (always answering TRAIN's most frequent class;
+    /// multi-label: each label scored by its TRAIN prevalence), which `validationScore` must beat;
+    /// `nil` in reports written before it.
+    public var validationBaselineScore: Double?
 
     enum CodingKeys: String, CodingKey {
         case architecture, parameters, flops
-        case testTimeAugmentation = "test_time_augmentation", validationAccuracy = "validation_accuracy"
-        case validationBaselineAccuracy = "validation_baseline_accuracy"
+        case testTimeAugmentation = "test_time_augmentation", validationScore = "validation_accuracy"
+        case validationBaselineScore = "validation_baseline_accuracy"
     }
 
     /// How predictions are averaged, for the summaries (`nil`: one view).
@@ -260,13 +294,13 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         }
     }
 
-    public init(architecture: String, parameters: Int, flops: Int, testTimeAugmentation: String? = nil, validationAccuracy: Double? = nil,
-                validationBaselineAccuracy: Double? = nil) {
+    public init(architecture: String, parameters: Int, flops: Int, testTimeAugmentation: String? = nil, validationScore: Double? = nil,
+                validationBaselineScore: Double? = nil) {
         self.architecture = architecture
         self.parameters = parameters
         self.flops = flops
         self.testTimeAugmentation = testTimeAugmentation
-        self.validationAccuracy = validationAccuracy
-        self.validationBaselineAccuracy = validationBaselineAccuracy
+        self.validationScore = validationScore
+        self.validationBaselineScore = validationBaselineScore
     }
 }

@@ -35,13 +35,17 @@ extension EvaluationReport {
         for warning in warnings {
             page += "<p style=\"border:2px solid #cf222e;background:#ffebe9;padding:.5em 1em\"><strong>Warning:</strong> \(warning.htmlEscaped)</p>\n"
         }
-        page += headlineSection() + confusionSection() + perClassSection() + mistakesSection() + searchSection() + runSection()
+        if let multiLabelTest {
+            page += multiLabelSection(multiLabelTest)
+        } else if let test {
+            page += headlineSection(test) + confusionSection(test) + perClassSection(test) + mistakesSection(test)
+        }
+        page += searchSection() + runSection()
         page += "</body></html>\n"
         return page
     }
 
-    private func headlineSection() -> String {
-        let t = test
+    private func headlineSection(_ t: TestEvaluation) -> String {
         var rows: [(String, String)] = [
             ("TEST examples", String(t.examples)),
             ("Accuracy", Format.percent(t.accuracy)),
@@ -70,9 +74,16 @@ extension EvaluationReport {
         return html
     }
 
-    /// The heat map: colour from the row-normalised value (white → dark blue), count in each cell.
-    private func confusionSection() -> String {
+    private func confusionSection(_ test: TestEvaluation) -> String {
         let matrix = test.confusionMatrix
+        return "<h2>Confusion matrix</h2>\n<p class=\"muted\">Rows: true label; columns: predicted label. Colour: fraction of the row; numbers: counts.</p>\n"
+            + heatMap(labels: matrix.labels, counts: matrix.counts, normalized: matrix.normalized, title: "Confusion matrix")
+    }
+
+    /// A matrix as an SVG heat map: colour from the row-normalised value (white → dark blue), count
+    /// in each cell, rows "true" and columns "predicted".
+    private func heatMap(labels names: [String], counts: [[Int]], normalized: [[Double]], title: String) -> String {
+        let matrix = (labels: names, counts: counts, normalized: normalized)
         let k = matrix.labels.count
         guard k > 0 else { return "" }
         let cell = max(14.0, min(48.0, 640.0 / Double(k)))
@@ -80,7 +91,7 @@ extension EvaluationReport {
         let labelSpace = min(170.0, 7.0 * Double(labels.map(\.count).max() ?? 4) + 14)
         let left = labelSpace + 18, top = labelSpace + 18
         let width = left + cell * Double(k) + 10, height = top + cell * Double(k) + 10
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"Confusion matrix\">\n"
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(title.htmlEscaped)\">\n"
         svg += "<text x=\"\(Int(left + cell * Double(k) / 2))\" y=\"12\" text-anchor=\"middle\" font-size=\"12\" fill=\"#57606a\">predicted</text>\n"
         svg += "<text transform=\"translate(12 \(Int(top + cell * Double(k) / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"12\" fill=\"#57606a\">true</text>\n"
         let fontSize = max(8, min(13, cell * 0.32))
@@ -103,10 +114,46 @@ extension EvaluationReport {
             }
         }
         svg += "</svg>\n"
-        return "<h2>Confusion matrix</h2>\n<p class=\"muted\">Rows: true label; columns: predicted label. Colour: fraction of the row; numbers: counts.</p>\n" + svg
+        return svg
     }
 
-    private func perClassSection() -> String {
+    /// A multi-label model's TEST metrics: the headline figures beside the prevalence baseline's,
+    /// the co-occurrence of true and predicted labels as a heat map, and the per-label table.
+    private func multiLabelSection(_ m: MultiLabelEvaluation) -> String {
+        let b = m.baseline
+        let rows: [(String, String, String)] = [
+            ("TEST examples", String(m.examples), ""),
+            ("True labels per image (label cardinality)", Format.number(m.labelCardinality, digits: 2), ""),
+            ("Predicted labels per image", Format.number(m.predictedLabelCardinality, digits: 2), ""),
+            ("Mean average precision", Format.percent(m.meanAveragePrecision), Format.percent(b.meanAveragePrecision)),
+            ("Micro F1 at the per-label thresholds", Format.percent(m.microF1), Format.percent(b.microF1)),
+            ("Macro F1", Format.percent(m.macroF1), Format.percent(b.macroF1)),
+            ("Micro precision / recall", "\(Format.percent(m.microPrecision)) / \(Format.percent(m.microRecall))", ""),
+            ("Subset accuracy (every label right)", Format.percent(m.subsetAccuracy), Format.percent(b.subsetAccuracy)),
+            ("Hamming loss (wrong label decisions)", Format.number(m.hammingLoss), Format.number(b.hammingLoss)),
+        ]
+        var html = "<h2>Test metrics (multi-label)</h2>\n<table class=\"headline\">\n"
+            + "<tr><th></th><th>Model</th><th>Baseline: each label scored by its TRAIN prevalence</th></tr>\n"
+        for (name, value, baseline) in rows {
+            html += "<tr><td>\(name.htmlEscaped)</td><td>\(value.htmlEscaped)</td><td>\(baseline.htmlEscaped)</td></tr>\n"
+        }
+        html += "</table>\n"
+        let support = m.perLabel.map(\.support)
+        let normalized = m.coOccurrence.counts.enumerated().map { r, row in row.map { support[r] > 0 ? Double($0) / Double(support[r]) : 0 } }
+        html += "<h2>True and predicted labels</h2>\n<p class=\"muted\">Rows: a label the image has; columns: a label predicted for it. "
+            + "The diagonal counts each label's true positives. Colour: fraction of the row label's images.</p>\n"
+            + heatMap(labels: m.coOccurrence.labels, counts: m.coOccurrence.counts, normalized: normalized, title: "Co-occurrence of true and predicted labels")
+        html += "<h2>Per label</h2>\n<table>\n<tr><th>Label</th><th>Threshold</th><th>Precision</th><th>Recall</th><th>F1</th><th>Support</th>"
+            + "<th>Avg precision</th><th>ROC AUC</th><th>TRAIN share</th></tr>\n"
+        for row in m.perLabel {
+            html += "<tr><td>\(row.label.htmlEscaped)</td><td>\(Format.number(row.threshold, digits: 2))</td><td>\(Format.percent(row.precision))</td>"
+                + "<td>\(Format.percent(row.recall))</td><td>\(Format.percent(row.f1))</td><td>\(row.support)</td>"
+                + "<td>\(Format.number(row.averagePrecision))</td><td>\(Format.number(row.auc))</td><td>\(Format.percent(row.trainPrevalence))</td></tr>\n"
+        }
+        return html + "</table>\n"
+    }
+
+    private func perClassSection(_ test: TestEvaluation) -> String {
         let rows = test.perClass
         guard !rows.isEmpty else { return "" }
         let labelSpace = min(170.0, 7.0 * Double(rows.map { Format.truncated($0.label, 22).count }.max() ?? 4) + 10)
@@ -139,7 +186,7 @@ extension EvaluationReport {
         return "<h2>Per class</h2>\n" + svg + table
     }
 
-    private func mistakesSection() -> String {
+    private func mistakesSection(_ test: TestEvaluation) -> String {
         var html = ""
         if !test.mostConfused.isEmpty {
             html += "<h2>Most confused</h2>\n<table>\n<tr><th>True label</th><th>Predicted as</th><th>Examples</th></tr>\n"
@@ -171,7 +218,7 @@ extension EvaluationReport {
         var points = [(x: Double, y: Double)]()
         for trial in search.trials {
             elapsed += trial.seconds.isFinite ? max(0, trial.seconds) : 0
-            if let accuracy = trial.validationAccuracy, accuracy.isFinite { points.append((elapsed, clamp(accuracy))) }
+            if let accuracy = trial.validationScore, accuracy.isFinite { points.append((elapsed, clamp(accuracy))) }
         }
         if !points.isEmpty {
             let width = 660.0, height = 300.0, left = 52.0, right = 16.0, top = 16.0, bottom = 40.0
@@ -195,7 +242,7 @@ extension EvaluationReport {
             svg += "<line x1=\"\(format(left))\" x2=\"\(format(width - right))\" y1=\"\(format(height - bottom))\" y2=\"\(format(height - bottom))\" stroke=\"#57606a\"/>"
             svg += "<line x1=\"\(format(left))\" x2=\"\(format(left))\" y1=\"\(format(top))\" y2=\"\(format(height - bottom))\" stroke=\"#57606a\"/>\n"
             svg += "<text x=\"\(format((left + width - right) / 2))\" y=\"\(format(height - 6))\" text-anchor=\"middle\" font-size=\"11\" fill=\"#57606a\">cumulative trial time</text>\n"
-            svg += "<text transform=\"translate(12 \(format((top + height - bottom) / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"11\" fill=\"#57606a\">validation accuracy</text>\n"
+            svg += "<text transform=\"translate(12 \(format((top + height - bottom) / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"11\" fill=\"#57606a\">validation \(multiLabel ? "mean AP" : "accuracy")</text>\n"
             var best = -1.0
             var step = [String]()
             for point in points {
@@ -214,9 +261,9 @@ extension EvaluationReport {
             html += svg
         }
         if !search.trials.isEmpty {
-            html += "<details><summary>All trials</summary>\n<table>\n<tr><th>ID</th><th>Architecture</th><th>Parameters</th><th>FLOPs</th><th>Epochs</th><th>Validation accuracy</th><th>Time</th></tr>\n"
+            html += "<details><summary>All trials</summary>\n<table>\n<tr><th>ID</th><th>Architecture</th><th>Parameters</th><th>FLOPs</th><th>Epochs</th><th>Validation \(multiLabel ? "mean AP" : "accuracy")</th><th>Time</th></tr>\n"
             for trial in search.trials {
-                html += "<tr><td>\(trial.id)</td><td style=\"text-align:left\"><code>\(trial.architecture.htmlEscaped)</code></td><td>\(Format.count(trial.parameters))</td><td>\(Format.count(trial.flops))</td><td>\(trial.epochs)</td><td>\(Format.percent(trial.validationAccuracy))</td><td>\(Format.duration(trial.seconds).htmlEscaped)</td></tr>\n"
+                html += "<tr><td>\(trial.id)</td><td style=\"text-align:left\"><code>\(trial.architecture.htmlEscaped)</code></td><td>\(Format.count(trial.parameters))</td><td>\(Format.count(trial.flops))</td><td>\(trial.epochs)</td><td>\(Format.percent(trial.validationScore))</td><td>\(Format.duration(trial.seconds).htmlEscaped)</td></tr>\n"
             }
             html += "</table></details>\n"
         }

@@ -7,12 +7,16 @@ public struct ImagePrediction: Encodable, Sendable {
     public var image: String
     /// The best predictions, highest score first; `nil` when the image failed.
     public var predictions: [Prediction]?
+    /// A multi-label model's answer: every label whose score reaches its threshold, highest score
+    /// first (`Predictor.predictedLabels`); `nil` for a single-label model or a failed image.
+    public var labels: [Prediction]?
     /// Why the image has no predictions (unreadable file, undecodable image); `nil` when it has.
     public var error: String?
 
-    public init(image: String, predictions: [Prediction]? = nil, error: String? = nil) {
+    public init(image: String, predictions: [Prediction]? = nil, labels: [Prediction]? = nil, error: String? = nil) {
         self.image = image
         self.predictions = predictions
+        self.labels = labels
         self.error = error
     }
 }
@@ -43,26 +47,33 @@ public enum BatchPrediction {
 
     /// The `topK` best predictions of each file, one at a time; a file that cannot be read
     /// (`FileReading`, at most `FileReading.defaultMaxImageBytes`) or decoded gets its error instead.
-    /// - Parameter topK: predictions kept per image; at least 1 are.
-    public static func predict(_ files: [ImageFile], with predictor: Predictor, topK: Int) -> [ImagePrediction] {
+    /// - Parameters:
+    ///   - topK: predictions kept per image; at least 1 are.
+    ///   - threshold: for a multi-label model, the score every label must reach to be in `labels`
+    ///     (instead of each label's own threshold).
+    public static func predict(_ files: [ImageFile], with predictor: Predictor, topK: Int, threshold: Double? = nil) -> [ImagePrediction] {
         files.map { shown, path in
             do {
                 let data = try FileReading.read(path, maxBytes: FileReading.defaultMaxImageBytes).mapError { JobError.invalidImage($0.description) }.get()
-                let top = try predictor.predict(images: [data])[0].prefix(max(1, topK))
-                return ImagePrediction(image: shown, predictions: Array(top))
+                let scores = try predictor.predict(images: [data])[0]
+                let labels = predictor.multiLabel ? predictor.predictedLabels(scores, threshold: threshold) : nil
+                return ImagePrediction(image: shown, predictions: Array(scores.prefix(max(1, topK))), labels: labels)
             } catch {
                 return ImagePrediction(image: shown, error: "\(error)")
             }
         }
     }
 
-    /// `image,label,score` CSV of the best prediction of each image (label and score empty for a
-    /// failed one), score with 6 decimals, fields escaped as CSV.
+    /// `image,label,score` CSV of the best prediction of each image — a multi-label model's: one row
+    /// per label in `labels` — (label and score empty for a failed image, or one with no label over
+    /// its threshold), score with 6 decimals, fields escaped as CSV.
     public static func csv(_ results: [ImagePrediction]) -> String {
         var csv = "image,label,score\n"
         for result in results {
-            let top = result.predictions?.first
-            csv += "\(csvEscaped(result.image)),\(csvEscaped(top?.label ?? "")),\(top.map { String(format: "%.6f", $0.score) } ?? "")\n"
+            let rows: [Prediction?] = result.labels.map { labels in labels.isEmpty ? [nil] : labels.map { Optional($0) } } ?? [result.predictions?.first]
+            for row in rows {
+                csv += "\(csvEscaped(result.image)),\(csvEscaped(row?.label ?? "")),\(row.map { String(format: "%.6f", $0.score) } ?? "")\n"
+            }
         }
         return csv
     }

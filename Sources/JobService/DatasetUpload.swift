@@ -86,7 +86,7 @@ public enum DatasetUpload {
         let options = importOptions(for: record, maxPixels: maxPixels)
         let result = try DatasetImporter(options: options).importManifest(at: URL(fileURLWithPath: record.manifest))
         var summary = result.summary
-        if summary.imported > 0, summary.working != nil, !record.multiLabel {
+        if summary.imported > 0, summary.working != nil {
             let cache = try DatasetCache.open(for: result, in: jobsDirectory.appendingPathComponent("cache"), maxPixels: maxPixels)
             summary.cache = cache.dataset.url.path
         }

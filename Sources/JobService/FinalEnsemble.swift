@@ -50,14 +50,14 @@ public struct FinalEnsemble {
         count == 1 ? spec : try ArchitectureSpec.ensemble(Array(repeating: spec, count: count), name: spec.name)
     }
 
-    /// The number of first members to keep: the one with the highest `validationAccuracy`, the
+    /// The number of first members to keep: the one with the highest `validationScore`, the
     /// fewest on a tie.
-    /// - Parameter validationAccuracy: VALIDATION accuracy of a network.
-    public func kept(validationAccuracy: (Sequential) -> Double) -> (count: Int, validationAccuracy: Double) {
-        var best = (count: 1, validationAccuracy: validationAccuracy(network(members: 1)))
+    /// - Parameter validationScore: VALIDATION accuracy of a network.
+    public func kept(validationScore: (Sequential) -> Double) -> (count: Int, validationScore: Double) {
+        var best = (count: 1, validationScore: validationScore(network(members: 1)))
         for count in members.indices.dropFirst().map({ $0 + 1 }) {
-            let accuracy = validationAccuracy(network(members: count))
-            if accuracy > best.validationAccuracy { best = (count, accuracy) }
+            let accuracy = validationScore(network(members: count))
+            if accuracy > best.validationScore { best = (count, accuracy) }
         }
         return best
     }

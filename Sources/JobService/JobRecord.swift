@@ -28,7 +28,7 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var usedSeconds: Double = 0
     public var importSeconds: Double?
     public var trialsDone = 0
-    public var bestValidationAccuracy: Double?
+    public var bestValidationScore: Double?
     public var testAccuracy: Double?
     /// `budget reached`, `converged`, `cancelled`, … once finished.
     public var stopReason: String?
@@ -47,7 +47,7 @@ public struct JobRecord: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, state, manifest, datasetID = "dataset_id", manifestSHA256 = "manifest_sha256", budgetSeconds = "budget_seconds", seed
         case createdAt = "created_at", updatedAt = "updated_at", progress, usedSeconds = "used_seconds"
-        case importSeconds = "import_seconds", trialsDone = "trials_done", bestValidationAccuracy = "best_validation_accuracy"
+        case importSeconds = "import_seconds", trialsDone = "trials_done", bestValidationScore = "best_validation_accuracy"
         case testAccuracy = "test_accuracy", stopReason = "stop_reason", failureReason = "failure_reason", resumes
         case testTimeAugmentation = "test_time_augmentation", settings, warning
     }
@@ -78,7 +78,6 @@ public enum JobError: Error, CustomStringConvertible, Equatable {
     case notFound(String)
     case noModel(String)
     case nothingImported(String)
-    case multiLabelNotSupported
     case failed(String)
     case invalidImage(String)
     case io(String)
@@ -88,7 +87,6 @@ public enum JobError: Error, CustomStringConvertible, Equatable {
         case let .notFound(id): "no job '\(id)' in the job store (list them with: autovision jobs list)"
         case let .noModel(id): "job '\(id)' has no trained model yet"
         case let .nothingImported(reason): "nothing to train on: \(reason)"
-        case .multiLabelNotSupported: "multi-label training is not supported yet: import without --multi-label to train a single-label model"
         case let .failed(reason): reason
         case let .invalidImage(reason): reason
         case let .io(reason): reason

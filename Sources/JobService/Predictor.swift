@@ -18,6 +18,11 @@ public struct Prediction: Codable, Sendable, Equatable {
 public final class Predictor {
     public let classifier: Classifier
     public let resolution: WorkingResolution
+    /// Each label's score threshold for a multi-label model (chosen on VALIDATION to maximise that
+    /// label's F1), in label order; `nil` for a single-label model.
+    public let thresholds: [Double]?
+    /// The checkpoint metadata key of `thresholds`: a JSON array of numbers.
+    public static let thresholdsKey = "label_thresholds"
     public var maxPixels = 100_000_000
 
     /// Loads `model.ckpt` of a job.
@@ -48,11 +53,35 @@ public final class Predictor {
         }
         self.resolution = resolution
         self.classifier = classifier
+        if classifier.output == .sigmoid {
+            guard let json = checkpoint.metadata[Self.thresholdsKey],
+                  let thresholds = try? JSONDecoder().decode([Double].self, from: Data(json.utf8)),
+                  thresholds.count == classifier.labelNames.count, thresholds.allSatisfy({ $0.isFinite })
+            else { throw JobError.failed("\(JobFolder.modelName) of job \(jobID) is multi-label but has no score threshold per label: retrain the job") }
+            self.thresholds = thresholds
+        } else {
+            thresholds = nil
+        }
+    }
+
+    /// Whether the model scores each label on its own (a sigmoid per label).
+    public var multiLabel: Bool { thresholds != nil }
+
+    /// The labels of one image's `predictions` whose score reaches the label's threshold, or
+    /// `threshold` for every label when given: a multi-label model's answer, highest score first.
+    /// A single-label model's answer is its first prediction.
+    public func predictedLabels(_ predictions: [Prediction], threshold: Double? = nil) -> [Prediction] {
+        guard let thresholds else { return Array(predictions.prefix(1)) }
+        return predictions.filter { prediction in
+            let index = labels.firstIndex(of: prediction.label) ?? 0
+            return prediction.score >= (threshold ?? thresholds[index])
+        }
     }
 
     public var labels: [String] { classifier.labelNames }
 
-    /// Class probabilities for each image (encoded PNG or JPEG bytes), sorted by score, highest first.
+    /// Class probabilities (multi-label: each label's probability) for each image (encoded PNG or
+    /// JPEG bytes), sorted by score, highest first.
     /// - Throws: `ImageDecodingError` for bytes that are not a decodable image within `maxPixels`.
     public func predict(images: [[UInt8]]) throws -> [[Prediction]] {
         predict(inputs: try images.map { try input(for: $0) })

@@ -452,7 +452,7 @@ public final class SQLiteJobStore: JobStore {
                     INSERT OR REPLACE INTO trials (job_id, trial_id, rung, architecture, validation_accuracy, seconds, error, record)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [jobID, trial.id, trial.rung, trial.architecture, trial.error == nil ? trial.validationAccuracy : nil,
+                arguments: [jobID, trial.id, trial.rung, trial.architecture, trial.error == nil ? trial.validationScore : nil,
                             trial.seconds, trial.error, json])
         }
     }

@@ -20,6 +20,8 @@ public enum ExportError: Error, Equatable, CustomStringConvertible {
     case unsupportedLayer(String)
     /// The model's description contradicts itself (e.g. a BatchNorm of other width than its input).
     case inconsistentModel(String)
+    /// A multi-label model (a sigmoid per label): the exporters write softmax classifiers only.
+    case multiLabel
     /// Writing the output failed (path and reason).
     case cannotWrite(path: String, reason: String)
 
@@ -28,6 +30,7 @@ public enum ExportError: Error, Equatable, CustomStringConvertible {
         case let .unknownFormat(name): "unknown export format '\(name)' (formats: \(ExportFormat.names))"
         case let .unsupportedLayer(name): "the network has a layer the exporter cannot translate: \(name)"
         case let .inconsistentModel(reason): "the model cannot be exported: \(reason)"
+        case .multiLabel: "multi-label models cannot be exported yet: the exporters write single-label (softmax) classifiers"
         case let .cannotWrite(path, reason): "cannot write \(path): \(reason)"
         }
     }

@@ -14,9 +14,12 @@ public struct ExportableModel {
     /// Per-channel normalisation of pixels scaled to `[0, 1]`, or `nil` for none.
     public var normalization: ChannelNormalization?
     public var testTimeAugmentation: TestTimeAugmentation
+    /// Softmax (single-label) or a sigmoid per label (multi-label: not exported yet).
+    public var output: OutputActivation
 
     public init(name: String, network: Sequential, labels: [String], resolution: WorkingResolution,
-                normalization: ChannelNormalization?, testTimeAugmentation: TestTimeAugmentation) {
+                normalization: ChannelNormalization?, testTimeAugmentation: TestTimeAugmentation, output: OutputActivation = .softmax) {
+        self.output = output
         self.name = name
         self.network = network
         self.labels = labels

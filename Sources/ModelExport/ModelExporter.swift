@@ -7,7 +7,7 @@ extension ExportableModel {
     public init(predictor: Predictor, name: String) {
         let classifier = predictor.classifier
         self.init(name: name, network: classifier.network, labels: classifier.labelNames, resolution: predictor.resolution,
-                  normalization: classifier.normalization, testTimeAugmentation: classifier.testTimeAugmentation)
+                  normalization: classifier.normalization, testTimeAugmentation: classifier.testTimeAugmentation, output: classifier.output)
     }
 }
 
@@ -15,9 +15,10 @@ extension ExportableModel {
 public enum ModelExporter {
     /// The files of `format`, paths relative to the output: `NAME.onnx`, `NAME.mlmodel`, or the Triton
     /// repository's `NAME/…`.
-    /// - Throws: `ExportError` for a network the exporters cannot translate.
+    /// - Throws: `ExportError` for a network the exporters cannot translate, or a multi-label model.
     public static func files(_ model: ExportableModel, format: ExportFormat) throws -> [ExportedFile] {
-        switch format {
+        guard model.output == .softmax else { throw ExportError.multiLabel }
+        return switch format {
         case .onnx: [ExportedFile(path: "\(model.name).onnx", contents: Array(try ONNXExporter.export(model)))]
         case .coreml: [ExportedFile(path: "\(model.name).mlmodel", contents: Array(try CoreMLExporter.export(model)))]
         case .triton: try TritonRepository.files(model)

@@ -214,6 +214,8 @@ public final class Classifier {
     public let network: Sequential
     /// Views averaged per image (the checkpoint's `TestTimeAugmentation.metadataKey`).
     public let testTimeAugmentation: TestTimeAugmentation
+    /// Softmax (single-label) or a sigmoid per label (multi-label), as the checkpoint records.
+    public let output: OutputActivation
     private var normalized = Tensor.empty
 
     /// - Throws: `NNError` when the network cannot be built from the checkpoint (an invalid
@@ -240,14 +242,16 @@ public final class Classifier {
         labelNames = checkpoint.labelNames
         network = try checkpoint.makeNetwork()
         testTimeAugmentation = try TestTimeAugmentation(checkpoint: checkpoint)
+        output = try OutputActivation(checkpoint: checkpoint)
     }
 
     public convenience init(contentsOf url: URL) throws {
         try self.init(checkpoint: try Checkpoint.read(from: url))
     }
 
-    /// Class probabilities `[N, classes]` for images `[N, C, H, W]` with pixels scaled to `[0, 1]`
-    /// (the checkpoint's normalisation and test-time augmentation are applied here).
+    /// Scores `[N, classes]` for images `[N, C, H, W]` with pixels scaled to `[0, 1]`: class
+    /// probabilities, or each label's probability for a multi-label model (`output`). The checkpoint's
+    /// normalisation and test-time augmentation are applied here.
     public func probabilities(for images: Tensor) -> Tensor {
         precondition(Array(images.shape.dimensions.dropFirst()) == architecture.inputShape,
                      "images \(images.shape) do not match the model input \(architecture.inputShape)")
@@ -257,7 +261,7 @@ public final class Classifier {
             normalization.apply(to: &normalized)
             input = normalized
         }
-        return testTimeAugmentation.probabilities(of: input, network: network)
+        return testTimeAugmentation.probabilities(of: input, network: network, output: output)
     }
 
     /// The most probable class of each image, with its name and probability.

@@ -124,3 +124,102 @@ public func applySoftmaxRows(_ logits: inout Tensor) {
         }
     }
 }
+
+/// A sigmoid per output followed by binary cross-entropy, fused: the multi-label loss, each of the K
+/// labels an independent yes/no question (`torch.nn.BCEWithLogitsLoss`, Keras
+/// `BinaryCrossentropy(from_logits=True)`).
+///
+/// Shapes: logits `[N, K]`, targets `[N, K]` of 0 or 1 → a scalar (the mean loss).
+///
+/// Per element, with `z` the logit, `t` the smoothed target and `σ` the logistic function:
+/// `loss = max(z, 0) − z·t + log(1 + exp(−|z|))` (the stable form of `−t·log σ(z) − (1−t)·log(1−σ(z))`).
+/// Label smoothing ε moves each target toward ½: `t = y·(1 − ε) + ε/2`, Keras's
+/// `BinaryCrossentropy(label_smoothing=)` (https://keras.io/api/losses/probabilistic_losses/).
+///
+/// Label weights follow the single-label loss's rule (a class weight multiplies the loss of the
+/// examples of that class, whatever the smoothing) in each label's own two-class problem: element
+/// (i, k) is weighted by `positiveWeights[k]` when image i has label k, by `negativeWeights[k]`
+/// otherwise. The mean is weighted, `Σ w·loss / Σ w`, as `SoftmaxCrossEntropy`'s is; without
+/// weights it divides by N·K (`BCEWithLogitsLoss(reduction='mean')`).
+public final class SigmoidBinaryCrossEntropy {
+    /// ε: a target of 1 becomes `1 − ε/2`, a target of 0 becomes `ε/2`.
+    public let labelSmoothing: Float
+    /// Optional per-label weights of the positive and negative elements (length K each).
+    public let positiveWeights: [Float]?
+    public let negativeWeights: [Float]?
+
+    private var probabilities = Tensor.empty
+    private var targets = Tensor.empty
+    private var logitsGradient = Tensor.empty
+
+    public init(labelSmoothing: Float = 0, positiveWeights: [Float]? = nil, negativeWeights: [Float]? = nil) {
+        precondition(labelSmoothing >= 0 && labelSmoothing < 1, "label smoothing \(labelSmoothing) outside [0, 1)")
+        precondition((positiveWeights == nil) == (negativeWeights == nil), "give both positive and negative weights, or neither")
+        for weights in [positiveWeights, negativeWeights] {
+            if let weights { precondition(weights.allSatisfy { $0 >= 0 && $0.isFinite }, "label weights must be finite and ≥ 0") }
+        }
+        self.labelSmoothing = labelSmoothing
+        self.positiveWeights = positiveWeights
+        self.negativeWeights = negativeWeights
+    }
+
+    /// The sigmoid probabilities of the last `forward`, `[N, K]`.
+    public var lastProbabilities: Tensor { probabilities }
+
+    private func weight(label k: Int, positive: Bool) -> Float {
+        guard let positiveWeights, let negativeWeights else { return 1 }
+        return positive ? positiveWeights[k] : negativeWeights[k]
+    }
+
+    /// Mean loss of `logits` against `targets` (`[N, K]`, each 0 or 1); keeps the sigmoid for `backward`.
+    public func forward(logits: Tensor, targets: Tensor) -> Float {
+        precondition(logits.shape.rank == 2 && logits.shape == targets.shape, "logits \(logits.shape) for targets \(targets.shape)")
+        let labels = logits.shape[1]
+        if let positiveWeights { precondition(positiveWeights.count == labels, "\(positiveWeights.count) label weights for \(labels) labels") }
+        probabilities.resize(to: logits.shape)
+        self.targets = targets
+        let epsilon = Double(labelSmoothing)
+        var total = 0.0, weightTotal = 0.0
+        logits.withUnsafePointer { z in
+            targets.withUnsafePointer { y in
+                probabilities.withUnsafeMutablePointer { p in
+                    for i in 0..<logits.count {
+                        let logit = Double(z[i]), positive = y[i] > 0.5
+                        let target = (positive ? 1 - epsilon : 0) + epsilon / 2
+                        p[i] = Float(1 / (1 + Foundation.exp(-logit)))
+                        let loss = max(logit, 0) - logit * target + Foundation.log1p(Foundation.exp(-abs(logit)))
+                        let w = Double(weight(label: i % labels, positive: positive))
+                        total += w * loss
+                        weightTotal += w
+                    }
+                }
+            }
+        }
+        return weightTotal > 0 ? Float(total / weightTotal) : 0
+    }
+
+    /// Gradient of the mean loss with respect to the logits of the last `forward`, `[N, K]`:
+    /// element (i, k) is `w_ik · (σ(z_ik) − t_ik) / Σ w`.
+    public func backward() -> Tensor {
+        let labels = probabilities.shape[1], count = probabilities.count
+        logitsGradient.resize(to: probabilities.shape)
+        let epsilon = labelSmoothing
+        var weightTotal: Float = 0
+        targets.withUnsafePointer { y in
+            for i in 0..<count { weightTotal += weight(label: i % labels, positive: y[i] > 0.5) }
+        }
+        probabilities.withUnsafePointer { p in
+            targets.withUnsafePointer { y in
+                logitsGradient.withUnsafeMutablePointer { dz in
+                    for i in 0..<count {
+                        let positive = y[i] > 0.5
+                        let target = (positive ? 1 - epsilon : 0) + epsilon / 2
+                        let scale = weightTotal > 0 ? weight(label: i % labels, positive: positive) / weightTotal : 0
+                        dz[i] = scale * (p[i] - target)
+                    }
+                }
+            }
+        }
+        return logitsGradient
+    }
+}

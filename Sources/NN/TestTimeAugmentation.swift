@@ -56,13 +56,14 @@ public enum TestTimeAugmentation: String, Codable, Sendable, CaseIterable {
         self = policy
     }
 
-    /// Softmax probabilities `[N, classes]` of `network` (inference mode) for images `[N, C, H, W]`,
-    /// averaged over this policy's views. The network returns a layer's buffer for each view:
-    /// `Tensor`'s copy-on-write keeps the first view's result intact.
-    public func probabilities(of images: Tensor, network: Sequential) -> Tensor {
+    /// Scores `[N, classes]` of `network` (inference mode) for images `[N, C, H, W]` — softmax
+    /// probabilities, or one sigmoid per label with `output: .sigmoid` — averaged over this policy's
+    /// views. The network returns a layer's buffer for each view: `Tensor`'s copy-on-write keeps the
+    /// first view's result intact.
+    public func probabilities(of images: Tensor, network: Sequential, output: OutputActivation = .softmax) -> Tensor {
         let probabilities = { (view: Tensor) -> Tensor in
             var scores = network.forward(view, training: false)
-            applySoftmaxRows(&scores)
+            output.apply(to: &scores)
             return scores
         }
         var result = probabilities(images)

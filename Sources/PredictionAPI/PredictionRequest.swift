@@ -9,10 +9,12 @@ public enum PredictionRequest: Equatable, Sendable {
     /// Raw image bytes (`image/png`, `image/jpeg`, `application/octet-stream` or no type; sniffed).
     case raw([UInt8])
     /// AutoML Vision: `{"payload":{"image":{"imageBytes":"<base64>"}},"params":{"score_threshold":"0.5","max_predictions":"5"}}`.
-    /// `maxPredictions` is `nil` when not given (all labels at or above the threshold).
-    case automl([UInt8], scoreThreshold: Double, maxPredictions: Int?)
+    /// `maxPredictions` is `nil` when not given (all labels at or above the threshold); the threshold is
+    /// `nil` when not given (the model's own: `defaultThreshold`, or a multi-label model's per-label ones).
+    case automl([UInt8], scoreThreshold: Double?, maxPredictions: Int?)
     /// Vertex AI: `{"instances":[{"content":"<base64>"},…],"parameters":{"confidenceThreshold":0.5,"maxPredictions":5}}`.
-    case vertex([[UInt8]], confidenceThreshold: Double, maxPredictions: Int)
+    /// The threshold is `nil` when not given, as AutoML's.
+    case vertex([[UInt8]], confidenceThreshold: Double?, maxPredictions: Int)
 
     /// Accepted `maxPredictions` / `max_predictions`: how many labels an answer lists at most. An answer
     /// never lists more labels than the model has, so the cap only bounds the integer (far above any
@@ -22,7 +24,7 @@ public enum PredictionRequest: Equatable, Sendable {
     public static let thresholdRange = 0.0...1.0
     /// Vertex AI's default `maxPredictions`.
     public static let defaultMaxPredictions = 10
-    /// The default threshold of both JSON shapes.
+    /// The default threshold of both JSON shapes for a single-label model.
     public static let defaultThreshold = 0.5
 
     static let jsonHelp = "send {\"instances\":[{\"content\":\"<base64>\"}]} (Vertex AI) or "
@@ -82,7 +84,7 @@ public enum PredictionRequest: Equatable, Sendable {
                 images.append(try decodeBase64(text, field: "instances[\(index)].content"))
             }
             let parameters = try options(root["parameters"], field: "parameters")
-            let threshold = try fraction(parameters["confidenceThreshold"], field: "parameters.confidenceThreshold") ?? defaultThreshold
+            let threshold = try fraction(parameters["confidenceThreshold"], field: "parameters.confidenceThreshold")
             let maxPredictions = try count(parameters["maxPredictions"], field: "parameters.maxPredictions") ?? defaultMaxPredictions
             return .vertex(images, confidenceThreshold: threshold, maxPredictions: maxPredictions)
         }
@@ -92,7 +94,7 @@ public enum PredictionRequest: Equatable, Sendable {
             }
             let bytes = try decodeBase64(text, field: "payload.image.imageBytes")
             let params = try options(root["params"], field: "params")
-            let threshold = try fraction(params["score_threshold"], field: "params.score_threshold") ?? defaultThreshold
+            let threshold = try fraction(params["score_threshold"], field: "params.score_threshold")
             let maxPredictions = try count(params["max_predictions"], field: "params.max_predictions")
             return .automl(bytes, scoreThreshold: threshold, maxPredictions: maxPredictions)
         }

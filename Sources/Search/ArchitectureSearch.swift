@@ -16,13 +16,13 @@ public struct TrialRecord: Codable, Sendable {
     public var epochs: Int
     public var trainImages: Int
     /// VALIDATION accuracy, in [0, 1], on `validationImages` images.
-    public var validationAccuracy: Double
+    public var validationScore: Double
     /// VALIDATION images the trial was scored on: the search's fixed subset below the top rung, all
     /// of VALIDATION at it (`nil` in search logs written before top-rung trials were scored on all).
     public var validationImages: Int?
     /// Accuracy of always answering TRAIN's most frequent class on those same VALIDATION images, the
     /// majority-class baseline a trial must beat to be of any use (`nil` in logs written before it).
-    public var baselineAccuracy: Double? = nil
+    public var baselineScore: Double? = nil
     public var seconds: Double
     /// Seconds since the search started when the trial ended.
     public var endedAt: Double
@@ -31,7 +31,7 @@ public struct TrialRecord: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case id, rung, candidate, architecture, parameters, flops, epochs, trainImages = "train_images"
-        case validationAccuracy = "validation_accuracy", validationImages = "validation_images", baselineAccuracy = "baseline_accuracy", seconds, endedAt = "ended_at", stopReason = "stop_reason", error
+        case validationScore = "validation_accuracy", validationImages = "validation_images", baselineScore = "baseline_accuracy", seconds, endedAt = "ended_at", stopReason = "stop_reason", error
     }
 
     /// Why a record read back from a search log cannot be a trial this search made, or `nil`.
@@ -40,8 +40,8 @@ public struct TrialRecord: Codable, Sendable {
             (id >= 1, "trial id \(id)"),
             ((0...16).contains(rung), "rung \(rung)"),
             (parameters >= 0 && flops >= 0 && epochs >= 0 && trainImages >= 0 && (validationImages ?? 0) >= 0, "negative counts"),
-            ((0...1).contains(validationAccuracy), "validation accuracy \(validationAccuracy)"),
-            ((0...1).contains(baselineAccuracy ?? 0), "baseline accuracy \(baselineAccuracy ?? 0)"),
+            ((0...1).contains(validationScore), "validation accuracy \(validationScore)"),
+            ((0...1).contains(baselineScore ?? 0), "baseline accuracy \(baselineScore ?? 0)"),
             (seconds.isFinite && seconds >= 0 && endedAt.isFinite && endedAt >= 0, "times \(seconds), \(endedAt)"),
         ]
         return checks.first { !$0.0 }.map { "trial \(id) has an impossible \($0.1)" }
@@ -466,27 +466,27 @@ public final class ArchitectureSearch {
     /// For promotion, convergence and tournaments: a trial above the majority-class baseline ranks
     /// above every trial at or below it; among those, a higher rung wins, then accuracy.
     func score(_ record: TrialRecord) -> Double {
-        beatsBaseline(record) ? Double(record.rung) + record.validationAccuracy : record.validationAccuracy - 1
+        beatsBaseline(record) ? Double(record.rung) + record.validationScore : record.validationScore - 1
     }
 
-    /// Accuracy of always answering `majorityClass` on `indices` (0 when there are none).
-    public func majorityAccuracy(on indices: [Int]) -> Double {
-        guard !indices.isEmpty else { return 0 }
-        return Double(indices.filter { Int(trainer.dataset.labels[$0]) == majorityClass }.count) / Double(indices.count)
+    /// The baseline's score on `indices` (`Trainer.baselineScore`: always answering `majorityClass`,
+    /// or each label's TRAIN prevalence as a constant score).
+    public func baselineScore(on indices: [Int]) -> Double {
+        trainer.baselineScore(on: indices, majorityClass: majorityClass)
     }
 
     /// The majority-class baseline on the VALIDATION images `record` was scored on.
-    public func baselineAccuracy(_ record: TrialRecord) -> Double {
-        record.baselineAccuracy ?? majorityAccuracy(on: validationIndices(rung: record.rung))
+    public func baselineScore(_ record: TrialRecord) -> Double {
+        record.baselineScore ?? baselineScore(on: validationIndices(rung: record.rung))
     }
 
     /// Whether `record` is more accurate than always answering TRAIN's most frequent class: a trial
     /// at or below it has learned nothing a constant answer could not, whatever its rung.
-    public func beatsBaseline(_ record: TrialRecord) -> Bool { record.validationAccuracy > baselineAccuracy(record) }
+    public func beatsBaseline(_ record: TrialRecord) -> Bool { record.validationScore > baselineScore(record) }
 
     /// Standard error of `record`'s VALIDATION accuracy (binomial, on the images it was scored on).
     private func standardError(_ record: TrialRecord) -> Double {
-        let p = record.validationAccuracy
+        let p = record.validationScore
         return (p * (1 - p) / Double(max(1, record.validationImages ?? settings.validationImages))).squareRoot()
     }
 
@@ -508,21 +508,21 @@ public final class ArchitectureSearch {
         let affordable = withinCap.isEmpty ? trained : withinCap
         let useful = affordable.filter(beatsBaseline)
         let finished = useful.isEmpty ? affordable : useful
-        guard let top = finished.max(by: { $0.validationAccuracy < $1.validationAccuracy }) else { return nil }
+        guard let top = finished.max(by: { $0.validationScore < $1.validationScore }) else { return nil }
         let margin = settings.rungMarginStandardErrors * standardError(top)
-        let rung = finished.filter { $0.validationAccuracy >= top.validationAccuracy - margin }.map(\.rung).max()!
+        let rung = finished.filter { $0.validationScore >= top.validationScore - margin }.map(\.rung).max()!
         let atRung = finished.filter { $0.rung == rung }
-        let leader = atRung.max { $0.validationAccuracy < $1.validationAccuracy }!
-        let p = leader.validationAccuracy
+        let leader = atRung.max { $0.validationScore < $1.validationScore }!
+        let p = leader.validationScore
         let standardError = standardError(leader)
         var pick = leader
         if settings.favourCapacityWithinNoise {
-            pick = atRung.filter { $0.validationAccuracy >= p - standardError }
-                .max { ($0.flops, $0.validationAccuracy) < ($1.flops, $1.validationAccuracy) } ?? leader
+            pick = atRung.filter { $0.validationScore >= p - standardError }
+                .max { ($0.flops, $0.validationScore) < ($1.flops, $1.validationScore) } ?? leader
         }
         let isSeed = { (trial: TrialRecord) in trial.candidate.origin.startingArchitectureName != nil }
-        if !isSeed(pick), let seed = atRung.filter(isSeed).max(by: { $0.validationAccuracy < $1.validationAccuracy }),
-           seed.validationAccuracy >= p - settings.seedMarginStandardErrors * standardError {
+        if !isSeed(pick), let seed = atRung.filter(isSeed).max(by: { $0.validationScore < $1.validationScore }),
+           seed.validationScore >= p - settings.seedMarginStandardErrors * standardError {
             pick = seed
         }
         return pick
@@ -544,7 +544,7 @@ public final class ArchitectureSearch {
     /// New candidates are random samples or mutations of the population's tournament winners.
     func nextJob(seeds: inout [Candidate], remaining: Double = .infinity) -> (Candidate, rung: Int, parent: Int?) {
         for rung in stride(from: settings.rungs - 2, through: 0, by: -1) {
-            let finished = trials.filter { $0.rung == rung && $0.error == nil }.sorted { $0.validationAccuracy > $1.validationAccuracy }
+            let finished = trials.filter { $0.rung == rung && $0.error == nil }.sorted { $0.validationScore > $1.validationScore }
             let top = finished.prefix(finished.count / settings.reduction)
             // A trial at or below the majority-class baseline is not promoted: it has learned nothing yet.
             if let pick = top.first(where: { !promoted.contains($0.id) && beatsBaseline($0) }) { return (pick.candidate, rung + 1, pick.id) }
@@ -649,8 +649,8 @@ public final class ArchitectureSearch {
         let spec = candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "trial-\(id)")
         var record = TrialRecord(
             id: id, rung: rung, candidate: candidate, architecture: candidate.summary, parameters: (try? spec.parameterCount()) ?? 0,
-            flops: (try? spec.forwardFLOPsPerImage()) ?? 0, epochs: 0, trainImages: images, validationAccuracy: 0,
-            validationImages: validationIndices(rung: rung).count, baselineAccuracy: majorityAccuracy(on: validationIndices(rung: rung)),
+            flops: (try? spec.forwardFLOPsPerImage()) ?? 0, epochs: 0, trainImages: images, validationScore: 0,
+            validationImages: validationIndices(rung: rung).count, baselineScore: baselineScore(on: validationIndices(rung: rung)),
             seconds: 0, endedAt: 0, stopReason: .completed, error: nil)
         let started = Date()
         // A fixed, class-mixed subset of TRAIN for this rung (the same for every trial of the rung).
@@ -667,7 +667,7 @@ public final class ArchitectureSearch {
         do {
             let outcome = try scorer.train(spec, config: config, trainIndices: subset, deadline: deadline, shouldStop: shouldStop)
             record.epochs = outcome.history.count
-            record.validationAccuracy = outcome.bestValidationAccuracy
+            record.validationScore = outcome.bestValidationScore
             record.stopReason = outcome.stopReason
             network = outcome.network
         } catch {

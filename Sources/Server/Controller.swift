@@ -71,6 +71,16 @@ extension Request {
         default: throw APIError.badRequest("query parameter \(name) must be true or false, got '\(value)'")
         }
     }
+
+    /// The query parameter `name` as a number from 0 to 1, `nil` when absent.
+    /// - Throws: 400 for anything else.
+    func fractionParameter(_ name: String) throws -> Double? {
+        guard let value = uri.queryParameters.get(name) else { return nil }
+        guard let number = Double(value), number.isFinite, (0...1).contains(number) else {
+            throw APIError.badRequest("query parameter \(name) must be a number from 0 to 1, got '\(value)'")
+        }
+        return number
+    }
 }
 
 extension JobStore {

@@ -40,7 +40,7 @@ struct JobsController: APIController {
 
     /// `POST /v1/jobs`: any Content-Type (so `curl -d '{…}'` works); every field is checked before the
     /// dataset is looked up, and a budget above `maxBudgetSeconds` is lowered to it.
-    /// - Throws: 400 for a malformed request, 404 for an unknown dataset, 409 for a failed or multi-label one.
+    /// - Throws: 400 for a malformed request, 404 for an unknown dataset, 409 for a failed one.
     func create(_ request: Request) async throws -> Response {
         let body = try await request.collectBody(limit: 1 << 20, what: "the job request")
         let parsed = try JobRequest.parse(body)
@@ -49,8 +49,6 @@ struct JobsController: APIController {
         if dataset.state == .failed {
             throw APIError.conflict("dataset '\(datasetID)' failed to import (\(dataset.failureReason ?? "see GET /v1/datasets/\(datasetID)")): upload it again")
         }
-        // 409, not 422: the request is well formed, the dataset's state is what stands in the way.
-        if dataset.multiLabel { throw APIError.conflict("dataset '\(datasetID)' is multi-label: \(JobError.multiLabelNotSupported.description)") }
         let budget = Budget(seconds: min(parsed.budgetSeconds, maxBudgetSeconds ?? .infinity))
         var record = JobRecord(id: JobRecord.newID(), manifest: dataset.manifest, budgetSeconds: budget.seconds, seed: UInt64(parsed.seed ?? 0))
         record.datasetID = datasetID

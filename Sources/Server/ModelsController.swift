@@ -76,10 +76,12 @@ struct ModelsController: APIController {
                     + "image/jpeg or application/octet-stream")
             }
             let inputs = try await handle.decodedInputs([bytes], names: ["the request body"])
-            return try .json(JSONBody.values(RawPredictions(modelID: id, predictions: await handle.predict(inputs)[0])))
+            let predictions = await handle.predict(inputs)[0]
+            let labels = handle.multiLabel ? handle.kept(predictions, threshold: try request.fractionParameter("threshold")) : nil
+            return try .json(JSONBody.values(RawPredictions(modelID: id, predictions: predictions, labels: labels)))
         case let .automl(bytes, threshold, maxPredictions):
             let inputs = try await handle.decodedInputs([bytes], names: ["payload.image.imageBytes"])
-            var kept = await handle.predict(inputs)[0].filter { $0.score >= threshold }
+            var kept = handle.kept(await handle.predict(inputs)[0], threshold: threshold)
             if let maxPredictions { kept = Array(kept.prefix(maxPredictions)) }
             return try .json(JSONBody.values(AutoMLPredictions(kept, labels: handle.labels)))
         case let .vertex(images, threshold, maxPredictions):
@@ -89,7 +91,7 @@ struct ModelsController: APIController {
             }
             let inputs = try await handle.decodedInputs(images, names: images.indices.map { "instances[\($0)].content" })
             let instances = await handle.predict(inputs).map { scores in
-                VertexPredictions.Instance(Array(scores.filter { $0.score >= threshold }.prefix(maxPredictions)), labels: handle.labels)
+                VertexPredictions.Instance(Array(handle.kept(scores, threshold: threshold).prefix(maxPredictions)), labels: handle.labels)
             }
             return try .json(JSONBody.values(VertexPredictions(predictions: instances, deployedModelId: id)))
         }

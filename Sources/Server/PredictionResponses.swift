@@ -4,12 +4,14 @@ import JobService
 // `RawPredictions`, `AutoMLResponse`, `VertexResponse`); render them with `JSONBody.values`.
 // Predictions are sorted by score, highest first; a label's ID is its index in the model's labels.
 
-/// An image's bytes in, every label's score out.
+/// An image's bytes in, every label's score out; for a multi-label model also `labels`, the labels
+/// whose score reaches its threshold (each label's own, or the request's `?threshold=`).
 struct RawPredictions: Encodable {
     var modelID: String
     var predictions: [Prediction]
+    var labels: [Prediction]?
 
-    enum CodingKeys: String, CodingKey { case modelID = "model_id", predictions }
+    enum CodingKeys: String, CodingKey { case modelID = "model_id", predictions, labels }
 }
 
 /// AutoML Vision's answer: the predictions at or above the score threshold, at most `max_predictions`.

@@ -3,6 +3,7 @@ import Foundation
 import ImageIO
 import JobService
 import Metrics
+import PredictionAPI
 
 /// Loads models on first use and answers predictions, micro-batching concurrent requests.
 ///
@@ -85,6 +86,16 @@ final class ModelHandle: @unchecked Sendable {
     }
 
     var labels: [String] { record.labels }
+    /// Whether the model scores each label on its own (`Predictor.multiLabel`).
+    var multiLabel: Bool { predictor.multiLabel }
+
+    /// The labels of one image's predictions that reach their threshold (`Predictor.predictedLabels`):
+    /// `threshold` for every label when given, else the model's own — a multi-label model's per-label
+    /// thresholds, or `PredictionRequest.defaultThreshold` for a single-label model.
+    func kept(_ predictions: [Prediction], threshold: Double?) -> [Prediction] {
+        guard multiLabel else { return predictions.filter { $0.score >= threshold ?? PredictionRequest.defaultThreshold } }
+        return predictor.predictedLabels(predictions, threshold: threshold)
+    }
 
     /// Decodes images exactly as the import did (off the event loop); throws the first image's error.
     func inputs(for images: [[UInt8]]) async throws -> [[Float]] {

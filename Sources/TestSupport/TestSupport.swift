@@ -119,16 +119,35 @@ public func lossGradientCheck(
     loss: SoftmaxCrossEntropy, logits: Tensor, labels: [Int], step: Float = 1e-2,
     absoluteTolerance: Double = 2e-4, relativeTolerance: Double = 1e-2
 ) -> GradientCheckResult {
-    _ = loss.forward(logits: logits, labels: labels)
-    let analytic = loss.backward()
+    lossGradientCheck(logits: logits, forward: { loss.forward(logits: $0, labels: labels) }, backward: loss.backward,
+                      step: step, absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance)
+}
+
+/// Central-difference check of `SigmoidBinaryCrossEntropy`'s gradient with respect to the logits.
+public func lossGradientCheck(
+    loss: SigmoidBinaryCrossEntropy, logits: Tensor, targets: Tensor, step: Float = 1e-2,
+    absoluteTolerance: Double = 2e-4, relativeTolerance: Double = 1e-2
+) -> GradientCheckResult {
+    lossGradientCheck(logits: logits, forward: { loss.forward(logits: $0, targets: targets) }, backward: loss.backward,
+                      step: step, absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance)
+}
+
+/// Central-difference check of a loss's gradient: `forward` gives the loss of logits, `backward`
+/// the analytic gradient of the last `forward`.
+public func lossGradientCheck(
+    logits: Tensor, forward: (Tensor) -> Float, backward: () -> Tensor, step: Float,
+    absoluteTolerance: Double, relativeTolerance: Double
+) -> GradientCheckResult {
+    _ = forward(logits)
+    let analytic = backward()
     var result = GradientCheckResult(worstRatio: 0, worstAnalytic: 0, worstNumeric: 0, worstLocation: "-", checkedElements: 0)
     var x = logits
     for i in 0..<logits.count {
         let original = x[i]
         x[i] = original + step
-        let plus = Double(loss.forward(logits: x, labels: labels))
+        let plus = Double(forward(x))
         x[i] = original - step
-        let minus = Double(loss.forward(logits: x, labels: labels))
+        let minus = Double(forward(x))
         x[i] = original
         let numeric = (plus - minus) / (2 * Double(step))
         let ratio = abs(Double(analytic[i]) - numeric) / (absoluteTolerance + relativeTolerance * max(abs(Double(analytic[i])), abs(numeric)))

@@ -1,14 +1,30 @@
 import Datasets
+import Evaluation
 import Foundation
 import NN
 import Tensors
+
+/// What a trainer scores a network by on VALIDATION, to keep its best epoch and to rank trials.
+public enum ValidationMetric: String, Codable, Sendable {
+    /// Top-1 accuracy (single-label).
+    case accuracy
+    /// Mean over the labels with a VALIDATION example of each label's average precision
+    /// (multi-label; `BinaryRanking.averagePrecision`, scikit-learn's `average_precision_score`).
+    case meanAveragePrecision = "mean_average_precision"
+
+    /// For messages: "accuracy", "mean AP".
+    public var name: String { self == .accuracy ? "accuracy" : "mean AP" }
+}
 
 /// What happened in one epoch.
 public struct EpochRecord: Codable, Sendable, Equatable {
     public var epoch: Int
     public var trainLoss: Double
+    /// Fraction of TRAIN images answered exactly: top-1 (single-label), or every label right at a
+    /// 0.5 score (multi-label, scikit-learn's `accuracy_score`, "subset accuracy").
     public var trainAccuracy: Double
-    public var validationAccuracy: Double
+    /// The trainer's `metric` on VALIDATION (JSON key `validation_accuracy`, named before multi-label).
+    public var validationScore: Double
     /// Seconds since training started.
     public var seconds: Double
     /// Training images per second in this epoch.
@@ -19,13 +35,13 @@ public struct EpochRecord: Codable, Sendable, Equatable {
 public enum StopReason: String, Codable, Sendable {
     /// All planned epochs ran.
     case completed
-    /// VALIDATION accuracy stopped improving (`TrainingConfig.patience`).
+    /// The VALIDATION score stopped improving (`TrainingConfig.patience`).
     case converged
     /// The deadline (compute budget) was reached.
     case deadline
     /// The caller asked to stop (Ctrl-C, job cancelled).
     case cancelled
-    /// VALIDATION accuracy stayed at or below the majority-class baseline (`Trainer.train(baseline:)`).
+    /// The VALIDATION score stayed at or below the baseline's (`Trainer.train(baseline:)`).
     case noBetterThanBaseline = "no_better_than_baseline"
 }
 
@@ -34,23 +50,45 @@ public struct TrainingOutcome {
     public var network: Sequential
     public var normalization: ChannelNormalization
     public var history: [EpochRecord]
-    public var bestValidationAccuracy: Double
+    public var bestValidationScore: Double
     public var bestEpoch: Int
     public var stopReason: StopReason
     public var seconds: Double
 }
 
 /// Trains one architecture with one configuration on a decoded dataset: mini-batch gradient descent
-/// with SoftmaxCrossEntropy, evaluated on VALIDATION after every epoch, keeping the best weights.
+/// with SoftmaxCrossEntropy (single-label) or SigmoidBinaryCrossEntropy (multi-label), scored on
+/// VALIDATION after every epoch by `metric`, keeping the best weights.
 public struct Trainer {
     public var splits: TrainingSplits
     public var dataset: DecodedDataset
     public var classCount: Int
+    /// The label sets, for a multi-label dataset; `nil` for a single-label one.
+    public let multiHot: MultiHotLabels?
 
     public init(dataset: DecodedDataset, splits: TrainingSplits) {
         self.dataset = dataset
         self.splits = splits
         classCount = dataset.header.labels.count
+        multiHot = MultiHotLabels(dataset: dataset)
+    }
+
+    /// Softmax over the classes, or a sigmoid per label for a multi-label dataset.
+    public var output: OutputActivation { multiHot == nil ? .softmax : .sigmoid }
+    /// Accuracy, or mean average precision for a multi-label dataset.
+    public var metric: ValidationMetric { multiHot == nil ? .accuracy : .meanAveragePrecision }
+
+    /// What a model that learned only TRAIN's label frequencies scores on `indices` by `metric`: the
+    /// accuracy of always answering `majorityClass`, or, multi-label, the mean AP of scoring each
+    /// label by a constant (its TRAIN prevalence), which is the mean of the labels' positive rates on
+    /// `indices` (a constant score ranks nothing: AP = the positive rate). 0 when `indices` is empty.
+    public func baselineScore(on indices: [Int], majorityClass: Int) -> Double {
+        guard !indices.isEmpty else { return 0 }
+        guard let multiHot else {
+            return Double(indices.filter { Int(dataset.labels[$0]) == majorityClass }.count) / Double(indices.count)
+        }
+        let rates = multiHot.counts(indices).filter { $0 > 0 }.map { Double($0) / Double(indices.count) }
+        return rates.isEmpty ? 0 : rates.reduce(0, +) / Double(rates.count)
     }
 
     /// Trains `architecture` with `config`.
@@ -93,7 +131,7 @@ public struct Trainer {
         }
         let train = trainIndices ?? splits.train
         let normalization = BatchLoader.fitNormalization(dataset: dataset, indices: splits.train)
-        let loader = BatchLoader(dataset: dataset, normalization: normalization)
+        let loader = BatchLoader(dataset: dataset, normalization: normalization, multiHot: multiHot)
         let batchSize = min(config.batchSize, max(1, train.count))
         let stepsPerEpoch = max(1, train.count / batchSize)  // drop the last partial batch, as BatchNorm prefers
         var config = config
@@ -102,13 +140,23 @@ public struct Trainer {
         let parameters = network.parameters
         if let first = network.layers.first { first.needsInputGradient = false }
         var classWeights: [Float]?
-        if config.classWeighting {
+        if config.classWeighting, multiHot == nil {
             var counts = [Int](repeating: 0, count: classCount)
             for i in train { counts[Int(dataset.labels[i])] += 1 }
             let present = counts.filter { $0 > 0 }.count
             classWeights = counts.map { $0 == 0 ? 0 : Float(train.count) / Float(present * $0) }
         }
         let loss = SoftmaxCrossEntropy(labelSmoothing: config.labelSmoothing, classWeights: classWeights)
+        let multiLabelLoss = multiHot.map { labelSets in
+            // Each label's two-class problem weighted "balanced" (n / (2·count), scikit-learn's
+            // `compute_class_weight`), so a rare label's positives are not drowned by its negatives.
+            guard config.classWeighting else { return SigmoidBinaryCrossEntropy(labelSmoothing: config.labelSmoothing) }
+            let positives = labelSets.counts(train), n = Float(train.count)
+            let weight = { (count: Int) in count == 0 ? Float(0) : n / (2 * Float(count)) }
+            return SigmoidBinaryCrossEntropy(labelSmoothing: config.labelSmoothing, positiveWeights: positives.map(weight),
+                                             negativeWeights: positives.map { weight(train.count - $0) })
+        }
+        var targets = Tensor.empty
         let augmenter = Augmenter(options: config.augmentation, seed: config.seed &+ 1)
         var generator = SeededGenerator(seed: config.seed &+ 2)
 
@@ -133,11 +181,20 @@ public struct Trainer {
                 loader.fill(&batch, labels: &labels, indices: order[s * batchSize ..< (s + 1) * batchSize])
                 augmenter.apply(to: &batch)
                 let logits = network.forward(batch, training: true)
-                lossSum += Double(loss.forward(logits: logits, labels: labels)) * Double(labels.count)
-                let predicted = loss.lastProbabilities.argmaxRows()
-                correct += zip(predicted, labels).filter { $0 == $1 }.count
+                let logitsGradient: Tensor
+                if let multiLabelLoss {
+                    loader.fillTargets(&targets, indices: order[s * batchSize ..< (s + 1) * batchSize])
+                    lossSum += Double(multiLabelLoss.forward(logits: logits, targets: targets)) * Double(labels.count)
+                    correct += Self.exactMatches(multiLabelLoss.lastProbabilities, targets: targets)
+                    logitsGradient = multiLabelLoss.backward()
+                } else {
+                    lossSum += Double(loss.forward(logits: logits, labels: labels)) * Double(labels.count)
+                    let predicted = loss.lastProbabilities.argmaxRows()
+                    correct += zip(predicted, labels).filter { $0 == $1 }.count
+                    logitsGradient = loss.backward()
+                }
                 seen += labels.count
-                _ = network.backward(loss.backward())
+                _ = network.backward(logitsGradient)
                 if let norm = config.gradientClipNorm { _ = clipGradientNorm(parameters, maximumNorm: norm) }
                 optimizer.learningRate = schedule.learningRate(at: step)
                 optimizer.step(parameters)
@@ -146,7 +203,7 @@ public struct Trainer {
             let (validation, validationLoss) = score(network, loader: loader, indices: splits.validation)
             let record = EpochRecord(
                 epoch: epoch, trainLoss: lossSum / Double(max(1, seen)), trainAccuracy: Double(correct) / Double(max(1, seen)),
-                validationAccuracy: validation, seconds: Date().timeIntervalSince(started),
+                validationScore: validation, seconds: Date().timeIntervalSince(started),
                 imagesPerSecond: Double(seen) / max(1e-9, Date().timeIntervalSince(epochStart)))
             history.append(record)
             try onEpoch(record)
@@ -202,52 +259,51 @@ public struct Trainer {
         }
         if history.isEmpty {
             // Stopped before one epoch finished: score what there is.
-            best = accuracy(network, loader: loader, indices: splits.validation)
+            best = score(network, loader: loader, indices: splits.validation).score
             bestWeights = snapshot(network)
         }
         restore(network, bestWeights)
         return TrainingOutcome(
-            network: network, normalization: normalization, history: history, bestValidationAccuracy: max(best, 0),
+            network: network, normalization: normalization, history: history, bestValidationScore: max(best, 0),
             bestEpoch: bestEpoch, stopReason: reason, seconds: Date().timeIntervalSince(started))
     }
 
-    /// Softmax probabilities `[indices.count, K]`, row-major, in inference mode, averaged over the
-    /// views of `testTimeAugmentation` (as a `Classifier` of the same checkpoint computes them).
+    /// Scores `[indices.count, K]`, row-major, in inference mode (softmax probabilities, or each
+    /// label's sigmoid for a multi-label dataset), averaged over the views of `testTimeAugmentation`
+    /// (as a `Classifier` of the same checkpoint computes them).
     public func probabilities(_ network: Sequential, normalization: ChannelNormalization, indices: [Int],
                               testTimeAugmentation: TestTimeAugmentation = .none, batchSize: Int = 256) -> [Float] {
-        let loader = BatchLoader(dataset: dataset, normalization: normalization)
-        return Self.probabilities(network, loader: loader, indices: indices, testTimeAugmentation: testTimeAugmentation,
-                                  batchSize: batchSize)
+        let loader = BatchLoader(dataset: dataset, normalization: normalization, multiHot: multiHot)
+        return probabilities(network, loader: loader, indices: indices, testTimeAugmentation: testTimeAugmentation, batchSize: batchSize)
     }
 
-    static func probabilities(_ network: Sequential, loader: BatchLoader, indices: [Int],
-                              testTimeAugmentation: TestTimeAugmentation = .none, batchSize: Int = 256) -> [Float] {
+    func probabilities(_ network: Sequential, loader: BatchLoader, indices: [Int],
+                       testTimeAugmentation: TestTimeAugmentation = .none, batchSize: Int = 256) -> [Float] {
         var result: [Float] = []
         var batch = Tensor.empty
         var labels: [Int] = []
         for start in stride(from: 0, to: indices.count, by: batchSize) {
             loader.fill(&batch, labels: &labels, indices: indices[start..<min(indices.count, start + batchSize)])
-            result += testTimeAugmentation.probabilities(of: batch, network: network).storage
+            result += testTimeAugmentation.probabilities(of: batch, network: network, output: output).storage
         }
         return result
     }
 
-    /// Top-1 accuracy on `indices`, a fraction, averaged over the views of `testTimeAugmentation`.
-    public func accuracy(_ network: Sequential, normalization: ChannelNormalization, indices: [Int],
-                         testTimeAugmentation: TestTimeAugmentation = .none) -> Double {
-        score(network, loader: BatchLoader(dataset: dataset, normalization: normalization), indices: indices,
-              testTimeAugmentation: testTimeAugmentation).accuracy
+    /// The `metric` on `indices` (accuracy or mean AP, a fraction), averaged over the views of
+    /// `testTimeAugmentation`.
+    public func score(_ network: Sequential, normalization: ChannelNormalization, indices: [Int],
+                      testTimeAugmentation: TestTimeAugmentation = .none) -> Double {
+        score(network, loader: BatchLoader(dataset: dataset, normalization: normalization, multiHot: multiHot), indices: indices,
+              testTimeAugmentation: testTimeAugmentation).score
     }
 
-    func accuracy(_ network: Sequential, loader: BatchLoader, indices: [Int]) -> Double {
-        score(network, loader: loader, indices: indices).accuracy
-    }
-
-    /// Accuracy and mean log loss (natural log, probabilities clamped at 1e-7) on `indices`.
+    /// The `metric` and the mean log loss (natural log, probabilities clamped at 1e-7; per label for
+    /// a multi-label dataset) on `indices`.
     func score(_ network: Sequential, loader: BatchLoader, indices: [Int],
-               testTimeAugmentation: TestTimeAugmentation = .none) -> (accuracy: Double, logLoss: Double) {
+               testTimeAugmentation: TestTimeAugmentation = .none) -> (score: Double, logLoss: Double) {
         guard !indices.isEmpty else { return (0, .infinity) }
-        let probabilities = Self.probabilities(network, loader: loader, indices: indices, testTimeAugmentation: testTimeAugmentation)
+        let probabilities = probabilities(network, loader: loader, indices: indices, testTimeAugmentation: testTimeAugmentation)
+        if let multiHot { return Self.multiLabelScore(probabilities, indices: indices, multiHot: multiHot) }
         var correct = 0
         var loss = 0.0
         for (row, index) in indices.enumerated() {
@@ -257,6 +313,33 @@ public struct Trainer {
             loss -= log(Double(max(line[row * classCount + label], 1e-7)))
         }
         return (Double(correct) / Double(indices.count), loss / Double(indices.count))
+    }
+
+    /// Mean AP over the labels with a positive among `indices`, and the mean binary log loss.
+    static func multiLabelScore(_ probabilities: [Float], indices: [Int], multiHot: MultiHotLabels) -> (score: Double, logLoss: Double) {
+        let k = multiHot.labelCount
+        var precisions: [Double] = []
+        var loss = 0.0
+        for label in 0..<k {
+            let scores = indices.indices.map { Double(probabilities[$0 * k + label]) }
+            let positives = indices.map { multiHot.has($0, label) }
+            if let ap = BinaryRanking.averagePrecision(scores: scores, positives: positives) { precisions.append(ap) }
+            for (p, positive) in zip(scores, positives) { loss -= log(max(positive ? p : 1 - p, 1e-7)) }
+        }
+        let mean = precisions.isEmpty ? 0 : precisions.reduce(0, +) / Double(precisions.count)
+        return (mean, loss / Double(indices.count * k))
+    }
+
+    /// Rows of `probabilities` (`[N, K]` sigmoids) whose labels at a 0.5 score are exactly `targets`' row.
+    static func exactMatches(_ probabilities: Tensor, targets: Tensor) -> Int {
+        let rows = probabilities.shape[0], k = probabilities.shape[1]
+        var matches = 0
+        probabilities.withUnsafePointer { p in
+            targets.withUnsafePointer { t in
+                for row in 0..<rows where (0..<k).allSatisfy({ (p[row * k + $0] >= 0.5) == (t[row * k + $0] > 0.5) }) { matches += 1 }
+            }
+        }
+        return matches
     }
 
     func snapshot(_ network: Sequential) -> [Tensor] { network.parameters.map(\.value) + network.buffers.map(\.value) }

@@ -46,15 +46,47 @@ public struct TrainingSplits: Sendable {
     }
 }
 
+/// The label sets of a multi-label dataset as 0/1 rows, `[count, K]` (`DecodedDataset`'s
+/// `header.multiLabels`, the label indices of each image).
+public struct MultiHotLabels: Sendable {
+    /// K, the number of labels.
+    public let labelCount: Int
+    /// Row-major `[count, K]`: 1 where the image has the label.
+    public let values: [UInt8]
+
+    /// `nil` for a single-label dataset.
+    public init?(dataset: DecodedDataset) {
+        guard dataset.header.multiLabel, let sets = dataset.header.multiLabels else { return nil }
+        let k = dataset.header.labels.count
+        var values = [UInt8](repeating: 0, count: sets.count * k)
+        for (i, set) in sets.enumerated() { for label in set { values[i * k + label] = 1 } }
+        labelCount = k
+        self.values = values
+    }
+
+    /// Whether image `index` has `label`.
+    public func has(_ index: Int, _ label: Int) -> Bool { values[index * labelCount + label] != 0 }
+
+    /// Images among `indices` with each label, `[K]`.
+    public func counts(_ indices: [Int]) -> [Int] {
+        var counts = [Int](repeating: 0, count: labelCount)
+        for i in indices { for k in 0..<labelCount where has(i, k) { counts[k] += 1 } }
+        return counts
+    }
+}
+
 /// Turns cached uint8 images (`[H, W, C]` each) into float batches `[N, C, H, W]` with pixels
 /// scaled to `[0, 1]` and, when given, the per-channel normalisation applied.
 public struct BatchLoader: @unchecked Sendable {
     public let dataset: DecodedDataset
     public let normalization: ChannelNormalization?
+    /// The label sets, for a multi-label dataset.
+    public let multiHot: MultiHotLabels?
 
-    public init(dataset: DecodedDataset, normalization: ChannelNormalization?) {
+    public init(dataset: DecodedDataset, normalization: ChannelNormalization?, multiHot: MultiHotLabels? = nil) {
         self.dataset = dataset
         self.normalization = normalization
+        self.multiHot = multiHot ?? MultiHotLabels(dataset: dataset)
     }
 
     /// Input shape `[C, H, W]`.
@@ -77,6 +109,19 @@ public struct BatchLoader: @unchecked Sendable {
             }
         }
         normalization?.apply(to: &batch)
+    }
+
+    /// Fills `targets` (resized to `[indices.count, K]`) with the 0/1 label sets of `indices`
+    /// (a multi-label dataset; precondition).
+    public func fillTargets(_ targets: inout Tensor, indices: ArraySlice<Int>) {
+        guard let multiHot else { preconditionFailure("fillTargets on a single-label dataset") }
+        let k = multiHot.labelCount
+        targets.resize(to: Shape([indices.count, k]))
+        targets.withUnsafeMutablePointer { t in
+            for (n, index) in indices.enumerated() {
+                for c in 0..<k { t[n * k + c] = multiHot.has(index, c) ? 1 : 0 }
+            }
+        }
     }
 
     /// Per-channel mean and standard deviation of `indices` (TRAIN), on pixels scaled to `[0, 1]`.

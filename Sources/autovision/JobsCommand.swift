@@ -18,7 +18,7 @@ struct JobsCommand: ParsableCommand {
 
     static func line(_ job: JobRecord) -> String {
         let accuracy = job.testAccuracy.map { String(format: "test %.2f %%", $0 * 100) }
-            ?? job.bestValidationAccuracy.map { String(format: "best validation %.2f %%", $0 * 100) } ?? ""
+            ?? job.bestValidationScore.map { String(format: "best validation %.2f %%", $0 * 100) } ?? ""
         return [job.id, job.state.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0),
                 String(format: "%3.0f %%", job.progress * 100), "budget \(Int(job.budgetSeconds)) s", "\(job.trialsDone) trials", accuracy]
             .joined(separator: "  ")

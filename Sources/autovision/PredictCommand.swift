@@ -12,6 +12,8 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Predict every image of this manifest (batch prediction).") var manifest: String?
     @Option(help: "With --manifest: write path,label,score rows here (CSV).") var output: String?
     @Option(help: "Labels shown per image.") var topK = 3
+    @Option(help: "Multi-label models: the score every label must reach (default: each label's threshold, chosen on VALIDATION).")
+    var threshold: Double?
     @Option(help: "The job store folder.") var jobsDir = "Jobs"
     @Option(help: StoreLocation.help) var store: String?
     @Flag(help: "Print the predictions as one line of JSON last.") var json = false
@@ -22,6 +24,7 @@ struct PredictCommand: ParsableCommand {
 
     func validate() throws {
         try Validate.range(topK, 1...10_000, "--top-k")
+        if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be from 0 to 1, got \(threshold)") }
     }
 
     func run() throws {
@@ -35,7 +38,7 @@ struct PredictCommand: ParsableCommand {
             files += listed.images
         }
         guard !files.isEmpty else { throw ValidationError("give image files or --manifest") }
-        let results = BatchPrediction.predict(files, with: predictor, topK: topK)
+        let results = BatchPrediction.predict(files, with: predictor, topK: topK, threshold: threshold)
         if let output {
             try Data(BatchPrediction.csv(results).utf8).write(to: URL(fileURLWithPath: output))
             print("wrote \(results.count) predictions to \(output)")
@@ -43,6 +46,10 @@ struct PredictCommand: ParsableCommand {
             for result in results {
                 if let error = result.error {
                     print("\(result.image): error: \(error)")
+                } else if let labels = result.labels {
+                    let answer = labels.isEmpty ? "no label over its threshold" : labels.map { String(format: "%@ %.4f", $0.label, $0.score) }.joined(separator: ", ")
+                    print("\(result.image): \(answer) (top scores: "
+                        + result.predictions!.map { String(format: "%@ %.4f", $0.label, $0.score) }.joined(separator: ", ") + ")")
                 } else {
                     print("\(result.image): " + result.predictions!.map { String(format: "%@ %.4f", $0.label, $0.score) }.joined(separator: ", "))
                 }

@@ -149,8 +149,9 @@ struct TrainCommand: ParsableCommand {
 
     func summary(_ record: JobRecord, report: EvaluationReport?, folder: JobFolder) -> Summary {
         Summary(
-            jobID: record.id, state: record.state.rawValue, testAccuracy: report?.test.accuracy, macroAUC: report?.test.macroAUC,
-            averagePrecision: report?.test.averagePrecision, logLoss: report?.test.logLoss, budgetRequestedSeconds: record.budgetSeconds,
+            jobID: record.id, state: record.state.rawValue, testAccuracy: report?.test?.accuracy ?? report?.multiLabelTest?.subsetAccuracy,
+            macroAUC: report?.test?.macroAUC, averagePrecision: report?.test?.averagePrecision ?? report?.multiLabelTest?.meanAveragePrecision,
+            logLoss: report?.test?.logLoss, budgetRequestedSeconds: record.budgetSeconds,
             budgetUsedSeconds: record.usedSeconds, importSeconds: record.importSeconds, stopReason: record.stopReason ?? record.failureReason,
             trials: record.trialsDone, report: report == nil ? nil : folder.reportURL.path)
     }

@@ -103,12 +103,12 @@ enum JobProgress {
         switch event {
         case let .message(text): Console.log(prefix + text)
         case let .trial(trial):
-            let result = trial.error.map { "failed: \($0)" } ?? String(format: "validation %.2f %%", trial.validationAccuracy * 100)
+            let result = trial.error.map { "failed: \($0)" } ?? String(format: "validation %.2f %%", trial.validationScore * 100)
             Console.log(prefix + String(format: "trial %d (rung %d, %d epoch%@, %.0f s): %@ — %@", trial.id, trial.rung, trial.epochs,
                                         trial.epochs == 1 ? "" : "s", trial.seconds, trial.architecture, result))
         case let .epoch(epoch):
             Console.log(prefix + String(format: "final epoch %d: train loss %.4f, train %.2f %%, validation %.2f %% (%.0f img/s, %.0f s)",
-                                        epoch.epoch, epoch.trainLoss, epoch.trainAccuracy * 100, epoch.validationAccuracy * 100,
+                                        epoch.epoch, epoch.trainLoss, epoch.trainAccuracy * 100, epoch.validationScore * 100,
                                         epoch.imagesPerSecond, epoch.seconds))
         }
     }

@@ -12,13 +12,13 @@ import Testing
             correct ? (0..<3).map { $0 == label ? 0.8 : 0.1 } : [0.1, 0.1, 0.8]
         }
         let test = try TestEvaluation(probabilities: probabilities, labels: labels, classNames: ["big", "medium", "rare"], majorityClass: 0)
-        let model = validation.map { ModelSummary(architecture: "a", parameters: 1, flops: 1, validationAccuracy: $0.0, validationBaselineAccuracy: $0.1) }
+        let model = validation.map { ModelSummary(architecture: "a", parameters: 1, flops: 1, validationScore: $0.0, validationBaselineScore: $0.1) }
         return EvaluationReport(test: test, model: model)
     }
 
     @Test func aModelBelowTheBaselineIsFlaggedEverywhere() throws {
         let bad = try report(correct: false, validation: (0.0013, 0.266))
-        #expect(bad.test.baseline == MajorityBaseline(majorityClass: "big", accuracy: 0.75))
+        #expect(bad.test?.baseline == MajorityBaseline(majorityClass: "big", accuracy: 0.75))
         #expect(bad.warnings.count == 2, "\(bad.warnings)")
         #expect(bad.warnings[0].contains("no better than always answering 'big'") && bad.warnings[0].contains("12.50%"), "\(bad.warnings)")
         #expect(bad.warnings[1].contains("VALIDATION") && bad.warnings[1].contains("0.13%"), "\(bad.warnings)")

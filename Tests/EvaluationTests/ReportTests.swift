@@ -20,9 +20,9 @@ func sampleReport(thumbnails: Bool = true) throws -> EvaluationReport {
         test: test, jobID: "job-1", createdAt: Date(timeIntervalSince1970: 1_700_000_000),
         dataset: DatasetSummary(manifest: "m.csv", partitions: ["TEST": ["<b>&\"x\"": 2]], notes: ["VALIDATION carved from TRAIN <10%>"]),
         search: SearchLog(strategy: "ASHA", trials: [
-            TrialSummary(id: 0, architecture: "conv<3>", parameters: 1000, flops: 20000, epochs: 1, validationAccuracy: 0.5, seconds: 10),
-            TrialSummary(id: 1, architecture: "res", parameters: 2000, flops: 40000, epochs: 3, validationAccuracy: .nan, seconds: 12),
-            TrialSummary(id: 2, architecture: "res", parameters: 2000, flops: 40000, epochs: 9, validationAccuracy: 0.8, seconds: 30),
+            TrialSummary(id: 0, architecture: "conv<3>", parameters: 1000, flops: 20000, epochs: 1, validationScore: 0.5, seconds: 10),
+            TrialSummary(id: 1, architecture: "res", parameters: 2000, flops: 40000, epochs: 3, validationScore: .nan, seconds: 12),
+            TrialSummary(id: 2, architecture: "res", parameters: 2000, flops: 40000, epochs: 9, validationScore: 0.8, seconds: 30),
         ]),
         budget: BudgetSummary(requestedSeconds: 600, usedSeconds: 590.5, stopReason: "budget_reached", importSeconds: 3.2),
         machine: MachineInfo(cpu: "Test CPU", cores: 2, os: "Linux", memoryBytes: 8 << 30),
@@ -84,7 +84,7 @@ struct ReportTests {
 
     @Test func jsonRoundTrips() throws {
         var report = try sampleReport()
-        report.search?.trials[1].validationAccuracy = nil  // NaN is written as null, which decodes as nil
+        report.search?.trials[1].validationScore = nil  // NaN is written as null, which decodes as nil
         let data = try report.jsonData()
         let decoded = try EvaluationReport.decode(from: data)
         #expect(decoded == report)
@@ -93,9 +93,9 @@ struct ReportTests {
 
     @Test func nanNeverReachesJSON() throws {
         var report = try sampleReport()
-        report.test.macroAUC = .nan
-        report.test.logLoss = .infinity
-        report.test.confusionMatrix.normalized[2][2] = .nan
+        report.test!.macroAUC = .nan
+        report.test!.logLoss = .infinity
+        report.test!.confusionMatrix.normalized[2][2] = .nan
         report.budget?.importSeconds = .nan
         let text = String(decoding: try report.jsonData(), as: UTF8.self)
         #expect(!text.lowercased().contains("nan") && !text.lowercased().contains("inf"))
@@ -106,7 +106,7 @@ struct ReportTests {
     }
 
     @Test func fractionsAreInUnitInterval() throws {
-        let test = try sampleReport().test
+        let test = try #require(try sampleReport().test)
         let fractions = [test.accuracy, test.precisionAtThreshold, test.recallAtThreshold]
             + [test.macroAUC, test.microAUC, test.averagePrecision].compactMap { $0 }
             + test.topKAccuracy.values + test.perClass.flatMap { [$0.precision, $0.recall, $0.f1] + [$0.auc, $0.averagePrecision].compactMap { $0 } }
@@ -147,8 +147,8 @@ struct ReportTests {
     @Test func thumbnailsAndReferences() throws {
         let report = try sampleReport()
         // Labels [0, 1, 1, 1, 0]; argmax [0, 1, 0, 1, 0 (tie → lowest index)]: only example 2 is wrong.
-        #expect(report.test.misclassified.map(\.index) == [2])
-        let mistake = try #require(report.test.misclassified.first)
+        #expect(report.test?.misclassified.map(\.index) == [2])
+        let mistake = try #require(report.test?.misclassified.first)
         #expect(mistake.trueLabel == "chat 🐱" && mistake.predictedLabel == "<b>&\"x\"")
         #expect(abs(mistake.score - 0.6) < 1e-6 && mistake.reference == "images/2<.png")
         #expect(mistake.thumbnailPNGBase64 == Data([0x89, 0x50, 0x4E, 0x47, 2]).base64EncodedString())

@@ -54,7 +54,7 @@ import TestSupport
     }
 
     /// Accuracy of always answering the most frequent class of `support` (examples per class).
-    static func majorityAccuracy(_ support: [Int]) -> Double {
+    static func baselineScore(_ support: [Int]) -> Double {
         Double(support.max() ?? 0) / Double(max(1, support.reduce(0, +)))
     }
 
@@ -73,12 +73,12 @@ import TestSupport
             if case let .message(text) = event { messages.append(text) }
         }
         let report = try #require(try job.run())
-        let baseline = Self.majorityAccuracy(report.test.perClass.map(\.support))
-        let trials = try job.folder.readSearchLog().map { "\($0.id) r\($0.rung) \(String(format: "%.4f", $0.validationAccuracy)) \($0.architecture)" }
-        print("imbalance search job: TEST \(report.test.accuracy), majority baseline \(baseline), "
-            + "VALIDATION \(report.model?.validationAccuracy ?? -1); trials:\n  " + trials.joined(separator: "\n  ")
+        let baseline = Self.baselineScore(report.test!.perClass.map(\.support))
+        let trials = try job.folder.readSearchLog().map { "\($0.id) r\($0.rung) \(String(format: "%.4f", $0.validationScore)) \($0.architecture)" }
+        print("imbalance search job: TEST \(report.test!.accuracy), majority baseline \(baseline), "
+            + "VALIDATION \(report.model?.validationScore ?? -1); trials:\n  " + trials.joined(separator: "\n  ")
             + "\nlog:\n  " + messages.joined(separator: "\n  "))
-        #expect(report.test.accuracy > baseline, "TEST \(report.test.accuracy) against the majority baseline \(baseline); \(messages)")
+        #expect(report.test!.accuracy > baseline, "TEST \(report.test!.accuracy) against the majority baseline \(baseline); \(messages)")
     }
 
     /// A candidate with label smoothing and class weighting (what the search turned on for an
@@ -100,14 +100,14 @@ import TestSupport
             case let .message(text): log.append(text)
             case let .epoch(epoch):
                 log.append(String(format: "epoch %d: train loss %.3f, train accuracy %.3f, VALIDATION %.3f", epoch.epoch, epoch.trainLoss,
-                                  epoch.trainAccuracy, epoch.validationAccuracy))
+                                  epoch.trainAccuracy, epoch.validationScore))
             default: break
             }
         }
         let report = try #require(try job.run())
-        let baseline = Self.majorityAccuracy(report.test.perClass.map(\.support))
-        print("imbalance balanced+smoothed candidate: TEST \(report.test.accuracy), majority baseline \(baseline), "
-            + "VALIDATION \(report.model?.validationAccuracy ?? -1)\n  " + log.joined(separator: "\n  "))
-        #expect(report.test.accuracy > baseline, "TEST \(report.test.accuracy) against the majority baseline \(baseline)")
+        let baseline = Self.baselineScore(report.test!.perClass.map(\.support))
+        print("imbalance balanced+smoothed candidate: TEST \(report.test!.accuracy), majority baseline \(baseline), "
+            + "VALIDATION \(report.model?.validationScore ?? -1)\n  " + log.joined(separator: "\n  "))
+        #expect(report.test!.accuracy > baseline, "TEST \(report.test!.accuracy) against the majority baseline \(baseline)")
     }
 }

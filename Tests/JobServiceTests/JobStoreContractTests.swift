@@ -318,10 +318,10 @@ import Testing
         try store.addTrial(jobID: "j", try trial(2))
         try store.addTrial(jobID: "j", try trial(1))
         var again = try trial(2)
-        again.validationAccuracy = 0.75
+        again.validationScore = 0.75
         try store.addTrial(jobID: "j", again)
         #expect(try store.trials(jobID: "j").map(\.id) == [1, 2])
-        #expect(try store.trials(jobID: "j").last?.validationAccuracy == 0.75)
+        #expect(try store.trials(jobID: "j").last?.validationScore == 0.75)
     }
 
     @Test(arguments: Kind.allCases) func aDatasetInUseIsNotDeleted(kind: Kind) throws {

@@ -59,7 +59,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false, trainImages: 1000)
         let trial = TrialRecord(id: 1, rung: 0, candidate: space.startingArchitectures()[0], architecture: "seed", parameters: 10, flops: 100, epochs: 1,
-                                trainImages: 100, validationAccuracy: 0.5, validationImages: 50, seconds: 2, endedAt: 2,
+                                trainImages: 100, validationScore: 0.5, validationImages: 50, seconds: 2, endedAt: 2,
                                 stopReason: .completed, error: nil)
         try folder.appendSearchLog(trial)
         #expect(try folder.readSearchLog().map(\.id) == [1])
@@ -74,7 +74,7 @@ import Testing
         #expect { try folder.readSearchLog() } throws: { "\($0)".contains("line 2") }
         var impossible = trial
         impossible.id = 2
-        impossible.validationAccuracy = 7
+        impossible.validationScore = 7
         try Data().write(to: folder.searchLogURL)
         try folder.appendSearchLog(trial)
         try folder.appendSearchLog(impossible)

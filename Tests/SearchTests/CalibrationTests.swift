@@ -31,7 +31,7 @@ import Testing
         let images = 50_000, scored = 9_000
         let seconds = 1.5 * calibrated.seconds(flops: flops[2], trainImages: Double(images), scoredImages: Double(scored))
         let trial = TrialRecord(id: 1, rung: 2, candidate: seeds[2], architecture: seeds[2].summary, parameters: 1, flops: Int(flops[2]),
-                                epochs: 1, trainImages: images, validationAccuracy: 0.9, validationImages: scored, seconds: seconds,
+                                epochs: 1, trainImages: images, validationScore: 0.9, validationImages: scored, seconds: seconds,
                                 endedAt: seconds, stopReason: .completed, error: nil)
         let search = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialCost: calibrated,
                                         previousTrials: [trial])

@@ -155,8 +155,8 @@ struct RecordedSearchFixture {
         #expect(trainer.splits.validation.count == 30)
         #expect(low.validationImages == 10 && top.validationImages == 30)
         // Accuracies are fractions of the images scored.
-        #expect((low.validationAccuracy * 10 - (low.validationAccuracy * 10).rounded()).magnitude < 1e-9)
-        #expect((top.validationAccuracy * 30 - (top.validationAccuracy * 30).rounded()).magnitude < 1e-9)
+        #expect((low.validationScore * 10 - (low.validationScore * 10).rounded()).magnitude < 1e-9)
+        #expect((top.validationScore * 30 - (top.validationScore * 30).rounded()).magnitude < 1e-9)
         // The cost model prices the scoring of each rung with its own VALIDATION images.
         #expect(search.estimatedSeconds(candidate, rung: settings.rungs - 1) > search.estimatedSeconds(candidate, images: 30, epochs: 1))
 
@@ -172,7 +172,7 @@ struct RecordedSearchFixture {
     /// A finished top-rung trial with the given accuracy on 10,000 VALIDATION images and FLOPs.
     func trial(_ id: Int, rung: Int = 2, accuracy: Double, flops: Int, candidate: Candidate) -> TrialRecord {
         TrialRecord(id: id, rung: rung, candidate: candidate, architecture: candidate.summary, parameters: 1, flops: flops, epochs: 1,
-                    trainImages: 1000, validationAccuracy: accuracy, validationImages: 10_000, seconds: 1, endedAt: Double(id),
+                    trainImages: 1000, validationScore: accuracy, validationImages: 10_000, seconds: 1, endedAt: Double(id),
                     stopReason: .completed, error: nil)
     }
 
@@ -196,7 +196,7 @@ struct RecordedSearchFixture {
         #expect(favouring.bestTrial()?.id == 1)
         // 0.34 points behind is beyond one standard error: the leader stays.
         var behind = trials
-        behind[0].validationAccuracy = 0.8708
+        behind[0].validationScore = 0.8708
         let beyond = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: CostModel(secondsPerImageFLOP: 1e-9), previousTrials: behind)
         #expect(beyond.bestTrial()?.id == 4)
         // A kept checkpoint of a trial that is no longer the best is not offered as its weights.
@@ -226,7 +226,7 @@ struct RecordedSearchFixture {
                                             previousTrials: trials)
             #expect(search.bestTrial()?.id == 2)
             var ahead = trials
-            ahead[2].validationAccuracy = 0.8980  // 2.4 standard errors
+            ahead[2].validationScore = 0.8980  // 2.4 standard errors
             let beaten = ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: CostModel(secondsPerImageFLOP: 1e-9),
                                             previousTrials: ahead)
             #expect(beaten.bestTrial()?.id == 3)

@@ -55,7 +55,7 @@ import Testing
         running.usedSeconds = 12.5
         running.importSeconds = 0.25
         running.trialsDone = 3
-        running.bestValidationAccuracy = 0.1 + 0.2
+        running.bestValidationScore = 0.1 + 0.2
         var settings = JobSettings()
         settings.searchFraction = 0.5
         settings.startingArchitecture = "small"
@@ -69,7 +69,7 @@ import Testing
         succeeded.progress = 1
         succeeded.usedSeconds = 88.25
         succeeded.trialsDone = 1
-        succeeded.bestValidationAccuracy = 1.0 / 3
+        succeeded.bestValidationScore = 1.0 / 3
         succeeded.testAccuracy = 0.8125
         succeeded.stopReason = "budget reached"
         succeeded.resumes = 1

@@ -22,6 +22,6 @@ import Testing
         config.epochs = 4
         let kept = try trainer.train(spec, config: config, baseline: 0.1)
         #expect(kept.stopReason != .noBetterThanBaseline)
-        #expect(kept.bestValidationAccuracy > 0.1)
+        #expect(kept.bestValidationScore > 0.1)
     }
 }

@@ -39,7 +39,7 @@ enum FashionSlice {
         var epochs: [EpochRecord] = []
         let outcome = try trainer.train(try ArchitectureSpec.reference(named: "small"), config: config, onEpoch: { epochs.append($0) })
         #expect(epochs.count == 3)
-        #expect(outcome.bestValidationAccuracy > 0.6, "chance is 0.1; got \(outcome.bestValidationAccuracy)")
+        #expect(outcome.bestValidationScore > 0.6, "chance is 0.1; got \(outcome.bestValidationScore)")
         let probabilities = trainer.probabilities(outcome.network, normalization: outcome.normalization, indices: splits.test)
         #expect(probabilities.count == 600 * 10)
         let rowSum: Float = probabilities[0..<10].reduce(0, +)
@@ -73,9 +73,9 @@ enum FashionSlice {
         frozen.learningRate = 0
         frozen.epochs = 1
         let continued = try trainer.train(spec, config: frozen, initialNetwork: first.network)
-        #expect(abs(continued.bestValidationAccuracy - first.bestValidationAccuracy) < 0.03)
+        #expect(abs(continued.bestValidationScore - first.bestValidationScore) < 0.03)
         let fresh = try trainer.train(spec, config: frozen)
-        #expect(fresh.bestValidationAccuracy < first.bestValidationAccuracy - 0.2, "an untrained network is near chance")
+        #expect(fresh.bestValidationScore < first.bestValidationScore - 0.2, "an untrained network is near chance")
         #expect(throws: NNError.self) {
             try trainer.train(try ArchitectureSpec.reference(named: "mlp"), config: frozen, initialNetwork: first.network)
         }

@@ -3,14 +3,21 @@ import Foundation
 import ImageIO
 import NN
 import Search
+import Training
 
 /// The evaluation stage's value: the model as saved, and its one evaluation on TEST.
 struct EvaluatedModel {
     var model: FinalModel
     var testTimeAugmentation: TestTimeAugmentation
-    /// VALIDATION accuracy with `testTimeAugmentation`.
-    var validationAccuracy: Double
-    var test: TestEvaluation
+    /// VALIDATION accuracy (multi-label: mean AP) with `testTimeAugmentation`.
+    var validationScore: Double
+    /// The TEST evaluation of a single-label model.
+    var test: TestEvaluation?
+    /// The TEST evaluation of a multi-label model.
+    var multiLabelTest: MultiLabelEvaluation?
+
+    /// Fraction of TEST images answered exactly: top-1 accuracy, or multi-label subset accuracy.
+    var testAccuracy: Double { multiLabelTest?.subsetAccuracy ?? test?.accuracy ?? 0 }
 }
 
 extension TrainingJob {
@@ -20,18 +27,28 @@ extension TrainingJob {
     ///   probabilities that cannot be scored.
     func evaluate(_ model: FinalModel) throws -> EvaluatedModel {
         try update { $0.state = .evaluating }
-        let (policy, validationAccuracy) = pickTestTimeAugmentation(model)
+        let (policy, validationScore) = pickTestTimeAugmentation(model)
         let data = model.data, splits = data.splits, resolution = data.dataset.resolution
-        let checkpoint = Checkpoint(
-            network: model.network, architecture: model.architecture, normalization: model.normalization, labelNames: data.labels,
-            metadata: [
-                "job_id": id, "working_resolution": String(decoding: try JSONEncoder.sorted.encode(resolution), as: UTF8.self),
-                "candidate": model.candidate.summary, "validation_accuracy": String(validationAccuracy),
-                "ensemble_members": String(model.end.members), TestTimeAugmentation.metadataKey: policy.rawValue,
-            ])
+        var metadata = [
+            "job_id": id, "working_resolution": String(decoding: try JSONEncoder.sorted.encode(resolution), as: UTF8.self),
+            "candidate": model.candidate.summary, "validation_accuracy": String(validationScore),
+            "ensemble_members": String(model.end.members), TestTimeAugmentation.metadataKey: policy.rawValue,
+            OutputActivation.metadataKey: data.trainer.output.rawValue,
+        ]
+        let thresholds = try data.trainer.multiHot.map { _ in try labelThresholds(model, policy: policy) }
+        if let thresholds { metadata[Predictor.thresholdsKey] = String(decoding: try JSONEncoder().encode(thresholds), as: UTF8.self) }
+        let checkpoint = Checkpoint(network: model.network, architecture: model.architecture, normalization: model.normalization,
+                                    labelNames: data.labels, metadata: metadata)
         try writeArtifact(try checkpoint.encoded(), name: JobFolder.modelName)
         let probabilities = data.trainer.probabilities(model.network, normalization: model.normalization, indices: splits.test,
                                                        testTimeAugmentation: policy)
+        if let thresholds, let multiHot = data.trainer.multiHot {
+            let statistics = data.statistics
+            let scores = try MultiLabelScores(scores: probabilities, targets: Self.targets(multiHot, splits.test), labelCount: multiHot.labelCount)
+            let test = try MultiLabelEvaluation(scores: scores, labelNames: data.labels, thresholds: thresholds,
+                                                trainPrevalence: statistics.trainClassCounts.map { Double($0) / Double(max(1, statistics.trainImages)) })
+            return EvaluatedModel(model: model, testTimeAugmentation: policy, validationScore: validationScore, multiLabelTest: test)
+        }
         var test = try TestEvaluation(
             probabilities: probabilities, labels: splits.test.map { Int(data.dataset.labels[$0]) }, classNames: data.labels,
             scoreThreshold: options.scoreThreshold, references: splits.test.map { "manifest line \(data.dataset.lines[$0])" },
@@ -41,12 +58,28 @@ extension TrainingJob {
             let image = Image(width: resolution.width, height: resolution.height, channels: resolution.channels, pixels: pixels)
             return (try? PNGEncoder.encode(image)).map { Data($0) }
         }
-        return EvaluatedModel(model: model, testTimeAugmentation: policy, validationAccuracy: validationAccuracy, test: test)
+        return EvaluatedModel(model: model, testTimeAugmentation: policy, validationScore: validationScore, test: test)
     }
 
-    /// The test-time augmentation with the highest VALIDATION accuracy, cheapest first: a costlier
-    /// one multiplies the inference work, so it must raise the accuracy to be kept.
-    private func pickTestTimeAugmentation(_ model: FinalModel) -> (TestTimeAugmentation, validationAccuracy: Double) {
+    /// Each label's score threshold, chosen on VALIDATION to maximise its F1 (`LabelThresholds`).
+    private func labelThresholds(_ model: FinalModel, policy: TestTimeAugmentation) throws -> [Double] {
+        let data = model.data
+        guard let multiHot = data.trainer.multiHot else { return [] }
+        let probabilities = data.trainer.probabilities(model.network, normalization: model.normalization, indices: data.splits.validation,
+                                                       testTimeAugmentation: policy)
+        let scores = try MultiLabelScores(scores: probabilities, targets: Self.targets(multiHot, data.splits.validation),
+                                          labelCount: multiHot.labelCount)
+        return LabelThresholds.maximizingF1(scores)
+    }
+
+    /// The 0/1 label rows of `indices`, `[indices.count, K]`.
+    static func targets(_ multiHot: MultiHotLabels, _ indices: [Int]) -> [UInt8] {
+        indices.flatMap { i in (0..<multiHot.labelCount).map { multiHot.has(i, $0) ? 1 : 0 } }
+    }
+
+    /// The test-time augmentation with the highest VALIDATION score, cheapest first: a costlier
+    /// one multiplies the inference work, so it must raise the score to be kept.
+    private func pickTestTimeAugmentation(_ model: FinalModel) -> (TestTimeAugmentation, validationScore: Double) {
         let candidate = model.candidate, data = model.data
         let offered = FinalTrainingBudget.offered(candidate: candidate, translation: candidate.cropPadding > 0,
                                                   testTimeAugmentation: options.testTimeAugmentation)
@@ -55,7 +88,7 @@ extension TrainingJob {
         }
         var best = (TestTimeAugmentation.none, -1.0)
         for policy in offered {
-            let value = data.trainer.accuracy(model.network, normalization: model.normalization, indices: data.splits.validation,
+            let value = data.trainer.score(model.network, normalization: model.normalization, indices: data.splits.validation,
                                               testTimeAugmentation: policy)
             if value > best.1 { best = (policy, value) }
         }
@@ -63,7 +96,7 @@ extension TrainingJob {
         let tried = offered.dropFirst().map { $0 == .horizontalFlip ? "mirror images" : "one-pixel shifts" }.joined(separator: " or ")
         let accuracy = percent(best.1)
         let decision = switch best.0 {
-        case .none: "kept single-view predictions: averaging with \(tried) did not raise VALIDATION accuracy (\(accuracy))"
+        case .none: "kept single-view predictions: averaging with \(tried) did not raise the VALIDATION \(data.trainer.metric.name) (\(accuracy))"
         case .horizontalFlip: "averaging each prediction with the mirror image's (the model trained with flips): VALIDATION \(accuracy)"
         case .shifts: "averaging each prediction over the image and its four one-pixel shifts (the model trained with translations): "
             + "VALIDATION \(accuracy)"

@@ -27,7 +27,7 @@ struct FinalTrainingEnd: Codable {
     /// Why the final training's own network (the ensemble's first member) stopped.
     var stopReason: StopReason
     /// Its best VALIDATION accuracy.
-    var bestValidationAccuracy: Double
+    var bestValidationScore: Double
     /// Networks averaged by the model.
     var members: Int
     /// Epochs the final training planned at its end.
@@ -71,15 +71,15 @@ extension TrainingJob {
         var ensemble = FinalEnsemble(first: first)
         try trainMoreMembers(&ensemble, spec: spec, config: config, evaluationSeconds: budget.evaluationSeconds, planned: planned,
                              shouldStop: shouldStop)
-        let kept = ensemble.kept { data.trainer.accuracy($0, normalization: first.normalization, indices: data.splits.validation) }
+        let kept = ensemble.kept { data.trainer.score($0, normalization: first.normalization, indices: data.splits.validation) }
         if ensemble.members.count > 1 {
-            say("keeping \(kept.count) of the \(ensemble.members.count) networks trained: their average scores \(percent(kept.validationAccuracy)) "
-                + "on VALIDATION (the final training's network alone: \(percent(first.bestValidationAccuracy)))")
+            say("keeping \(kept.count) of the \(ensemble.members.count) networks trained: their average scores \(percent(kept.validationScore)) "
+                + "on VALIDATION (the final training's network alone: \(percent(first.bestValidationScore)))")
         }
         explainTimeLeft(ensemble, epochs: epochs, evaluationSeconds: budget.evaluationSeconds, clock: clock)
         return FinalModel(searched: searched, candidate: plan.candidate, network: ensemble.network(members: kept.count),
                           architecture: try FinalEnsemble.architecture(spec, members: kept.count), normalization: first.normalization,
-                          end: FinalTrainingEnd(stopReason: first.stopReason, bestValidationAccuracy: first.bestValidationAccuracy,
+                          end: FinalTrainingEnd(stopReason: first.stopReason, bestValidationScore: first.bestValidationScore,
                                                 members: kept.count, epochs: epochs))
     }
 
@@ -96,20 +96,20 @@ extension TrainingJob {
             self.say("epochs take ~\(Budget.format(perEpoch)): planning \(planned) epochs")
             return planned
         }, initialNetwork: warmStart, onCoolDown: { epoch, epochs, plateau in
-            self.say("after epoch \(epoch): " + (plateau ? "validation accuracy has plateaued" : "the budget is nearly used")
+            self.say("after epoch \(epoch): " + (plateau ? "the validation \(data.trainer.metric.name) has plateaued" : "the budget is nearly used")
                 + "; annealing the learning rate over \(epochs) more epoch\(epochs == 1 ? "" : "s")")
-        }, baseline: data.statistics.validationBaselineAccuracy)
+        }, baseline: data.statistics.validationBaselineScore)
         if outcome.stopReason == .cancelled { throw JobCancelled() }
         if outcome.stopReason == .noBetterThanBaseline {
-            say("stopped the final training after \(outcome.history.count) epochs: VALIDATION accuracy \(percent(outcome.bestValidationAccuracy)) "
-                + "is no better than always answering '\(data.majorityLabel)' (\(percent(data.statistics.validationBaselineAccuracy)))")
+            say("stopped the final training after \(outcome.history.count) epochs: VALIDATION \(data.trainer.metric.name) "
+                + "\(percent(outcome.bestValidationScore)) is no better than \(data.baselineDescription) (\(percent(data.statistics.validationBaselineScore)))")
         }
         return (outcome, planned)
     }
 
     /// Charges an epoch's time and passes it on.
     private func recordEpoch(_ epoch: EpochRecord) throws {
-        try update { $0.bestValidationAccuracy = max($0.bestValidationAccuracy ?? 0, epoch.validationAccuracy) }
+        try update { $0.bestValidationScore = max($0.bestValidationScore ?? 0, epoch.validationScore) }
         try chargeTime()
         onEvent(.epoch(epoch))
     }
@@ -129,7 +129,7 @@ extension TrainingJob {
             say("\(Budget.format(memberEnd.timeIntervalSinceNow)) left after the final training: training ensemble member \(count + 1) "
                 + "(the same architecture from other random weights) for up to \(config.epochs) epochs")
             let member = try planned.data.trainer.train(spec, config: memberConfig, deadline: memberEnd, shouldStop: shouldStop, onEpoch: recordEpoch,
-                                                        baseline: planned.data.statistics.validationBaselineAccuracy)
+                                                        baseline: planned.data.statistics.validationBaselineScore)
             if member.stopReason == .cancelled { throw JobCancelled() }
             ensemble.append(member)
         }

@@ -15,6 +15,11 @@ struct ImportedData {
     var labels: [String] { dataset.header.labels }
     /// TRAIN's most frequent label: what the majority-class baseline always answers.
     var majorityLabel: String { labels[statistics.majorityClass] }
+    /// What the baseline does, for messages: "always answering 'coat'", or, multi-label, "scoring
+    /// each label by its TRAIN prevalence".
+    var baselineDescription: String {
+        trainer.multiHot == nil ? "always answering '\(majorityLabel)'" : "scoring each label by its TRAIN prevalence"
+    }
 }
 
 extension TrainingJob {
@@ -25,7 +30,7 @@ extension TrainingJob {
     /// Imports the manifest (timed apart from the budget), opens its decoded images and keeps both in
     /// the store (the summary as value `importKey`, the decoded dataset as an artifact).
     /// - Throws: `ManifestError` for a manifest that cannot be read; `JobError.nothingImported`
-    ///   when too few images were imported to train and evaluate; `JobError.multiLabelNotSupported`;
+    ///   when too few images were imported to train and evaluate;
     ///   `StoreError` when the store does not take them.
     func importData() throws -> ImportedData {
         try update { $0.state = .importing }
@@ -71,7 +76,6 @@ extension TrainingJob {
     }
 
     private func checkImported(_ summary: ImportSummary) throws {
-        if summary.multiLabel { throw JobError.multiLabelNotSupported }
         guard summary.imported > 0, summary.working != nil else {
             throw JobError.nothingImported("no labelled image imported (\(summary.rejected.count) rows rejected; run autovision import to see why)")
         }

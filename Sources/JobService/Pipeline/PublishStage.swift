@@ -11,7 +11,7 @@ extension TrainingJob {
         let model = evaluated.model, data = model.data, used = model.searched.planned.clock.elapsed
         let stopReason = Self.stopReason(model)
         let report = EvaluationReport(
-            test: evaluated.test, jobID: id,
+            test: evaluated.test, multiLabelTest: evaluated.multiLabelTest, jobID: id,
             dataset: DatasetSummary(manifest: options.manifest.path, partitions: data.summary.partitions,
                                     notes: data.splits.notes + data.summary.warnings),
             search: SearchLog(strategy: model.searched.strategy, trials: model.searched.trials.map(Self.reportTrial)),
@@ -20,8 +20,8 @@ extension TrainingJob {
             machine: MachineInfo.current(),
             model: ModelSummary(architecture: model.candidate.summary + (model.end.members > 1 ? " (ensemble of \(model.end.members))" : ""),
                                 parameters: try model.architecture.parameterCount(), flops: try model.architecture.forwardFLOPsPerImage(),
-                                testTimeAugmentation: evaluated.testTimeAugmentation.rawValue, validationAccuracy: evaluated.validationAccuracy,
-                                validationBaselineAccuracy: data.statistics.validationBaselineAccuracy))
+                                testTimeAugmentation: evaluated.testTimeAugmentation.rawValue, validationScore: evaluated.validationScore,
+                                validationBaselineScore: data.statistics.validationBaselineScore))
         for warning in report.warnings { say("warning: \(warning)") }
         // In the store for the server on any machine; also in the job's folder here (the same files with SQLite).
         let json = try report.jsonData(), html = Data(report.html().utf8)
@@ -33,9 +33,9 @@ extension TrainingJob {
         finished.state = .succeeded
         finished.usedSeconds = used
         finished.progress = 1
-        finished.testAccuracy = evaluated.test.accuracy
+        finished.testAccuracy = evaluated.testAccuracy
         finished.stopReason = stopReason
-        finished.bestValidationAccuracy = model.end.bestValidationAccuracy
+        finished.bestValidationScore = model.end.bestValidationScore
         finished.warning = report.warnings.isEmpty ? nil : report.warnings.joined(separator: "; ")
         try store.completeJob(finished, model: try modelRecord(evaluated, architecture: report.model?.architecture ?? ""))
         try update { _ in }  // the store's record, with its update time, exported to `job.json`
@@ -47,7 +47,7 @@ extension TrainingJob {
         let resolution = evaluated.model.data.dataset.resolution
         return ModelRecord(id: id, labels: evaluated.model.data.labels, width: resolution.width, height: resolution.height,
                            channels: resolution.channels, architecture: architecture,
-                           parameters: try evaluated.model.architecture.parameterCount(), testAccuracy: evaluated.test.accuracy)
+                           parameters: try evaluated.model.architecture.parameterCount(), testAccuracy: evaluated.testAccuracy)
     }
 
     /// Why the final training stopped, for the report and the job's record.
@@ -55,14 +55,14 @@ extension TrainingJob {
         switch model.end.stopReason {
         case .deadline: "budget reached"
         case .converged: "converged"
-        case .noBetterThanBaseline: "no better than the majority-class baseline"
+        case .noBetterThanBaseline: "no better than the baseline"
         default: model.end.epochs >= FinalTrainingPlan.maximumEpochs ? "reached the ceiling of \(model.end.epochs) epochs" : "completed the planned epochs"
         }
     }
 
     private static func reportTrial(_ trial: TrialRecord) -> TrialSummary {
         TrialSummary(id: trial.id, architecture: trial.architecture, parameters: trial.parameters, flops: trial.flops,
-                               epochs: trial.epochs, validationAccuracy: trial.error == nil ? trial.validationAccuracy : nil,
+                               epochs: trial.epochs, validationScore: trial.error == nil ? trial.validationScore : nil,
                                seconds: trial.seconds)
     }
 }

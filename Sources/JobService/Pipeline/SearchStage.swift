@@ -104,7 +104,7 @@ extension TrainingJob {
         try folder.appendSearchLog(trial)
         try update {
             $0.trialsDone = trial.id  // trials are numbered 1, 2, 3, … in the store: right even after a kill between the two writes
-            if trial.error == nil { $0.bestValidationAccuracy = max($0.bestValidationAccuracy ?? 0, trial.validationAccuracy) }
+            if trial.error == nil { $0.bestValidationScore = max($0.bestValidationScore ?? 0, trial.validationScore) }
         }
         try chargeTime()
         onEvent(.trial(trial))
@@ -119,7 +119,7 @@ extension TrainingJob {
             let checkpoint = Checkpoint(
                 network: network, architecture: spec, normalization: normalization, labelNames: labels,
                 metadata: ["job_id": self.id, "trial": String(trial.id), "candidate": trial.candidate.summary,
-                           "validation_accuracy": String(trial.validationAccuracy)])
+                           "validation_accuracy": String(trial.validationScore)])
             try self.writeArtifact(try checkpoint.encoded(), name: JobFolder.bestTrialName)
         }
     }
@@ -136,12 +136,12 @@ extension TrainingJob {
                 + "candidate needs at most ~\(Budget.format(search.finalTrainingCeilingSeconds(result.best.candidate))) "
                 + "(\(FinalTrainingPlan.maximumEpochs) epochs), so the rest of the budget went to more trials")
         }
-        let count = result.trials.count, majority = planned.data.majorityLabel
+        let count = result.trials.count, baseline = planned.data.baselineDescription
         say("search \(ended) after \(count) trial\(count == 1 ? "" : "s"); "
-            + "best: trial \(result.best.id) (\(result.best.architecture)), validation \(percent(result.best.validationAccuracy)) "
-            + "against \(percent(search.baselineAccuracy(result.best))) for always answering '\(majority)'")
+            + "best: trial \(result.best.id) (\(result.best.architecture)), validation \(planned.data.trainer.metric.name) "
+            + "\(percent(result.best.validationScore)) against \(percent(search.baselineScore(result.best))) for \(baseline)")
         if !search.beatsBaseline(result.best) {
-            say("warning: no trial beat always answering '\(majority)', the most frequent class, on VALIDATION")
+            say("warning: no trial beat \(baseline) on VALIDATION")
         }
         return SearchOutcome(planned: planned, best: result.best.candidate, warmStart: result.bestNetwork,
                              trialImageEpochs: result.best.trainImages * result.best.epochs, trials: result.trials, cost: result.costModel,

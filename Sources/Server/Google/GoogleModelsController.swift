@@ -104,18 +104,46 @@ struct GoogleModelsController: APIController {
 
     func vertexEvaluation(_ id: String, parent: String) throws -> VertexModelEvaluation {
         let report = try report(id)
-        let test = report.test
+        let test = Overall(report)
         return VertexModelEvaluation(
             name: "\(parent)/models/\(id)/evaluations/1", displayName: "TEST", metricsSchemaUri: Self.classificationMetricsSchema,
-            metrics: .init(auPrc: test.averagePrecision, auRoc: test.microAUC, logLoss: test.logLoss,
-                           confidenceMetrics: (test.confidenceMetrics ?? []).map(VertexConfidenceMetrics.init),
-                           confusionMatrix: .init(test.confusionMatrix)),
+            metrics: .init(auPrc: test.auPrc, auRoc: test.auRoc, logLoss: test.logLoss,
+                           confidenceMetrics: test.confidenceMetrics.map(VertexConfidenceMetrics.init),
+                           confusionMatrix: test.confusionMatrix.map(GoogleConfusionMatrix.init)),
             createTime: report.createdAt, sliceDimensions: ["annotationSpec"])
+    }
+
+    /// The figures both Google APIs show for the whole TEST set, of a single-label or a multi-label
+    /// report (multi-label: mean AP, the mean of the labels' ROC AUCs, no log loss and, as Vertex AI's
+    /// multi-label evaluations, no confusion matrix).
+    struct Overall {
+        var examples: Int, auPrc: Double?, auRoc: Double?, logLoss: Double?
+        var confidenceMetrics: [ConfidencePoint]
+        var confusionMatrix: ConfusionMatrix?
+        /// Per label: name, AP, ROC AUC, precision, recall, F1, support.
+        var perLabel: [(label: String, averagePrecision: Double?, auc: Double?, precision: Double, recall: Double, f1: Double, support: Int)]
+
+        init(_ report: EvaluationReport) {
+            if let m = report.multiLabelTest {
+                let aucs = m.perLabel.compactMap(\.auc)
+                (examples, auPrc, auRoc, logLoss) = (m.examples, m.meanAveragePrecision,
+                                                     aucs.isEmpty ? nil : aucs.reduce(0, +) / Double(aucs.count), nil)
+                confidenceMetrics = m.confidenceMetrics
+                confusionMatrix = nil
+                perLabel = m.perLabel.map { ($0.label, $0.averagePrecision, $0.auc, $0.precision, $0.recall, $0.f1, $0.support) }
+            } else {
+                let t = report.test
+                (examples, auPrc, auRoc, logLoss) = (t?.examples ?? 0, t?.averagePrecision, t?.microAUC, t?.logLoss)
+                confidenceMetrics = t?.confidenceMetrics ?? []
+                confusionMatrix = t?.confusionMatrix
+                perLabel = (t?.perClass ?? []).map { ($0.label, $0.averagePrecision, $0.auc, $0.precision, $0.recall, $0.f1, $0.support) }
+            }
+        }
     }
 
     func vertexSlices(_ id: String, parent: String) throws -> [VertexModelEvaluationSlice] {
         let report = try report(id)
-        return report.test.perClass.enumerated().map { index, metrics in
+        return Overall(report).perLabel.enumerated().map { index, metrics in
             VertexModelEvaluationSlice(
                 name: "\(parent)/models/\(id)/evaluations/1/slices/\(index)", slice: .init(dimension: "annotationSpec", value: metrics.label),
                 metricsSchemaUri: Self.classificationMetricsSchema,
@@ -129,15 +157,15 @@ struct GoogleModelsController: APIController {
     /// The overall evaluation (ID 1, no annotation spec) and one per label (ID 2 + its index).
     func automlEvaluations(_ id: String, parent: String) throws -> [AutoMLModelEvaluation] {
         let report = try report(id)
-        let test = report.test
+        let test = Overall(report)
         let overall = AutoMLModelEvaluation(
             name: "\(parent)/models/\(id)/modelEvaluations/1", annotationSpecId: nil, displayName: nil, createTime: report.createdAt,
             evaluatedExampleCount: test.examples,
-            classificationEvaluationMetrics: .init(auPrc: test.averagePrecision, auRoc: test.microAUC, logLoss: test.logLoss,
-                                                   confidenceMetricsEntry: (test.confidenceMetrics ?? []).map(VertexConfidenceMetrics.init),
-                                                   confusionMatrix: .init(test.confusionMatrix),
-                                                   annotationSpecId: test.confusionMatrix.labels.indices.map(String.init)))
-        let perLabel = test.perClass.enumerated().map { index, metrics in
+            classificationEvaluationMetrics: .init(auPrc: test.auPrc, auRoc: test.auRoc, logLoss: test.logLoss,
+                                                   confidenceMetricsEntry: test.confidenceMetrics.map(VertexConfidenceMetrics.init),
+                                                   confusionMatrix: test.confusionMatrix.map(GoogleConfusionMatrix.init),
+                                                   annotationSpecId: test.perLabel.indices.map(String.init)))
+        let perLabel = test.perLabel.enumerated().map { index, metrics in
             AutoMLModelEvaluation(
                 name: "\(parent)/models/\(id)/modelEvaluations/\(index + 2)", annotationSpecId: String(index), displayName: metrics.label,
                 createTime: report.createdAt, evaluatedExampleCount: metrics.support,

@@ -97,7 +97,7 @@ struct VertexTrainingPipelinesController: APIController {
     func create(_ request: Request, parent: String) async throws -> Response {
         let body = try await decodeGoogleRequest(CreateRequest.self, from: request, help: Self.help)
         let (datasetID, inputs, milliNodeHours) = try Self.validated(body)
-        let dataset = try trainableDataset(datasetID, multiLabel: inputs.multiLabel == true, parent: parent)
+        let dataset = try trainableDataset(datasetID, multiLabel: inputs.multiLabel, parent: parent)
         let seconds = min(Double(milliNodeHours) * Self.secondsPerMilliNodeHour, maxBudgetSeconds ?? .infinity)
         var record = JobRecord(id: JobRecord.newID(), manifest: dataset.manifest, budgetSeconds: Budget(seconds: seconds).seconds, seed: 0)
         record.datasetID = datasetID
@@ -128,8 +128,9 @@ struct VertexTrainingPipelinesController: APIController {
         return (datasetID, inputs, milliNodeHours)
     }
 
-    /// Dataset `id`: 404 when there is none, 409 when it has no data yet, failed to import, or is multi-label.
-    func trainableDataset(_ id: String, multiLabel: Bool, parent: String) throws -> DatasetRecord {
+    /// Dataset `id`: 404 when there is none, 409 when it has no data yet, failed to import, or is not
+    /// of the kind asked for (`multiLabel`, from the inputs' `multiLabel`, when given).
+    func trainableDataset(_ id: String, multiLabel: Bool?, parent: String) throws -> DatasetRecord {
         guard let dataset = try store.dataset(id) else {
             if try store.resource(kind: VertexDatasetsController.kind, id: id) != nil {
                 throw APIError.conflict("dataset '\(id)' has no data: import it first (datasets/\(id):import)")
@@ -137,8 +138,9 @@ struct VertexTrainingPipelinesController: APIController {
             throw APIError.notFound("no dataset '\(id)' (list them with GET /v1/\(parent)/datasets)")
         }
         if dataset.state == .failed { throw APIError.conflict("dataset '\(id)' failed to import: \(dataset.failureReason ?? "")") }
-        if dataset.multiLabel || multiLabel {
-            throw APIError.conflict("dataset '\(id)' is multi-label: \(JobError.multiLabelNotSupported.description)")
+        if let multiLabel, multiLabel != dataset.multiLabel {
+            throw APIError.conflict("dataset '\(id)' is \(dataset.multiLabel ? "multi-label" : "single-label"): "
+                + "set trainingTaskInputs.multiLabel to \(dataset.multiLabel), or leave it out")
         }
         return dataset
     }
