@@ -20,15 +20,19 @@ ensure_venv "$venv" Scripts/clients/requirements.txt
 make_scratch
 started=$(date +%s)
 
-# The bucket: the slice's images, the dataset as Vertex's CSV (ML_USE,gs://URI,LABEL), and three TEST
-# images as a Vertex batch (JSON lines) and an AutoML batch (CSV).
+# The bucket: the slice's images, the dataset as Vertex's CSV (ML_USE,gs://URI,LABEL), three TEST
+# images as a Vertex batch (JSON lines) and an AutoML batch (CSV), and a multi-label set (pairs.csv).
 bucket="$scratch/bucket"
 "$bin" datasets prepare fashion-mnist --output "$bucket/fm" --per-class 10 >/dev/null
+"$bin" datasets prepare fashion-mnist-pairs --output "$bucket/pairs" --per-class 15 >/dev/null
 python3 - "$bucket" <<'PY'
 import csv, json, os, sys
 bucket = sys.argv[1]
-rows = list(csv.reader(open(os.path.join(bucket, "fm", "manifest.csv"))))
 ml_use = {"TRAIN": "training", "VALIDATION": "validation", "TEST": "test"}
+with open(os.path.join(bucket, "pairs.csv"), "w") as out:  # multi-label: ML_USE,gs://URI,LABEL[,LABEL]
+    for split, path, *labels in csv.reader(open(os.path.join(bucket, "pairs", "manifest.csv"))):
+        out.write(",".join([ml_use[split], f"gs://bucket/pairs/{path}", *labels]) + "\n")
+rows = list(csv.reader(open(os.path.join(bucket, "fm", "manifest.csv"))))
 with open(os.path.join(bucket, "vertex.csv"), "w") as out:
     out.writelines(f"{ml_use[split]},gs://bucket/fm/{path},{label}\n" for split, path, label in rows)
 tests = [path for split, path, _ in rows if split == "TEST"][:3]

@@ -2,12 +2,15 @@
 unchanged but for `aiplatform.init(api_endpoint=..., api_transport="rest")` and a bearer token: an
 image dataset created from a gs:// CSV, an AutoML image training job with a budget in milli-node-hours,
 the model's evaluation and per-label slices, deploy → predict → undeploy, a batch prediction, list /
-get / delete of every resource kind, and Google's error for an unknown model. Prints the trained
-model's ID as its last line. Exit status 1 on the first failed check.
+get / delete of every resource kind, and Google's error for an unknown model; then the multi-label flow
+(issue 24): a dataset from a multi-label CSV, `AutoMLImageTrainingJob(multi_label=True)`, its evaluation
+and slices, and predictions over the per-label thresholds. Prints the single-label model's ID as its last
+line. Exit status 1 on the first failed check.
 
     python vertex_check.py HOST:PORT TOKEN BUCKET_DIR IMAGE.png
       (the server runs with --map gs://bucket=BUCKET_DIR; BUCKET_DIR/vertex.csv is the dataset,
-       BUCKET_DIR/batch.jsonl the batch's instances)
+       BUCKET_DIR/batch.jsonl the batch's instances, BUCKET_DIR/pairs.csv a multi-label dataset whose
+       images are under BUCKET_DIR/pairs)
 """
 import base64
 import json
@@ -89,7 +92,35 @@ def main(url, token, bucket, image):
         check(False, "an unknown model raises NotFound")
     except exceptions.NotFound as error:
         check("no model" in error.message, "an unknown model raises NotFound with Google's error body")
+    multi_label(bucket)
     print(model.name)
+
+
+def multi_label(bucket):
+    dataset = aiplatform.ImageDataset.create(
+        display_name="pairs", gcs_source=["gs://bucket/pairs.csv"],
+        import_schema_uri=aiplatform.schema.dataset.ioformat.image.multi_label_classification)
+    job = aiplatform.AutoMLImageTrainingJob(display_name="pairs-job", prediction_type="classification", multi_label=True)
+    model = job.run(dataset=dataset, budget_milli_node_hours=3, model_display_name="pairs-model")
+    check(job.state.name == "PIPELINE_STATE_SUCCEEDED", f"multi-label: AutoMLImageTrainingJob(multi_label=True).run succeeded ({job.state.name})")
+    evaluation = model.get_model_evaluation()
+    metrics = evaluation.metrics
+    check(0 <= metrics["auPrc"] <= 1 and 0 <= metrics["auRoc"] <= 1 and len(metrics["confidenceMetrics"]) == 101,
+          f"multi-label: auPrc (mean AP {metrics['auPrc']:.3f}), auRoc and 101 confidenceMetrics")
+    check("confusionMatrix" not in metrics, "multi-label: no confusion matrix, as Vertex AI's multi-label evaluations")
+    slices = list(evaluation.api_client.select_version("v1").list_model_evaluation_slices(parent=evaluation.resource_name))
+    labels = sorted(s.slice_.value for s in slices)
+    check(labels == ["bag", "sneaker", "trouser", "tshirt"], f"multi-label: one evaluation slice per label ({labels})")
+    first = next(row for row in open(os.path.join(bucket, "pairs", "manifest.csv")) if row.startswith("TEST,"))
+    content = base64.b64encode(open(os.path.join(bucket, "pairs", first.strip().split(",")[1]), "rb").read()).decode()
+    endpoint = aiplatform.Endpoint(model.name)
+    answer = endpoint.predict(instances=[{"content": content}]).predictions[0]
+    check(set(answer["displayNames"]) <= set(labels) and answer["confidences"] == sorted(answer["confidences"], reverse=True),
+          f"multi-label: endpoint.predict lists the labels over their thresholds ({answer['displayNames']}, truth {first.strip().split(',')[2:]})")
+    every = endpoint.predict(instances=[{"content": content}], parameters={"confidenceThreshold": 0.0}).predictions[0]
+    check(sorted(every["displayNames"]) == labels, "multi-label: confidenceThreshold 0 lists every label")
+    model.delete()
+    dataset.delete()
 
 
 if __name__ == "__main__":
