@@ -170,8 +170,11 @@ public struct InferenceRequest: Sendable, Equatable {
 extension InferenceRequest {
     /// The one input an AutoVision model takes: encoded images (PNG or JPEG files' bytes), `BYTES`, shape `[N]`.
     public static let inputName = "image"
-    /// The one output: class probabilities, `FP32`, shape `[N, C]` (C: the model's labels, in their order).
+    /// The output every model has: class probabilities (multi-label: each label's), `FP32`, shape `[N, C]`
+    /// (C: the model's labels, in their order).
     public static let outputName = "probabilities"
+    /// A multi-label model's second output: whether each label's score reaches its threshold, `BOOL`, `[N, C]`.
+    public static let labelsOutputName = "labels"
 
     /// How many images the request holds: the product of its input's shape (`[N]`, or any shape of N elements).
     /// - Throws: `.badRequest` unless there is exactly one input, named `image`, of datatype `BYTES`,
@@ -264,15 +267,24 @@ extension InferenceRequest {
 
     /// One output to answer, as the request asks for it.
     public struct OutputSelection: Sendable, Equatable {
+        /// `outputName` or `labelsOutputName`.
+        public var name = InferenceRequest.outputName
         /// Answer in the binary section (`binary_data`, defaulting to the request's `binary_data_output`).
         public var binary: Bool
         /// The classification extension's top-k (`classification`): answer `BYTES` strings `score:index:label` instead of the probabilities.
         public var classification: Int?
+
+        public init(name: String = InferenceRequest.outputName, binary: Bool, classification: Int? = nil) {
+            self.name = name
+            self.binary = binary
+            self.classification = classification
+        }
     }
 
     /// The outputs to answer, in the request's order: `probabilities` with the request's
-    /// `binary_data_output` when none is named.
-    /// - Throws: `.badRequest` for another output's name, or a `binary_data` / `classification` of the wrong kind.
+    /// `binary_data_output` when none is named (a multi-label model's server adds `labels`).
+    /// - Throws: `.badRequest` for another output's name, or a `binary_data` / `classification` of the wrong kind
+    ///   (`classification` on `labels`).
     public func outputs() throws(PredictionRequestError) -> [OutputSelection] {
         var binaryDefault = false
         if let value = header.parameters?["binary_data_output"] {
@@ -282,10 +294,11 @@ extension InferenceRequest {
         guard let requested = header.outputs, !requested.isEmpty else { return [OutputSelection(binary: binaryDefault)] }
         var selections: [OutputSelection] = []
         for (index, output) in requested.enumerated() {
-            guard output.name == Self.outputName else {
-                throw .badRequest("unknown output '\(output.name.prefix(100))': the model's output is '\(Self.outputName)' (FP32, [N, C])")
+            guard [Self.outputName, Self.labelsOutputName].contains(output.name) else {
+                throw .badRequest("unknown output '\(output.name.prefix(100))': the outputs are '\(Self.outputName)' (FP32, [N, C]) "
+                    + "and, for a multi-label model, '\(Self.labelsOutputName)' (BOOL, [N, C])")
             }
-            var selection = OutputSelection(binary: binaryDefault)
+            var selection = OutputSelection(name: output.name, binary: binaryDefault)
             if let value = output.parameters?["binary_data"] {
                 guard let flag = value.boolValue else { throw .badRequest("outputs[\(index)].parameters.binary_data must be true or false") }
                 selection.binary = flag
@@ -293,6 +306,9 @@ extension InferenceRequest {
             if let value = output.parameters?["classification"] {
                 guard let count = value.intValue, (1...Int64(Int32.max)).contains(count) else {
                     throw .badRequest("outputs[\(index)].parameters.classification must be a positive integer (how many top classes)")
+                }
+                guard output.name == Self.outputName else {
+                    throw .badRequest("outputs[\(index)]: classification applies to '\(Self.outputName)', not '\(output.name)'")
                 }
                 selection.classification = Int(count)
             }

@@ -47,7 +47,7 @@ struct InferenceController: APIController {
     /// 404 for no such job or a version other than `1`, 409 while the job has no model.
     func metadata(_ id: String, version: String?) throws -> Response {
         let handle = try model(id, version: version)
-        return try .json(JSONBody.values(ModelMetadata(id: id, labels: handle.labels)))
+        return try .json(JSONBody.values(ModelMetadata(id: id, labels: handle.labels, multiLabel: handle.multiLabel)))
     }
 
     /// 200 once the model is loaded (loading it if need be); 404 / 409 as `metadata`.
@@ -80,11 +80,19 @@ struct InferenceController: APIController {
             throw APIError(.contentTooLarge, "\(count) images is more than the limit of \(maxInstancesPerRequest) per request: "
                 + "send them in several requests (concurrent requests are batched together)")
         }
-        let outputs = try Self.oip { () throws(PredictionRequestError) in try parsed.outputs() }
+        var outputs = try Self.oip { () throws(PredictionRequestError) in try parsed.outputs() }
+        if handle.multiLabel, parsed.header.outputs?.isEmpty ?? true {
+            outputs.append(InferenceRequest.OutputSelection(name: InferenceRequest.labelsOutputName, binary: outputs[0].binary))
+        }
+        if !handle.multiLabel, outputs.contains(where: { $0.name == InferenceRequest.labelsOutputName }) {
+            throw APIError.badRequest("model '\(id)' is single-label: its output is '\(InferenceRequest.outputName)'; "
+                + "'\(InferenceRequest.labelsOutputName)' is a multi-label model's")
+        }
         let images = try Self.oip { () throws(PredictionRequestError) in try parsed.images() }
         let inputs = try await handle.decodedInputs(images, names: images.indices.map { "inputs[0] element \($0)" })
         let scores = await handle.predict(inputs)
-        let answer = InferenceAnswer(labels: handle.labels, predictions: scores)
+        let answer = InferenceAnswer(labels: handle.labels, predictions: scores,
+                                     kept: handle.multiLabel ? scores.map { handle.kept($0, threshold: nil) } : nil)
         return try answer.response(InferenceResponse(modelName: id, modelVersion: Self.version, id: parsed.header.id, outputs: []),
                                    outputs: outputs)
     }

@@ -39,7 +39,8 @@ struct MetadataTensor: Encodable {
 }
 
 /// `GET /v2/models/{id}`: `$metadata_model_response`. One input, `image` (`BYTES`, `[-1]`: encoded
-/// images), one output, `probabilities` (`FP32`, `[-1, C]`, C the model's labels in `ModelRecord.labels` order).
+/// images), one output, `probabilities` (`FP32`, `[-1, C]`, C the model's labels in `ModelRecord.labels` order),
+/// and for a multi-label model `labels` (`BOOL`, `[-1, C]`: each label's score reaches its threshold).
 struct ModelMetadata: Encodable {
     var name: String
     var versions = [InferenceController.version]
@@ -47,23 +48,27 @@ struct ModelMetadata: Encodable {
     var inputs: [MetadataTensor]
     var outputs: [MetadataTensor]
 
-    init(id: String, labels: [String]) {
+    init(id: String, labels: [String], multiLabel: Bool = false) {
         name = id
         inputs = [MetadataTensor(name: InferenceRequest.inputName, datatype: "BYTES", shape: [-1])]
         outputs = [MetadataTensor(name: InferenceRequest.outputName, datatype: "FP32", shape: [-1, labels.count])]
+        if multiLabel { outputs.append(MetadataTensor(name: InferenceRequest.labelsOutputName, datatype: "BOOL", shape: [-1, labels.count])) }
     }
 }
 
-/// An output tensor's elements in JSON (`data`): probabilities, or the classification extension's strings.
+/// An output tensor's elements in JSON (`data`): probabilities, the classification extension's strings,
+/// or a multi-label model's label decisions.
 enum OutputData: Encodable {
     case fp32([Float])
     case bytes([String])
+    case bool([Bool])
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case let .fp32(values): try container.encode(values)
         case let .bytes(values): try container.encode(values)
+        case let .bool(values): try container.encode(values)
         }
     }
 }
@@ -101,10 +106,14 @@ struct InferenceAnswer {
     let probabilities: [[Float]]
     /// `[N][C]`: each image's label indices, highest score first (the order `/v1/models/{id}/predict` lists).
     let ranked: [[Int]]
+    /// `[N][C]`, multi-label models: whether each label's score reaches its threshold.
+    let decisions: [[Bool]]?
 
-    /// `predictions`: per image, every label's score sorted by score, as `ModelHandle.predict` answers.
-    init(labels: [String], predictions: [[Prediction]]) {
+    /// `predictions`: per image, every label's score sorted by score, as `ModelHandle.predict` answers;
+    /// `kept`: per image, a multi-label model's labels over their thresholds (`ModelHandle.kept`).
+    init(labels: [String], predictions: [[Prediction]], kept: [[Prediction]]? = nil) {
         self.labels = labels
+        decisions = kept.map { images in images.map { image in labels.map { label in image.contains { $0.label == label } } } }
         let index = Dictionary(labels.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         ranked = predictions.map { $0.compactMap { index[$0.label] } }
         probabilities = predictions.map { scores in
@@ -128,7 +137,11 @@ struct InferenceAnswer {
             let rows = probabilities.count
             var output: ResponseOutput
             var bytes: [UInt8]
-            if let requested = selection.classification {
+            if selection.name == InferenceRequest.labelsOutputName {
+                let values = (decisions ?? []).flatMap { $0 }
+                output = ResponseOutput(name: selection.name, datatype: "BOOL", shape: [rows, labels.count], data: .bool(values))
+                bytes = values.map { $0 ? 1 : 0 }  // BOOL in binary: one byte per element
+            } else if let requested = selection.classification {
                 let count = min(requested, labels.count)
                 let strings = classifications(top: count)
                 output = ResponseOutput(name: InferenceRequest.outputName, datatype: "BYTES", shape: [rows, count], data: .bytes(strings))

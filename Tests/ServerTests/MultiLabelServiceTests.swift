@@ -72,6 +72,20 @@ import Testing
                 body: ByteBuffer(string: #"{"instances":[{"content":"\#(base64)"}]}"#)))
             #expect(((vertex["predictions"] as? [[String: Any]])?.first?["displayNames"] as? [String]) == expected)
 
+            // KServe v2: each label's probability, and the labels over their thresholds as BOOL.
+            let metadata = try Support.json(try await client.execute(uri: "/v2/models/\(jobID)", method: .get))
+            #expect((metadata["outputs"] as? [[String: Any]])?.map { $0["name"] as! String } == ["probabilities", "labels"])
+            let oip = #"{"inputs":[{"name":"image","datatype":"BYTES","shape":[1],"data":["\#(base64)"]}]}"#
+            let inferred = try await client.execute(uri: "/v2/models/\(jobID)/infer", method: .post, headers: Support.headers("application/json"),
+                                                    body: ByteBuffer(string: oip))
+            #expect(inferred.status == .ok, "\(String(buffer: inferred.body))")
+            let outputs = try #require(try Support.json(inferred)["outputs"] as? [[String: Any]])
+            #expect(outputs.map { $0["name"] as! String } == ["probabilities", "labels"])
+            let labelNames = try #require(try Support.json(try await client.execute(uri: "/v1/models/\(jobID)", method: .get))["labels"] as? [String])
+            let decisions = try #require(outputs.last?["data"] as? [Bool])
+            #expect(zip(labelNames, decisions).filter(\.1).map(\.0).sorted() == expected.sorted())
+            #expect(outputs.last?["datatype"] as? String == "BOOL" && outputs.last?["shape"] as? [Int] == [1, 4])
+
             // Export refuses clearly instead of writing a softmax graph.
             try Support.expectProblem(try await client.execute(uri: "/v1/models/\(jobID)/export?format=onnx", method: .get),
                                       .unprocessableContent, contains: "multi-label")
