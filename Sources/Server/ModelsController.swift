@@ -59,6 +59,8 @@ struct ModelsController: APIController {
         let isJSON = contentType?.lowercased().hasPrefix("application/json") ?? false
         // JSON carries base64 (4/3 of the bytes) plus a little structure.
         let limit = isJSON ? maxImageBytes / 3 * 4 + 64 * 1024 : maxImageBytes
+        // Checked on every request, so a bad value is a 400 whatever the model and the body's shape.
+        let queryThreshold = try request.fractionParameter("threshold")
         let body = try await request.collectBody(limit: limit, what: "the image")
         let parsed: PredictionRequest
         do throws(PredictionRequestError) {
@@ -77,7 +79,7 @@ struct ModelsController: APIController {
             }
             let inputs = try await handle.decodedInputs([bytes], names: ["the request body"])
             let predictions = await handle.predict(inputs)[0]
-            let labels = handle.multiLabel ? handle.kept(predictions, threshold: try request.fractionParameter("threshold")) : nil
+            let labels = handle.multiLabel ? handle.kept(predictions, threshold: queryThreshold) : nil
             return try .json(JSONBody.values(RawPredictions(modelID: id, predictions: predictions, labels: labels)))
         case let .automl(bytes, threshold, maxPredictions):
             let inputs = try await handle.decodedInputs([bytes], names: ["payload.image.imageBytes"])
