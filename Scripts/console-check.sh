@@ -53,7 +53,7 @@ PY
 )
 
 token=$(new_token)
-start_server --jobs-dir "$scratch/jobs" --api-token "$token" --max-budget 8s
+start_server --jobs-dir "$scratch/jobs" --api-token "$token" --max-budget 40s
 echo "console-check.sh: server on 127.0.0.1:$port, setup $(( $(date +%s) - started )) s" >&2
 
 status=0

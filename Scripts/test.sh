@@ -23,6 +23,7 @@ Scripts/postgres-faults.sh  # PostgreSQL restarted in the middle of a job (issue
 Scripts/schemathesis.sh  # the API against its OpenAPI document (issue 18, item 6); about 4-5 minutes
 Scripts/client-check.sh  # the Vertex AI, AutoML and Triton clients against a real server (issue 22); about 1.5 minutes
 Scripts/export-check.sh  # exported ONNX / Triton / Core ML models against onnxruntime and coremltools (issue 23, item 4)
+Scripts/console-check.sh  # the browser console in headless Chromium against a real server (issue 25); about a minute
 # libFuzzer, 30 s per parser of untrusted input (a sanitizer build of those parsers only; see FuzzTesting/README.md).
 # All five at once: ~35 s of wall time instead of ~100 s two at a time (2026-12-02, a loaded 2-core
 # machine: build 68–126 s, step 1m43 in all), each target with a share of the cores.

@@ -1,6 +1,6 @@
 """The browser console (issue 25) in headless Chromium against a real `autovision serve` with a token.
 
-    console_check.py BASE_URL TOKEN DATASET_ZIP IMAGE ARTIFACTS_DIR [README_SCREENSHOT]
+    console_check.py BASE_URL TOKEN DATASET_ZIP IMAGE ARTIFACTS_DIR [README_SCREENSHOT]     # CONSOLE_CHECK_BUDGET=40s
 
 Asks for the token and keeps it out of URLs and cookies; uploads the zip and checks the per-partition
 counts against GET /v1/datasets/{id}; starts a short job and waits for its trials and its end; on the
@@ -24,6 +24,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 base, token, zip_path, image_path, artifacts = sys.argv[1:6]
+budget = os.environ.get("CONSOLE_CHECK_BUDGET", "40s")
 readme_shot = sys.argv[6] if len(sys.argv) > 6 else None
 failures = []
 log = []
@@ -69,6 +70,15 @@ def until(selector, timeout=30):
     return WebDriverWait(driver, timeout).until(lambda d: d.find_elements(By.CSS_SELECTOR, selector) and d.find_element(By.CSS_SELECTOR, selector))
 
 
+def text(selector):
+    """The text of the first element matching `selector` now, or None (read in the page: live pages re-render)."""
+    return driver.execute_script("return document.querySelector(arguments[0])?.textContent ?? null", selector)
+
+
+def count(selector):
+    return driver.execute_script("return document.querySelectorAll(arguments[0]).length", selector)
+
+
 def collect_log():
     log.extend(driver.get_log("browser"))
 
@@ -98,7 +108,7 @@ try:
     check("token" in find("#error").text.lower(), "the first load shows the 401 as a readable message and asks for the token")
     audit("token")
     find("#token").send_keys(token, Keys.ENTER)
-    wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "Jobs and models")
+    wait.until(lambda d: text("h1") == "Jobs and models")
     check(driver.execute_script("return sessionStorage.getItem('autovision-token')") == token, "the token is kept in the session")
     audit("home-empty")
 
@@ -110,6 +120,7 @@ try:
     until("#partition-counts table", timeout=90)
     dataset_id = driver.current_url.split("#/datasets/")[1]
     dataset = call(f"/v1/datasets/{dataset_id}")
+    check(dataset.get("name") == "fashion slice", f"the dataset's name is the one typed ({dataset.get('name')!r})")
     partitions = dataset["summary"]["partitions"]
     rows = driver.execute_script("""return [...document.querySelectorAll('#partition-counts tbody tr')].map(r =>
         [r.querySelector('th').textContent, ...[...r.querySelectorAll('td')].map(c => Number(c.textContent))])""")
@@ -120,20 +131,21 @@ try:
 
     # 3. Train with a short custom budget; trials appear on the live job page, then the job succeeds.
     Select(find("#budget")).select_by_value("custom")
-    find("#budget-custom").send_keys("8s")
+    find("#budget-custom").send_keys(budget)
     seed = find("#seed")
     seed.clear()
     seed.send_keys("1", Keys.ENTER)
-    until("#job-state")
+    WebDriverWait(driver, 30).until(lambda d: text("#job-state"))
     job_id = driver.current_url.split("#/jobs/")[1]
     ok(f"job {job_id} started from the train dialog")
-    WebDriverWait(driver, 120).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#trials tbody tr"))
-    check(len(driver.find_elements(By.CSS_SELECTOR, "#trials tbody tr")) >= 1 and driver.find_elements(By.CSS_SELECTOR, "#job-trials svg circle"),
-          "trials appear on the job page, in the table and on the plot")
-    WebDriverWait(driver, 180).until(lambda d: d.find_element(By.CSS_SELECTOR, "#job-state").text in ("succeeded", "failed", "cancelled"))
-    check(find("#job-state").text == "succeeded", f"the job succeeded ({find('#job-live').text[:200]!r})")
+    ended = ("succeeded", "failed", "cancelled")
+    WebDriverWait(driver, 120).until(lambda d: count("#trials tbody tr") or text("#job-state") in ended)
+    check(count("#trials tbody tr") >= 1 and count("#job-trials svg circle") >= 1, "trials appear on the job page, in the table and on the plot")
+    WebDriverWait(driver, 180).until(lambda d: text("#job-state") in ended)
+    check(text("#job-state") == "succeeded", f"the job succeeded ({' '.join((text('#job-live') or '').split())[:300]!r})")
     trials = call(f"/v1/jobs/{job_id}/trials")["trials"]
-    check(len(driver.find_elements(By.CSS_SELECTOR, "#trials tbody tr")) == len(trials), f"the page lists the API's {len(trials)} trial(s)")
+    time.sleep(1.5)
+    check(count("#trials tbody tr") == len(trials), f"the page lists the API's {len(trials)} trial(s)")
     audit("job")
 
     # 4. The evaluation: the slider, moved with the keyboard, shows the API's precision, recall and F1.
@@ -180,7 +192,7 @@ try:
 
     # 6. The lists: the job and its model, with no click after the token.
     driver.get(base + "/#/")
-    wait.until(lambda d: job_id in d.find_element(By.ID, "main").text)
+    wait.until(lambda d: text("h1") == "Jobs and models" and job_id in (text("#main") or ""))
     check(len(driver.find_elements(By.LINK_TEXT, "Evaluate")) >= 1, "the home page lists the model")
     check(not driver.get_cookies() and token not in driver.current_url, "no cookie and no token in the URL")
     audit("home")
