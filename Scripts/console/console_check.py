@@ -172,8 +172,8 @@ try:
     check(len(driver.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")) == len(report["test"]["confusion_matrix"]["labels"]),
           "the confusion matrix has a row per label (counts and row fractions)")
     if readme_shot:
-        driver.set_window_size(760, 1000)
-        driver.execute_script("document.querySelector('#threshold').scrollIntoView({block: 'start'})")
+        driver.set_window_size(720, 900)
+        driver.execute_script("window.scrollTo(0, 0)")
         time.sleep(0.3)
         driver.save_screenshot(readme_shot)
         driver.set_window_size(1000, 900)
