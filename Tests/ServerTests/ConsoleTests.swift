@@ -34,6 +34,14 @@ import Testing
                 }
             }
             #expect(checked.isSuperset(of: ["app.js", "api.js", "charts.js", "console.css"]), "\(checked)")
+            // The OpenAPI document names exactly the files served.
+            let document = try Support.json(try await client.execute(uri: "/openapi.json", method: .get, headers: Support.headers(nil, token: "t0ken")))
+            let paths = try #require(document["paths"] as? [String: Any])
+            let route = try #require(paths["/console/{file}"] as? [String: Any])
+            let parameter = try #require((route["parameters"] as? [[String: Any]])?.first)
+            let documented = try #require((parameter["schema"] as? [String: Any])?["enum"] as? [String])
+            #expect(Set(documented) == Set(ConsoleController().files.keys))
+            #expect(checked.isSubset(of: Set(documented)))
             for name in ["nope.js", "..%2FPackage.swift", "openapi.json", "%2E%2E"] {
                 try Support.expectProblem(try await client.execute(uri: "/console/\(name)", method: .get), .notFound)
             }

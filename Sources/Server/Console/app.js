@@ -13,7 +13,8 @@ let generation = 0;         // bumped on navigation: late answers of an old page
 const $ = (selector) => main.querySelector(selector);
 const number = (value, digits = 4) => (value === null || value === undefined ? "–" : Number(value).toFixed(digits));
 const percent = (value) => (value === null || value === undefined ? "–" : `${(100 * value).toFixed(1)} %`);
-const seconds = (value) => (value === null || value === undefined ? "–" : value < 120 ? `${Math.round(value)} s` : `${(value / 60).toFixed(1)} min`);
+const seconds = (value) => (value === null || value === undefined ? "–"
+  : value < 10 ? `${value.toFixed(1)} s` : value < 120 ? `${Math.round(value)} s` : `${(value / 60).toFixed(1)} min`);
 const date = (value) => (value ? new Date(value).toLocaleString() : "–");
 const link = (hash, text) => `<a href="${escape(hash)}">${escape(text)}</a>`;
 // A table scrolls inside itself (no page overflows at 390 px), focusable so the keyboard can scroll it.
@@ -88,11 +89,12 @@ async function home(current) {
       + `<td class="num">${percent(m.test_accuracy)}</td><td>${date(m.created_at)}</td>`
       + `<td>${link(`#/jobs/${m.id}/evaluate`, "Evaluate")} · ${link(`#/models/${m.id}/predict`, "Predict")}</td></tr>`);
     const datasetRows = datasets.datasets.map((d) => `<tr><td class="id">${link(`#/datasets/${d.id}`, d.id)}</td><td>${escape(d.name ?? "")}</td>`
-      + `<td>${escape(d.state)}</td><td class="num">${d.images ?? "–"}</td><td>${date(d.created_at)}</td></tr>`);
+      + `<td>${escape(d.state)}</td><td class="num">${d.images ?? "–"}</td><td>${date(d.created_at)}</td>`
+      + `<td>${d.state === "importing" ? "" : `<button type="button" class="danger" data-delete="/v1/datasets/${escape(d.id)}" aria-label="Delete dataset ${escape(d.id)}">Delete</button>`}</td></tr>`);
     render(`<h1>Jobs and models</h1>
       <h2>Jobs</h2>${jobRows.length ? table(`${jobRows.length} job(s), newest first`, ["ID", "State", "Dataset", { text: "Budget", num: true }, { text: "TEST accuracy", num: true }, "Created", "Actions"], jobRows) : "<p>No jobs yet: upload a dataset, then train on it.</p>"}
       <h2>Models</h2>${modelRows.length ? table(`${modelRows.length} model(s)`, ["ID", { text: "Labels", num: true }, { text: "TEST accuracy", num: true }, "Created", "Pages"], modelRows) : "<p>No models yet.</p>"}
-      <h2>Datasets</h2>${datasetRows.length ? table(`${datasetRows.length} dataset(s)`, ["ID", "Name", "State", { text: "Images", num: true }, "Created"], datasetRows) : `<p>No datasets yet: ${link("#/upload", "upload one")}.</p>`}`);
+      <h2>Datasets</h2>${datasetRows.length ? table(`${datasetRows.length} dataset(s), newest first`, ["ID", "Name", "State", { text: "Images", num: true }, "Created", "Actions"], datasetRows) : `<p>No datasets yet: ${link("#/upload", "upload one")}.</p>`}`);
     return jobs.jobs.some((j) => !finished.has(j.state));
   };
   main.onclick = async (event) => {
