@@ -6,9 +6,9 @@ Asks for the token and keeps it out of URLs and cookies; uploads the zip and che
 counts against GET /v1/datasets/{id}; starts a short job and waits for its trials and its end; on the
 evaluation page moves the score-threshold slider with the keyboard and checks precision, recall and F1
 against report.json's test.confidence_metrics at that threshold; predicts IMAGE and checks the label
-against POST /v1/models/{id}/predict. Every page: axe-core finds no serious or critical violation, and
+against POST /v1/models/{id}/predict; an unknown job shows the API's 404 detail. Every page: axe-core finds no serious or critical violation, and
 at 390 px wide nothing overflows horizontally. Fails on any JavaScript error in the browser's log
-(the one expected 401 of the first load, before the token, aside). Screenshots go to ARTIFACTS_DIR.
+(the network's expected 401 of the first load and 404s of the unknown job aside). Screenshots go to ARTIFACTS_DIR.
 """
 import json
 import os
@@ -190,7 +190,12 @@ try:
     check(token not in curl and "$AUTOVISION_API_TOKEN" in curl, "the curl line names the token's variable, never the token")
     audit("predict")
 
-    # 6. The lists: the job and its model, with no click after the token.
+    # 6. An API error is a readable message, not a blank page.
+    driver.get(base + "/#/jobs/no-such-job")
+    wait.until(lambda d: not d.find_element(By.ID, "error").get_attribute("hidden"))
+    check("no job 'no-such-job'" in find("#error").text, f"a 404 shows the API's detail ({find('#error').text!r})")
+
+    # 7. The lists: the job and its model, with no click after the token.
     driver.get(base + "/#/")
     wait.until(lambda d: text("h1") == "Jobs and models" and job_id in (text("#main") or ""))
     check(len(driver.find_elements(By.LINK_TEXT, "Evaluate")) >= 1, "the home page lists the model")
@@ -205,9 +210,10 @@ finally:
         pass
     driver.quit()
 
-# The only error the browser may log is the first load's 401 (before the token was given).
+# The only errors the browser may log are the network's answers the flow asked for: the first load's 401
+# (before the token was given) and the unknown job's 404s.
 errors = [entry for entry in log if entry.get("level") == "SEVERE"]
-unexpected = [e for e in errors if not (e.get("source") == "network" and " 401 " in e.get("message", ""))]
+unexpected = [e for e in errors if not (e.get("source") == "network" and (" 401 " in e["message"] or "/no-such-job" in e["message"]))]
 check(not unexpected, "no JavaScript error in the browser's log" + ("" if not unexpected else ": " + "; ".join(e["message"] for e in unexpected[:5])))
 print(f"console-check: {'FAILED ' + str(len(failures)) if failures else 'all passed'}", file=sys.stderr)
 sys.exit(1 if failures else 0)
