@@ -174,7 +174,8 @@ async function datasetPage(id, current) {
   const rejected = summary.rejected ?? [];
   body += `<h2>Rejected rows</h2>${rejected.length ? table(`${rejected.length} row(s) left out${rejected.length > 200 ? ", the first 200 shown" : ""}`, [{ text: "Line", num: true }, "Path", "Reason"],
     rejected.slice(0, 200).map((r) => `<tr><td class="num">${r.line}</td><td class="id">${escape(r.path)}</td><td>${escape(r.reason)}</td></tr>`)) : "<p>None: every row was imported.</p>"}`;
-  if (dataset.state === "ready" && !dataset.multi_label) {
+  // Multi-label datasets too: whether a job can train one is the API's to say (its refusal shows as a message).
+  if (dataset.state === "ready") {
     body += `<h2>Train a model</h2>
       <form class="stack" id="train-form">
         <label>Budget (wall-clock time of training)
@@ -185,8 +186,6 @@ async function datasetPage(id, current) {
         <label>Random seed <input id="seed" type="number" min="0" step="1" value="0" required></label>
         <button type="submit">Start training</button>
       </form>`;
-  } else if (dataset.multi_label) {
-    body += "<p>Multi-label datasets import but do not train yet.</p>";
   }
   render(body);
   const form = $("#train-form");
@@ -351,7 +350,9 @@ async function predictPage(id, current) {
       try {
         const answer = await api(`/v1/models/${encodeURIComponent(id)}/predict`, { method: "POST", body: file, type });
         const k = Math.max(1, Math.min(count, Number($("#top-k")?.value) || 5)), top = answer.predictions.slice(0, k);
-        item.querySelector(".bars").innerHTML = `<p>${escape(file.name)}: <strong class="top-label">${escape(top[0].label)}</strong> (score ${number(top[0].score, 3)})</p>
+        // A multi-label model also answers `labels`: those over their thresholds.
+        const over = Array.isArray(answer.labels) ? `<p>Labels over their thresholds: ${answer.labels.length ? escape(answer.labels.join(", ")) : "none"}</p>` : "";
+        item.querySelector(".bars").innerHTML = `<p>${escape(file.name)}: <strong class="top-label">${escape(top[0].label)}</strong> (score ${number(top[0].score, 3)})</p>${over}
           ${scoreBars(`Top ${k} labels of ${file.name}`, top)}
           <div class="curl"><code>${escape(curl)}</code><button type="button" class="secondary copy">Copy</button></div>`;
         item.querySelector(".copy").addEventListener("click", async (event) => {
