@@ -94,7 +94,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ], resources: [.copy("openapi.json")]),
+        ], resources: [.copy("openapi.json"), .copy("Console")]),
         // Measurements of the engine for `autovision bench`: the reference training recipe, in-process
         // prediction rate, the search's cost model against measured epochs.
         .target(name: "Benchmarks", dependencies: ["JobService", "Search", "Training", "Datasets", "NN", "Tensors"]),

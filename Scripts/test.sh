@@ -24,6 +24,7 @@ Scripts/schemathesis.sh  # the API against its OpenAPI document (issue 18, item 
 Scripts/client-check.sh  # the Vertex AI, AutoML and Triton clients against a real server (issue 22); about 1.5 minutes
 Scripts/export-check.sh  # exported ONNX / Triton / Core ML models against onnxruntime and coremltools (issue 23, item 4)
 Scripts/multilabel-check.sh  # a multi-label job from the CLI on a slice of the suite's multi-shapes (issue 24); about 1 minute
+Scripts/console-check.sh  # the browser console in headless Chromium against a real server (issue 25); about a minute
 # libFuzzer, 30 s per parser of untrusted input (a sanitizer build of those parsers only; see FuzzTesting/README.md).
 # All five at once: ~35 s of wall time instead of ~100 s two at a time (2026-12-02, a loaded 2-core
 # machine: build 68–126 s, step 1m43 in all), each target with a share of the cores.

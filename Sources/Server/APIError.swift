@@ -132,13 +132,17 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 /// Bearer-token authentication for every route but the health checks (ours and the Open Inference Protocol's,
-/// which Kubernetes probes call without a token).
+/// which Kubernetes probes call without a token) and the console's static files (`ConsoleController`: no
+/// data in them; the page asks for the token and sends it with each API call).
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
-    static var openPaths: Set<String> { ["/healthz", "/readyz", "/v2/health/live", "/v2/health/ready"] }
+    static var openPaths: Set<String> { ["/healthz", "/readyz", "/v2/health/live", "/v2/health/ready", "/"] }
+
+    /// Whether `path` is answered without a token: the open paths and `/console/…`.
+    static func isOpen(_ path: String) -> Bool { openPaths.contains(path) || path.hasPrefix("/console/") }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if Self.openPaths.contains(request.uri.path) { return try await next(request, context) }
+        if Self.isOpen(request.uri.path) { return try await next(request, context) }
         let challenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"autovision\""]
         guard let header = request.headers[.authorization] else {
             throw APIError(.unauthorized, "missing bearer token: send the header 'Authorization: Bearer <token>' (the server's --api-token)",

@@ -36,6 +36,7 @@ public func buildApplication(configuration: ServerConfiguration, store: any JobS
     let endpoints = VertexEndpointsController(store: store, ourModels: models)
     let controllers: [any APIController] = [
         health,
+        ConsoleController(),
         DatasetsController(configuration: configuration, store: store, runner: runner, redaction: redaction),
         JobsController(store: store, runner: runner, predictions: predictions, jobsDirectory: configuration.jobsDirectory,
                        maxBudgetSeconds: configuration.maxJobBudgetSeconds, redaction: redaction),

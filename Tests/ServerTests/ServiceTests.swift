@@ -267,7 +267,7 @@ import Testing
             for route in apiEndpoints {
                 let uri = route.path.replacingOccurrences(of: "{id}", with: "made-up").replacingOccurrences(of: "{version}", with: "1")
                     .replacingOccurrences(of: "{project}", with: "p").replacingOccurrences(of: "{location}", with: "l")
-                    .replacingOccurrences(of: "{evaluation}", with: "1")
+                    .replacingOccurrences(of: "{evaluation}", with: "1").replacingOccurrences(of: "{file}", with: "made-up")
                 let answer = try await client.execute(uri: uri, method: route.method)
                 if answer.status == .notFound {
                     let body = String(buffer: answer.body)
