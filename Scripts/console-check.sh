@@ -52,12 +52,17 @@ print(os.path.join(root, next(path for split, path, _ in rows if split == "TEST"
 PY
 )
 
+# A multi-label model for the evaluation page's multi-label view, trained from the command line.
+"$bin" datasets prepare fashion-mnist-pairs --output "$scratch/pairs" --per-class 15 >/dev/null
+multi_label_job=$("$bin" train --multi-label "$scratch/pairs/manifest.csv" --budget 12s --jobs-dir "$scratch/jobs" --json 2>"$scratch/multi-label.log" \
+  | tail -n 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["job_id"])') || { tail -n 20 "$scratch/multi-label.log" >&2; exit 1; }
+
 token=$(new_token)
 start_server --jobs-dir "$scratch/jobs" --api-token "$token" --max-budget 40s
 echo "console-check.sh: server on 127.0.0.1:$port, setup $(( $(date +%s) - started )) s" >&2
 
 status=0
-SE_OFFLINE=true "$venv/bin/python" Scripts/console/console_check.py "$base" "$token" "$scratch/fm.zip" "$image" "$artifacts" $readme_shot || status=$?
+MULTI_LABEL_JOB=$multi_label_job SE_OFFLINE=true "$venv/bin/python" Scripts/console/console_check.py "$base" "$token" "$scratch/fm.zip" "$image" "$artifacts" $readme_shot || status=$?
 check_server || status=1
 echo "console-check.sh: screenshots in $artifacts$([ "$artifacts" = "$scratch/artifacts" ] && echo ' (removed on exit; keep them with --artifacts DIR)')" >&2
 echo "console-check.sh: $(( $(date +%s) - started )) s in all, exit $status" >&2

@@ -7,7 +7,8 @@ counts against GET /v1/datasets/{id}; starts a short job and waits for its trial
 evaluation page moves the score-threshold slider with the keyboard and checks precision, recall and F1
 against report.json's test.confidence_metrics at that threshold; predicts IMAGE and checks the label
 against POST /v1/models/{id}/predict; an unknown job shows the API's 404 detail. Every page: axe-core finds no serious or critical violation, and
-at 390 px wide nothing overflows horizontally. Fails on any JavaScript error in the browser's log
+at 390 px wide nothing overflows horizontally. With MULTI_LABEL_JOB set, that multi-label job's evaluation page shows the API's mean AP
+and its slider the API's figures. Fails on any JavaScript error in the browser's log
 (the network's expected 401 of the first load and 404s of the unknown job aside). Screenshots go to ARTIFACTS_DIR.
 """
 import json
@@ -194,6 +195,33 @@ try:
     driver.get(base + "/#/jobs/no-such-job")
     wait.until(lambda d: not d.find_element(By.ID, "error").get_attribute("hidden"))
     check("no job 'no-such-job'" in find("#error").text, f"a 404 shows the API's detail ({find('#error').text!r})")
+
+    # 6b. A multi-label model's evaluation (MULTI_LABEL_JOB, trained by console-check.sh): mean AP
+    # beside the baseline's as the API gives them, and the slider's figures at 0.30.
+    multi = os.environ.get("MULTI_LABEL_JOB")
+    if multi:
+        driver.get(base + f"/#/jobs/{multi}/evaluate")
+        wait.until(lambda d: "True and predicted labels" in (text("#main") or ""))
+        report = call(f"/v1/jobs/{multi}/report")
+        shown = find("#main .cards .card .value").text
+        expected = f"{100 * report['test']['mean_average_precision']:.1f} %"
+        check(shown == expected, f"multi-label evaluation: mean AP {shown!r} is the API's {expected!r}")
+        slider = find("#threshold")
+        slider.send_keys(Keys.HOME)
+        for _ in range(30):
+            slider.send_keys(Keys.ARROW_RIGHT)
+        point = report["test"]["confidence_metrics"][30]
+        check(abs(float(find("#precision").get_attribute("data-value")) - point["precision"]) < 1e-9
+              and abs(float(find("#recall").get_attribute("data-value")) - point["recall"]) < 1e-9,
+              "multi-label evaluation: the slider at 0.30 shows the API's precision and recall")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "table.matrix tbody tr")) == len(report["test"]["per_label"]),
+              "multi-label evaluation: one co-occurrence row per label")
+        audit("evaluate-multi-label")
+        driver.get(base + f"/#/jobs/{multi}")
+        wait.until(lambda d: "Search trials" in (text("#main") or "") and "Best VALIDATION" in (text("#main") or ""))
+        page = text("#main")
+        check("Best VALIDATION mean AP" in page and "TEST subset accuracy" in page,
+              f"multi-label job page: the VALIDATION score is named mean AP, the TEST one subset accuracy ({page[:160]!r})")
 
     # 7. The lists: the job and its model, with no click after the token.
     driver.get(base + "/#/")

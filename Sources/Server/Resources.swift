@@ -31,17 +31,20 @@ struct DatasetList: Encodable {
 }
 
 /// `Job`: the stored record, without the folders a command-line job was allowed to read
-/// (`settings.import_options`: they stay on the server), with `eta_seconds` and, once the job
-/// succeeded, the links to its model and report.
+/// (`settings.import_options`: they stay on the server) but whether it is multi-label (`multi_label`,
+/// for a job started from a manifest; a job created over HTTP is its dataset's kind), with
+/// `eta_seconds` and, once the job succeeded, the links to its model and report.
 struct JobResource: Encodable {
     var record: JobRecord
     /// Seconds of budget left while the job runs, 0 once finished; absent while queued.
     var etaSeconds: Double?
     var model: String?
     var report: String?
+    var multiLabel: Bool?
 
     init(_ record: JobRecord) {
         self.record = record
+        multiLabel = record.settings?.importOptions?.multiLabel
         self.record.settings?.importOptions = nil
         let running = !record.state.isFinished && record.state != .queued
         etaSeconds = running ? max(0, record.budgetSeconds - record.usedSeconds) : (record.state == .queued ? nil : 0)
@@ -52,7 +55,7 @@ struct JobResource: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case etaSeconds = "eta_seconds", model, report
+        case etaSeconds = "eta_seconds", model, report, multiLabel = "multi_label"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -61,6 +64,7 @@ struct JobResource: Encodable {
         try container.encodeIfPresent(etaSeconds, forKey: .etaSeconds)
         try container.encodeIfPresent(model, forKey: .model)
         try container.encodeIfPresent(report, forKey: .report)
+        try container.encodeIfPresent(multiLabel, forKey: .multiLabel)
     }
 }
 

@@ -24,7 +24,7 @@ import Testing
             #expect(upload.status == .created, "\(String(buffer: upload.body))")
             let datasetID = try #require(try Support.json(upload)["id"] as? String)
             let created = try await client.execute(uri: "/v1/jobs", method: .post, headers: Support.headers("application/json"),
-                                                   body: ByteBuffer(string: #"{"dataset_id":"\#(datasetID)","budget":"25s","seed":1}"#))
+                                                   body: ByteBuffer(string: #"{"dataset_id":"\#(datasetID)","budget":"40s","seed":1}"#))
             #expect(created.status == .accepted, "\(String(buffer: created.body))")
             let jobID = try #require(try Support.json(created)["id"] as? String)
             var job: [String: Any] = [:]
@@ -34,6 +34,7 @@ import Testing
                 if ["succeeded", "failed", "cancelled"].contains(job["state"] as? String) { break }
                 try await Task.sleep(for: .seconds(1))
             }
+            // 40 s: at 25 s the job once failed beside the other server suites (its reason was not kept).
             #expect(job["state"] as? String == "succeeded", "\(job)")
 
             let report = try Support.json(try await client.execute(uri: "/v1/jobs/\(jobID)/report", method: .get))

@@ -111,7 +111,7 @@ import Testing
         + #""manifest":"JOBS_DIR/datasets/ds-a/manifest.csv","progress":0,"seed":7,"settings":{"maximum_ensemble_members":2},"state":"cancelled","#
         + #""stop_reason":"cancelled before it started","test_time_augmentation":false,"trials_done":0,"updated_at":"2026-01-01T00:03:00Z","used_seconds":0}"#
     static let runningJob = #"{"best_validation_accuracy":0.30000000000000004,"budget_seconds":35,"created_at":"2026-01-01T00:04:00Z","#
-        + #""eta_seconds":22.5,"id":"job-running","import_seconds":0.25,"manifest":"/srv/data/fm/manifest.csv","progress":0.000015263620298355818,"#
+        + #""eta_seconds":22.5,"id":"job-running","import_seconds":0.25,"manifest":"/srv/data/fm/manifest.csv","multi_label":false,"progress":0.000015263620298355818,"#
         + #""seed":9223372036854775807,"settings":{"baseline":"small","search_fraction":0.5},"state":"searching","trials_done":3,"#
         + #""updated_at":"2026-01-01T00:04:00Z","used_seconds":12.5}"#
     static let succeededJob = #"{"best_validation_accuracy":0.3333333333333333,"budget_seconds":90,"created_at":"2026-01-01T00:05:00Z","#

@@ -65,8 +65,15 @@ extension TrainingJob {
         for note in plan.notes { say(note) }
         say("training the final model for up to \(budget.epochs) epochs (~\(Budget.format(budget.epochSeconds)) each)"
             + (warmStart != nil ? ", starting from the best trial's weights" : ""))
-        let (first, epochs) = try trainFirstMember(spec, config: config, deadline: clock.end.addingTimeInterval(-budget.evaluationSeconds),
-                                                   warmStart: warmStart, data: data, shouldStop: shouldStop)
+        let deadline = clock.end.addingTimeInterval(-budget.evaluationSeconds)
+        var (first, epochs) = try trainFirstMember(spec, config: config, deadline: deadline, warmStart: warmStart, data: data, shouldStop: shouldStop)
+        // A final model no better than the baseline is never kept over a trial that beat it (issue 19):
+        // the time left continues the best trial's network instead.
+        if first.stopReason == .noBetterThanBaseline, warmStart == nil, let trial = searched.warmStart,
+           data.trainer.score(trial, normalization: first.normalization, indices: data.splits.validation) > data.statistics.validationBaselineScore {
+            say("continuing from the best trial's weights, which beat the baseline on VALIDATION, for the time left")
+            (first, epochs) = try trainFirstMember(spec, config: config, deadline: deadline, warmStart: trial, data: data, shouldStop: shouldStop)
+        }
         config.epochs = epochs
         var ensemble = FinalEnsemble(first: first)
         try trainMoreMembers(&ensemble, spec: spec, config: config, evaluationSeconds: budget.evaluationSeconds, planned: planned,

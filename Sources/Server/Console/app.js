@@ -207,17 +207,23 @@ async function jobPage(id, current) {
   const path = `/v1/jobs/${encodeURIComponent(id)}`;
   render(`<h1>Job <span class="id">${escape(id)}</span></h1><div id="job-live" aria-live="polite"></div>
     <div class="row" id="job-actions"></div><div id="job-trials"></div>`);
-  let shownTrials = -1, shownState = null;
+  let shownTrials = -1, shownState = null, metric = null;
   const refresh = async () => {
     const [job, trials] = await Promise.all([api(path), api(`${path}/trials`)]);
     if (!current()) return false;
+    // A multi-label job is scored by mean AP, and its TEST accuracy is subset accuracy (docs/multi-label.md).
+    if (metric === null) {
+      const multiLabel = job.multi_label ?? (job.dataset_id ? (await api(`/v1/datasets/${encodeURIComponent(job.dataset_id)}`)).multi_label : false);
+      metric = multiLabel ? { validation: "mean AP", test: "subset accuracy" } : { validation: "accuracy", test: "accuracy" };
+      if (!current()) return false;
+    }
     $("#job-live").innerHTML = `<div class="cards">
       <div class="card"><div class="muted">State</div><div class="value" id="job-state">${escape(job.state)}</div></div>
       <div class="card"><div class="muted">Budget used</div><div class="value">${seconds(job.used_seconds)} / ${seconds(job.budget_seconds)}</div></div>
       <div class="card"><div class="muted">Time left (estimate)</div><div class="value">${seconds(job.eta_seconds)}</div></div>
       <div class="card"><div class="muted">Trials</div><div class="value" id="trials-done">${job.trials_done ?? 0}</div></div>
-      <div class="card"><div class="muted">Best VALIDATION accuracy</div><div class="value">${percent(job.best_validation_accuracy)}</div></div>
-      <div class="card"><div class="muted">TEST accuracy</div><div class="value">${percent(job.test_accuracy)}</div></div></div>
+      <div class="card"><div class="muted">Best VALIDATION ${metric.validation}</div><div class="value">${percent(job.best_validation_accuracy)}</div></div>
+      <div class="card"><div class="muted">TEST ${metric.test}</div><div class="value">${percent(job.test_accuracy)}</div></div></div>
       <p><label for="job-progress">Progress</label> <progress id="job-progress" max="1" value="${job.progress ?? 0}">${percent(job.progress)}</progress></p>
       ${job.dataset_id ? `<p>Dataset: ${link(`#/datasets/${job.dataset_id}`, job.dataset_id)}</p>` : ""}
       ${job.stop_reason ? `<p>Stopped: ${escape(job.stop_reason)}</p>` : ""}
@@ -237,14 +243,14 @@ async function jobPage(id, current) {
       shownTrials = list.length;
       const none = finished.has(job.state) ? "<p>No search trial: the job trained its starting architecture alone (too short a budget for a search).</p>"
         : "<p>No trial has finished yet.</p>";
-      $("#job-trials").innerHTML = `<h2>Search trials</h2>${list.length ? trialsView(list) : none}`;
+      $("#job-trials").innerHTML = `<h2>Search trials</h2>${list.length ? trialsView(list, metric.validation) : none}`;
     }
     return !finished.has(job.state);
   };
   if (await refresh()) every(1000, async () => { if (!(await refresh())) clearInterval(poll); });
 }
 
-function trialsView(list) {
+function trialsView(list, metricName = "accuracy") {
   let elapsed = 0;
   const points = list.map((t) => {
     elapsed = t.ended_at ?? elapsed + (t.seconds ?? 0);
@@ -252,14 +258,15 @@ function trialsView(list) {
   });
   const rows = list.map((t) => `<tr><td class="num">${t.id}</td><td class="num">${number(t.validation_accuracy)}</td><td class="num">${t.epochs ?? "–"}</td>`
     + `<td class="num">${seconds(t.seconds)}</td><td><code>${escape(t.architecture ?? "")}</code></td></tr>`);
-  return scatter("VALIDATION accuracy of each trial against the time it ended", points, { xLabel: "seconds into the search", yLabel: "VALIDATION accuracy" })
-    + `<div id="trials">${table(`${list.length} trial(s), in order`, [{ text: "Trial", num: true }, { text: "VALIDATION accuracy", num: true }, { text: "Epochs", num: true }, { text: "Time", num: true }, "Architecture"], rows)}</div>`;
+  return scatter(`VALIDATION ${metricName} of each trial against the time it ended`, points, { xLabel: "seconds into the search", yLabel: `VALIDATION ${metricName}` })
+    + `<div id="trials">${table(`${list.length} trial(s), in order`, [{ text: "Trial", num: true }, { text: `VALIDATION ${metricName}`, num: true }, { text: "Epochs", num: true }, { text: "Time", num: true }, "Architecture"], rows)}</div>`;
 }
 
 // The evaluation: metrics against the majority baseline, the score-threshold slider, confusion matrix, mistakes.
 async function evaluatePage(id, current) {
   const report = await api(`/v1/jobs/${encodeURIComponent(id)}/report`);
   if (!current()) return;
+  if (report.multi_label) { multiLabelEvaluation(id, report); return; }
   const test = report.test, points = test.confidence_metrics ?? [];
   const labels = test.confusion_matrix.labels;
   const topK = Object.entries(test.top_k_accuracy ?? {}).filter(([k]) => k !== "1").map(([k, v]) => `top-${k} ${percent(v)}`).join(", ");
@@ -275,12 +282,7 @@ async function evaluatePage(id, current) {
     ${(report.warnings ?? []).map((w) => `<p class="error">${escape(w)}</p>`).join("")}
     <h2>Score threshold</h2>
     <p>Precision and recall over every (image, label) pair whose score reaches the threshold, as AutoML Vision counts them.</p>
-    ${points.length ? `<label for="threshold">Score threshold</label> <output id="threshold-value" for="threshold"></output>
-      <input id="threshold" type="range" min="0" max="${points.length - 1}" step="1" value="${Math.round(test.score_threshold * 100)}">
-      <div class="cards"><div class="card"><div class="muted">Precision</div><output class="value" id="precision"></output></div>
-      <div class="card"><div class="muted">Recall</div><output class="value" id="recall"></output></div>
-      <div class="card"><div class="muted">F1</div><output class="value" id="f1"></output></div></div>
-      <div id="pr-curve"></div>` : "<p>This report predates the per-threshold metrics.</p>"}
+    ${thresholdSlider(points, test.score_threshold)}
     <h2>Per label</h2>
     ${table("Precision, recall and F1 per label at the top score", ["Label", { text: "Precision", num: true }, { text: "Recall", num: true }, { text: "F1", num: true }, { text: "TEST images", num: true }],
       test.per_class.map((c) => `<tr><th scope="row">${escape(c.label)}</th><td class="num">${number(c.precision)}</td><td class="num">${number(c.recall)}</td><td class="num">${number(c.f1)}</td><td class="num">${c.support}</td></tr>`))}
@@ -292,14 +294,7 @@ async function evaluatePage(id, current) {
     <h2>Mistakes</h2>
     <label for="mistake-label">Label</label> <select id="mistake-label">${labels.map((l) => `<option>${escape(l)}</option>`).join("")}</select>
     <div id="mistakes"></div>`);
-  const showThreshold = () => {
-    const point = points[Number($("#threshold").value)];
-    $("#threshold-value").textContent = point.threshold.toFixed(2);
-    for (const key of ["precision", "recall", "f1"]) { $(`#${key}`).textContent = number(point[key]); $(`#${key}`).dataset.value = point[key]; }
-    $("#pr-curve").innerHTML = scatter("Precision against recall over the thresholds 0.00–1.00", points.map((p) => ({ x: p.recall, y: p.precision })),
-      { xLabel: "recall", yLabel: "precision", xMax: 1, line: true, marker: { x: point.recall, y: point.precision, label: `threshold ${point.threshold.toFixed(2)}` } });
-  };
-  if (points.length) { $("#threshold").addEventListener("input", showThreshold); showThreshold(); }
+  wireThresholdSlider(points);
   const showMatrix = () => {
     const fractions = main.querySelector("input[name=matrix]:checked").value === "fractions";
     const values = fractions ? test.confusion_matrix.normalized : test.confusion_matrix.counts;
@@ -322,6 +317,64 @@ async function evaluatePage(id, current) {
   };
   $("#mistake-label").addEventListener("change", showMistakes);
   showMistakes();
+}
+
+// The score-threshold slider over `points` (the report's confidence_metrics, thresholds 0.00–1.00), starting at `initial`.
+function thresholdSlider(points, initial) {
+  if (!points.length) return "<p>This report predates the per-threshold metrics.</p>";
+  return `<label for="threshold">Score threshold</label> <output id="threshold-value" for="threshold"></output>
+    <input id="threshold" type="range" min="0" max="${points.length - 1}" step="1" value="${Math.round(initial * 100)}">
+    <div class="cards"><div class="card"><div class="muted">Precision</div><output class="value" id="precision"></output></div>
+    <div class="card"><div class="muted">Recall</div><output class="value" id="recall"></output></div>
+    <div class="card"><div class="muted">F1</div><output class="value" id="f1"></output></div></div>
+    <div id="pr-curve"></div>`;
+}
+
+function wireThresholdSlider(points) {
+  if (!points.length) return;
+  const show = () => {
+    const point = points[Number($("#threshold").value)];
+    $("#threshold-value").textContent = point.threshold.toFixed(2);
+    for (const key of ["precision", "recall", "f1"]) { $(`#${key}`).textContent = number(point[key]); $(`#${key}`).dataset.value = point[key]; }
+    $("#pr-curve").innerHTML = scatter("Precision against recall over the thresholds 0.00–1.00", points.map((p) => ({ x: p.recall, y: p.precision })),
+      { xLabel: "recall", yLabel: "precision", xMax: 1, line: true, marker: { x: point.recall, y: point.precision, label: `threshold ${point.threshold.toFixed(2)}` } });
+  };
+  $("#threshold").addEventListener("input", show);
+  show();
+}
+
+// A multi-label model's evaluation: mean AP and the other figures beside the prevalence baseline's, one
+// threshold for every label on the slider, the per-label table with each label's own threshold, and the
+// co-occurrence of true and predicted labels (docs/multi-label.md).
+function multiLabelEvaluation(id, report) {
+  const test = report.test, base = test.baseline, labels = test.co_occurrence.labels;
+  const card = (name, value, baseline) => `<div class="card"><div class="muted">${escape(name)}</div><div class="value">${value}</div>`
+    + `<div class="muted">baseline ${baseline}</div></div>`;
+  render(`<h1>Evaluation of <span class="id">${escape(id)}</span></h1>
+    <p>${test.examples} TEST images, multi-label (${number(test.label_cardinality, 2)} labels per image); the baseline scores each
+      label by its TRAIN prevalence. ${link(`#/jobs/${id}`, "The job")} · ${link(`#/models/${id}/predict`, "Predict")}</p>
+    <div class="cards">
+      ${card("Mean average precision", percent(test.mean_average_precision), percent(base.mean_average_precision))}
+      ${card("Micro F1", percent(test.micro_f1), percent(base.micro_f1))}
+      ${card("Macro F1", percent(test.macro_f1), percent(base.macro_f1))}
+      ${card("Subset accuracy", percent(test.subset_accuracy), percent(base.subset_accuracy))}
+      ${card("Hamming loss", number(test.hamming_loss, 3), number(base.hamming_loss, 3))}</div>
+    ${(report.warnings ?? []).map((w) => `<p class="error">${escape(w)}</p>`).join("")}
+    <h2>Score threshold</h2>
+    <p>Precision and recall over every (image, label) pair whose score reaches one threshold for all labels; the model itself uses
+      each label's own threshold (below).</p>
+    ${thresholdSlider(test.confidence_metrics ?? [], 0.5)}
+    <h2>Per label</h2>
+    ${table("Each label at its own threshold, chosen on VALIDATION to maximise its F1", ["Label", { text: "Threshold", num: true }, { text: "Precision", num: true },
+      { text: "Recall", num: true }, { text: "F1", num: true }, { text: "TEST images", num: true }, { text: "Average precision", num: true }, { text: "TRAIN share", num: true }],
+      test.per_label.map((c) => `<tr><th scope="row">${escape(c.label)}</th><td class="num">${number(c.threshold, 2)}</td><td class="num">${number(c.precision)}</td>`
+        + `<td class="num">${number(c.recall)}</td><td class="num">${number(c.f1)}</td><td class="num">${c.support}</td><td class="num">${number(c.average_precision)}</td>`
+        + `<td class="num">${percent(c.train_prevalence)}</td></tr>`))}
+    <h2>True and predicted labels</h2>
+    ${scroller("Co-occurrence of true and predicted labels")}<table class="matrix"><caption class="muted">Rows: a label the image has; columns: a label predicted for it (images; the diagonal counts true positives)</caption>
+      <thead><tr><th scope="col">True \\ predicted</th>${labels.map((l) => `<th scope="col">${escape(l)}</th>`).join("")}</tr></thead>
+      <tbody>${test.co_occurrence.counts.map((row, i) => `<tr><th scope="row">${escape(labels[i])}</th>${row.map((v, j) => `<td${i === j ? ' class="diag"' : ""}>${v}</td>`).join("")}</tr>`).join("")}</tbody></table></div>`);
+  wireThresholdSlider(test.confidence_metrics ?? []);
 }
 
 // Predict: choose or drop images; each shows its top labels with score bars and the request as a curl line.
