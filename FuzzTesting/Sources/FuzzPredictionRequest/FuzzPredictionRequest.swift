@@ -14,11 +14,11 @@ public func fuzzPredictionRequest(_ start: UnsafePointer<UInt8>?, _ count: Int) 
         case let .raw(bytes):
             precondition(bytes == body, "raw bytes changed")
         case let .automl(_, threshold, maxPredictions):
-            precondition(PredictionRequest.thresholdRange.contains(threshold), "score_threshold \(threshold)")
+            precondition(threshold.map { PredictionRequest.thresholdRange.contains($0) } ?? true, "score_threshold \(threshold!)")
             precondition(maxPredictions.map(PredictionRequest.maxPredictionsRange.contains) ?? true, "max_predictions \(maxPredictions!)")
         case let .vertex(images, threshold, maxPredictions):
             precondition(!images.isEmpty, "no Vertex instance")
-            precondition(PredictionRequest.thresholdRange.contains(threshold), "confidenceThreshold \(threshold)")
+            precondition(threshold.map { PredictionRequest.thresholdRange.contains($0) } ?? true, "confidenceThreshold \(threshold!)")
             precondition(PredictionRequest.maxPredictionsRange.contains(maxPredictions), "maxPredictions \(maxPredictions)")
         }
     }
