@@ -67,6 +67,11 @@ public struct MultiHotLabels: Sendable {
     /// Whether image `index` has `label`.
     public func has(_ index: Int, _ label: Int) -> Bool { values[index * labelCount + label] != 0 }
 
+    /// The 0/1 rows of `indices`, row-major `[indices.count, K]`.
+    public func rows(_ indices: [Int]) -> [UInt8] {
+        indices.flatMap { i in values[i * labelCount ..< (i + 1) * labelCount] }
+    }
+
     /// Images among `indices` with each label, `[K]`.
     public func counts(_ indices: [Int]) -> [Int] {
         var counts = [Int](repeating: 0, count: labelCount)

@@ -44,7 +44,7 @@ extension TrainingJob {
                                                        testTimeAugmentation: policy)
         if let thresholds, let multiHot = data.trainer.multiHot {
             let statistics = data.statistics
-            let scores = try MultiLabelScores(scores: probabilities, targets: Self.targets(multiHot, splits.test), labelCount: multiHot.labelCount)
+            let scores = try MultiLabelScores(scores: probabilities, targets: multiHot.rows(splits.test), labelCount: multiHot.labelCount)
             let test = try MultiLabelEvaluation(scores: scores, labelNames: data.labels, thresholds: thresholds,
                                                 trainPrevalence: statistics.trainClassCounts.map { Double($0) / Double(max(1, statistics.trainImages)) })
             return EvaluatedModel(model: model, testTimeAugmentation: policy, validationScore: validationScore, multiLabelTest: test)
@@ -67,14 +67,9 @@ extension TrainingJob {
         guard let multiHot = data.trainer.multiHot else { return [] }
         let probabilities = data.trainer.probabilities(model.network, normalization: model.normalization, indices: data.splits.validation,
                                                        testTimeAugmentation: policy)
-        let scores = try MultiLabelScores(scores: probabilities, targets: Self.targets(multiHot, data.splits.validation),
+        let scores = try MultiLabelScores(scores: probabilities, targets: multiHot.rows(data.splits.validation),
                                           labelCount: multiHot.labelCount)
         return LabelThresholds.maximizingF1(scores)
-    }
-
-    /// The 0/1 label rows of `indices`, `[indices.count, K]`.
-    static func targets(_ multiHot: MultiHotLabels, _ indices: [Int]) -> [UInt8] {
-        indices.flatMap { i in (0..<multiHot.labelCount).map { multiHot.has(i, $0) ? 1 : 0 } }
     }
 
     /// The test-time augmentation with the highest VALIDATION score, cheapest first: a costlier
