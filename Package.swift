@@ -43,7 +43,8 @@ let package = Package(
         .systemLibrary(name: "SystemZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Numerics: tensors and BLAS kernels, and the CRC-32 (zlib's) of the files we write. Knows nothing of images, jobs or HTTP.
-        .target(name: "Tensors", dependencies: ["CBLAS", "SystemZlib"]),
+        .target(name: "CKernels"),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CKernels", "SystemZlib"]),
         // Layers, losses, optimizers, checkpoints.
         .target(name: "NN", dependencies: ["Tensors"]),
         // PNG/JPEG decoding to 8-bit pixels; no tensors.

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 job=$1
 image=${2:-Datasets/fashion-mnist/$(grep -m1 '^TEST,' Datasets/fashion-mnist/manifest.csv | cut -d, -f2)}
 command -v wrk >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq wrk >&2; }
-swift build -c release --product autovision >&2
-bin=.build/release/autovision
+[ -n "${AUTOVISION_BIN:-}" ] || swift build -c release --product autovision >&2
+bin=${AUTOVISION_BIN:-.build/release/autovision}
 jobs=${JOBS_DIR:-Jobs}
 inprocess=$("$bin" bench predict "$job" "$image" --seconds 10 --jobs-dir "$jobs" --json | tail -1)
 port=${PORT:-8181}

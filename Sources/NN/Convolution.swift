@@ -27,7 +27,8 @@ public enum Padding: Equatable, Sendable {
 ///
 /// Per image and group: `im2col` unfolds the input into `col[Cg·k·k, H′·W′]` and one GEMM
 /// `W_g[Og, Cg·k·k] · col` writes the output's CHW slice directly (1×1 stride-1 kernels use the
-/// input as `col`). Backward: `dW_g += dY_g · colᵀ`, `dcol = W_gᵀ · dY_g`, then `col2im`. Images
+/// input as `col`; groups of one input channel at stride 1 — a gray image's first layer, depthwise —
+/// run `DirectKernels.convolveOneChannel`, as `K = k²` is too short for a GEMM). Backward: `dW_g += dY_g · colᵀ`, `dcol = W_gᵀ · dY_g`, then `col2im`. Images
 /// are split across the `Threading` workers, each with its own `col` and its own partial `dW`,
 /// summed in worker order afterwards (deterministic).
 public final class Conv2D: Layer {
@@ -173,16 +174,17 @@ public final class Conv2D: Layer {
         let reduction = g.columnRows  // Cg·k·k
         let columnCount = reduction * outputPixels
         let direct = usesInputAsColumns
+        let oneChannel = !direct && DirectKernels.convolvesOneChannel(g)
         // In training, keep every image's columns for the backward pass when they fit the budget
         // (saves recomputing im2col); otherwise each worker unfolds one strip of rows at a time.
-        let cacheColumns = training && !direct && batch * groups * columnCount <= columnCacheLimit
+        let cacheColumns = training && !direct && !oneChannel && batch * groups * columnCount <= columnCacheLimit
         columnsCached = cacheColumns
         let rowsPerStrip = stripRows(g)
         // Layout: [cached columns of every image and group] then the strip scratch of each worker
         // (im2col and, in backward, dcol). Reserved here, so backward never reallocates — and loses —
         // the cache.
         let cacheCount = cacheColumns ? batch * groups * columnCount : 0
-        let scratchCount = scratchPerWorker(g)
+        let scratchCount = oneChannel ? DirectKernels.oneChannelScratchCount(g) : scratchPerWorker(g)
         let columnBase = columns.reserve(direct ? 1 : cacheCount + Threading.workerCount * scratchCount)
         let groups = groups, outputChannels = outputChannels
         let inputStride = inputChannels * g.height * g.width, outputStride = outputChannels * outputPixels
@@ -198,6 +200,12 @@ public final class Conv2D: Layer {
                                 let groupInputPointer = x + image * inputStride + group * groupInput
                                 let groupWeights = w + group * groupOutputChannels * reduction
                                 let groupOutput = imageOutput + group * groupOutputChannels * outputPixels
+                                if oneChannel {
+                                    DirectKernels.convolveOneChannel(
+                                        groupInputPointer, geometry: g, weights: groupWeights, filters: groupOutputChannels,
+                                        output: groupOutput, scratch: strip)
+                                    continue
+                                }
                                 if direct || cacheColumns {
                                     let col = columnBase + (image * groups + group) * columnCount
                                     if !direct { im2col(groupInputPointer, geometry: g, columns: col) }

@@ -3,7 +3,8 @@ import Tensors
 /// Max pooling over square windows, no padding (`H′ = (H − kernelSize) / stride + 1`).
 ///
 /// Shapes: `[N, C, H, W]` → `[N, C, H′, W′]`. The position of each maximum is kept for the
-/// backward pass (the first maximum wins ties, as PyTorch). Planes are split across workers.
+/// backward pass (the first maximum wins ties, as PyTorch); inference keeps none, and a 2×2/2 window
+/// there runs `DirectKernels.maxPool2x2`. Planes are split across workers.
 public final class MaxPool2D: Layer {
     public let kernelSize: Int
     public let stride: Int
@@ -11,6 +12,8 @@ public final class MaxPool2D: Layer {
     private var output = Tensor.empty
     private var inputGradient = Tensor.empty
     private var argmax = [Int32]()
+    /// Whether the last forward was a training one, whose `argmax` backward needs.
+    private var hasArgmax = false
 
     /// - Parameters:
     ///   - kernelSize: window side.
@@ -28,6 +31,20 @@ public final class MaxPool2D: Layer {
         let planes = shape[0] * shape[1]
         output.resize(to: [shape[0], shape[1], outputHeight, outputWidth])
         let outputPlane = outputHeight * outputWidth
+        inputShape = shape
+        hasArgmax = training
+        if !training && kernelSize == 2 && stride == 2 {
+            input.withUnsafePointer { x in
+                output.withUnsafeMutablePointer { y in
+                    Threading.parallelFor(planes, costPerItem: 4 * outputPlane) { range, _ in
+                        DirectKernels.maxPool2x2(
+                            x + range.lowerBound * height * width, output: y + range.lowerBound * outputPlane,
+                            planes: range.count, height: height, width: width)
+                    }
+                }
+            }
+            return output
+        }
         if argmax.count < planes * outputPlane { argmax = [Int32](repeating: 0, count: planes * outputPlane) }
         let k = kernelSize, s = stride
         input.withUnsafePointer { x in
@@ -46,16 +63,16 @@ public final class MaxPool2D: Layer {
                                     for ox in 0..<outputWidth {
                                         let i0 = top + 2 * ox, i1 = i0 + 1, i2 = i0 + width, i3 = i2 + 1
                                         var best = source[i0], bestIndex = i0
-                                        // `!(v <= best)` is true for a larger value or a NaN (NaN propagates, as PyTorch).
+                                        // A larger value or a NaN takes the place (PyTorch's `val > max || isnan(val)`).
                                         // Selects, not branches: which input wins is unpredictable.
                                         let v1 = source[i1], v2 = source[i2], v3 = source[i3]
-                                        let take1 = !(v1 <= best)
+                                        let take1 = v1 > best || v1.isNaN
                                         best = take1 ? v1 : best
                                         bestIndex = take1 ? i1 : bestIndex
-                                        let take2 = !(v2 <= best)
+                                        let take2 = v2 > best || v2.isNaN
                                         best = take2 ? v2 : best
                                         bestIndex = take2 ? i2 : bestIndex
-                                        let take3 = !(v3 <= best)
+                                        let take3 = v3 > best || v3.isNaN
                                         best = take3 ? v3 : best
                                         bestIndex = take3 ? i3 : bestIndex
                                         target[oy * outputWidth + ox] = best
@@ -71,7 +88,7 @@ public final class MaxPool2D: Layer {
                                     var bestIndex = first
                                     for ky in 0..<k {
                                         let row = (oy * s + ky) * width + ox * s
-                                        for kx in 0..<k where !(source[row + kx] <= best) && !best.isNaN {
+                                        for kx in 0..<k where source[row + kx] > best || source[row + kx].isNaN {
                                             best = source[row + kx]
                                             bestIndex = row + kx
                                         }
@@ -85,11 +102,11 @@ public final class MaxPool2D: Layer {
                 }
             }
         }
-        inputShape = shape
         return output
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
+        precondition(hasArgmax, "MaxPool2D.backward without a training forward")
         precondition(outputGradient.shape == output.shape, "MaxPool2D.backward: gradient \(outputGradient.shape) vs \(output.shape)")
         inputGradient.resize(to: inputShape)
         let planes = inputShape[0] * inputShape[1]

@@ -1,0 +1,25 @@
+#ifndef AUTOVISION_CKERNELS_H
+#define AUTOVISION_CKERNELS_H
+
+/// Hot inner loops of the training core that need the CPU's vector width. Each is compiled twice,
+/// for baseline x86-64 and with AVX2 + FMA through per-function target attributes, and the
+/// entry point picks one at run time, so the binary still runs on any x86-64. The plain Swift
+/// references they are tested against are in Tests/TensorsTests/CKernelsTests.swift.
+
+/// Max pooling, 2×2 window, stride 2, for inference (no argmax is kept).
+/// x: `planes` planes of `[height, width]`; y: `planes` planes of `[height / 2, width / 2]`
+/// (a last odd row or column is left out, as PyTorch's floor mode). A NaN in a window is the
+/// window's maximum (PyTorch's rule); among equal values any is the same value.
+void av_max_pool_2x2(const float *x, float *y, long planes, long height, long width);
+
+/// Convolution of a one-channel image with `filters` square kernels, stride 1, zero padding
+/// `padding` on each side, without im2col. x: `[height, width]`; weights: `[filters, k, k]`
+/// (OIHW with I = 1); y: `[filters, H′, W′]` with `H′ = height + 2·padding − k + 1` (and W′ alike).
+/// scratch: at least `(height + 2·padding) · (width + 2·padding) + 8` floats (its contents are overwritten).
+void av_conv_one_channel(const float *x, long height, long width, const float *weights, long filters,
+                         long k, long padding, float *y, float *scratch);
+
+/// Whether the AVX2 + FMA versions run on this CPU (for the benchmark's and the tests' reports).
+int av_kernels_use_avx2(void);
+
+#endif

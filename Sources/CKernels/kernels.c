@@ -1,0 +1,114 @@
+#include "CKernels.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define AV_X86 1
+#define AV_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define AV_X86 0
+#define AV_AVX2
+#endif
+
+#define AV_INLINE static inline __attribute__((always_inline))
+
+/// NaN-propagating maximum: `a` when it is larger or NaN, else `b` (a NaN `b` stays).
+AV_INLINE float av_max(float a, float b) { return (a > b || a != a) ? a : b; }
+
+/// The pooling loop, written so the compiler vectorises it for whichever target inlines it.
+AV_INLINE void max_pool_2x2_body(const float *restrict x, float *restrict y, long planes, long height, long width) {
+    const long outHeight = height / 2, outWidth = width / 2;
+    for (long p = 0; p < planes; p++) {
+        const float *plane = x + p * height * width;
+        float *target = y + p * outHeight * outWidth;
+        for (long oy = 0; oy < outHeight; oy++) {
+            const float *top = plane + 2 * oy * width, *bottom = top + width;
+            float *row = target + oy * outWidth;
+            for (long ox = 0; ox < outWidth; ox++) {
+                const float left = av_max(top[2 * ox], bottom[2 * ox]);
+                const float right = av_max(top[2 * ox + 1], bottom[2 * ox + 1]);
+                row[ox] = av_max(left, right);
+            }
+        }
+    }
+}
+
+/// Eight floats; unaligned loads and stores go through memcpy, which compiles to one move.
+typedef float av_v8 __attribute__((vector_size(32)));
+
+/// The convolution loop: the image is copied into a zero-bordered `scratch`, so every tap of every
+/// output is in bounds, and each run of eight outputs accumulates its k·k taps in a register. A
+/// row's last partial run reads up to 7 floats past the row (into the next row, or the 8 spare
+/// floats at the end of `scratch`) and stores only its own outputs.
+AV_INLINE void conv_one_channel_body(const float *restrict x, long height, long width, const float *restrict weights,
+                                     long filters, long k, long padding, float *restrict y, float *restrict scratch) {
+    const long paddedWidth = width + 2 * padding, paddedHeight = height + 2 * padding;
+    const long outHeight = paddedHeight - k + 1, outWidth = paddedWidth - k + 1;
+    memset(scratch, 0, sizeof(float) * (size_t)(paddedHeight * paddedWidth + 8));
+    for (long row = 0; row < height; row++)
+        memcpy(scratch + (row + padding) * paddedWidth + padding, x + row * width, sizeof(float) * (size_t)width);
+    for (long o = 0; o < filters; o++) {
+        const float *w = weights + o * k * k;
+        float *plane = y + o * outHeight * outWidth;
+        for (long oy = 0; oy < outHeight; oy++) {
+            float *out = plane + oy * outWidth;
+            const float *in = scratch + oy * paddedWidth;
+            for (long ox = 0; ox < outWidth; ox += 8) {
+                av_v8 sum = {0};
+                for (long ky = 0; ky < k; ky++)
+                    for (long kx = 0; kx < k; kx++) {
+                        av_v8 v;
+                        memcpy(&v, in + ky * paddedWidth + kx + ox, sizeof v);
+                        sum += w[ky * k + kx] * v;
+                    }
+                const long count = outWidth - ox < 8 ? outWidth - ox : 8;
+                memcpy(out + ox, &sum, sizeof(float) * (size_t)count);
+            }
+        }
+    }
+}
+
+static void max_pool_2x2_generic(const float *x, float *y, long planes, long height, long width) {
+    max_pool_2x2_body(x, y, planes, height, width);
+}
+
+static void conv_one_channel_generic(const float *x, long height, long width, const float *weights, long filters,
+                                     long k, long padding, float *y, float *scratch) {
+    conv_one_channel_body(x, height, width, weights, filters, k, padding, y, scratch);
+}
+
+#if AV_X86
+AV_AVX2 static void max_pool_2x2_avx2(const float *x, float *y, long planes, long height, long width) {
+    max_pool_2x2_body(x, y, planes, height, width);
+}
+
+AV_AVX2 static void conv_one_channel_avx2(const float *x, long height, long width, const float *weights, long filters,
+                                          long k, long padding, float *y, float *scratch) {
+    conv_one_channel_body(x, height, width, weights, filters, k, padding, y, scratch);
+}
+#endif
+
+int av_kernels_use_avx2(void) {
+#if AV_X86
+    static int cached = -1;
+    if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+void av_max_pool_2x2(const float *x, float *y, long planes, long height, long width) {
+#if AV_X86
+    if (av_kernels_use_avx2()) { max_pool_2x2_avx2(x, y, planes, height, width); return; }
+#endif
+    max_pool_2x2_generic(x, y, planes, height, width);
+}
+
+void av_conv_one_channel(const float *x, long height, long width, const float *weights, long filters,
+                         long k, long padding, float *y, float *scratch) {
+#if AV_X86
+    if (av_kernels_use_avx2()) { conv_one_channel_avx2(x, height, width, weights, filters, k, padding, y, scratch); return; }
+#endif
+    conv_one_channel_generic(x, height, width, weights, filters, k, padding, y, scratch);
+}
