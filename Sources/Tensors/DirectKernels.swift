@@ -10,7 +10,7 @@ public enum DirectKernels {
 
     /// Floats of scratch `convolveOneChannel` needs for geometry `g`.
     public static func oneChannelScratchCount(_ g: ConvolutionGeometry) -> Int {
-        (g.height + 2 * g.padding) * (g.width + 2 * g.padding) + 8
+        (g.height + 2 * g.padding) * (g.width + 2 * g.padding) + 32
     }
 
     /// Whether `convolveOneChannel` computes geometry `g`: one input channel, stride 1.

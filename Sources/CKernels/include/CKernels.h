@@ -15,7 +15,7 @@ void av_max_pool_2x2(const float *x, float *y, long planes, long height, long wi
 /// Convolution of a one-channel image with `filters` square kernels, stride 1, zero padding
 /// `padding` on each side, without im2col. x: `[height, width]`; weights: `[filters, k, k]`
 /// (OIHW with I = 1); y: `[filters, H′, W′]` with `H′ = height + 2·padding − k + 1` (and W′ alike).
-/// scratch: at least `(height + 2·padding) · (width + 2·padding) + 8` floats (its contents are overwritten).
+/// scratch: at least `(height + 2·padding) · (width + 2·padding) + 32` floats (its contents are overwritten).
 void av_conv_one_channel(const float *x, long height, long width, const float *weights, long filters,
                          long k, long padding, float *y, float *scratch);
 
