@@ -27,8 +27,8 @@ public enum Padding: Equatable, Sendable {
 ///
 /// Per image and group: `im2col` unfolds the input into `col[Cg·k·k, H′·W′]` and one GEMM
 /// `W_g[Og, Cg·k·k] · col` writes the output's CHW slice directly (1×1 stride-1 kernels use the
-/// input as `col`; groups of one input channel at stride 1 — a gray image's first layer, depthwise —
-/// run `DirectKernels.convolveOneChannel`, as `K = k²` is too short for a GEMM). Backward: `dW_g += dY_g · colᵀ`, `dcol = W_gᵀ · dY_g`, then `col2im`. Images
+/// input as `col`; in inference, groups of one input channel at stride 1 — a gray image's first
+/// layer, depthwise — run `DirectKernels.convolveOneChannel`, as `K = k²` is too short for a GEMM). Backward: `dW_g += dY_g · colᵀ`, `dcol = W_gᵀ · dY_g`, then `col2im`. Images
 /// are split across the `Threading` workers, each with its own `col` and its own partial `dW`,
 /// summed in worker order afterwards (deterministic).
 public final class Conv2D: Layer {
@@ -174,7 +174,8 @@ public final class Conv2D: Layer {
         let reduction = g.columnRows  // Cg·k·k
         let columnCount = reduction * outputPixels
         let direct = usesInputAsColumns
-        let oneChannel = !direct && DirectKernels.convolvesOneChannel(g)
+        // Inference only: training keeps the columns, which backward's weight gradient needs anyway.
+        let oneChannel = !training && !direct && DirectKernels.convolvesOneChannel(g)
         // In training, keep every image's columns for the backward pass when they fit the budget
         // (saves recomputing im2col); otherwise each worker unfolds one strip of rows at a time.
         let cacheColumns = training && !direct && !oneChannel && batch * groups * columnCount <= columnCacheLimit
