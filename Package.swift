@@ -91,7 +91,7 @@ let package = Package(
         ]),
         // The HTTP service (Hummingbird 2): routes, problem+json errors, prediction batching.
         .target(name: "Server", dependencies: [
-            "JobService", "Datasets", "ImageIO", "Search", "Evaluation", "PredictionAPI", "ModelExport",
+            "JobService", "Datasets", "ImageIO", "Search", "Evaluation", "Energy", "PredictionAPI", "ModelExport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),

@@ -109,10 +109,11 @@ public struct EnergyUse: Codable, Sendable, Equatable {
             + "(\(how); grid \(Self.format(gridIntensity, digits: 0)) gCO2e/kWh)"
     }
 
-    static func format(_ value: Double, digits: Int) -> String { String(format: "%.\(digits)f", value) }
+    /// `value` with `digits` decimals (`4.00`).
+    public static func format(_ value: Double, digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
     /// `value` with `significant` significant digits, in plain notation for the small figures of a job (0.000123).
-    static func format(_ value: Double, significant: Int) -> String {
+    public static func format(_ value: Double, significant: Int) -> String {
         guard value.isFinite, value > 0 else { return "0" }
         let decimals = max(0, significant - 1 - Int(floor(log10(value))))
         return String(format: "%.\(min(decimals, 12))f", value)
