@@ -16,16 +16,22 @@ import Foundation
 public enum ProcessCPUTime {
     /// Seconds of CPU time used by this process and its waited-for children so far.
     public static func seconds() -> Double {
+        #if canImport(Glibc)
+        seconds(of: __rusage_who_t(RUSAGE_SELF.rawValue)) + seconds(of: __rusage_who_t(RUSAGE_CHILDREN.rawValue))
+        #else
         seconds(of: RUSAGE_SELF) + seconds(of: RUSAGE_CHILDREN)
+        #endif
     }
 
-    private static func seconds(of who: Int32) -> Double {
+    #if canImport(Glibc)
+    private typealias Who = __rusage_who_t
+    #else
+    private typealias Who = Int32
+    #endif
+
+    private static func seconds(of who: Who) -> Double {
         var usage = rusage()
-        #if canImport(Glibc)
-        guard getrusage(__rusage_who_t(who), &usage) == 0 else { return 0 }
-        #else
         guard getrusage(who, &usage) == 0 else { return 0 }
-        #endif
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 

@@ -67,6 +67,11 @@ import TestSupport
         try FileManager.default.setAttributes([.posixPermissions: 0o000], ofItemAtPath: energy.path)  // root only, as since CVE-2020-8694
         defer { try? FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: energy.path) }
         if getuid() != 0 { #expect(RAPLReader(root: root).read() == nil) }  // root reads it anyway
+        // A read that fails for root too: `energy_uj` a folder (EISDIR).
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: energy.path)
+        try FileManager.default.removeItem(at: energy)
+        try FileManager.default.createDirectory(at: energy, withIntermediateDirectories: false)
+        #expect(RAPLReader(root: root).read() == nil)
     }
 
     @Test func readingsOfDifferentPackagesHaveNoDifference() {
