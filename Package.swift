@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(name: "ModelExportTests", dependencies: ["ModelExport", "Datasets", "NN", "Tensors", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NN", "TestSupport"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Training", "Datasets", "NN", "Tensors"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Energy"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EnergyTests", dependencies: ["Energy", "TestSupport"]),
         // Runs the built executable as a user does; depends on it so it is built first.
         .testTarget(name: "CLITests", dependencies: ["autovision"]),
