@@ -58,17 +58,19 @@ let package = Package(
             .product(name: "CSV", package: "CSV.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Energy a job's work used (RAPL counters, or CPU time × watts per core) and its CO2e; reads sysfs and /proc only.
+        .target(name: "Energy"),
         // Metrics and the evaluation report (JSON, HTML, terminal); no tensors, images or I/O beyond rendering.
-        .target(name: "Evaluation"),
+        .target(name: "Evaluation", dependencies: ["Energy"]),
         // Training loop, batches, data splits: turns an ArchitectureSpec and a TrainingConfig into weights.
         .target(name: "Training", dependencies: ["NN", "Tensors", "Datasets", "Evaluation"]),
         // Budgeted architecture search: search space, ASHA with regularized evolution.
-        .target(name: "Search", dependencies: ["Training", "NN", "Tensors"]),
+        .target(name: "Search", dependencies: ["Training", "NN", "Tensors", "Energy"]),
         // Safe zip extraction with limits, and the layout of an extracted dataset zip. JobService re-exports it.
         .target(name: "ZipExtraction", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // Jobs: the job folder and record, the SQLite job store, the runner, the train pipeline, the predictor. No HTTP.
         .target(name: "JobService", dependencies: [
-            "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors", "ZipExtraction",
+            "Search", "Training", "Evaluation", "Energy", "Datasets", "ImageIO", "NN", "Tensors", "ZipExtraction",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -90,7 +92,7 @@ let package = Package(
         ]),
         // The HTTP service (Hummingbird 2): routes, problem+json errors, prediction batching.
         .target(name: "Server", dependencies: [
-            "JobService", "Datasets", "ImageIO", "Search", "Evaluation", "PredictionAPI", "ModelExport",
+            "JobService", "Datasets", "ImageIO", "Search", "Evaluation", "Energy", "PredictionAPI", "ModelExport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -101,7 +103,7 @@ let package = Package(
         .target(name: "Benchmarks", dependencies: ["JobService", "Search", "Training", "Datasets", "NN", "Tensors"]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(name: "autovision", dependencies: [
-            "Benchmarks", "JobService", "ModelExport", "PostgresStore", "Server", "Search", "Training", "Evaluation", "Datasets", "ImageIO", "NN", "Tensors",
+            "Benchmarks", "JobService", "ModelExport", "PostgresStore", "Server", "Search", "Training", "Evaluation", "Energy", "Datasets", "ImageIO", "NN", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -117,16 +119,17 @@ let package = Package(
             "Datasets", "ImageIO", "Tensors", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "PredictionAPITests", dependencies: ["PredictionAPI"]),
-        .testTarget(name: "JobServiceTests", dependencies: ["JobService", "PostgresStore", "Search", "Training", "Datasets", "ImageIO", "NN", "TestSupport"]),
+        .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Energy", "PostgresStore", "Search", "Training", "Datasets", "ImageIO", "NN", "TestSupport"]),
         // Also runs the built executable (a CLI job cancelled and killed under the server); depends on it so it is built first.
         .testTarget(name: "ServerTests", dependencies: [
-            "autovision", "Server", "JobService", "PostgresStore", "Search", "Datasets", "ImageIO", "TestSupport",
+            "autovision", "Server", "JobService", "Energy", "PostgresStore", "Search", "Datasets", "ImageIO", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "ModelExportTests", dependencies: ["ModelExport", "Datasets", "NN", "Tensors", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "NN", "TestSupport"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Training", "Datasets", "NN", "Tensors"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Energy"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EnergyTests", dependencies: ["Energy", "TestSupport"]),
         // Runs the built executable as a user does; depends on it so it is built first.
         .testTarget(name: "CLITests", dependencies: ["autovision"]),
     ]

@@ -1,7 +1,8 @@
+import Energy
 import Foundation
 
 /// A job's evaluation report: the TEST metrics plus the sections other modules fill in (dataset,
-/// search log, budget, machine, model). Written as `Jobs/JOB_ID/report.json`, rendered as HTML and
+/// search log, budget, machine, model, energy). Written as `Jobs/JOB_ID/report.json`, rendered as HTML and
 /// as a terminal summary.
 ///
 /// JSON keys are snake_case and stable: every key is always present, `null` when a section or value
@@ -19,6 +20,10 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     public var budget: BudgetSummary?
     public var machine: MachineInfo?
     public var model: ModelSummary?
+    /// `energy`: what the job's work units used and its CO2e, summed over every worker that ran one
+    /// (kWh, gCO2e, the method — `rapl` or `cpu-time estimate` — and the per-core watts and grid
+    /// intensity used; `EnergyUse`). `null` in reports written before it.
+    public var energy: EnergyUse?
     /// What the reader must know before using the model, e.g. that it is no better than always
     /// answering the most frequent class (`baselineWarnings`). Empty when there is nothing to say.
     public var warnings: [String]
@@ -26,7 +31,7 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case jobID = "job_id"
         case createdAt = "created_at"
-        case test, dataset, search, budget, machine, model, warnings
+        case test, dataset, search, budget, machine, model, warnings, energy
         case multiLabel = "multi_label"
     }
 
@@ -36,15 +41,15 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     /// A multi-label model's report; the other parameters as the single-label initialiser's.
     public init(multiLabelTest: MultiLabelEvaluation, jobID: String? = nil, createdAt: Date = Date(), dataset: DatasetSummary? = nil,
                 search: SearchLog? = nil, budget: BudgetSummary? = nil, machine: MachineInfo? = nil, model: ModelSummary? = nil,
-                warnings: [String] = []) {
+                energy: EnergyUse? = nil, warnings: [String] = []) {
         self.init(test: nil, multiLabelTest: multiLabelTest, jobID: jobID, createdAt: createdAt, dataset: dataset, search: search,
-                  budget: budget, machine: machine, model: model, warnings: warnings)
+                  budget: budget, machine: machine, model: model, energy: energy, warnings: warnings)
     }
 
     public init(
         test: TestEvaluation?, multiLabelTest: MultiLabelEvaluation? = nil, jobID: String? = nil, createdAt: Date = Date(),
         dataset: DatasetSummary? = nil, search: SearchLog? = nil, budget: BudgetSummary? = nil,
-        machine: MachineInfo? = nil, model: ModelSummary? = nil, warnings: [String] = []
+        machine: MachineInfo? = nil, model: ModelSummary? = nil, energy: EnergyUse? = nil, warnings: [String] = []
     ) {
         self.test = test
         self.multiLabelTest = multiLabelTest
@@ -55,6 +60,7 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
         self.budget = budget
         self.machine = machine
         self.model = model
+        self.energy = energy
         self.warnings = []
         self.warnings = warnings + baselineWarnings()
     }
@@ -73,6 +79,7 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
         budget = try c.decodeIfPresent(BudgetSummary.self, forKey: .budget)
         machine = try c.decodeIfPresent(MachineInfo.self, forKey: .machine)
         model = try c.decodeIfPresent(ModelSummary.self, forKey: .model)
+        energy = try c.decodeIfPresent(EnergyUse.self, forKey: .energy)
         warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
     }
 
@@ -115,6 +122,7 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
         try c.encodeOrNull(budget, forKey: .budget)
         try c.encodeOrNull(machine, forKey: .machine)
         try c.encodeOrNull(model, forKey: .model)
+        try c.encodeOrNull(energy, forKey: .energy)
         try c.encode(warnings, forKey: .warnings)
     }
 
@@ -177,8 +185,11 @@ public struct TrialSummary: Codable, Sendable, Equatable {
     public var validationScore: Double?
     /// Wall-clock seconds the trial took.
     public var seconds: Double
+    /// Energy the trial's work unit used and its CO2e (`null` in reports written before it).
+    public var energy: EnergyUse?
 
-    public init(id: Int, architecture: String, parameters: Int, flops: Int, epochs: Int, validationScore: Double?, seconds: Double) {
+    public init(id: Int, architecture: String, parameters: Int, flops: Int, epochs: Int, validationScore: Double?, seconds: Double,
+                energy: EnergyUse? = nil) {
         self.id = id
         self.architecture = architecture
         self.parameters = parameters
@@ -186,12 +197,13 @@ public struct TrialSummary: Codable, Sendable, Equatable {
         self.epochs = epochs
         self.validationScore = validationScore
         self.seconds = seconds
+        self.energy = energy
     }
 
     enum CodingKeys: String, CodingKey {
         case id, architecture, parameters, flops, epochs
         case validationScore = "validation_accuracy"
-        case seconds
+        case seconds, energy
     }
 
     public init(from decoder: any Decoder) throws {
@@ -203,6 +215,7 @@ public struct TrialSummary: Codable, Sendable, Equatable {
         epochs = try c.decode(Int.self, forKey: .epochs)
         validationScore = try c.decodeIfPresent(Double.self, forKey: .validationScore)
         seconds = try c.decodeIfPresent(Double.self, forKey: .seconds) ?? 0
+        energy = try c.decodeIfPresent(EnergyUse.self, forKey: .energy)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -214,6 +227,7 @@ public struct TrialSummary: Codable, Sendable, Equatable {
         try c.encode(epochs, forKey: .epochs)
         try c.encodeFinite(validationScore, forKey: .validationScore)
         try c.encodeFinite(seconds, forKey: .seconds)
+        try c.encodeOrNull(energy, forKey: .energy)
     }
 }
 

@@ -1,3 +1,4 @@
+import Energy
 import Foundation
 
 extension EvaluationReport {
@@ -261,13 +262,18 @@ extension EvaluationReport {
             html += svg
         }
         if !search.trials.isEmpty {
-            html += "<details><summary>All trials</summary>\n<table>\n<tr><th>ID</th><th>Architecture</th><th>Parameters</th><th>FLOPs</th><th>Epochs</th><th>Validation \(multiLabel ? "mean AP" : "accuracy")</th><th>Time</th></tr>\n"
+            html += "<details><summary>All trials</summary>\n<table>\n<tr><th>ID</th><th>Architecture</th><th>Parameters</th><th>FLOPs</th><th>Epochs</th><th>Validation \(multiLabel ? "mean AP" : "accuracy")</th><th>Time</th><th>Energy</th></tr>\n"
             for trial in search.trials {
-                html += "<tr><td>\(trial.id)</td><td style=\"text-align:left\"><code>\(trial.architecture.htmlEscaped)</code></td><td>\(Format.count(trial.parameters))</td><td>\(Format.count(trial.flops))</td><td>\(trial.epochs)</td><td>\(Format.percent(trial.validationScore))</td><td>\(Format.duration(trial.seconds).htmlEscaped)</td></tr>\n"
+                html += "<tr><td>\(trial.id)</td><td style=\"text-align:left\"><code>\(trial.architecture.htmlEscaped)</code></td><td>\(Format.count(trial.parameters))</td><td>\(Format.count(trial.flops))</td><td>\(trial.epochs)</td><td>\(Format.percent(trial.validationScore))</td><td>\(Format.duration(trial.seconds).htmlEscaped)</td><td>\(trial.energy.map { Self.energyCell($0) } ?? "—")</td></tr>\n"
             }
             html += "</table></details>\n"
         }
         return html
+    }
+
+    /// A trial's energy in the table of trials: kWh and gCO2e.
+    private static func energyCell(_ energy: EnergyUse) -> String {
+        "\(EnergyUse.format(energy.kilowattHours, significant: 3)) kWh, \(EnergyUse.format(energy.gramsCO2e, significant: 3)) gCO2e"
     }
 
     private func runSection() -> String {
@@ -281,6 +287,16 @@ extension EvaluationReport {
                 html += "<tr><td>Import (not charged)</td><td>\(Format.duration(importSeconds).htmlEscaped)</td></tr>\n"
             }
             html += "</table>\n"
+        }
+        if let energy {
+            html += "<h2>Energy</h2>\n<table class=\"headline\">\n"
+            html += "<tr><td>Energy</td><td>\(EnergyUse.format(energy.kilowattHours, significant: 3)) kWh (\(EnergyUse.format(energy.joules, digits: 0)) J)</td></tr>\n"
+            html += "<tr><td>Emissions</td><td>\(EnergyUse.format(energy.gramsCO2e, significant: 3)) gCO2e</td></tr>\n"
+            html += "<tr><td>Method</td><td>\(energy.method.htmlEscaped)</td></tr>\n"
+            html += "<tr><td>CPU time</td><td>\(Format.duration(energy.cpuSeconds).htmlEscaped)</td></tr>\n"
+            html += "<tr><td>Per-core power (estimate)</td><td>\(EnergyUse.format(energy.wattsPerCore, digits: 2)) W</td></tr>\n"
+            html += "<tr><td>Grid intensity</td><td>\(EnergyUse.format(energy.gridIntensity, digits: 0)) gCO2e/kWh</td></tr>\n</table>\n"
+            html += "<p class=\"muted\">Summed over every work unit of the job (import, trials, final training, evaluation), whichever worker ran it.</p>\n"
         }
         if let machine {
             html += "<h2>Machine</h2>\n<table class=\"headline\">\n"

@@ -1,6 +1,8 @@
+import Energy
+
 extension EvaluationReport {
     /// A compact plain-text summary for a terminal: headline metrics, the per-class table, the top
-    /// confusions, the search, budget and machine. Lines stay under about 100 columns.
+    /// confusions, the search, budget, energy and machine. Lines stay under about 100 columns.
     public func terminalSummary() -> String {
         var lines = [String]()
         lines.append("AutoVision evaluation" + (jobID.map { " — job \($0)" } ?? "") + " (\(createdAt))")
@@ -23,6 +25,9 @@ extension EvaluationReport {
             let share = budget.requestedSeconds > 0 ? " (\(Format.percent(budget.usedSeconds / budget.requestedSeconds, digits: 0)))" : ""
             lines.append("Budget: used \(Format.duration(budget.usedSeconds)) of \(Format.duration(budget.requestedSeconds))\(share), stopped: \(budget.stopReason)"
                 + (budget.importSeconds.map { "; import \(Format.duration($0)) (not charged)" } ?? ""))
+        }
+        if let energy {
+            lines.append("Energy: \(energy.summary)")
         }
         if let machine {
             lines.append("Machine: \(machine.cpu), \(machine.cores) cores, \(Format.gibibytes(machine.memoryBytes)), \(machine.os)")

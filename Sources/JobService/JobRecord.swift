@@ -1,3 +1,4 @@
+import Energy
 import Foundation
 
 /// The life cycle of a training job.
@@ -43,13 +44,16 @@ public struct JobRecord: Codable, Sendable, Equatable {
     /// Set when the job succeeded with a model no better than always answering the most frequent
     /// class (the report's `warnings`, joined): such a model must not be served unawares.
     public var warning: String?
+    /// Energy the job's work units used and its CO2e, summed over every worker that ran one (each
+    /// unit adds its own with the write that ends it); `nil` before its first unit ended.
+    public var energy: EnergyUse?
 
     enum CodingKeys: String, CodingKey {
         case id, state, manifest, datasetID = "dataset_id", manifestSHA256 = "manifest_sha256", budgetSeconds = "budget_seconds", seed
         case createdAt = "created_at", updatedAt = "updated_at", progress, usedSeconds = "used_seconds"
         case importSeconds = "import_seconds", trialsDone = "trials_done", bestValidationScore = "best_validation_accuracy"
         case testAccuracy = "test_accuracy", stopReason = "stop_reason", failureReason = "failure_reason", resumes
-        case testTimeAugmentation = "test_time_augmentation", settings, warning
+        case testTimeAugmentation = "test_time_augmentation", settings, warning, energy
     }
 
     public init(id: String, manifest: String, budgetSeconds: Double, seed: UInt64, now: Date = Date()) {

@@ -1,4 +1,5 @@
 import Datasets
+import Energy
 import Foundation
 import Metrics
 import Search
@@ -19,6 +20,8 @@ public final class JobRunner: @unchecked Sendable {
     public let runsImports: Bool
     /// Largest image accepted at import, in pixels.
     public var maxPixels = 100_000_000
+    /// How the jobs' units measure their energy (`TrainingJobOptions.energy`): this machine's per-core watts and grid intensity.
+    public var energy = EnergySettings()
     /// Called with each job event (for logs and metrics), from a worker thread.
     public var onEvent: (@Sendable (String, JobEvent) -> Void)?
     /// Called as a claimed dataset's import starts, on the import thread (for logs and fault tests).
@@ -214,7 +217,8 @@ public final class JobRunner: @unchecked Sendable {
         let id = record.id
         let datasetImportOptions = try record.datasetID.flatMap { try self.store.dataset($0) }
             .map { DatasetUpload.importOptions(for: $0, maxPixels: maxPixels) }
-        let options = TrainingJobOptions(resuming: record, jobsDirectory: jobsDirectory, datasetImportOptions: datasetImportOptions)
+        var options = TrainingJobOptions(resuming: record, jobsDirectory: jobsDirectory, datasetImportOptions: datasetImportOptions)
+        options.energy = energy
         return try TrainingJob(options: options, store: store, id: id) { [weak self] event in
             if case let .epoch(epoch) = event { self?.trainingMetrics.record(epoch, job: id) }
             self?.onEvent?(id, event)

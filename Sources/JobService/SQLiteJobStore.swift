@@ -119,6 +119,7 @@ public final class SQLiteJobStore: JobStore {
                 )
                 """)
         }
+        migrator.registerMigration("v11: jobs.energy") { try addColumn("energy", "TEXT", to: "jobs", in: $0) }
         return migrator
     }
 

@@ -1,3 +1,4 @@
+import Energy
 import Evaluation
 import Foundation
 import Search
@@ -33,6 +34,8 @@ public final class TrainingJob {
     var finalModel: FinalModel?
     /// The evaluation report, once the job succeeded.
     public private(set) var report: EvaluationReport?
+    /// Measures the running unit's energy from its start (`runUnit`); `unitEnergy()` takes what it measured.
+    private var unitMeter: EnergyMeter?
 
     /// Registers the job in `store`, or takes over the store's record of job `id` (queued by the
     /// service or the CLI, or interrupted before: a job whose record has used budget resumes from
@@ -125,6 +128,8 @@ public final class TrainingJob {
         if let store { self.store = store }
         let cancellation = CancellationPoll(store: self.store, jobID: id)
         let stop: @Sendable () -> Bool = { shouldStop() || shouldPause() || cancellation.isRequested }
+        unitMeter = EnergyMeter(settings: options.energy)
+        defer { unitMeter = nil }  // a unit that ends without recording its energy (paused, lease lost) leaves none for the next
         do {
             record = try self.store.job(id) ?? record
             switch record.state {
@@ -152,9 +157,11 @@ public final class TrainingJob {
     /// Marks the job failed with `error` as its reason.
     private func fail(_ error: Error) throws {
         do {
+            let energy = unitEnergy()
             try update {
                 $0.state = .failed
                 $0.failureReason = "\(error)"
+                $0.add(energy)
             }
         } catch StoreError.leaseLost(let jobID) {
             throw StoreError.leaseLost(jobID: jobID)
@@ -165,12 +172,22 @@ public final class TrainingJob {
 
     /// Marks the job cancelled, charging the time used.
     private func cancel() throws {
+        let energy = unitEnergy()
         try update {
+            $0.add(energy)
             $0.state = .cancelled
             $0.stopReason = "cancelled"
             $0.usedSeconds = clock?.elapsed ?? 0
         }
         say("job \(id) cancelled: its folder keeps the import summary and the search log; no model was written")
+    }
+
+    /// The energy the running unit used since it started or since the last call, for the write that
+    /// records the unit's result: the meter restarts, so no part of a unit is counted twice.
+    func unitEnergy() -> EnergyUse {
+        let used = unitMeter?.used() ?? .zero(options.energy)
+        unitMeter = EnergyMeter(settings: options.energy)
+        return used
     }
 
     /// Charges the time used so far and reports progress.
@@ -180,6 +197,13 @@ public final class TrainingJob {
             $0.usedSeconds = clock.elapsed
             $0.progress = min(1, $0.usedSeconds / self.options.budget.seconds)
         }
+    }
+}
+
+extension JobRecord {
+    /// Adds a unit's energy to the job's sum.
+    mutating func add(_ unit: EnergyUse) {
+        energy = (energy ?? .zero(EnergySettings(wattsPerCore: unit.wattsPerCore, gridIntensity: unit.gridIntensity))) + unit
     }
 }
 

@@ -1,4 +1,5 @@
 import Datasets
+import Energy
 import Foundation
 import Search
 import Training
@@ -38,6 +39,9 @@ public struct TrainingJobOptions: Sendable {
     /// Whether the final training may stop when VALIDATION accuracy plateaus; `false` trains every
     /// planned epoch (the budget still ends it).
     public var earlyStopping = true
+    /// How the worker running the job's units measures their energy (per-core watts, grid intensity):
+    /// a setting of the machine, not of the job, so it is not kept in `JobSettings`.
+    public var energy = EnergySettings()
 
     public init(manifest: URL, budget: Budget) {
         self.manifest = manifest

@@ -24,6 +24,7 @@ public func buildApplication(configuration: ServerConfiguration, store: any JobS
     let runner = JobRunner(store: store, jobsDirectory: configuration.jobsDirectory, concurrentJobs: configuration.concurrentJobs,
                            runsImports: configuration.runsImports, metricsFactory: metrics.factory)
     runner.maxPixels = configuration.maxImportPixels
+    runner.energy = configuration.energy
     let predictions = PredictionService(store: store, jobsDirectory: configuration.jobsDirectory, maxPixels: configuration.maxPredictionPixels,
                                         maxBatchSize: configuration.maxBatchSize, metricsFactory: metrics.factory)
     let redaction = PathRedaction(jobsDirectory: configuration.jobsDirectory)

@@ -1,3 +1,4 @@
+import Energy
 import Foundation
 import JobService
 
@@ -35,6 +36,8 @@ public struct ServerConfiguration: Sendable {
     public var maxPredictionPixels = 50_000_000
     /// Largest image accepted at import, in pixels.
     public var maxImportPixels = 100_000_000
+    /// How jobs trained in this process (`concurrentJobs` > 0) measure their energy: watts per core, grid intensity.
+    public var energy = EnergySettings()
     /// Images forwarded in one batch at most (concurrent requests to one model are batched).
     public var maxBatchSize = 64
     /// Most images (Vertex AI `instances`) in one prediction request; more is a 413. Bounds the memory

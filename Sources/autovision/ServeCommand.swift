@@ -42,6 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
                                valueName: "BUDGET"))
     var maxBudget: String?
 
+    @OptionGroup var energy: EnergyArguments
+
     func validate() throws {
         try Validate.range(concurrentJobs ?? workers, 0...64, concurrentJobs != nil ? "--concurrent-jobs" : "--workers")
         if !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
@@ -94,7 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         let supervisor = WorkerSupervisor(count: concurrentJobs ?? workers, arguments: ["--jobs-dir", jobsDir, "--max-pixels", String(configuration.maxImportPixels)]
-                                          + (store.map { ["--store", $0] } ?? []))
+                                          + (store.map { ["--store", $0] } ?? []) + (try energy.workerArguments()))
         supervisor.start()
         defer { supervisor.stop() }
         Console.log("serving on http://\(host):\(port) (jobs: \(jobsDir), data roots: \(configuration.dataRoots.map(\.path).joined(separator: ", ")), "

@@ -38,6 +38,7 @@ struct TrainCommand: ParsableCommand {
                                + "inference work of one). 1 keeps one network.", valueName: "N"))
     var ensembleMembers = FinalEnsemble.defaultMaximumMembers
     @OptionGroup var importArguments: ImportArguments
+    @OptionGroup var energy: EnergyArguments
     @Flag(help: "Print the job summary as one line of JSON last.") var json = false
 
     struct Summary: Encodable {
@@ -120,7 +121,7 @@ struct TrainCommand: ParsableCommand {
         let worker = Process()
         worker.executableURL = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
         worker.arguments = ["worker", "--jobs-dir", jobsDir, "--job", job, "--lease-owner", owner, "--lease-attempt", "1",
-                            "--max-pixels", String(maxPixels), "--exit-with-parent"] + (store.map { ["--store", $0] } ?? [])
+                            "--max-pixels", String(maxPixels), "--exit-with-parent"] + (store.map { ["--store", $0] } ?? []) + (try energy.workerArguments())
         try worker.run()
         return worker
     }

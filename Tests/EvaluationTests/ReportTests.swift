@@ -1,3 +1,4 @@
+import Energy
 import Foundation
 import Testing
 @testable import Evaluation
@@ -22,11 +23,13 @@ func sampleReport(thumbnails: Bool = true) throws -> EvaluationReport {
         search: SearchLog(strategy: "ASHA", trials: [
             TrialSummary(id: 0, architecture: "conv<3>", parameters: 1000, flops: 20000, epochs: 1, validationScore: 0.5, seconds: 10),
             TrialSummary(id: 1, architecture: "res", parameters: 2000, flops: 40000, epochs: 3, validationScore: .nan, seconds: 12),
-            TrialSummary(id: 2, architecture: "res", parameters: 2000, flops: 40000, epochs: 9, validationScore: 0.8, seconds: 30),
+            TrialSummary(id: 2, architecture: "res", parameters: 2000, flops: 40000, epochs: 9, validationScore: 0.8, seconds: 30,
+                         energy: EnergyUse(estimatedJoules: 120, cpuSeconds: 30, wattsPerCore: 4, gridIntensity: 475)),
         ]),
         budget: BudgetSummary(requestedSeconds: 600, usedSeconds: 590.5, stopReason: "budget_reached", importSeconds: 3.2),
         machine: MachineInfo(cpu: "Test CPU", cores: 2, os: "Linux", memoryBytes: 8 << 30),
-        model: ModelSummary(architecture: "res", parameters: 2000, flops: 40000))
+        model: ModelSummary(architecture: "res", parameters: 2000, flops: 40000),
+        energy: EnergyUse(estimatedJoules: 3600, cpuSeconds: 900, wattsPerCore: 4, gridIntensity: 475))
 }
 
 @Suite("EvaluationReport renderings")
@@ -34,9 +37,12 @@ struct ReportTests {
     @Test func jsonHasStableKeys() throws {
         let data = try sampleReport().jsonData()
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        for key in ["test", "dataset", "search", "budget", "machine", "model", "job_id", "created_at"] {
+        for key in ["test", "dataset", "search", "budget", "machine", "model", "job_id", "created_at", "energy"] {
             #expect(json.keys.contains(key), "\(key)")
         }
+        let energy = try #require(json["energy"] as? [String: Any])
+        #expect(energy["kwh"] as? Double == 0.001 && abs((energy["gco2e"] as? Double ?? 0) - 0.475) < 1e-12 && energy["method"] as? String == "cpu-time estimate")
+        #expect(energy["watts_per_core"] as? Double == 4 && energy["grid_intensity_gco2e_per_kwh"] as? Double == 475)
         let test = try #require(json["test"] as? [String: Any])
         for key in ["accuracy", "top_k_accuracy", "macro_auc", "micro_auc", "average_precision", "log_loss",
                     "precision_at_threshold", "recall_at_threshold", "score_threshold", "per_class",
@@ -67,9 +73,10 @@ struct ReportTests {
         #expect(budget["requested_seconds"] as? Double == 600 && budget["used_seconds"] as? Double == 590.5)
         #expect(budget.keys.contains("stop_reason") && budget.keys.contains("import_seconds"))
         let trials = try #require((json["search"] as? [String: Any])?["trials"] as? [[String: Any]])
-        for key in ["id", "architecture", "parameters", "flops", "epochs", "validation_accuracy", "seconds"] {
+        for key in ["id", "architecture", "parameters", "flops", "epochs", "validation_accuracy", "seconds", "energy"] {
             #expect(trials.allSatisfy { $0.keys.contains(key) }, "trials.\(key)")
         }
+        #expect(trials[0]["energy"] is NSNull && (trials[2]["energy"] as? [String: Any])?["joules"] as? Double == 120)
         let machine = try #require(json["machine"] as? [String: Any])
         #expect(Set(machine.keys) == ["cpu", "cores", "os", "memory_bytes"])
         #expect(Set((json["model"] as? [String: Any] ?? [:]).keys) == ["architecture", "parameters", "flops"])
@@ -79,7 +86,7 @@ struct ReportTests {
     @Test func absentSectionsAreNull() throws {
         let test = try TestEvaluation(probabilities: [1, 0, 0, 1], labels: [0, 1], classNames: ["a", "b"])
         let json = try #require(try JSONSerialization.jsonObject(with: EvaluationReport(test: test).jsonData(pretty: false)) as? [String: Any])
-        for key in ["dataset", "search", "budget", "machine", "model", "job_id"] { #expect(json[key] is NSNull, "\(key)") }
+        for key in ["dataset", "search", "budget", "machine", "model", "job_id", "energy"] { #expect(json[key] is NSNull, "\(key)") }
     }
 
     @Test func jsonRoundTrips() throws {
@@ -125,6 +132,8 @@ struct ReportTests {
         #expect(!html.contains("http://") || !html.contains("src=\"http"))
         #expect(!html.contains("<script") && !html.contains("<link"))
         #expect(html.contains("Confusion matrix") && html.contains("Search") && html.contains("Budget") && html.contains("Test CPU"))
+        #expect(html.contains("<h2>Energy</h2>") && html.contains("0.00100 kWh (3600 J)") && html.contains("0.475 gCO2e")
+            && html.contains("cpu-time estimate") && html.contains("475 gCO2e/kWh") && html.contains("<td>0.0000333 kWh, 0.0158 gCO2e</td>"))
         #expect(html.components(separatedBy: "<svg").count - 1 == 3)  // heat map, bars, search plot
         #expect(!html.contains("nan"))
     }
@@ -142,6 +151,7 @@ struct ReportTests {
         #expect(text.contains("Most confused"))
         #expect(text.contains("used 9m 51s of 10m 0s"))
         #expect(text.contains("no TEST examples (left out of macro AUC/AP): it's"))
+        #expect(text.contains("Energy: 0.00100 kWh, 0.475 gCO2e (cpu-time estimate: 900.0 CPU-s, 4.00 W per core; grid 475 gCO2e/kWh)"))
     }
 
     @Test func thumbnailsAndReferences() throws {

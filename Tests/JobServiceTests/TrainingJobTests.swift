@@ -1,4 +1,5 @@
 import Datasets
+import Energy
 import Foundation
 import JobService
 import NN
@@ -56,6 +57,17 @@ import TestSupport
         #expect(!trials.isEmpty)
         let logLines = try String(contentsOf: job.folder.searchLogURL, encoding: .utf8).split(separator: "\n")
         #expect(logLines.count == trials.count, "one search-log line per trial")
+        // Energy (issue 26): the job's, and each trial's, with the method and the figures used.
+        let energy = try #require(json["energy"] as? [String: Any])
+        #expect((energy["kwh"] as? Double ?? 0) > 0 && (energy["gco2e"] as? Double ?? 0) > 0 && (energy["cpu_seconds"] as? Double ?? 0) > 0, "\(energy)")
+        #expect(["rapl", "cpu-time estimate", "rapl and cpu-time estimate"].contains(energy["method"] as? String ?? ""), "\(energy)")
+        #expect(energy["watts_per_core"] as? Double == 4 && energy["grid_intensity_gco2e_per_kwh"] as? Double == 475)
+        for trial in trials {
+            let trialEnergy = try #require((trial as? [String: Any])?["energy"] as? [String: Any])
+            #expect((trialEnergy["kwh"] as? Double ?? 0) > 0 && (trialEnergy["kwh"] as? Double ?? 0) < energy["kwh"] as? Double ?? 0)
+        }
+        #expect(report.terminalSummary().contains("Energy: "))
+        #expect(try String(contentsOf: job.folder.reportHTMLURL, encoding: .utf8).contains("<h2>Energy</h2>"))
         #expect(FileManager.default.fileExists(atPath: job.folder.reportHTMLURL.path))
         let record = try job.folder.readRecord()
         #expect(record.state == .succeeded && record.testAccuracy == report.test!.accuracy)
@@ -338,9 +350,12 @@ import TestSupport
         try store.insertJob(record)
         var states: [JobState] = []
         var messages: [String] = []
+        var unitEnergy: [Double] = []  // joules each unit added to the job's
         while true {
             let stored = try #require(try store.job(record.id))
             var unitOptions = TrainingJobOptions(resuming: stored, jobsDirectory: options.jobsDirectory, datasetImportOptions: nil)
+            // A worker measuring with figures of its own: 6 W per core, a 100 gCO2e/kWh grid.
+            unitOptions.energy = EnergySettings(wattsPerCore: 6, gridIntensity: 100, raplRoot: URL(fileURLWithPath: "/nonexistent-powercap"))
             if stored.state != .queued {
                 // Later units open the decoded images the store keeps: neither the manifest nor the shared cache.
                 unitOptions.manifest = Self.root.appendingPathComponent("no-such-folder/manifest.csv")
@@ -350,7 +365,9 @@ import TestSupport
                 if case let .message(text) = event { messages.append(text) }
             }
             states.append(stored.state)
-            if try job.runUnit() == .finished { break }
+            let outcome = try job.runUnit()
+            unitEnergy.append(try #require(try store.job(record.id)?.energy).joules - (stored.energy?.joules ?? 0))
+            if outcome == .finished { break }
         }
         let done = try #require(try store.job(record.id))
         #expect(done.state == .succeeded, "\(done.failureReason ?? "")")
@@ -367,6 +384,23 @@ import TestSupport
         #expect(predictor.classifier.labelNames.count == 10)
         #expect(abs((test["accuracy"] as? Double ?? -1) - (done.testAccuracy ?? -2)) < 1e-9)
         #expect(done.usedSeconds <= 40 * 1.05 + 5)
+        // Energy: every unit added what its process used to the store's sum, each trial's kept with it; the report says the same.
+        let energy = try #require(done.energy)
+        #expect(unitEnergy.allSatisfy { $0 > 0 }, "every unit measured some energy: \(unitEnergy)")
+        #expect(abs(unitEnergy.reduce(0, +) - energy.joules) <= 1e-6 * energy.joules)
+        #expect(energy.method == "cpu-time estimate" && energy.raplJoules == 0 && energy.wattsPerCore == 6 && energy.gridIntensity == 100)
+        #expect(abs(energy.estimatedJoules - energy.cpuSeconds * 6) <= 1e-6 * energy.joules)
+        #expect(abs(energy.gramsCO2e - energy.kilowattHours * 100) <= 1e-9 * energy.gramsCO2e)
+        let trialEnergy = trials.compactMap(\.energy)
+        #expect(trialEnergy.count == trials.count && trialEnergy.allSatisfy { $0.joules > 0 })
+        #expect(zip(trialEnergy.map(\.joules), unitEnergy.dropFirst()).allSatisfy { abs($0 - $1) <= 1e-6 * $0 }, "a trial's energy is its unit's")
+        let reportEnergy = try #require((report as? [String: Any])?["energy"] as? [String: Any])
+        #expect(abs((reportEnergy["kwh"] as? Double ?? 0) - energy.kilowattHours) <= 1e-9 * energy.kilowattHours)
+        #expect(reportEnergy["method"] as? String == "cpu-time estimate")
+        let reportTrials = try #require(((report as? [String: Any])?["search"] as? [String: Any])?["trials"] as? [[String: Any]])
+        let reportTrialJoules = reportTrials.map { ($0["energy"] as? [String: Any])?["joules"] as? Double ?? -1 }
+        #expect(reportTrialJoules.count == trialEnergy.count && zip(reportTrialJoules, trialEnergy).allSatisfy { abs($0 - $1.joules) <= 1e-9 * $1.joules },
+                "each trial's energy in the report is the store's (JSONSerialization parses the last digit apart)")
     }
 
     /// CI, 2026-12-02: on a loaded machine the calibration took a 35-second job's whole search share

@@ -62,6 +62,13 @@ import Testing
             #expect((job["used_seconds"] as? Double ?? 99) <= 35 * 1.05)
             let trials = try Support.json(try await client.execute(uri: "/v1/jobs/\(jobID)/trials", method: .get))
             #expect(((trials["trials"] as? [Any])?.count ?? 0) == job["trials_done"] as? Int)
+            // Energy (issue 26): the job resource's sum over its units, each trial's own.
+            let energy = try #require(job["energy"] as? [String: Any], "\(job)")
+            #expect((energy["kwh"] as? Double ?? 0) > 0 && (energy["gco2e"] as? Double ?? 0) > 0, "\(energy)")
+            #expect(["rapl", "cpu-time estimate"].contains(energy["method"] as? String ?? ""), "\(energy)")
+            #expect(energy["watts_per_core"] as? Double == 4 && energy["grid_intensity_gco2e_per_kwh"] as? Double == 475)
+            let trialKWh = (trials["trials"] as? [[String: Any]] ?? []).map { ($0["energy"] as? [String: Any])?["kwh"] as? Double ?? 0 }
+            #expect(trialKWh.allSatisfy { $0 > 0 } && trialKWh.reduce(0, +) < energy["kwh"] as? Double ?? 0, "\(trialKWh)")
 
             // The report, as JSON and HTML.
             let reportResponse = try await client.execute(uri: "/v1/jobs/\(jobID)/report", method: .get)
@@ -70,8 +77,9 @@ import Testing
             let testAccuracy = try #require((report["test"] as? [String: Any])?["accuracy"] as? Double)
             #expect((report["model"] as? [String: Any])?["test_time_augmentation"] as? String == "none", "the request turned it off")
             #expect(testAccuracy == job["test_accuracy"] as? Double)
+            #expect(NSDictionary(dictionary: report["energy"] as? [String: Any] ?? [:]).isEqual(to: energy), "the report's energy is the job's")
             let html = try await client.execute(uri: "/v1/jobs/\(jobID)/report.html", method: .get)
-            #expect(html.status == .ok && String(buffer: html.body).contains("<html"))
+            #expect(html.status == .ok && String(buffer: html.body).contains("<html") && String(buffer: html.body).contains("<h2>Energy</h2>"))
 
             // The model resource.
             let model = try Support.json(try await client.execute(uri: "/v1/models/\(jobID)", method: .get))

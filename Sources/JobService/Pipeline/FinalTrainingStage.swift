@@ -44,7 +44,11 @@ extension TrainingJob {
         try writeArtifact(try checkpoint.encoded(), name: JobFolder.finalTrainingName)
         try store.saveValue(jobID: id, key: FinalTrainingEnd.key, try JSONEncoder.sorted.encode(model.end))
         finalModel = model
-        try update { $0.state = .evaluating }
+        let energy = unitEnergy()
+        try update {
+            $0.state = .evaluating
+            $0.add(energy)
+        }
     }
 
     /// Trains the search's best candidate with the time left, and more ensemble members when it

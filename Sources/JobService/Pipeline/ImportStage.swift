@@ -104,7 +104,11 @@ extension TrainingJob {
         if let fixed = planned.fixed {
             try endSearch(fixedOutcome(planned, fixed: fixed))
         } else {
-            try update { $0.state = .searching }
+            let energy = unitEnergy()
+            try update {
+                $0.state = .searching
+                $0.add(energy)
+            }
         }
         try chargeTime()
     }

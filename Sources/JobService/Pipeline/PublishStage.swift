@@ -1,3 +1,4 @@
+import Energy
 import Evaluation
 import Foundation
 import Search
@@ -6,22 +7,28 @@ extension TrainingJob {
     /// Writes the report (`report.json`, `report.html`) and records the job's success and its model
     /// in the store in one transaction, with a warning when the model is no better than the
     /// majority-class baseline.
+    /// The report's energy is the job's: what every unit before this one recorded in the store,
+    /// whichever worker ran it, plus this unit's; each trial's is the one the store keeps with it.
     /// - Throws: `JobError.io` when a report file cannot be written; `StoreError`.
     func publish(_ evaluated: EvaluatedModel) throws -> EvaluationReport {
         let model = evaluated.model, data = model.data, used = model.searched.planned.clock.elapsed
         let stopReason = Self.stopReason(model)
+        var finished = try store.job(id) ?? record
+        finished.add(unitEnergy())
+        let trialEnergy = Dictionary(try store.trials(jobID: id).compactMap { trial in trial.energy.map { (trial.id, $0) } }) { first, _ in first }
         let report = EvaluationReport(
             test: evaluated.test, multiLabelTest: evaluated.multiLabelTest, jobID: id,
             dataset: DatasetSummary(manifest: options.manifest.path, partitions: data.summary.partitions,
                                     notes: data.splits.notes + data.summary.warnings),
-            search: SearchLog(strategy: model.searched.strategy, trials: model.searched.trials.map(Self.reportTrial)),
+            search: SearchLog(strategy: model.searched.strategy, trials: model.searched.trials.map { Self.reportTrial($0, energy: trialEnergy[$0.id]) }),
             budget: BudgetSummary(requestedSeconds: options.budget.seconds, usedSeconds: used, stopReason: stopReason,
                                   importSeconds: data.summary.importSeconds),
             machine: MachineInfo.current(),
             model: ModelSummary(architecture: model.candidate.summary + (model.end.members > 1 ? " (ensemble of \(model.end.members))" : ""),
                                 parameters: try model.architecture.parameterCount(), flops: try model.architecture.forwardFLOPsPerImage(),
                                 testTimeAugmentation: evaluated.testTimeAugmentation.rawValue, validationScore: evaluated.validationScore,
-                                validationBaselineScore: data.statistics.validationBaselineScore))
+                                validationBaselineScore: data.statistics.validationBaselineScore),
+            energy: finished.energy)
         for warning in report.warnings { say("warning: \(warning)") }
         // In the store for the server on any machine; also in the job's folder here (the same files with SQLite).
         let json = try report.jsonData(), html = Data(report.html().utf8)
@@ -29,7 +36,6 @@ extension TrainingJob {
         try folder.writeAtomically(html, to: folder.reportHTMLURL)
         try store.writeArtifact(jobID: id, name: folder.reportURL.lastPathComponent, json)
         try store.writeArtifact(jobID: id, name: folder.reportHTMLURL.lastPathComponent, html)
-        var finished = try store.job(id) ?? record
         finished.state = .succeeded
         finished.usedSeconds = used
         finished.progress = 1
@@ -60,9 +66,9 @@ extension TrainingJob {
         }
     }
 
-    private static func reportTrial(_ trial: TrialRecord) -> TrialSummary {
+    private static func reportTrial(_ trial: TrialRecord, energy: EnergyUse?) -> TrialSummary {
         TrialSummary(id: trial.id, architecture: trial.architecture, parameters: trial.parameters, flops: trial.flops,
                                epochs: trial.epochs, validationScore: trial.error == nil ? trial.validationScore : nil,
-                               seconds: trial.seconds)
+                               seconds: trial.seconds, energy: energy ?? trial.energy)
     }
 }

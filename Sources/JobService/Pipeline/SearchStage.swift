@@ -72,7 +72,11 @@ extension TrainingJob {
     func endSearch(_ outcome: SearchOutcome) throws {
         try store.saveValue(jobID: id, key: SearchEnd.key, try JSONEncoder.sorted.encode(outcome.end))
         searched = outcome
-        try update { $0.state = .training }
+        let energy = unitEnergy()
+        try update {
+            $0.state = .training
+            $0.add(energy)
+        }
     }
 
     /// The search, going on from an interrupted run's trials and best checkpoint when there are any.
@@ -98,13 +102,17 @@ extension TrainingJob {
                 + "translation and p \(floor.erasingProbability) erasing, as the long final training will") + ")")
     }
 
-    /// Records a finished trial in the store (and its export, the search log) and charges its time.
+    /// Records a finished trial in the store (and its export, the search log) with the energy its
+    /// unit used, adds that to the job's, and charges its time.
     private func recordTrial(_ trial: Search.TrialRecord) throws {
+        var trial = trial
+        trial.energy = unitEnergy()
         try store.addTrial(jobID: id, trial)
         try folder.appendSearchLog(trial)
         try update {
             $0.trialsDone = trial.id  // trials are numbered 1, 2, 3, … in the store: right even after a kill between the two writes
             if trial.error == nil { $0.bestValidationScore = max($0.bestValidationScore ?? 0, trial.validationScore) }
+            if let energy = trial.energy { $0.add(energy) }
         }
         try chargeTime()
         onEvent(.trial(trial))
