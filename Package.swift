@@ -92,7 +92,7 @@ let package = Package(
         ]),
         // The HTTP service (Hummingbird 2): routes, problem+json errors, prediction batching.
         .target(name: "Server", dependencies: [
-            "JobService", "Datasets", "ImageIO", "Search", "Evaluation", "Energy", "PredictionAPI", "ModelExport",
+            "JobService", "Datasets", "ImageIO", "Search", "Evaluation", "Energy", "PredictionAPI", "ModelExport", "Tensors",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),

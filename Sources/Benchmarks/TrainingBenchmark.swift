@@ -17,6 +17,8 @@ public struct TrainingBenchmarkResult: Encodable, Sendable {
     public var threading: String
     /// OpenBLAS's kernel family (`BLASRuntime.coreName`).
     public var blasKernels: String
+    /// The arithmetic of the matrix products (`Precision`: fp32 or bf16).
+    public var precision: String
     public var batchSize: Int
     /// Median over the timed batches of the first epoch.
     public var trainImagesPerSecond: Double
@@ -64,6 +66,8 @@ public struct TrainingBenchmark {
     public var timedBatches: Int
     /// With `epochs`: where the trained model's checkpoint is written.
     public var checkpoint: URL?
+    /// The arithmetic of the network's matrix products.
+    public var precision = Precision.fp32
     /// Progress lines (data loaded, each epoch, the median batch, the checkpoint written).
     public var log: (String) -> Void
 
@@ -95,7 +99,7 @@ public struct TrainingBenchmark {
         log(String(format: "data: %d train, %d test images loaded in %.2f s", trainCount, test.count, Date().timeIntervalSince(loadStart)))
 
         let spec = try ArchitectureSpec.reference(named: model)
-        let network = try spec.build(seed: seed)
+        let network = try spec.build(seed: seed, precision: precision)
         let training = trainNetwork(network, on: train, count: trainCount, test: test)
         let testAccuracy = epochs == nil ? nil : evaluate(network, test)
         if let checkpoint, let testAccuracy { try write(network, spec: spec, testAccuracy: testAccuracy, to: checkpoint) }
@@ -109,7 +113,7 @@ public struct TrainingBenchmark {
         let inferenceThroughput = Double(test.count) / passes.min()!
         return TrainingBenchmarkResult(
             model: model, parameters: network.parameterCount, forwardFLOPsPerImage: try spec.forwardFLOPsPerImage(),
-            threading: Threading.policy.description, blasKernels: BLASRuntime.coreName, batchSize: Self.batchSize,
+            threading: Threading.policy.description, blasKernels: BLASRuntime.coreName, precision: precision.rawValue, batchSize: Self.batchSize,
             trainImagesPerSecond: training.imagesPerSecond, inferenceImagesPerSecond: inferenceThroughput,
             epochs: epochs, testAccuracy: testAccuracy, finalTrainLoss: epochs == nil ? nil : training.finalLoss,
             epochSeconds: epochs == nil ? nil : training.epochSeconds, peakResidentMegabytes: peakResidentMegabytes())

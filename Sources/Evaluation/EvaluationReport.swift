@@ -292,11 +292,19 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     /// multi-label: each label scored by its TRAIN prevalence), which `validationScore` must beat;
     /// `nil` in reports written before it.
     public var validationBaselineScore: Double?
+    /// The arithmetic of its matrix products in training and serving: `fp32`, or `bf16` (bf16
+    /// operands, fp32 sums and weights). `nil` in reports written before it: fp32.
+    public var precision: String?
 
     enum CodingKeys: String, CodingKey {
-        case architecture, parameters, flops
+        case architecture, parameters, flops, precision
         case testTimeAugmentation = "test_time_augmentation", validationScore = "validation_accuracy"
         case validationBaselineScore = "validation_baseline_accuracy"
+    }
+
+    /// The precision, for the summaries (`nil`: fp32, said by nobody).
+    var precisionDescription: String? {
+        precision == "bf16" ? "bf16 products (fp32 sums and weights)" : nil
     }
 
     /// How predictions are averaged, for the summaries (`nil`: one view).
@@ -309,8 +317,9 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     }
 
     public init(architecture: String, parameters: Int, flops: Int, testTimeAugmentation: String? = nil, validationScore: Double? = nil,
-                validationBaselineScore: Double? = nil) {
+                validationBaselineScore: Double? = nil, precision: String? = nil) {
         self.architecture = architecture
+        self.precision = precision
         self.parameters = parameters
         self.flops = flops
         self.testTimeAugmentation = testTimeAugmentation

@@ -31,6 +31,7 @@ extension EvaluationReport {
         page += (jobID.map { "Job <code>\($0.htmlEscaped)</code> · " } ?? "") + "created \(createdAt.htmlEscaped)</p>\n"
         if let model {
             page += "<p>Model: <code>\(model.architecture.htmlEscaped)</code> · \(Format.count(model.parameters)) parameters · \(Format.count(model.flops)) FLOPs"
+                + (model.precisionDescription.map { " · \($0.htmlEscaped)" } ?? "")
                 + (model.testTimeAugmentationDescription.map { " · \($0.htmlEscaped)" } ?? "") + "</p>\n"
         }
         for warning in warnings {

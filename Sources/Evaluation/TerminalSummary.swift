@@ -9,6 +9,7 @@ extension EvaluationReport {
         for warning in warnings { lines.append("WARNING: \(warning)") }
         if let model {
             lines.append("Model: \(Format.truncated(model.architecture, 80)) · \(Format.count(model.parameters)) parameters · \(Format.count(model.flops)) FLOPs"
+                + (model.precisionDescription.map { " · \($0)" } ?? "")
                 + (model.testTimeAugmentationDescription.map { " · \($0)" } ?? ""))
         }
         if let multiLabelTest {

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Search
+import Tensors
 
 /// The options a job was started with that its record's own fields do not hold, kept in the store
 /// (`jobs.settings`, JSON) and in `job.json`, so a job resumed by another process — the server
@@ -68,12 +69,14 @@ public struct JobSettings: Codable, Sendable, Equatable {
     public var maximumEnsembleMembers: Int?
     /// `false`: no plateau stop in the final training (`TrainingJobOptions.earlyStopping`; Vertex AI's `disableEarlyStopping`).
     public var earlyStopping: Bool?
+    /// `--precision` as resolved when the job was created; absent in jobs created before it, which trained in fp32.
+    public var precision: Precision?
 
     enum CodingKeys: String, CodingKey {
         case scoreThreshold = "score_threshold", searchFraction = "search_fraction", startingArchitecture = "baseline"
         case fixedCandidate = "candidate", fixedCandidateTrialImageEpochs = "candidate_trial_image_epochs"
         case importOptions = "import_options", maximumEnsembleMembers = "maximum_ensemble_members"
-        case earlyStopping = "early_stopping"
+        case earlyStopping = "early_stopping", precision
     }
 
     public init() {}
@@ -88,6 +91,7 @@ public struct JobSettings: Codable, Sendable, Equatable {
         importOptions = ImportSettings(options.importOptions)
         maximumEnsembleMembers = options.maximumEnsembleMembers
         if !options.earlyStopping { earlyStopping = false }
+        precision = options.precision
     }
 }
 
@@ -108,5 +112,6 @@ extension TrainingJobOptions {
         if let stored = settings.importOptions?.options ?? datasetImportOptions { importOptions = stored }
         if let members = settings.maximumEnsembleMembers { maximumEnsembleMembers = members }
         if let flag = settings.earlyStopping { earlyStopping = flag }
+        precision = settings.precision ?? .fp32
     }
 }

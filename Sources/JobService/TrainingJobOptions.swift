@@ -2,6 +2,7 @@ import Datasets
 import Energy
 import Foundation
 import Search
+import Tensors
 import Training
 
 /// Settings of one `autovision train` job.
@@ -39,6 +40,9 @@ public struct TrainingJobOptions: Sendable {
     /// Whether the final training may stop when VALIDATION accuracy plateaus; `false` trains every
     /// planned epoch (the budget still ends it).
     public var earlyStopping = true
+    /// The arithmetic of every network the job trains and serves (`Precision`); `auto` on the
+    /// command line resolves to `Precision.automatic` where the job is created.
+    public var precision = Precision.automatic
     /// How the worker running the job's units measures their energy (per-core watts, grid intensity):
     /// a setting of the machine, not of the job, so it is not kept in `JobSettings`.
     public var energy = EnergySettings()

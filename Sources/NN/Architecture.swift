@@ -248,14 +248,15 @@ public struct ArchitectureSpec: Codable, Equatable, Sendable {
 
     // MARK: Building
 
-    /// Builds the network, initialised from `seed` (dropout masks are seeded from it too).
-    /// The first layer does not compute an input gradient.
-    public func build(seed: UInt64 = 0) throws -> Sequential {
+    /// Builds the network, initialised from `seed` (dropout masks are seeded from it too), computing
+    /// its matrix products in `precision`. The first layer does not compute an input gradient.
+    public func build(seed: UInt64 = 0, precision: Precision = .fp32) throws -> Sequential {
         _ = try analysis()
         var generator = SeededGenerator(seed: seed)
         var counter: UInt64 = 0
         let network = try Self.build(layers, from: inputShape, initialization: initialization, generator: &generator, counter: &counter).network
         network.needsInputGradient = false
+        network.precision = precision
         return network
     }
 

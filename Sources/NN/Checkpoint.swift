@@ -9,7 +9,8 @@ import Tensors
 /// bytes 0..<8   magic "AVCK\r\n\u{1A}\n" (detects text-mode mangling, like PNG's)
 /// UInt32        format version (1)
 /// UInt32        header length H
-/// H bytes       header JSON: architecture, normalization, labelNames, metadata, tensor shapes
+/// H bytes       header JSON: architecture, normalization, labelNames, metadata, precision (absent:
+///               fp32, as every checkpoint written before it had), tensor shapes
 /// 4·Σcount      Float32 values of every tensor, in `Layer.parameters` then `Layer.buffers` order
 /// UInt32        CRC-32 (IEEE) of all preceding bytes
 /// ```
@@ -24,6 +25,8 @@ public struct Checkpoint: Equatable, Sendable {
     public var metadata: [String: String]
     /// Parameters then buffers, in the network's fixed order.
     public var tensors: [Tensor]
+    /// The arithmetic the network was trained in, and is served in (`Precision`).
+    public var precision: Precision
 
     public init(
         network: any Layer, architecture: ArchitectureSpec, normalization: ChannelNormalization? = nil,
@@ -34,6 +37,7 @@ public struct Checkpoint: Equatable, Sendable {
         self.labelNames = labelNames
         self.metadata = metadata
         tensors = network.parameters.map(\.value) + network.buffers.map(\.value)
+        precision = network.precision
     }
 
     private struct Header: Codable {
@@ -41,12 +45,13 @@ public struct Checkpoint: Equatable, Sendable {
         var normalization: ChannelNormalization?
         var labelNames: [String]
         var metadata: [String: String]
+        var precision: Precision?
         var shapes: [Shape]
     }
 
     /// Builds the network of `architecture` and loads the weights into it.
     public func makeNetwork() throws -> Sequential {
-        let network = try architecture.build(seed: 0)
+        let network = try architecture.build(seed: 0, precision: precision)
         try load(into: network)
         return network
     }
@@ -79,7 +84,7 @@ public struct Checkpoint: Equatable, Sendable {
         encoder.outputFormatting = [.sortedKeys]
         let header = try encoder.encode(Header(
             architecture: architecture, normalization: normalization, labelNames: labelNames, metadata: metadata,
-            shapes: tensors.map(\.shape)))
+            precision: precision == .fp32 ? nil : precision, shapes: tensors.map(\.shape)))
         var bytes = [UInt8]()
         bytes.reserveCapacity(20 + header.count + 4 * tensors.reduce(0) { $0 + $1.count })
         bytes += Self.magic
@@ -159,6 +164,7 @@ public struct Checkpoint: Equatable, Sendable {
             architecture: header.architecture, normalization: header.normalization, labelNames: header.labelNames,
             metadata: header.metadata, tensors: [])
         checkpoint.tensors = tensors
+        checkpoint.precision = header.precision ?? .fp32
         return checkpoint
     }
 
@@ -192,6 +198,7 @@ public struct Checkpoint: Equatable, Sendable {
         self.labelNames = labelNames
         self.metadata = metadata
         self.tensors = tensors
+        precision = .fp32
     }
 
     private static func append(_ value: UInt32, to bytes: inout [UInt8]) {

@@ -41,6 +41,8 @@ public final class Conv2D: Layer {
     public let weight: Parameter
     public let bias: Parameter?
     public var needsInputGradient = true
+    /// The arithmetic of this layer's matrix products (`Precision`), in training and inference.
+    public var precision = Precision.fp32
 
     private var input = Tensor.empty
     private var output = Tensor.empty
@@ -175,7 +177,8 @@ public final class Conv2D: Layer {
         let columnCount = reduction * outputPixels
         let direct = usesInputAsColumns
         // Inference only: training keeps the columns, which backward's weight gradient needs anyway.
-        let oneChannel = !training && !direct && DirectKernels.convolvesOneChannel(g)
+        // fp32 only: a bf16 layer keeps its GEMM, so inference rounds as training did.
+        let oneChannel = !training && !direct && precision == .fp32 && DirectKernels.convolvesOneChannel(g)
         // In training, keep every image's columns for the backward pass when they fit the budget
         // (saves recomputing im2col); otherwise each worker unfolds one strip of rows at a time.
         let cacheColumns = training && !direct && !oneChannel && batch * groups * columnCount <= columnCacheLimit
@@ -187,7 +190,7 @@ public final class Conv2D: Layer {
         let cacheCount = cacheColumns ? batch * groups * columnCount : 0
         let scratchCount = oneChannel ? DirectKernels.oneChannelScratchCount(g) : scratchPerWorker(g)
         let columnBase = columns.reserve(direct ? 1 : cacheCount + Threading.workerCount * scratchCount)
-        let groups = groups, outputChannels = outputChannels
+        let groups = groups, outputChannels = outputChannels, precision = precision
         let inputStride = inputChannels * g.height * g.width, outputStride = outputChannels * outputPixels
         input.withUnsafePointer { x in
             weight.value.withUnsafePointer { w in
@@ -215,7 +218,7 @@ public final class Conv2D: Layer {
                                         a: groupWeights, lda: reduction,
                                         b: direct ? groupInputPointer : UnsafePointer(col), ldb: outputPixels,
                                         beta: 0,
-                                        c: groupOutput, ldc: outputPixels)
+                                        c: groupOutput, ldc: outputPixels, precision: precision)
                                     continue
                                 }
                                 for firstRow in Swift.stride(from: 0, to: outputHeight, by: rowsPerStrip) {
@@ -228,7 +231,7 @@ public final class Conv2D: Layer {
                                         a: groupWeights, lda: reduction,
                                         b: strip, ldb: pixels,
                                         beta: 0,
-                                        c: groupOutput + firstRow * outputWidth, ldc: outputPixels)
+                                        c: groupOutput + firstRow * outputWidth, ldc: outputPixels, precision: precision)
                                 }
                             }
                             if let epilogue {
@@ -302,7 +305,7 @@ public final class Conv2D: Layer {
         partialBase.update(repeating: 0, count: workers * partialCount)
         let needsInputGradient = needsInputGradient
         if needsInputGradient { inputGradient.resize(to: input.shape) }
-        let groups = groups, outputChannels = outputChannels
+        let groups = groups, outputChannels = outputChannels, precision = precision
         let inputStride = inputChannels * g.height * g.width, outputStride = outputChannels * outputPixels
 
         input.withUnsafePointer { x in
@@ -334,12 +337,12 @@ public final class Conv2D: Layer {
                                         GEMM.multiply(
                                             transposeB: true, m: groupOutputChannels, n: reduction, k: outputPixels,
                                             a: groupGradient, lda: outputPixels, b: groupInputPointer, ldb: outputPixels,
-                                            beta: 1, c: groupWeightGradient, ldc: reduction)
+                                            beta: 1, c: groupWeightGradient, ldc: reduction, precision: precision)
                                         if needsInputGradient {
                                             GEMM.multiply(
                                                 transposeA: true, m: reduction, n: outputPixels, k: groupOutputChannels,
                                                 a: groupWeights, lda: reduction, b: groupGradient, ldb: outputPixels,
-                                                beta: 0, c: groupInputGradient, ldc: outputPixels)
+                                                beta: 0, c: groupInputGradient, ldc: outputPixels, precision: precision)
                                         }
                                         continue
                                     }
@@ -349,7 +352,7 @@ public final class Conv2D: Layer {
                                             transposeB: true, m: groupOutputChannels, n: reduction, k: outputPixels,
                                             a: groupGradient, lda: outputPixels,
                                             b: columnBase + (image * groups + group) * columnCount, ldb: outputPixels,
-                                            beta: 1, c: groupWeightGradient, ldc: reduction)
+                                            beta: 1, c: groupWeightGradient, ldc: reduction, precision: precision)
                                     }
                                     for firstRow in Swift.stride(from: 0, to: outputHeight, by: rowsPerStrip) {
                                         let rows = firstRow..<min(firstRow + rowsPerStrip, outputHeight)
@@ -362,7 +365,7 @@ public final class Conv2D: Layer {
                                                 transposeB: true, m: groupOutputChannels, n: reduction, k: pixels,
                                                 a: stripGradient, lda: outputPixels,
                                                 b: strip, ldb: pixels,
-                                                beta: 1, c: groupWeightGradient, ldc: reduction)
+                                                beta: 1, c: groupWeightGradient, ldc: reduction, precision: precision)
                                         }
                                         guard needsInputGradient && !flipped else { continue }
                                         // dcol[Cg·k·k, strip] = W_gᵀ · dY_g[:, strip], folded back onto the image.
@@ -370,7 +373,7 @@ public final class Conv2D: Layer {
                                             transposeA: true, m: reduction, n: pixels, k: groupOutputChannels,
                                             a: groupWeights, lda: reduction,
                                             b: stripGradient, ldb: outputPixels,
-                                            beta: 0, c: dcol, ldc: pixels)
+                                            beta: 0, c: dcol, ldc: pixels, precision: precision)
                                         col2im(dcol, geometry: g, image: groupInputGradient, outputRows: rows)
                                     }
                                 }
@@ -384,7 +387,7 @@ public final class Conv2D: Layer {
                                             m: g.channels, n: pixels, k: flippedReduction,
                                             a: flippedWeightPointer, lda: flippedReduction,
                                             b: strip, ldb: pixels,
-                                            beta: 0, c: imageInputGradient + firstRow * g.width, ldc: g.height * g.width)
+                                            beta: 0, c: imageInputGradient + firstRow * g.width, ldc: g.height * g.width, precision: precision)
                                     }
                                 }
                             }

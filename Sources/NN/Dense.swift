@@ -11,6 +11,8 @@ public final class Dense: Layer {
     public let weight: Parameter
     public let bias: Parameter?
     public var needsInputGradient = true
+    /// The arithmetic of this layer's matrix products (`Precision`), in training and inference.
+    public var precision = Precision.fp32
 
     private var input = Tensor.empty
     private var output = Tensor.empty
@@ -48,7 +50,7 @@ public final class Dense: Layer {
         precondition(input.shape.rank == 2 && input.shape[1] == inputSize, "Dense expects [N, \(inputSize)], got \(input.shape)")
         let batch = input.shape[0]
         output.resize(to: [batch, outputSize])
-        let inputSize = inputSize, outputSize = outputSize
+        let inputSize = inputSize, outputSize = outputSize, precision = precision
         input.withUnsafePointer { x in
             weight.value.withUnsafePointer { w in
                 output.withUnsafeMutablePointer { y in
@@ -61,7 +63,7 @@ public final class Dense: Layer {
                             a: x + rows.lowerBound * inputSize, lda: inputSize,
                             b: w, ldb: inputSize,
                             beta: 0,
-                            c: y + rows.lowerBound * outputSize, ldc: outputSize)
+                            c: y + rows.lowerBound * outputSize, ldc: outputSize, precision: precision)
                         if let biasValues {
                             for row in rows {
                                 let line = y + row * outputSize
@@ -80,7 +82,7 @@ public final class Dense: Layer {
         precondition(!input.isEmpty, "Dense.backward without a training forward")
         let batch = input.shape[0]
         precondition(outputGradient.shape == [batch, outputSize], "Dense.backward: gradient \(outputGradient.shape)")
-        let inputSize = inputSize, outputSize = outputSize
+        let inputSize = inputSize, outputSize = outputSize, precision = precision
         weight.gradient.resize(to: weight.value.shape)
         if let bias { bias.gradient.resize(to: bias.value.shape) }
         input.withUnsafePointer { x in
@@ -94,7 +96,7 @@ public final class Dense: Layer {
                             a: dy + outputs.lowerBound, lda: outputSize,
                             b: x, ldb: inputSize,
                             beta: 0,
-                            c: dW + outputs.lowerBound * inputSize, ldc: inputSize)
+                            c: dW + outputs.lowerBound * inputSize, ldc: inputSize, precision: precision)
                     }
                 }
                 if let bias {
@@ -121,7 +123,7 @@ public final class Dense: Layer {
                             a: dy + rows.lowerBound * outputSize, lda: outputSize,
                             b: w, ldb: inputSize,
                             beta: 0,
-                            c: dx + rows.lowerBound * inputSize, ldc: inputSize)
+                            c: dx + rows.lowerBound * inputSize, ldc: inputSize, precision: precision)
                     }
                 }
             }

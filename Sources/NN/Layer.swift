@@ -46,6 +46,9 @@ public protocol Layer: AnyObject {
     /// When false the layer may skip computing its input gradient (the first layer of a network);
     /// `backward` then returns an empty tensor.
     var needsInputGradient: Bool { get set }
+    /// The arithmetic of the layer's matrix products; a container sets it on every layer it holds.
+    /// Layers without matrix products ignore it (and read as fp32).
+    var precision: Precision { get set }
 }
 
 extension Layer {
@@ -53,6 +56,10 @@ extension Layer {
     public var buffers: [Buffer] { [] }
     public var needsInputGradient: Bool {
         get { true }
+        set {}
+    }
+    public var precision: Precision {
+        get { .fp32 }
         set {}
     }
     /// Inference forward pass.
@@ -107,6 +114,12 @@ public final class Sequential: Layer {
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
     public var buffers: [Buffer] { layers.flatMap(\.buffers) }
+
+    /// bf16 when any layer computes in bf16.
+    public var precision: Precision {
+        get { layers.contains { $0.precision == .bf16 } ? .bf16 : .fp32 }
+        set { for layer in layers { layer.precision = newValue } }
+    }
 
     /// Setting `false` stops backpropagation at the first layer with parameters: that layer skips its
     /// input gradient, and the parameter-free layers before it (e.g. `Flatten`) are not visited.
@@ -184,6 +197,14 @@ public final class Residual: Layer {
 
     public var parameters: [Parameter] { body.parameters + (shortcut?.parameters ?? []) }
     public var buffers: [Buffer] { body.buffers + (shortcut?.buffers ?? []) }
+
+    public var precision: Precision {
+        get { body.precision }
+        set {
+            body.precision = newValue
+            shortcut?.precision = newValue
+        }
+    }
 }
 
 /// The mean of several networks' outputs on the same input: an ensemble of independently trained
@@ -256,6 +277,11 @@ public final class Ensemble: Layer {
     public var needsInputGradient: Bool {
         get { members[0].needsInputGradient }
         set { for member in members { member.needsInputGradient = newValue } }
+    }
+
+    public var precision: Precision {
+        get { members[0].precision }
+        set { for member in members { member.precision = newValue } }
     }
 }
 

@@ -265,7 +265,8 @@ public final class ArchitectureSearch {
         config.patience = 1
         var calibrationSplits = trainer.splits
         calibrationSplits.validation = Array(trainer.splits.validation.prefix(64))
-        let probe = Trainer(dataset: trainer.dataset, splits: calibrationSplits)
+        var probe = trainer  // keeps its precision
+        probe.splits = calibrationSplits
         /// Seconds of one epoch over `batches` batches (fewer when TRAIN is smaller) and its image count.
         func epoch(batches: Int) throws -> (seconds: Double, images: Int) {
             let images = Array(trainer.splits.train.prefix(candidate.batchSize * batches))
@@ -665,7 +666,8 @@ public final class ArchitectureSearch {
         subset = Array(subset.prefix(images))
         var splits = trainer.splits
         splits.validation = validationIndices(rung: rung)
-        let scorer = Trainer(dataset: trainer.dataset, splits: splits)
+        var scorer = trainer  // keeps its precision
+        scorer.splits = splits
         var config = candidate.trainingConfig(epochs: epochs, seed: settings.seed &+ UInt64(id))
         config.patience = epochs  // a trial runs its rung's epochs; the search decides what continues
         var network: Sequential?

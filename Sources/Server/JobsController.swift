@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import JobService
 import Search
+import Tensors
 
 /// `/v1/jobs`: create (202, queued for the runner), list, show, cancel and delete jobs, and read
 /// a job's trials and report.
@@ -12,6 +13,8 @@ struct JobsController: APIController {
     let jobsDirectory: URL
     /// `serve --max-budget`: a larger requested budget is lowered to it.
     let maxBudgetSeconds: Double?
+    /// `serve --precision`, resolved: the arithmetic of the jobs created here.
+    let precision: Precision
     let redaction: PathRedaction
 
     static let routes: [Route<Self>] = [
@@ -53,11 +56,10 @@ struct JobsController: APIController {
         var record = JobRecord(id: JobRecord.newID(), manifest: dataset.manifest, budgetSeconds: budget.seconds, seed: UInt64(parsed.seed ?? 0))
         record.datasetID = datasetID
         if parsed.testTimeAugmentation == false { record.testTimeAugmentation = false }
-        if let members = parsed.ensembleMembers {
-            var settings = JobSettings()
-            settings.maximumEnsembleMembers = members
-            record.settings = settings
-        }
+        var settings = JobSettings()
+        settings.maximumEnsembleMembers = parsed.ensembleMembers
+        settings.precision = precision
+        record.settings = settings
         try store.insertJob(record)
         runner.wake()
         return try answer(record, status: .accepted, headers: [.location: "/v1/jobs/\(record.id)"])

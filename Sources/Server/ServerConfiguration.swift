@@ -1,6 +1,7 @@
 import Energy
 import Foundation
 import JobService
+import Tensors
 
 /// Settings of `autovision serve`.
 public struct ServerConfiguration: Sendable {
@@ -38,6 +39,8 @@ public struct ServerConfiguration: Sendable {
     public var maxImportPixels = 100_000_000
     /// How jobs trained in this process (`concurrentJobs` > 0) measure their energy: watts per core, grid intensity.
     public var energy = EnergySettings()
+    /// The arithmetic of the jobs created over HTTP (`Precision`; `--precision`, `auto` resolved).
+    public var precision = Precision.automatic
     /// Images forwarded in one batch at most (concurrent requests to one model are batched).
     public var maxBatchSize = 64
     /// Most images (Vertex AI `instances`) in one prediction request; more is a 413. Bounds the memory

@@ -1,6 +1,7 @@
 import CBLAS
+import CKernels
 
-/// Single-precision matrix multiplication: the only place that calls `cblas_sgemm`.
+/// Matrix multiplication: the only place that calls `cblas_sgemm` and the bf16 kernel.
 ///
 /// Computes `C = alpha · op(A) · op(B) + beta · C` on row-major matrices, where `op(X)` is `X` or `Xᵀ`.
 /// The three sizes are named once here and mean the same thing at every call site:
@@ -8,6 +9,7 @@ import CBLAS
 /// - `n`: columns of `C` (and of `op(B)`),
 /// - `k`: the summed dimension (columns of `op(A)`, rows of `op(B)`).
 /// `lda`, `ldb`, `ldc` are the row strides of the matrices as stored (before any transpose).
+/// `precision` is the arithmetic (`Precision`): fp32, or bf16 operands with fp32 sums.
 public enum GEMM {
     /// Products smaller than this many multiply-adds skip BLAS for the loop below: on tiny
     /// matrices its dispatch costs more than the arithmetic (as in ggml's BLAS backend).
@@ -20,9 +22,16 @@ public enum GEMM {
         a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0,
-        c: UnsafeMutablePointer<Float>, ldc: Int
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        precision: Precision = .fp32
     ) {
         if m == 0 || n == 0 { return }
+        if precision == .bf16 {
+            multiplyBF16(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
         if m * n * k < smallProductLimit {
             multiplyReference(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
@@ -32,6 +41,41 @@ public enum GEMM {
         cblas_sgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// bf16 operands, fp32 sums: `av_gemm_bf16` where the CPU has AVX512_BF16; elsewhere the operands
+    /// are rounded to bf16 into copies and multiplied in fp32, which gives the same products (a
+    /// product of two bf16 values is exact in fp32) summed in another order.
+    private static func multiplyBF16(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if av_gemm_bf16(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 { return }
+        multiplyBF16Emulated(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// The bf16 product without the bf16 kernel: operands rounded into copies, multiplied by `sgemm`.
+    static func multiplyBF16Emulated(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        // As stored: A is [m, lda] (or [k, lda] transposed), B is [k, ldb] (or [n, ldb] transposed).
+        let aCount = (transposeA ? k : m) * lda, bCount = (transposeB ? n : k) * ldb
+        let roundedA = UnsafeMutablePointer<Float>.allocate(capacity: max(aCount, 1))
+        let roundedB = UnsafeMutablePointer<Float>.allocate(capacity: max(bCount, 1))
+        defer {
+            roundedA.deallocate()
+            roundedB.deallocate()
+        }
+        av_round_to_bf16(a, roundedA, aCount)
+        av_round_to_bf16(b, roundedB, bCount)
+        multiply(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+            a: roundedA, lda: lda, b: roundedB, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
     /// The same product by plain loops with a `Double` accumulator: the fallback for tiny

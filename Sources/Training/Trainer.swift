@@ -65,6 +65,8 @@ public struct Trainer {
     public var classCount: Int
     /// The label sets, for a multi-label dataset; `nil` for a single-label one.
     public let multiHot: MultiHotLabels?
+    /// The arithmetic of the networks it trains (`Precision`); they keep it for inference.
+    public var precision = Precision.fp32
 
     public init(dataset: DecodedDataset, splits: TrainingSplits) {
         self.dataset = dataset
@@ -120,7 +122,7 @@ public struct Trainer {
         baseline: Double? = nil
     ) throws -> TrainingOutcome {
         let started = Date()
-        let network = try architecture.build(seed: config.seed)
+        let network = try architecture.build(seed: config.seed, precision: precision)
         if let initialNetwork {
             let source = snapshot(initialNetwork)
             let target = snapshot(network)

@@ -42,6 +42,8 @@ struct Bench: ParsableCommand {
         @Option(help: "With --epochs: write the trained model to this checkpoint file.")
         var checkpoint: String?
 
+        @OptionGroup var precision: PrecisionArguments
+
         func validate() throws {
             guard ArchitectureSpec.referenceNames.contains(model) else {
                 throw ValidationError("unknown model '\(model)'; choose one of \(ArchitectureSpec.referenceNames.joined(separator: ", "))")
@@ -67,9 +69,10 @@ struct Bench: ParsableCommand {
                 if !json { print(message) } else { FileHandle.standardError.write(Data((message + "\n").utf8)) }
             }
             let checkpointURL = checkpoint.map { URL(fileURLWithPath: $0) }
-            let result = try TrainingBenchmark(
-                model: model, epochs: epochs, seed: seed, timedBatches: timedBatches, checkpoint: checkpointURL, log: log
-            ).run()
+            var benchmark = TrainingBenchmark(
+                model: model, epochs: epochs, seed: seed, timedBatches: timedBatches, checkpoint: checkpointURL, log: log)
+            benchmark.precision = try precision.resolved()
+            let result = try benchmark.run()
             if json {
                 print(String(decoding: try result.jsonLine(), as: UTF8.self))
             } else {
@@ -90,7 +93,7 @@ extension TrainingBenchmarkResult {
     /// The result as text, one measurement a line.
     var summary: String {
         var lines = [
-            "model \(model): \(parameters) parameters, \(String(format: "%.1f", Double(forwardFLOPsPerImage) / 1e6)) MFLOP/image forward; \(threading); OpenBLAS \(blasKernels) kernels",
+            "model \(model): \(parameters) parameters, \(String(format: "%.1f", Double(forwardFLOPsPerImage) / 1e6)) MFLOP/image forward; \(threading); OpenBLAS \(blasKernels) kernels; \(precision) products",
             String(format: "train: %.0f img/s (median, batches 2-%@ of batch %d, ≈ %.1f GFLOP/s at 3× forward)",
                    trainImagesPerSecond, "\(batchSize == 128 ? "120" : "?")", batchSize,
                    trainImagesPerSecond * 3 * Double(forwardFLOPsPerImage) / 1e9),

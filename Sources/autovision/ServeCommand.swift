@@ -43,6 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
     var maxBudget: String?
 
     @OptionGroup var energy: EnergyArguments
+    @OptionGroup var precision: PrecisionArguments
 
     func validate() throws {
         try Validate.range(concurrentJobs ?? workers, 0...64, concurrentJobs != nil ? "--concurrent-jobs" : "--workers")
@@ -71,6 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port
+        configuration.precision = try precision.resolved()
         configuration.jobsDirectory = URL(fileURLWithPath: jobsDir, isDirectory: true)
         configuration.dataRoots = (dataRoots.isEmpty ? ["Datasets"] : dataRoots).map { URL(fileURLWithPath: $0, isDirectory: true) }
         for mapping in mappings {

@@ -39,6 +39,7 @@ struct TrainCommand: ParsableCommand {
     var ensembleMembers = FinalEnsemble.defaultMaximumMembers
     @OptionGroup var importArguments: ImportArguments
     @OptionGroup var energy: EnergyArguments
+    @OptionGroup var precision: PrecisionArguments
     @Flag(help: "Print the job summary as one line of JSON last.") var json = false
 
     struct Summary: Encodable {
@@ -100,6 +101,7 @@ struct TrainCommand: ParsableCommand {
         options.testTimeAugmentation = testTimeAugmentation
         options.maximumEnsembleMembers = ensembleMembers
         options.importOptions = try importArguments.options()
+        options.precision = try precision.resolved()
         // The job store shared with `jobs` and `serve`: the job is listed, cancellable and served from there.
         // It is inserted already claimed for the worker started here, so a server sharing the store leaves
         // it alone, and resumes it if the worker dies.

@@ -22,4 +22,19 @@ void av_conv_one_channel(const float *x, long height, long width, const float *w
 /// Whether the AVX2 + FMA versions run on this CPU (for the benchmark's and the tests' reports).
 int av_kernels_use_avx2(void);
 
+/// Whether `av_gemm_bf16` runs on this CPU (AVX512_BF16 with AVX512F/BW/VL, detected at run time).
+int av_bf16_supported(void);
+
+/// bf16 mixed-precision GEMM: `C = alpha · op(A) · op(B) + beta · C` on row-major matrices, as
+/// `cblas_sgemm` (`m` rows of C, `n` columns, `k` summed; `lda`, `ldb`, `ldc` the row strides as
+/// stored), with every element of A and B rounded to bf16 (round to nearest even) and the products
+/// summed in fp32 by `vdpbf16ps`, whose denormals are flushed to zero (Intel SDM, VDPBF16PS).
+/// Single-threaded; packing buffers are per thread. Returns 0 without touching C when the CPU has
+/// no AVX512_BF16 (see `av_bf16_supported`), else 1.
+int av_gemm_bf16(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+                 const float *b, long ldb, float beta, float *c, long ldc);
+
+/// `y[i] = x[i]` rounded to the nearest bf16 (ties to even; NaN stays NaN), as fp32. `y` may be `x`.
+void av_round_to_bf16(const float *x, float *y, long count);
+
 #endif

@@ -90,7 +90,8 @@ extension TrainingJob {
         guard !splits.validation.isEmpty, !splits.test.isEmpty else {
             throw JobError.nothingImported("too few images to train and evaluate: give VALIDATION and TEST images, or at least 3 TRAIN images")
         }
-        let trainer = Trainer(dataset: dataset, splits: splits)
+        var trainer = Trainer(dataset: dataset, splits: splits)
+        trainer.precision = options.precision
         return ImportedData(summary: summary, dataset: dataset, trainer: trainer, statistics: DatasetStatistics(trainer: trainer))
     }
 }

@@ -27,7 +27,8 @@ extension TrainingJob {
             model: ModelSummary(architecture: model.candidate.summary + (model.end.members > 1 ? " (ensemble of \(model.end.members))" : ""),
                                 parameters: try model.architecture.parameterCount(), flops: try model.architecture.forwardFLOPsPerImage(),
                                 testTimeAugmentation: evaluated.testTimeAugmentation.rawValue, validationScore: evaluated.validationScore,
-                                validationBaselineScore: data.statistics.validationBaselineScore),
+                                validationBaselineScore: data.statistics.validationBaselineScore,
+                                precision: model.network.precision.rawValue),
             energy: finished.energy)
         for warning in report.warnings { say("warning: \(warning)") }
         // In the store for the server on any machine; also in the job's folder here (the same files with SQLite).

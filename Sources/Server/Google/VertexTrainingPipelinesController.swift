@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import JobService
 import Search
+import Tensors
 
 /// Vertex AI's training pipelines (`PipelineService`): an AutoML image classification pipeline is one
 /// of our jobs, with the same ID; its model, once it succeeded, is `models/ID`. Create, get, list,
@@ -12,6 +13,8 @@ struct VertexTrainingPipelinesController: APIController {
     let predictions: PredictionService
     let jobsDirectory: URL
     let maxBudgetSeconds: Double?
+    /// `serve --precision`, resolved: the arithmetic of the jobs created here.
+    let precision: Precision
 
     /// The display names and inputs a pipeline was created with (a job value).
     static let valueKey = "vertex.training_pipeline"
@@ -101,11 +104,10 @@ struct VertexTrainingPipelinesController: APIController {
         let seconds = min(Double(milliNodeHours) * Self.secondsPerMilliNodeHour, maxBudgetSeconds ?? .infinity)
         var record = JobRecord(id: JobRecord.newID(), manifest: dataset.manifest, budgetSeconds: Budget(seconds: seconds).seconds, seed: 0)
         record.datasetID = datasetID
-        if inputs.disableEarlyStopping == true {
-            var settings = JobSettings()
-            settings.earlyStopping = false
-            record.settings = settings
-        }
+        var settings = JobSettings()
+        if inputs.disableEarlyStopping == true { settings.earlyStopping = false }
+        settings.precision = precision
+        record.settings = settings
         let stored = Inputs(displayName: body.displayName ?? record.id, modelDisplayName: body.modelToUpload?.displayName,
                             modelLabels: body.modelToUpload?.labels, trainingTaskInputs: inputs)
         try store.insertJob(record)

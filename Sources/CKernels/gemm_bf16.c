@@ -1,0 +1,267 @@
+// bf16 GEMM on AVX512_BF16 (`vdpbf16ps`): fp32 operands are rounded to bf16 while they are packed,
+// products are summed in fp32. Blocking after BLIS (Van Zee & van de Geijn, "BLIS: A Framework for
+// Rapidly Instantiating BLAS Functionality", TOMS 2015): a KC × NC block of B and an MC × KC block of
+// A are packed into micro-panels, and an MR × NR micro-kernel keeps its C tile in registers.
+
+#include "CKernels.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__)
+#define AV_BF16_BUILT 1
+#include <immintrin.h>
+#define AV_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#else
+#define AV_BF16_BUILT 0
+#endif
+
+#define AV_INLINE static inline __attribute__((always_inline))
+
+/// Rows of the micro-kernel's C tile (one broadcast each).
+#define MR 8
+/// Columns of the micro-kernel's C tile: up to three vectors of 16 fp32 lanes.
+#define NR 48
+/// k values per packed block (a multiple of 32, so a block's pairs come in whole 16-pair groups).
+#define KC 256
+/// Rows of A packed at once (a multiple of MR), columns of B packed at once (a multiple of NR).
+#define MC 96
+#define NC 768
+
+static uint16_t av_bf16_from_float(float value) {
+    uint32_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x0040u);  // NaN stays a (quiet) NaN
+    bits += 0x7fffu + ((bits >> 16) & 1u);  // round to nearest, ties to even
+    return (uint16_t)(bits >> 16);
+}
+
+static float av_float_from_bf16(uint16_t value) {
+    uint32_t bits = (uint32_t)value << 16;
+    float result;
+    memcpy(&result, &bits, sizeof result);
+    return result;
+}
+
+void av_round_to_bf16(const float *x, float *y, long count) {
+    for (long i = 0; i < count; i++) y[i] = av_float_from_bf16(av_bf16_from_float(x[i]));
+}
+
+int av_bf16_supported(void) {
+#if AV_BF16_BUILT
+    static int cached = -1;
+    if (cached < 0) {
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+#if AV_BF16_BUILT
+
+/// A per-thread packing buffer of at least `count` 32-bit words, 64-byte aligned, kept between calls.
+static uint32_t *scratch(uint32_t **buffer, size_t *capacity, size_t count) {
+    if (count > *capacity) {
+        free(*buffer);
+        size_t bytes = (count * sizeof(uint32_t) + 63) & ~(size_t)63;
+        *buffer = aligned_alloc(64, bytes);
+        *capacity = *buffer ? count : 0;
+    }
+    return *buffer;
+}
+
+static _Thread_local uint32_t *packedA, *packedB;
+static _Thread_local size_t packedACapacity, packedBCapacity;
+
+AV_INLINE __mmask16 first_lanes(long count) {
+    return count >= 16 ? (__mmask16)0xffff : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
+}
+
+/// Pairs of two rows, interleaved: lane t of the result holds (bf16(row0[t]), bf16(row1[t])) as one
+/// 32-bit word, the low half from row0 (`vdpbf16ps` multiplies even with even, odd with odd halves).
+/// `count` ≤ 16 lanes are read; missing ones (and a NULL `row1`) are zeros.
+AV_BF16 AV_INLINE __m512i interleave_rows(const float *row0, const float *row1, long count) {
+    const __mmask16 mask = first_lanes(count);
+    const __m512 r0 = _mm512_maskz_loadu_ps(mask, row0);
+    const __m512 r1 = row1 ? _mm512_maskz_loadu_ps(mask, row1) : _mm512_setzero_ps();
+    const __m512i halves = (__m512i)_mm512_cvtne2ps_pbh(r1, r0);  // [r0 0…15 | r1 0…15]
+    const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                           23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(order, halves);
+}
+
+/// Pairs along one line whose k values are contiguous: lane t holds (bf16(line[2t]), bf16(line[2t+1])),
+/// for the first `count` ≤ 32 values (zeros after them).
+AV_BF16 AV_INLINE __m512i pairs_of_line(const float *line, long count) {
+    const __m512 low = _mm512_maskz_loadu_ps(first_lanes(count), line);
+    const __m512 high = _mm512_maskz_loadu_ps(first_lanes(count - 16), line + 16);
+    return (__m512i)_mm512_cvtne2ps_pbh(high, low);
+}
+
+/// Transposes a 16 × 16 matrix of 32-bit words held in 16 vectors, in place.
+AV_BF16 AV_INLINE void transpose16(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+        r[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+        r[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xdd);
+    }
+}
+
+/// Packs `lines` (≤ `width`) lines of a matrix, each holding `kc` k values at `step` apart (1: the k
+/// values are contiguous; else the lines are contiguous and consecutive k values are `step` apart),
+/// into the layout the micro-kernel reads: for each pair q, `width` words, word j the pair of line j.
+/// Lines past `lines` and the odd last k value's partner are zeros. `width` is 8 or a multiple of 16.
+AV_BF16 static void pack_panel(const float *x, long lineStride, long step, long lines, long kc, long width,
+                               uint32_t *panel) {
+    const long pairs = (kc + 1) / 2;
+    if (step != 1) {
+        // The lines run along memory: rows p and p + 1 of the lines interleave directly.
+        for (long q = 0; q < pairs; q++) {
+            const float *row0 = x + 2 * q * step, *row1 = 2 * q + 1 < kc ? row0 + step : NULL;
+            for (long j = 0; j < width; j += 16) {
+                const __m512i v = interleave_rows(row0 + j, row1 ? row1 + j : NULL, lines - j);
+                _mm512_mask_storeu_epi32(panel + q * width + j, first_lanes(width - j), v);
+            }
+        }
+        return;
+    }
+    // k contiguous along each line: pair up each line, then transpose 16 lines × 16 pairs at a time.
+    for (long j = 0; j < width; j += 16) {
+        for (long q0 = 0; q0 < pairs; q0 += 16) {
+            __m512i block[16];
+            for (int l = 0; l < 16; l++) {
+                block[l] = j + l < lines ? pairs_of_line(x + (j + l) * lineStride + 2 * q0, kc - 2 * q0)
+                                         : _mm512_setzero_si512();
+            }
+            transpose16(block);
+            const long count = pairs - q0 < 16 ? pairs - q0 : 16;
+            for (long t = 0; t < count; t++) {
+                _mm512_mask_storeu_epi32(panel + (q0 + t) * width + j, first_lanes(width - j), block[t]);
+            }
+        }
+    }
+}
+
+/// C tile `[rows ≤ MR, columns ≤ 16·vectors]` = alpha · Â·B̂ over `pairs` k pairs, plus beta · C (first
+/// block) or plus C (later blocks). `a`: MR words per pair; `b`: 16·vectors words per pair.
+AV_BF16 AV_INLINE void micro_kernel(int vectors, long pairs, const uint32_t *a, const uint32_t *b, float *c, long ldc,
+                                    long rows, long columns, float alpha, float beta, int first) {
+    __m512 acc[MR][3];
+    for (int i = 0; i < MR; i++)
+        for (int v = 0; v < vectors; v++) acc[i][v] = _mm512_setzero_ps();
+    const long width = 16 * vectors;
+    for (long q = 0; q < pairs; q++) {
+        __m512bh bv[3];
+        for (int v = 0; v < vectors; v++) bv[v] = (__m512bh)_mm512_loadu_si512(b + q * width + 16 * v);
+        for (int i = 0; i < MR; i++) {
+            const __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[q * MR + i]);
+            for (int v = 0; v < vectors; v++) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], av, bv[v]);
+        }
+    }
+    const __m512 alphas = _mm512_set1_ps(alpha), betas = _mm512_set1_ps(beta);
+    for (int i = 0; i < MR && i < rows; i++) {
+        for (int v = 0; v < vectors; v++) {
+            const __mmask16 mask = first_lanes(columns - 16 * v);
+            float *target = c + i * ldc + 16 * v;
+            __m512 result = _mm512_mul_ps(alphas, acc[i][v]);
+            if (!first) {
+                result = _mm512_add_ps(result, _mm512_maskz_loadu_ps(mask, target));
+            } else if (beta != 0) {
+                result = _mm512_fmadd_ps(betas, _mm512_maskz_loadu_ps(mask, target), result);
+            }
+            _mm512_mask_storeu_ps(target, mask, result);
+        }
+    }
+}
+
+AV_BF16 static void gemm_bf16_avx512(int transA, int transB, long m, long n, long k, float alpha, const float *a,
+                                     long lda, const float *b, long ldb, float beta, float *c, long ldc) {
+    uint32_t *bufferB = scratch(&packedB, &packedBCapacity, (size_t)(KC / 2) * NC);
+    uint32_t *bufferA = scratch(&packedA, &packedACapacity, (size_t)(KC / 2) * MC);
+    if (!bufferA || !bufferB) abort();  // out of memory for a few hundred KiB: nothing sensible to do
+    for (long jc = 0; jc < n; jc += NC) {
+        const long nc = n - jc < NC ? n - jc : NC;
+        for (long pc = 0; pc < k || (k == 0 && pc == 0); pc += KC) {
+            const long kc = k - pc < KC ? k - pc : KC, pairs = (kc + 1) / 2;
+            const int first = pc == 0;
+            // B block [kc, nc] as panels of NR columns (the last one 16·⌈columns/16⌉ wide).
+            uint32_t *panelB = bufferB;
+            for (long jr = 0; jr < nc; jr += NR) {
+                const long columns = nc - jr < NR ? nc - jr : NR, width = 16 * ((columns + 15) / 16);
+                const long j = jc + jr;
+                if (transB) {
+                    pack_panel(b + j * ldb + pc, ldb, 1, columns, kc, width, panelB);
+                } else {
+                    pack_panel(b + pc * ldb + j, 1, ldb, columns, kc, width, panelB);
+                }
+                panelB += pairs * width;
+            }
+            for (long ic = 0; ic < m; ic += MC) {
+                const long mc = m - ic < MC ? m - ic : MC;
+                uint32_t *panelA = bufferA;
+                for (long ir = 0; ir < mc; ir += MR) {
+                    const long rows = mc - ir < MR ? mc - ir : MR, i = ic + ir;
+                    if (transA) {
+                        pack_panel(a + pc * lda + i, 1, lda, rows, kc, MR, panelA);
+                    } else {
+                        pack_panel(a + i * lda + pc, lda, 1, rows, kc, MR, panelA);
+                    }
+                    panelA += pairs * MR;
+                }
+                const uint32_t *panel = bufferB;
+                for (long jr = 0; jr < nc; jr += NR) {
+                    const long columns = nc - jr < NR ? nc - jr : NR, vectors = (columns + 15) / 16;
+                    for (long ir = 0; ir < mc; ir += MR) {
+                        const long rows = mc - ir < MR ? mc - ir : MR;
+                        const uint32_t *aPanel = bufferA + (ir / MR) * pairs * MR;
+                        float *tile = c + (ic + ir) * ldc + jc + jr;
+                        switch (vectors) {  // constant vector counts, so each variant keeps its tile in registers
+                        case 1: micro_kernel(1, pairs, aPanel, panel, tile, ldc, rows, columns, alpha, beta, first); break;
+                        case 2: micro_kernel(2, pairs, aPanel, panel, tile, ldc, rows, columns, alpha, beta, first); break;
+                        default: micro_kernel(3, pairs, aPanel, panel, tile, ldc, rows, columns, alpha, beta, first); break;
+                        }
+                    }
+                    panel += pairs * 16 * vectors;
+                }
+            }
+            if (k == 0) break;
+        }
+    }
+}
+
+#endif
+
+int av_gemm_bf16(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+                 const float *b, long ldb, float beta, float *c, long ldc) {
+#if AV_BF16_BUILT
+    if (!av_bf16_supported()) return 0;
+    if (m > 0 && n > 0) gemm_bf16_avx512(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return 1;
+#else
+    (void)transA; (void)transB; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;
+    (void)b; (void)ldb; (void)beta; (void)c; (void)ldc;
+    return 0;
+#endif
+}
