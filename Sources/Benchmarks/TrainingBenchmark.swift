@@ -36,7 +36,7 @@ public struct TrainingBenchmarkResult: Encodable, Sendable {
     public var peakResidentMegabytes: Double
 
     enum CodingKeys: String, CodingKey {
-        case model, parameters, threading, epochs
+        case model, parameters, threading, epochs, precision
         case blasKernels = "blas_kernels"
         case forwardFLOPsPerImage = "forward_flops_per_image"
         case batchSize = "batch_size"

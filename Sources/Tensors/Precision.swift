@@ -32,8 +32,8 @@ public enum Precision: String, Codable, Sendable, CaseIterable, CustomStringConv
 
     /// `x` rounded to the nearest bf16 value, as fp32 (ties to even; NaN stays NaN).
     public static func roundedToBF16(_ x: Float) -> Float {
-        var value = x
-        av_round_to_bf16(&value, &value, 1)
-        return value
+        var input = x, output: Float = 0
+        av_round_to_bf16(&input, &output, 1)
+        return output
     }
 }

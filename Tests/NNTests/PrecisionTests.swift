@@ -1,0 +1,75 @@
+import Foundation
+import NN
+import Tensors
+import TestSupport
+import Testing
+
+/// A network in bf16: every matrix product of training and inference rounds its operands, the
+/// network trains, and the checkpoint carries the precision to the served model.
+@Suite struct PrecisionTests {
+    static let spec = ArchitectureSpec(name: "mixed", inputShape: [1, 8, 8], classes: 4, layers: [
+        .conv2d(filters: 8, kernelSize: 3), .batchNorm(), .relu,
+        .residual(body: [.conv2d(filters: 8, kernelSize: 3, bias: false), .batchNorm(), .relu]),
+        .maxPool(size: 2), .flatten, .dense(units: 16), .relu, .dense(units: 4),
+    ])
+
+    @Test func buildSetsEveryLayer() throws {
+        let network = try Self.spec.build(seed: 1, precision: .bf16)
+        #expect(network.precision == .bf16)
+        func layers(_ sequential: Sequential) -> [any Layer] {
+            sequential.layers.flatMap { layer -> [any Layer] in
+                if let residual = layer as? Residual { return layers(residual.body) }
+                return [layer]
+            }
+        }
+        let products = layers(network).filter { $0 is Conv2D || $0 is Dense }
+        #expect(products.count == 4 && products.allSatisfy { $0.precision == .bf16 })
+        #expect(try Self.spec.build(seed: 1).precision == .fp32)
+    }
+
+    /// bf16 and fp32 networks with the same weights answer alike, but not identically: the bf16 one
+    /// rounds (inference and training forward both, as the first layer's direct fp32 kernel is off).
+    @Test func bf16OutputsStayCloseToFP32() throws {
+        let fp32 = try Self.spec.build(seed: 3), bf16 = try Self.spec.build(seed: 3, precision: .bf16)
+        let (images, _) = syntheticImages(count: 6, side: 8, classes: 4, seed: 5)
+        for training in [false, true] {
+            let reference = fp32.forward(images, training: training).storage
+            let mixed = bf16.forward(images, training: training).storage
+            let scale = reference.map(abs).max() ?? 1
+            let worst = zip(reference, mixed).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst > 0, "training \(training): bf16 gave fp32's outputs exactly")
+            #expect(worst < 0.05 * scale, "training \(training): largest difference \(worst) of \(scale)")
+        }
+    }
+
+    @Test func bf16NetworkOverfitsOneBatch() throws {
+        let (images, labels) = syntheticImages(count: 16, side: 8, classes: 4, seed: 21)
+        let network = try Self.spec.build(seed: 5, precision: .bf16)
+        let loss = SoftmaxCrossEntropy()
+        let optimizer = Adam(learningRate: 0.01)
+        var lastLoss: Float = .infinity
+        for _ in 0..<60 {
+            lastLoss = loss.forward(logits: network.forward(images, training: true), labels: labels)
+            _ = network.backward(loss.backward())
+            optimizer.step(network.parameters)
+        }
+        #expect(network.forward(images, training: false).argmaxRows() == labels, "loss \(lastLoss)")
+    }
+
+    @Test func checkpointKeepsThePrecision() throws {
+        let network = try Self.spec.build(seed: 2, precision: .bf16)
+        let checkpoint = Checkpoint(network: network, architecture: Self.spec, labelNames: ["a", "b", "c", "d"])
+        #expect(checkpoint.precision == .bf16)
+        let decoded = try Checkpoint.decode(try checkpoint.encoded())
+        #expect(decoded.precision == .bf16)
+        let restored = try decoded.makeNetwork()
+        #expect(restored.precision == .bf16)
+        let (images, _) = syntheticImages(count: 3, side: 8, classes: 4, seed: 6)
+        #expect(restored.forward(images, training: false) == network.forward(images, training: false))
+        // An fp32 checkpoint writes no precision, so files from before it read as fp32, as they trained.
+        let plain = Checkpoint(network: try Self.spec.build(seed: 2), architecture: Self.spec, labelNames: ["a", "b", "c", "d"])
+        let header = String(decoding: try plain.encoded(), as: UTF8.self)
+        #expect(!header.contains("\"precision\""))
+        #expect(try Checkpoint.decode(try plain.encoded()).precision == .fp32)
+    }
+}
