@@ -74,7 +74,7 @@ static uint32_t *scratch(uint32_t **buffer, size_t *capacity, size_t count) {
     return *buffer;
 }
 
-static _Thread_local uint32_t *packedA, *packedB;
+static _Thread_local uint32_t *packedA_, *packedB;
 static _Thread_local size_t packedACapacity, packedBCapacity;
 
 AV_INLINE __mmask16 first_lanes(long count) {
@@ -165,45 +165,93 @@ AV_BF16 static void pack_panel(const float *x, long lineStride, long step, long 
 }
 
 /// C tile `[rows ≤ MR, columns ≤ 16·vectors]` = alpha · Â·B̂ over `pairs` k pairs, plus beta · C (first
-/// block) or plus C (later blocks). `a`: MR words per pair; `b`: 16·vectors words per pair.
-AV_BF16 AV_INLINE void micro_kernel(int vectors, long pairs, const uint32_t *a, const uint32_t *b, float *c, long ldc,
-                                    long rows, long columns, float alpha, float beta, int first) {
+/// block) or plus C (later blocks). `a`: MR words per pair; `b`: 16·vectors words per pair. Every loop
+/// over the tile is unrolled, so the accumulators stay in registers (an indexed one would live in memory).
+AV_BF16 AV_INLINE void micro_kernel_body(const int vectors, long pairs, const uint32_t *a, const uint32_t *b, float *c,
+                                         long ldc, long rows, long columns, float alpha, float beta, int first) {
     __m512 acc[MR][3];
+#pragma clang loop unroll(full)
     for (int i = 0; i < MR; i++)
-        for (int v = 0; v < vectors; v++) acc[i][v] = _mm512_setzero_ps();
+#pragma clang loop unroll(full)
+        for (int v = 0; v < 3; v++) acc[i][v] = _mm512_setzero_ps();
     const long width = 16 * vectors;
     for (long q = 0; q < pairs; q++) {
         __m512bh bv[3];
-        for (int v = 0; v < vectors; v++) bv[v] = (__m512bh)_mm512_loadu_si512(b + q * width + 16 * v);
+#pragma clang loop unroll(full)
+        for (int v = 0; v < 3; v++)
+            if (v < vectors) bv[v] = (__m512bh)_mm512_loadu_si512(b + q * width + 16 * v);
+#pragma clang loop unroll(full)
         for (int i = 0; i < MR; i++) {
             const __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[q * MR + i]);
-            for (int v = 0; v < vectors; v++) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], av, bv[v]);
+#pragma clang loop unroll(full)
+            for (int v = 0; v < 3; v++)
+                if (v < vectors) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], av, bv[v]);
         }
     }
     const __m512 alphas = _mm512_set1_ps(alpha), betas = _mm512_set1_ps(beta);
-    for (int i = 0; i < MR && i < rows; i++) {
-        for (int v = 0; v < vectors; v++) {
-            const __mmask16 mask = first_lanes(columns - 16 * v);
-            float *target = c + i * ldc + 16 * v;
-            __m512 result = _mm512_mul_ps(alphas, acc[i][v]);
-            if (!first) {
-                result = _mm512_add_ps(result, _mm512_maskz_loadu_ps(mask, target));
-            } else if (beta != 0) {
-                result = _mm512_fmadd_ps(betas, _mm512_maskz_loadu_ps(mask, target), result);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++) {
+        if (i < rows) {
+#pragma clang loop unroll(full)
+            for (int v = 0; v < 3; v++) {
+                if (v < vectors) {
+                    const __mmask16 mask = first_lanes(columns - 16 * v);
+                    float *target = c + i * ldc + 16 * v;
+                    __m512 result = _mm512_mul_ps(alphas, acc[i][v]);
+                    if (!first) {
+                        result = _mm512_add_ps(result, _mm512_maskz_loadu_ps(mask, target));
+                    } else if (beta != 0) {
+                        result = _mm512_fmadd_ps(betas, _mm512_maskz_loadu_ps(mask, target), result);
+                    }
+                    _mm512_mask_storeu_ps(target, mask, result);
+                }
             }
-            _mm512_mask_storeu_ps(target, mask, result);
         }
     }
 }
 
+/// One function per vector count, each with its own registers for its tile.
+#define AV_MICRO_KERNEL(vectors)                                                                                     \
+    AV_BF16 __attribute__((noinline)) static void micro_kernel_##vectors(                                            \
+        long pairs, const uint32_t *a, const uint32_t *b, float *c, long ldc, long rows, long columns, float alpha,  \
+        float beta, int first) {                                                                                     \
+        micro_kernel_body(vectors, pairs, a, b, c, ldc, rows, columns, alpha, beta, first);                          \
+    }
+AV_MICRO_KERNEL(1)
+AV_MICRO_KERNEL(2)
+AV_MICRO_KERNEL(3)
+
+/// Packs all of A (`[m, k]`, or stored `[k, m]` when `transA`): for each KC block of k, its MR-row
+/// panels one after another, each block `mPanels · KC/2 · MR` words from the last, so the products'
+/// loops find the panels of rows ic… of block pc where they find them in a per-call pack.
+AV_BF16 static void pack_a(int transA, long m, long k, const float *a, long lda, uint32_t *packed) {
+    const long blockWords = ((m + MR - 1) / MR) * (KC / 2) * MR;
+    for (long pc = 0, block = 0; pc < k; pc += KC, block++) {
+        const long kc = k - pc < KC ? k - pc : KC, pairs = (kc + 1) / 2;
+        uint32_t *panel = packed + block * blockWords;
+        for (long i = 0; i < m; i += MR) {
+            const long rows = m - i < MR ? m - i : MR;
+            if (transA) {
+                pack_panel(a + pc * lda + i, 1, lda, rows, kc, MR, panel);
+            } else {
+                pack_panel(a + i * lda + pc, lda, 1, rows, kc, MR, panel);
+            }
+            panel += pairs * MR;
+        }
+    }
+}
+
+/// The product, with A packed here per MC × KC block, or taken from `packedA` (`pack_a`'s layout).
 AV_BF16 static void gemm_bf16_avx512(int transA, int transB, long m, long n, long k, float alpha, const float *a,
-                                     long lda, const float *b, long ldb, float beta, float *c, long ldc) {
+                                     long lda, const uint32_t *packedA, const float *b, long ldb, float beta, float *c,
+                                     long ldc) {
     uint32_t *bufferB = scratch(&packedB, &packedBCapacity, (size_t)(KC / 2) * NC);
-    uint32_t *bufferA = scratch(&packedA, &packedACapacity, (size_t)(KC / 2) * MC);
-    if (!bufferA || !bufferB) abort();  // out of memory for a few hundred KiB: nothing sensible to do
+    uint32_t *bufferA = packedA ? NULL : scratch(&packedA_, &packedACapacity, (size_t)(KC / 2) * MC);
+    if (!bufferB || (!packedA && !bufferA)) abort();  // out of memory for a few hundred KiB: nothing sensible to do
+    const long blockWords = ((m + MR - 1) / MR) * (KC / 2) * MR;
     for (long jc = 0; jc < n; jc += NC) {
         const long nc = n - jc < NC ? n - jc : NC;
-        for (long pc = 0; pc < k || (k == 0 && pc == 0); pc += KC) {
+        for (long pc = 0, block = 0; pc < k || (k == 0 && pc == 0); pc += KC, block++) {
             const long kc = k - pc < KC ? k - pc : KC, pairs = (kc + 1) / 2;
             const int first = pc == 0;
             // B block [kc, nc] as panels of NR columns (the last one 16·⌈columns/16⌉ wide).
@@ -220,27 +268,33 @@ AV_BF16 static void gemm_bf16_avx512(int transA, int transB, long m, long n, lon
             }
             for (long ic = 0; ic < m; ic += MC) {
                 const long mc = m - ic < MC ? m - ic : MC;
-                uint32_t *panelA = bufferA;
-                for (long ir = 0; ir < mc; ir += MR) {
-                    const long rows = mc - ir < MR ? mc - ir : MR, i = ic + ir;
-                    if (transA) {
-                        pack_panel(a + pc * lda + i, 1, lda, rows, kc, MR, panelA);
-                    } else {
-                        pack_panel(a + i * lda + pc, lda, 1, rows, kc, MR, panelA);
+                const uint32_t *blockA;
+                if (packedA) {
+                    blockA = packedA + block * blockWords + (ic / MR) * pairs * MR;
+                } else {
+                    uint32_t *panelA = bufferA;
+                    for (long ir = 0; ir < mc; ir += MR) {
+                        const long rows = mc - ir < MR ? mc - ir : MR, i = ic + ir;
+                        if (transA) {
+                            pack_panel(a + pc * lda + i, 1, lda, rows, kc, MR, panelA);
+                        } else {
+                            pack_panel(a + i * lda + pc, lda, 1, rows, kc, MR, panelA);
+                        }
+                        panelA += pairs * MR;
                     }
-                    panelA += pairs * MR;
+                    blockA = bufferA;
                 }
                 const uint32_t *panel = bufferB;
                 for (long jr = 0; jr < nc; jr += NR) {
                     const long columns = nc - jr < NR ? nc - jr : NR, vectors = (columns + 15) / 16;
                     for (long ir = 0; ir < mc; ir += MR) {
                         const long rows = mc - ir < MR ? mc - ir : MR;
-                        const uint32_t *aPanel = bufferA + (ir / MR) * pairs * MR;
+                        const uint32_t *aPanel = blockA + (ir / MR) * pairs * MR;
                         float *tile = c + (ic + ir) * ldc + jc + jr;
-                        switch (vectors) {  // constant vector counts, so each variant keeps its tile in registers
-                        case 1: micro_kernel(1, pairs, aPanel, panel, tile, ldc, rows, columns, alpha, beta, first); break;
-                        case 2: micro_kernel(2, pairs, aPanel, panel, tile, ldc, rows, columns, alpha, beta, first); break;
-                        default: micro_kernel(3, pairs, aPanel, panel, tile, ldc, rows, columns, alpha, beta, first); break;
+                        switch (vectors) {
+                        case 1: micro_kernel_1(pairs, aPanel, panel, tile, ldc, rows, columns, alpha, beta, first); break;
+                        case 2: micro_kernel_2(pairs, aPanel, panel, tile, ldc, rows, columns, alpha, beta, first); break;
+                        default: micro_kernel_3(pairs, aPanel, panel, tile, ldc, rows, columns, alpha, beta, first); break;
                         }
                     }
                     panel += pairs * 16 * vectors;
@@ -257,11 +311,39 @@ int av_gemm_bf16(int transA, int transB, long m, long n, long k, float alpha, co
                  const float *b, long ldb, float beta, float *c, long ldc) {
 #if AV_BF16_BUILT
     if (!av_bf16_supported()) return 0;
-    if (m > 0 && n > 0) gemm_bf16_avx512(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (m > 0 && n > 0) gemm_bf16_avx512(transA, transB, m, n, k, alpha, a, lda, NULL, b, ldb, beta, c, ldc);
     return 1;
 #else
     (void)transA; (void)transB; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;
     (void)b; (void)ldb; (void)beta; (void)c; (void)ldc;
+    return 0;
+#endif
+}
+
+long av_bf16_packed_a_words(long m, long k) {
+    const long blocks = k > 0 ? (k + KC - 1) / KC : 0;
+    return blocks * ((m + MR - 1) / MR) * (KC / 2) * MR;
+}
+
+int av_bf16_pack_a(int transA, long m, long k, const float *a, long lda, unsigned int *packed) {
+#if AV_BF16_BUILT
+    if (!av_bf16_supported()) return 0;
+    pack_a(transA, m, k, a, lda, packed);
+    return 1;
+#else
+    (void)transA; (void)m; (void)k; (void)a; (void)lda; (void)packed;
+    return 0;
+#endif
+}
+
+int av_gemm_bf16_packed_a(long m, long n, long k, float alpha, const unsigned int *packedA, int transB, const float *b,
+                          long ldb, float beta, float *c, long ldc) {
+#if AV_BF16_BUILT
+    if (!av_bf16_supported()) return 0;
+    if (m > 0 && n > 0) gemm_bf16_avx512(0, transB, m, n, k, alpha, NULL, 0, packedA, b, ldb, beta, c, ldc);
+    return 1;
+#else
+    (void)m; (void)n; (void)k; (void)alpha; (void)packedA; (void)transB; (void)b; (void)ldb; (void)beta; (void)c; (void)ldc;
     return 0;
 #endif
 }

@@ -43,6 +43,8 @@ public final class Conv2D: Layer {
     public var needsInputGradient = true
     /// The arithmetic of this layer's matrix products (`Precision`), in training and inference.
     public var precision = Precision.fp32
+    /// The weights packed for bf16 products, refilled by each forward and backward pass.
+    private let packedWeights = PackedLeftOperand()
 
     private var input = Tensor.empty
     private var output = Tensor.empty
@@ -194,6 +196,9 @@ public final class Conv2D: Layer {
         let inputStride = inputChannels * g.height * g.width, outputStride = outputChannels * outputPixels
         input.withUnsafePointer { x in
             weight.value.withUnsafePointer { w in
+                // bf16: the weights are packed once for the batch, not once per image.
+                let packedWeights = precision == .bf16 && groups == 1 && !oneChannel ? packedWeights : nil
+                packedWeights?.pack(transpose: false, m: groupOutputChannels, k: reduction, a: w, lda: reduction)
                 output.withUnsafeMutablePointer { y in
                     let biasValues = bias?.value.storage
                     Threading.parallelFor(batch, costPerItem: 2 * outputChannels * reduction * outputPixels) { images, worker in
@@ -218,7 +223,7 @@ public final class Conv2D: Layer {
                                         a: groupWeights, lda: reduction,
                                         b: direct ? groupInputPointer : UnsafePointer(col), ldb: outputPixels,
                                         beta: 0,
-                                        c: groupOutput, ldc: outputPixels, precision: precision)
+                                        c: groupOutput, ldc: outputPixels, precision: precision, packedA: packedWeights)
                                     continue
                                 }
                                 for firstRow in Swift.stride(from: 0, to: outputHeight, by: rowsPerStrip) {
@@ -231,7 +236,7 @@ public final class Conv2D: Layer {
                                         a: groupWeights, lda: reduction,
                                         b: strip, ldb: pixels,
                                         beta: 0,
-                                        c: groupOutput + firstRow * outputWidth, ldc: outputPixels, precision: precision)
+                                        c: groupOutput + firstRow * outputWidth, ldc: outputPixels, precision: precision, packedA: packedWeights)
                                 }
                             }
                             if let epilogue {
@@ -310,6 +315,13 @@ public final class Conv2D: Layer {
 
         input.withUnsafePointer { x in
             weight.value.withUnsafePointer { w in
+                // bf16: the weights of the input gradient (Wᵀ, or the flipped kernel) are packed once for the batch.
+                let packedWeights = precision == .bf16 && groups == 1 && needsInputGradient ? packedWeights : nil
+                if flipped {
+                    packedWeights?.pack(transpose: false, m: g.channels, k: flippedReduction, a: flippedWeightPointer, lda: flippedReduction)
+                } else {
+                    packedWeights?.pack(transpose: true, m: reduction, k: groupOutputChannels, a: w, lda: reduction)
+                }
                 outputGradient.withUnsafePointer { dy in
                     inputGradient.withUnsafeMutablePointer { dx in
                         Threading.parallelFor(batch, costPerItem: 4 * outputChannels * reduction * outputPixels) { images, worker in
@@ -342,7 +354,7 @@ public final class Conv2D: Layer {
                                             GEMM.multiply(
                                                 transposeA: true, m: reduction, n: outputPixels, k: groupOutputChannels,
                                                 a: groupWeights, lda: reduction, b: groupGradient, ldb: outputPixels,
-                                                beta: 0, c: groupInputGradient, ldc: outputPixels, precision: precision)
+                                                beta: 0, c: groupInputGradient, ldc: outputPixels, precision: precision, packedA: packedWeights)
                                         }
                                         continue
                                     }
@@ -373,7 +385,7 @@ public final class Conv2D: Layer {
                                             transposeA: true, m: reduction, n: pixels, k: groupOutputChannels,
                                             a: groupWeights, lda: reduction,
                                             b: stripGradient, ldb: outputPixels,
-                                            beta: 0, c: dcol, ldc: pixels, precision: precision)
+                                            beta: 0, c: dcol, ldc: pixels, precision: precision, packedA: packedWeights)
                                         col2im(dcol, geometry: g, image: groupInputGradient, outputRows: rows)
                                     }
                                 }
@@ -387,7 +399,7 @@ public final class Conv2D: Layer {
                                             m: g.channels, n: pixels, k: flippedReduction,
                                             a: flippedWeightPointer, lda: flippedReduction,
                                             b: strip, ldb: pixels,
-                                            beta: 0, c: imageInputGradient + firstRow * g.width, ldc: g.height * g.width, precision: precision)
+                                            beta: 0, c: imageInputGradient + firstRow * g.width, ldc: g.height * g.width, precision: precision, packedA: packedWeights)
                                     }
                                 }
                             }

@@ -23,10 +23,17 @@ public enum GEMM {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        precision: Precision = .fp32
+        precision: Precision = .fp32,
+        packedA: PackedLeftOperand? = nil
     ) {
         if m == 0 || n == 0 { return }
         if precision == .bf16 {
+            if let packedA, packedA.holds(transposed: transposeA, m: m, k: k) {
+                _ = packedA.words.withUnsafeBufferPointer { words in
+                    av_gemm_bf16_packed_a(m, n, k, alpha, words.baseAddress, transposeB ? 1 : 0, b, ldb, beta, c, ldc)
+                }
+                return
+            }
             multiplyBF16(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
@@ -43,6 +50,7 @@ public enum GEMM {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// `packedA`: A as `PackedLeftOperand.pack` packed it, used when it holds this A's shape (else `a` is).
     /// bf16 operands, fp32 sums: `av_gemm_bf16` where the CPU has AVX512_BF16; elsewhere the operands
     /// are rounded to bf16 into copies and multiplied in fp32, which gives the same products (a
     /// product of two bf16 values is exact in fp32) summed in another order.
@@ -101,5 +109,29 @@ public enum GEMM {
                 c[row * ldc + column] = alpha * Float(sum) + previous
             }
         }
+    }
+}
+
+/// A left operand packed once, rounded to bf16, for many bf16 products with it: a layer's weights over
+/// a batch, which a per-image product would otherwise pack again for every image. Filled before a
+/// parallel loop and only read inside it.
+public final class PackedLeftOperand: @unchecked Sendable {
+    fileprivate var words = [UInt32]()
+    private var shape: (transposed: Bool, m: Int, k: Int)?
+
+    public init() {}
+
+    /// Packs A (`[m, k]` with row stride `lda`, or stored `[k, m]` when `transpose`). Holds nothing
+    /// afterwards where the CPU has no bf16 kernel; `GEMM.multiply` then uses the plain operand.
+    public func pack(transpose: Bool, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int) {
+        let count = av_bf16_packed_a_words(m, k)
+        if words.count < count { words = [UInt32](repeating: 0, count: count) }
+        let packed = words.withUnsafeMutableBufferPointer { av_bf16_pack_a(transpose ? 1 : 0, m, k, a, lda, $0.baseAddress) != 0 }
+        shape = packed ? (transpose, m, k) : nil
+    }
+
+    fileprivate func holds(transposed: Bool, m: Int, k: Int) -> Bool {
+        guard let shape else { return false }
+        return shape.transposed == transposed && shape.m == m && shape.k == k
     }
 }

@@ -34,6 +34,19 @@ int av_bf16_supported(void);
 int av_gemm_bf16(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
                  const float *b, long ldb, float beta, float *c, long ldc);
 
+/// 32-bit words `av_bf16_pack_a` fills for an A of `m` rows and `k` columns (0 when `k` is 0).
+long av_bf16_packed_a_words(long m, long k);
+
+/// Packs A (`[m, k]` row-major with row stride `lda`, or stored `[k, m]` when `transA`) once, rounded
+/// to bf16, for many products with it (`av_gemm_bf16_packed_a`): a layer's weights over a batch.
+/// `packed`: `av_bf16_packed_a_words(m, k)` words. Returns 0 without writing when the CPU has no
+/// AVX512_BF16, else 1.
+int av_bf16_pack_a(int transA, long m, long k, const float *a, long lda, unsigned int *packed);
+
+/// `av_gemm_bf16` with A packed by `av_bf16_pack_a` (with the same `m` and `k`).
+int av_gemm_bf16_packed_a(long m, long n, long k, float alpha, const unsigned int *packedA, int transB, const float *b,
+                          long ldb, float beta, float *c, long ldc);
+
 /// `y[i] = x[i]` rounded to the nearest bf16 (ties to even; NaN stays NaN), as fp32. `y` may be `x`.
 void av_round_to_bf16(const float *x, float *y, long count);
 
