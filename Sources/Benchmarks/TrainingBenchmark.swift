@@ -34,6 +34,8 @@ public struct TrainingBenchmarkResult: Encodable, Sendable {
     public var epochSeconds: [Double]?
     /// Peak resident set size of the process, MB.
     public var peakResidentMegabytes: Double
+    /// With `--profile`: where the timed training steps' time went.
+    public var profile: StepProfile?
 
     enum CodingKeys: String, CodingKey {
         case model, parameters, threading, epochs, precision
@@ -45,7 +47,7 @@ public struct TrainingBenchmarkResult: Encodable, Sendable {
         case testAccuracy = "test_accuracy"
         case finalTrainLoss = "final_train_loss"
         case epochSeconds = "epoch_seconds"
-        case peakResidentMegabytes = "peak_rss_mb"
+        case peakResidentMegabytes = "peak_rss_mb", profile
     }
 }
 
@@ -68,6 +70,8 @@ public struct TrainingBenchmark {
     public var checkpoint: URL?
     /// The arithmetic of the network's matrix products.
     public var precision = Precision.fp32
+    /// Whether to measure where the timed training steps' time goes (`StepProfile`).
+    public var profile = false
     /// Progress lines (data loaded, each epoch, the median batch, the checkpoint written).
     public var log: (String) -> Void
 
@@ -100,7 +104,10 @@ public struct TrainingBenchmark {
 
         let spec = try ArchitectureSpec.reference(named: model)
         let network = try spec.build(seed: seed, precision: precision)
+        let peak = profile ? Profile.peakGFLOPs() : nil
+        Profile.reset()
         let training = trainNetwork(network, on: train, count: trainCount, test: test)
+        let stepProfile = peak.map { StepProfile.measured(steps: training.timedSeconds, peak: $0) }
         let testAccuracy = epochs == nil ? nil : evaluate(network, test)
         if let checkpoint, let testAccuracy { try write(network, spec: spec, testAccuracy: testAccuracy, to: checkpoint) }
         // Inference: one warm-up pass, then the best of five.
@@ -116,13 +123,14 @@ public struct TrainingBenchmark {
             threading: Threading.policy.description, blasKernels: BLASRuntime.coreName, precision: precision.rawValue, batchSize: Self.batchSize,
             trainImagesPerSecond: training.imagesPerSecond, inferenceImagesPerSecond: inferenceThroughput,
             epochs: epochs, testAccuracy: testAccuracy, finalTrainLoss: epochs == nil ? nil : training.finalLoss,
-            epochSeconds: epochs == nil ? nil : training.epochSeconds, peakResidentMegabytes: peakResidentMegabytes())
+            epochSeconds: epochs == nil ? nil : training.epochSeconds, peakResidentMegabytes: peakResidentMegabytes(),
+            profile: stepProfile)
     }
 
     /// Trains `network` for `epochs` (or the timed batches of one epoch); returns the median-batch
     /// throughput (images/s), each epoch's seconds and the last epoch's mean loss.
     func trainNetwork(_ network: Sequential, on train: FashionMNIST.Samples, count trainCount: Int,
-                      test: FashionMNIST.Samples) -> (imagesPerSecond: Double, epochSeconds: [Double], finalLoss: Double) {
+                      test: FashionMNIST.Samples) -> (imagesPerSecond: Double, epochSeconds: [Double], finalLoss: Double, timedSeconds: [Double]) {
         let parameters = network.parameters
         let loss = SoftmaxCrossEntropy()
         let optimizer = Adam(learningRate: 1e-3)
@@ -138,14 +146,18 @@ public struct TrainingBenchmark {
             var lossSum = 0.0, seen = 0
             for b in 0..<limit {
                 let indices = order[(b * Self.batchSize)..<min((b + 1) * Self.batchSize, trainCount)]
+                let timed = epoch == 1 && b >= 1 && b < timedBatches && indices.count == Self.batchSize
+                Profile.setEnabled(profile && timed)
                 let start = monotonicSeconds()
-                gather(train.images, train.labels, indices: indices, into: &batch, labels: &labels)
+                Profile.measure(.data) { gather(train.images, train.labels, indices: indices, into: &batch, labels: &labels) }
                 let logits = network.forward(batch, training: true)
-                let value = loss.forward(logits: logits, labels: labels)
-                _ = network.backward(loss.backward())
-                optimizer.step(parameters)
+                let value = Profile.measure(.loss) { loss.forward(logits: logits, labels: labels) }
+                let gradient = Profile.measure(.loss) { loss.backward() }
+                _ = network.backward(gradient)
+                Profile.measure(.optimizer) { optimizer.step(parameters) }
                 let elapsed = monotonicSeconds() - start
-                if epoch == 1 && b >= 1 && b < timedBatches && indices.count == Self.batchSize { batchSeconds.append(elapsed) }
+                Profile.setEnabled(false)
+                if timed { batchSeconds.append(elapsed) }
                 lossSum += Double(value) * Double(indices.count)
                 seen += indices.count
             }
@@ -156,11 +168,12 @@ public struct TrainingBenchmark {
                 log(String(format: "epoch %d: loss %.4f, %.1f s, TEST accuracy %.4f", epoch, finalLoss, seconds, evaluate(network, test)))
             }
         }
+        let timedSeconds = batchSeconds
         batchSeconds.sort()
         let medianBatch = batchSeconds[batchSeconds.count / 2]
         let throughput = Double(Self.batchSize) / medianBatch
         log(String(format: "train: median batch %.2f ms over %d batches → %.0f img/s", medianBatch * 1e3, batchSeconds.count, throughput))
-        return (throughput, epochSeconds, finalLoss)
+        return (throughput, epochSeconds, finalLoss, timedSeconds)
     }
 
     func write(_ network: Sequential, spec: ArchitectureSpec, testAccuracy: Double, to checkpoint: URL) throws {

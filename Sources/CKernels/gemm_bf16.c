@@ -5,6 +5,7 @@
 
 #include "CKernels.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,19 +64,26 @@ int av_bf16_supported(void) {
 
 #if AV_BF16_BUILT
 
-/// A per-thread packing buffer of at least `count` 32-bit words, 64-byte aligned, kept between calls.
-static uint32_t *scratch(uint32_t **buffer, size_t *capacity, size_t count) {
-    if (count > *capacity) {
-        free(*buffer);
-        size_t bytes = (count * sizeof(uint32_t) + 63) & ~(size_t)63;
-        *buffer = aligned_alloc(64, bytes);
-        *capacity = *buffer ? count : 0;
-    }
-    return *buffer;
-}
+/// Each thread's packing buffers (442 KiB), allocated on its first product and freed when it exits.
+typedef struct {
+    uint32_t a[(KC / 2) * MC];
+    uint32_t b[(KC / 2) * NC];
+} PackingBuffers;
 
-static _Thread_local uint32_t *packedA_, *packedB;
-static _Thread_local size_t packedACapacity, packedBCapacity;
+static pthread_key_t buffersKey;
+static pthread_once_t buffersOnce = PTHREAD_ONCE_INIT;
+
+static void make_buffers_key(void) { pthread_key_create(&buffersKey, free); }
+
+static PackingBuffers *packing_buffers(void) {
+    pthread_once(&buffersOnce, make_buffers_key);
+    PackingBuffers *buffers = pthread_getspecific(buffersKey);
+    if (!buffers) {
+        buffers = aligned_alloc(64, sizeof *buffers);  // a multiple of 64 bytes, as aligned_alloc requires
+        if (!buffers || pthread_setspecific(buffersKey, buffers) != 0) abort();  // nothing sensible to do without 442 KiB
+    }
+    return buffers;
+}
 
 AV_INLINE __mmask16 first_lanes(long count) {
     return count >= 16 ? (__mmask16)0xffff : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
@@ -245,9 +253,8 @@ AV_BF16 static void pack_a(int transA, long m, long k, const float *a, long lda,
 AV_BF16 static void gemm_bf16_avx512(int transA, int transB, long m, long n, long k, float alpha, const float *a,
                                      long lda, const uint32_t *packedA, const float *b, long ldb, float beta, float *c,
                                      long ldc) {
-    uint32_t *bufferB = scratch(&packedB, &packedBCapacity, (size_t)(KC / 2) * NC);
-    uint32_t *bufferA = packedA ? NULL : scratch(&packedA_, &packedACapacity, (size_t)(KC / 2) * MC);
-    if (!bufferB || (!packedA && !bufferA)) abort();  // out of memory for a few hundred KiB: nothing sensible to do
+    PackingBuffers *buffers = packing_buffers();
+    uint32_t *bufferB = buffers->b, *bufferA = buffers->a;
     const long blockWords = ((m + MR - 1) / MR) * (KC / 2) * MR;
     for (long jc = 0; jc < n; jc += NC) {
         const long nc = n - jc < NC ? n - jc : NC;

@@ -95,7 +95,12 @@ public final class Sequential: Layer {
                     continue
                 }
             }
-            x = layers[index].forward(x, training: training)
+            let layer = layers[index]
+            if let category = Self.profileCategory(layer) {
+                x = Profile.measure(category) { layer.forward(x, training: training) }
+            } else {
+                x = layer.forward(x, training: training)
+            }
             index += 1
         }
         return x
@@ -107,9 +112,27 @@ public final class Sequential: Layer {
             // A layer that was told not to compute its input gradient returns an empty tensor:
             // nothing below it needs one either.
             if gradient.isEmpty { return gradient }
-            gradient = layer.backward(gradient)
+            if let category = Self.profileCategory(layer) {
+                let upstream = gradient
+                gradient = Profile.measure(category) { layer.backward(upstream) }
+            } else {
+                gradient = layer.backward(gradient)
+            }
         }
         return gradient
+    }
+
+    /// The kind of work a layer is, for `bench train --profile`; nil for a container (`Sequential`,
+    /// `Residual`, `Ensemble`), whose layers are measured where they run.
+    static func profileCategory(_ layer: any Layer) -> Profile.Category? {
+        switch layer {
+        case is Sequential, is Residual, is Ensemble: nil
+        case is Conv2D: .convolution
+        case is Dense: .dense
+        case is BatchNorm: .batchNorm
+        case is MaxPool2D, is AvgPool2D, is GlobalAvgPool2D: .pooling
+        default: .elementwise
+        }
     }
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }

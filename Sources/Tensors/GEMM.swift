@@ -9,7 +9,8 @@ import CKernels
 /// - `n`: columns of `C` (and of `op(B)`),
 /// - `k`: the summed dimension (columns of `op(A)`, rows of `op(B)`).
 /// `lda`, `ldb`, `ldc` are the row strides of the matrices as stored (before any transpose).
-/// `precision` is the arithmetic (`Precision`): fp32, or bf16 operands with fp32 sums.
+/// `precision` is the arithmetic (`Precision`): fp32, or bf16 operands with fp32 sums; `packedA`, for
+/// bf16, is A as `PackedLeftOperand.pack` packed it, used when it holds this A's shape (else `a` is).
 public enum GEMM {
     /// Products smaller than this many multiply-adds skip BLAS for the loop below: on tiny
     /// matrices its dispatch costs more than the arithmetic (as in ggml's BLAS backend).
@@ -27,6 +28,19 @@ public enum GEMM {
         packedA: PackedLeftOperand? = nil
     ) {
         if m == 0 || n == 0 { return }
+        Profile.addGEMM(m: m, n: n, k: k)
+        Profile.measure(.gemm) {
+            multiplyUnmeasured(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, precision: precision, packedA: packedA)
+        }
+    }
+
+    private static func multiplyUnmeasured(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
+        c: UnsafeMutablePointer<Float>, ldc: Int, precision: Precision, packedA: PackedLeftOperand?
+    ) {
         if precision == .bf16 {
             if let packedA, packedA.holds(transposed: transposeA, m: m, k: k) {
                 _ = packedA.words.withUnsafeBufferPointer { words in
@@ -50,7 +64,6 @@ public enum GEMM {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// `packedA`: A as `PackedLeftOperand.pack` packed it, used when it holds this A's shape (else `a` is).
     /// bf16 operands, fp32 sums: `av_gemm_bf16` where the CPU has AVX512_BF16; elsewhere the operands
     /// are rounded to bf16 into copies and multiplied in fp32, which gives the same products (a
     /// product of two bf16 values is exact in fp32) summed in another order.

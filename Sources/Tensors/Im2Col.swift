@@ -34,6 +34,13 @@ public func im2col(
     _ image: UnsafePointer<Float>, geometry g: ConvolutionGeometry, columns: UnsafeMutablePointer<Float>,
     outputRows: Range<Int>? = nil
 ) {
+    Profile.measure(.im2col) { im2colBody(image, geometry: g, columns: columns, outputRows: outputRows) }
+}
+
+private func im2colBody(
+    _ image: UnsafePointer<Float>, geometry g: ConvolutionGeometry, columns: UnsafeMutablePointer<Float>,
+    outputRows: Range<Int>?
+) {
     let rows = outputRows ?? 0..<g.outputHeight
     let outputHeight = rows.count, outputWidth = g.outputWidth, firstRow = rows.lowerBound
     let k = g.kernelSize, s = g.stride, p = g.padding
@@ -128,6 +135,13 @@ private func im2colSameStrideOne(
 public func col2im(
     _ columns: UnsafePointer<Float>, geometry g: ConvolutionGeometry, image: UnsafeMutablePointer<Float>,
     outputRows: Range<Int>? = nil
+) {
+    Profile.measure(.im2col) { col2imBody(columns, geometry: g, image: image, outputRows: outputRows) }
+}
+
+private func col2imBody(
+    _ columns: UnsafePointer<Float>, geometry g: ConvolutionGeometry, image: UnsafeMutablePointer<Float>,
+    outputRows: Range<Int>?
 ) {
     let rows = outputRows ?? 0..<g.outputHeight
     let outputHeight = rows.count, outputWidth = g.outputWidth, firstRow = rows.lowerBound

@@ -44,6 +44,9 @@ struct Bench: ParsableCommand {
 
         @OptionGroup var precision: PrecisionArguments
 
+        @Flag(help: "Also print where the timed training steps' time goes: the share of each kind of layer, of GEMM and im2col, and the GEMM's GFLOP/s against one core's measured peak.")
+        var profile = false
+
         func validate() throws {
             guard ArchitectureSpec.referenceNames.contains(model) else {
                 throw ValidationError("unknown model '\(model)'; choose one of \(ArchitectureSpec.referenceNames.joined(separator: ", "))")
@@ -72,6 +75,7 @@ struct Bench: ParsableCommand {
             var benchmark = TrainingBenchmark(
                 model: model, epochs: epochs, seed: seed, timedBatches: timedBatches, checkpoint: checkpointURL, log: log)
             benchmark.precision = try precision.resolved()
+            benchmark.profile = profile
             let result = try benchmark.run()
             if json {
                 print(String(decoding: try result.jsonLine(), as: UTF8.self))
@@ -103,6 +107,7 @@ extension TrainingBenchmarkResult {
             lines.append(String(format: "TEST accuracy after %d epochs (Adam 1e-3): %.4f", epochs, testAccuracy))
         }
         lines.append(String(format: "peak RSS: %.0f MB", peakResidentMegabytes))
+        if let profile { lines.append(profile.summary) }
         return lines.joined(separator: "\n")
     }
 }

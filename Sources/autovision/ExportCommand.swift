@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import JobService
 import ModelExport
+import NN
+import Tensors
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,6 +39,10 @@ struct ExportCommand: ParsableCommand {
         let predictor = try store.map { try Predictor(store: StoreLocation.open($0, jobsDirectory: jobs), jobID: jobID) }
             ?? Predictor(folder: JobFolder(jobsDirectory: jobs, id: jobID))
         let model = ExportableModel(predictor: predictor, name: jobID)
+        if model.network.precision == .bf16 {
+            Console.log("note: \(jobID) trained and serves in bf16; the exported graph computes in fp32 with the same weights, "
+                        + "so its probabilities differ slightly from the server's (docs/export.md#precision)")
+        }
         let destination = URL(fileURLWithPath: output ?? defaultOutput(format))
         let files = try ModelExporter.write(model, format: format, to: destination).map(\.path)
         files.forEach { print($0) }

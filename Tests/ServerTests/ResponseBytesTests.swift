@@ -175,6 +175,7 @@ import Testing
         let data = try Support.folder("bytes-created-data")
         var configuration = Support.configuration(jobs: jobs, dataRoots: [data])
         configuration.runJobs = false
+        configuration.precision = .bf16  // `auto` would depend on the CPU
         try await buildApplication(configuration: configuration).test(.router) { client in
             let upload = try await client.execute(uri: "/v1/datasets?root=\(data.path)&name=shapes", method: .post, headers: Support.headers("text/csv"),
                                                   body: ByteBuffer(string: "TRAIN,a.png,cat\n"))
@@ -191,7 +192,7 @@ import Testing
             let jobID = try #require(try Support.json(created)["id"] as? String)
             #expect(created.headers[.location] == "/v1/jobs/\(jobID)")
             #expect(Self.masked(String(buffer: created.body)) == #"{"budget_seconds":5400,"created_at":"DATE","dataset_id":"ID","id":"ID","#
-                + #""manifest":"JOBS_DIR/datasets/ID/manifest.csv","progress":0,"seed":3,"settings":{"maximum_ensemble_members":4},"#
+                + #""manifest":"JOBS_DIR/datasets/ID/manifest.csv","progress":0,"seed":3,"settings":{"maximum_ensemble_members":4,"precision":"bf16"},"#
                 + #""state":"queued","trials_done":0,"updated_at":"DATE","used_seconds":0}"#, "\(String(buffer: created.body))")
         }
     }

@@ -50,4 +50,18 @@ int av_gemm_bf16_packed_a(long m, long n, long k, float alpha, const unsigned in
 /// `y[i] = x[i]` rounded to the nearest bf16 (ties to even; NaN stays NaN), as fp32. `y` may be `x`.
 void av_round_to_bf16(const float *x, float *y, long count);
 
+/// Profile counters (`bench train --profile`): 32 slots of 64-bit sums, added to atomically from any
+/// thread while enabled. Slot meanings are the caller's (`Tensors.Profile`).
+int av_profile_enabled(void);
+void av_profile_set_enabled(int on);
+void av_profile_add(int slot, long long amount);
+long long av_profile_read(int slot);
+void av_profile_reset(void);
+
+/// One core's peak rate in GFLOP/s (a multiply-add counts 2), measured for `seconds` with twelve
+/// independent chains: fp32 FMA on the widest vectors the CPU has (AVX-512, else AVX2; 0 without
+/// either), and bf16 dot products (`vdpbf16ps`; 0 without AVX512_BF16).
+double av_peak_fp32_gflops(double seconds);
+double av_peak_bf16_gflops(double seconds);
+
 #endif

@@ -49,7 +49,8 @@ public enum ONNXExporter {
 
     static func metadata(_ model: ExportableModel) -> [(String, String)] {
         [("labels", model.labelsJSON), ("working_resolution", model.resolutionJSON), ("fit", model.fit),
-         ("test_time_augmentation", model.testTimeAugmentation.rawValue), ("model_name", model.name)]
+         ("test_time_augmentation", model.testTimeAugmentation.rawValue), ("model_name", model.name),
+         ("trained_precision", model.network.precision.rawValue)]
     }
 
     private static func graph(_ model: ExportableModel) throws -> Onnx_GraphProto {
