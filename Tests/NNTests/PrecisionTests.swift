@@ -72,4 +72,34 @@ import Testing
         #expect(!header.contains("\"precision\""))
         #expect(try Checkpoint.decode(try plain.encoded()).precision == .fp32)
     }
+
+    /// The bf16 gradients of every path of Conv2D's backward (packed Wᵀ, the flipped kernel, 1×1 with
+    /// the input as columns, groups, stride 2, columns cached or recomputed) stay within bf16's rounding
+    /// of the fp32 ones, and are not them.
+    @Test(arguments: [
+        (3, 1, 1, false, true), (3, 1, 1, true, true), (1, 1, 1, false, true), (3, 2, 1, false, true),
+        (3, 1, 2, false, true), (3, 1, 1, false, false),
+    ])
+    func bf16ConvolutionGradientsFollowFP32(kernelSize: Int, stride: Int, groups: Int, flipped: Bool, cached: Bool) {
+        func gradients(_ precision: Precision) -> (input: [Float], weight: [Float]) {
+            var generator = SeededGenerator(seed: 17)
+            let layer = Conv2D(inputChannels: 8, outputChannels: 16, kernelSize: kernelSize, stride: stride, groups: groups,
+                               generator: &generator)
+            layer.precision = precision
+            layer.flippedKernelGradient = flipped
+            if !cached { layer.columnCacheLimit = 0 }
+            let input = Tensor.uniform(shape: [3, 8, 9, 9], in: -1...1, using: &generator)
+            let output = layer.forward(input, training: true)
+            let upstream = Tensor.uniform(shape: output.shape, in: -1...1, using: &generator)
+            let inputGradient = layer.backward(upstream).storage
+            return (inputGradient, layer.weight.gradient.storage)
+        }
+        let fp32 = gradients(.fp32), bf16 = gradients(.bf16)
+        for (name, reference, mixed) in [("input", fp32.input, bf16.input), ("weight", fp32.weight, bf16.weight)] {
+            let error = zip(reference, mixed).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }.squareRoot()
+            let norm = reference.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            #expect(error > 0, "\(name) gradient: bf16 gave fp32's exactly")
+            #expect(error < 1e-2 * norm, "\(name) gradient: relative error \(error / norm)")
+        }
+    }
 }
