@@ -92,7 +92,7 @@ let package = Package(
         ]),
         // The HTTP service (Hummingbird 2): routes, problem+json errors, prediction batching.
         .target(name: "Server", dependencies: [
-            "JobService", "Datasets", "ImageIO", "Search", "Evaluation", "Energy", "PredictionAPI", "ModelExport", "Tensors",
+            "JobService", "Datasets", "ImageIO", "Search", "Evaluation", "Energy", "PredictionAPI", "ModelExport", "Tensors", "ManifestParsing",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -122,7 +122,7 @@ let package = Package(
         .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Energy", "PostgresStore", "Search", "Training", "Datasets", "ImageIO", "NN", "TestSupport"]),
         // Also runs the built executable (a CLI job cancelled and killed under the server); depends on it so it is built first.
         .testTarget(name: "ServerTests", dependencies: [
-            "autovision", "Server", "JobService", "Energy", "PostgresStore", "Search", "Datasets", "ImageIO", "TestSupport",
+            "autovision", "Server", "JobService", "Energy", "PostgresStore", "Search", "Datasets", "ImageIO", "ManifestParsing", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "ModelExportTests", dependencies: ["ModelExport", "Datasets", "NN", "Tensors", "TestSupport"]),

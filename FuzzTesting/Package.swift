@@ -27,6 +27,7 @@ let package = Package(
     targets: [
         fuzzTarget("FuzzImageDecoder", "ImageIO"),
         fuzzTarget("FuzzManifest", "ManifestParsing"),
+        fuzzTarget("FuzzVertexJSONL", "ManifestParsing"),
         fuzzTarget("FuzzZip", "ZipExtraction", extra: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         fuzzTarget("FuzzCheckpoint", "NN"),
         fuzzTarget("FuzzPredictionRequest", "PredictionAPI"),

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(FuzzImageDecoder FuzzManifest FuzzZip FuzzCheckpoint FuzzPredictionRequest)
+[ ${#targets[@]} -gt 0 ] || targets=(FuzzImageDecoder FuzzManifest FuzzVertexJSONL FuzzZip FuzzCheckpoint FuzzPredictionRequest)
 jobs=${FUZZ_JOBS:-$(nproc)}
 scratch=${FUZZ_SCRATCH:-$PWD/.build-fuzz}  # build, corpora, logs, artifacts
 intake=Tests/Fixtures/intake
@@ -61,6 +61,15 @@ done
 shopt -s nullglob
 seed FuzzImageDecoder "$intake"/*/images/* "$intake"/*/requests/*.png "$intake"/*/requests/*.jpg
 seed FuzzManifest "$intake"/*/*.csv
+if [ -d "$scratch/seeds/FuzzVertexJSONL" ]; then
+  printf '%s\n' \
+    '{"imageGcsUri": "gs://b/a.png", "classificationAnnotation": {"displayName": "cat, tabby"}, "dataItemResourceLabels": {"aiplatform.googleapis.com/ml_use": "test"}}' \
+    '' \
+    '{"imageGcsUri": "gs://b/b.png", "classificationAnnotations": [{"displayName": "x"}, {"displayName": "y\"z"}]}' \
+    'not json' \
+    '{"imageGcsUri": "gs://b/c\r.png", "classificationAnnotation": {"displayName": "line\nbreak"}}' \
+    > "$scratch/seeds/FuzzVertexJSONL/generated.jsonl"
+fi
 seed FuzzPredictionRequest "$intake"/*/requests/*.json "$intake"/*/requests/*.txt
 if [ -d "$scratch/seeds/FuzzPredictionRequest" ]; then
   requests=(

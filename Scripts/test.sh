@@ -26,6 +26,6 @@ Scripts/export-check.sh  # exported ONNX / Triton / Core ML models against onnxr
 Scripts/multilabel-check.sh  # a multi-label job from the CLI on a slice of the suite's multi-shapes (issue 24); about 1 minute
 Scripts/console-check.sh  # the browser console in headless Chromium against a real server (issue 25); about a minute
 # libFuzzer, 30 s per parser of untrusted input (a sanitizer build of those parsers only; see FuzzTesting/README.md).
-# All five at once: ~35 s of wall time instead of ~100 s two at a time (2026-12-02, a loaded 2-core
+# All six at once: ~35 s of wall time instead of ~100 s two at a time (2026-12-02, five then, a loaded 2-core
 # machine: build 68–126 s, step 1m43 in all), each target with a share of the cores.
-FUZZ_JOBS=5 Scripts/fuzz.sh 30
+FUZZ_JOBS=6 Scripts/fuzz.sh 30

@@ -229,23 +229,43 @@ AV_MICRO_KERNEL(1)
 AV_MICRO_KERNEL(2)
 AV_MICRO_KERNEL(3)
 
+/// Packs `rows` rows of A from `a` (A(i0, pc), or its stored (pc, i0) when `transA`) into consecutive
+/// MR-row panels. Rows with contiguous k values go 16 at a time through whole 16 × 16 transposes,
+/// whose two halves are two panels.
+AV_BF16 static void pack_a_panels(int transA, const float *a, long lda, long rows, long kc, uint32_t *panels) {
+    const long pairs = (kc + 1) / 2;
+    if (transA) {
+        for (long r = 0; r < rows; r += MR) {
+            pack_panel(a + r, 1, lda, rows - r < MR ? rows - r : MR, kc, MR, panels + (r / MR) * pairs * MR);
+        }
+        return;
+    }
+    for (long r = 0; r < rows; r += 2 * MR) {
+        const long lines = rows - r < 2 * MR ? rows - r : 2 * MR;
+        uint32_t *first = panels + (r / MR) * pairs * MR, *second = first + pairs * MR;
+        for (long q0 = 0; q0 < pairs; q0 += 16) {
+            __m512i block[16];
+            for (int l = 0; l < 16; l++) {
+                block[l] = l < lines ? pairs_of_line(a + (r + l) * lda + 2 * q0, kc - 2 * q0) : _mm512_setzero_si512();
+            }
+            transpose16(block);
+            const long count = pairs - q0 < 16 ? pairs - q0 : 16;
+            for (long t = 0; t < count; t++) {
+                _mm256_storeu_si256((__m256i *)(first + (q0 + t) * MR), _mm512_castsi512_si256(block[t]));
+                if (lines > MR) _mm256_storeu_si256((__m256i *)(second + (q0 + t) * MR), _mm512_extracti64x4_epi64(block[t], 1));
+            }
+        }
+    }
+}
+
 /// Packs all of A (`[m, k]`, or stored `[k, m]` when `transA`): for each KC block of k, its MR-row
 /// panels one after another, each block `mPanels · KC/2 · MR` words from the last, so the products'
 /// loops find the panels of rows ic… of block pc where they find them in a per-call pack.
 AV_BF16 static void pack_a(int transA, long m, long k, const float *a, long lda, uint32_t *packed) {
     const long blockWords = ((m + MR - 1) / MR) * (KC / 2) * MR;
     for (long pc = 0, block = 0; pc < k; pc += KC, block++) {
-        const long kc = k - pc < KC ? k - pc : KC, pairs = (kc + 1) / 2;
-        uint32_t *panel = packed + block * blockWords;
-        for (long i = 0; i < m; i += MR) {
-            const long rows = m - i < MR ? m - i : MR;
-            if (transA) {
-                pack_panel(a + pc * lda + i, 1, lda, rows, kc, MR, panel);
-            } else {
-                pack_panel(a + i * lda + pc, lda, 1, rows, kc, MR, panel);
-            }
-            panel += pairs * MR;
-        }
+        const long kc = k - pc < KC ? k - pc : KC;
+        pack_a_panels(transA, transA ? a + pc * lda : a + pc, lda, m, kc, packed + block * blockWords);
     }
 }
 
@@ -279,16 +299,7 @@ AV_BF16 static void gemm_bf16_avx512(int transA, int transB, long m, long n, lon
                 if (packedA) {
                     blockA = packedA + block * blockWords + (ic / MR) * pairs * MR;
                 } else {
-                    uint32_t *panelA = bufferA;
-                    for (long ir = 0; ir < mc; ir += MR) {
-                        const long rows = mc - ir < MR ? mc - ir : MR, i = ic + ir;
-                        if (transA) {
-                            pack_panel(a + pc * lda + i, 1, lda, rows, kc, MR, panelA);
-                        } else {
-                            pack_panel(a + i * lda + pc, lda, 1, rows, kc, MR, panelA);
-                        }
-                        panelA += pairs * MR;
-                    }
+                    pack_a_panels(transA, transA ? a + pc * lda + ic : a + ic * lda + pc, lda, mc, kc, bufferA);
                     blockA = bufferA;
                 }
                 const uint32_t *panel = bufferB;

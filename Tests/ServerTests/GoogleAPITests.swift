@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import JobService
+import ManifestParsing
 @testable import Server
 import Testing
 
@@ -99,10 +100,20 @@ import Testing
             {"imageGcsUri": "gs://b/b.png", "classificationAnnotations": [{"displayName": "x"}, {"displayName": "y"}]}
             not json
             """
-        let csv = String(decoding: try VertexJSONL.csvManifest(Array(jsonl.utf8)), as: UTF8.self)
+        let csv = String(decoding: VertexJSONL.csvManifest(Array(jsonl.utf8)), as: UTF8.self)
         #expect(csv.split(separator: "\n", omittingEmptySubsequences: false) == [
             #"test,gs://b/a.png,"cat, tabby""#, "", "UNASSIGNED,gs://b/b.png,x,y", "not a JSON object with imageGcsUri: not json",
         ])
+        // A field holding a line break, a raw CR and bytes that are not UTF-8: each its own rejected
+        // line, and no line break added, so the lines after them keep their numbers.
+        let hostile = Array(#"{"imageGcsUri": "gs://b/c.png", "classificationAnnotation": {"displayName": "a\rb"}}"#.utf8) + [0x0A]
+            + Array("bad\r{\n".utf8) + [0xFF, 0xFE, 0x0A] + Array(#"{"imageGcsUri": "gs://b/d.png"}"#.utf8)
+        let lines = String(decoding: VertexJSONL.csvManifest(hostile), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == 4)
+        #expect(lines[0].hasPrefix(#""a field of this line holds a line break: {""imageGcsUri"""#))
+        #expect(lines[1] == "not a JSON object with imageGcsUri: bad?{")
+        #expect(lines[2] == "this line is not UTF-8 text")
+        #expect(lines[3] == "UNASSIGNED,gs://b/d.png")
     }
 
     @Test func customMethodsAreMatchedByTheirSuffix() {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import JobService
+import ManifestParsing
 
 /// Vertex AI's datasets (`google.cloud.aiplatform.v1.DatasetService`): create (empty), import from a
 /// CSV or JSONL file named by `gs://` URI (`serve --map`), get, list and delete.
@@ -117,7 +118,7 @@ struct VertexDatasetsController: APIController {
         guard file != folder else { throw APIError.badRequest("'\(uris[0])' names a bucket, not a file in it") }
         let bytes = try buckets.contents(of: uris[0], limit: configuration.maxManifestBytes)
         guard !bytes.isEmpty else { throw APIError.badRequest("\(uris[0]) is empty") }
-        let csv = file.pathExtension.lowercased() == "jsonl" ? try VertexJSONL.csvManifest(bytes) : bytes
+        let csv = file.pathExtension.lowercased() == "jsonl" ? VertexJSONL.csvManifest(bytes) : bytes
         let record = try DatasetUpload.register(manifest: csv, root: folder, multiLabel: schema.contains("multi_label"), name: shell.displayName,
                                                 jobsDirectory: configuration.jobsDirectory, id: id, bucketMap: configuration.bucketMap)
         try store.insertDataset(record)
