@@ -96,7 +96,13 @@ def audit(name):
     driver.set_window_size(390, 844)
     time.sleep(0.3)
     widths = driver.execute_script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    check(widths[0] <= widths[1], f"{name}: no horizontal overflow at 390 px (scroll width {widths[0]}, window {widths[1]})")
+    # On an overflow, name the elements that stick out, so the message says what to fix.
+    wide = [] if widths[0] <= widths[1] else driver.execute_script(
+        "return [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth)"
+        ".slice(0, 5).map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && e.className.baseVal === undefined ? '.' + e.className : ''}`"
+        " + ` right ${Math.round(e.getBoundingClientRect().right)}`)")
+    check(widths[0] <= widths[1], f"{name}: no horizontal overflow at 390 px (scroll width {widths[0]}, window {widths[1]})"
+          + (f": {', '.join(wide)}" if wide else ""))
     driver.save_screenshot(os.path.join(artifacts, f"{name}-390.png"))
     driver.set_window_size(1000, 900)
 
@@ -169,6 +175,9 @@ try:
               and all(abs(float(texts[k]) - point[k]) <= 5e-5 for k in texts),
               f"at threshold {shown_threshold} the page shows precision {texts['precision']}, recall {texts['recall']}, F1 {texts['f1']}, the API's")
     check(find("#test-accuracy").text == f"{100 * report['test']['accuracy']:.1f} %", "the TEST accuracy is the report's")
+    precision = "bf16 products" if report["model"].get("precision") == "bf16" else "fp32"
+    check(precision in find("#model-line").text and report["model"]["architecture"] in find("#model-line").text,
+          f"the model line states the architecture and the report's precision ({precision})")
     find("input[name=matrix][value=fractions]").click()
     check(len(driver.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")) == len(report["test"]["confusion_matrix"]["labels"]),
           "the confusion matrix has a row per label (counts and row fractions)")

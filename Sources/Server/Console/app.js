@@ -262,6 +262,15 @@ function trialsView(list, metricName = "accuracy") {
     + `<div id="trials">${table(`${list.length} trial(s), in order`, [{ text: "Trial", num: true }, { text: `VALIDATION ${metricName}`, num: true }, { text: "Epochs", num: true }, { text: "Time", num: true }, "Architecture"], rows)}</div>`;
 }
 
+// The model's architecture and arithmetic, and the energy the job used, as the report states them.
+function modelLine(report) {
+  const model = report.model, energy = report.energy;
+  if (!model) return "";
+  const precision = model.precision === "bf16" ? " · bf16 products (fp32 sums and weights)" : " · fp32";
+  const used = energy ? ` · ${number(energy.kwh * 1000, 1)} Wh, ${number(energy.gco2e, 1)} gCO2e (${escape(energy.method)})` : "";
+  return `<p id="model-line">Model: <code>${escape(model.architecture)}</code>${precision}${used}</p>`;
+}
+
 // The evaluation: metrics against the majority baseline, the score-threshold slider, confusion matrix, mistakes.
 async function evaluatePage(id, current) {
   const report = await api(`/v1/jobs/${encodeURIComponent(id)}/report`);
@@ -272,6 +281,7 @@ async function evaluatePage(id, current) {
   const topK = Object.entries(test.top_k_accuracy ?? {}).filter(([k]) => k !== "1").map(([k, v]) => `top-${k} ${percent(v)}`).join(", ");
   render(`<h1>Evaluation of <span class="id">${escape(id)}</span></h1>
     <p>${test.examples} TEST images, never seen in training or in the search. ${link(`#/jobs/${id}`, "The job")} · ${link(`#/models/${id}/predict`, "Predict")}</p>
+    ${modelLine(report)}
     <div class="cards">
       <div class="card"><div class="muted">TEST accuracy</div><div class="value" id="test-accuracy">${percent(test.accuracy)}</div></div>
       <div class="card"><div class="muted">Majority baseline${test.baseline ? ` (always ${escape(test.baseline.majority_class)})` : ""}</div><div class="value">${percent(test.baseline?.accuracy)}</div></div>
