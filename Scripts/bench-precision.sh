@@ -31,7 +31,7 @@ parity)
         echo "$line" | python3 -c "import json,sys; r=json.load(sys.stdin); print(json.dumps({'model':r['model'],'seed':$seed,'precision':r['precision'],'test_accuracy':r['test_accuracy'],'train_img_s':round(r['train_images_per_second'])}))"
       done
     done
-  done | tee /dev/stderr | python3 -c '
+  done | tee >(cat >&2) | python3 -c '
 import json, sys, statistics as st
 runs = [json.loads(l) for l in sys.stdin if l.strip()]
 for model in dict.fromkeys(r["model"] for r in runs):
