@@ -89,6 +89,11 @@ final class PostgresConnections: @unchecked Sendable {
     /// fails, in seconds: longer than a restart takes, shorter than a worker's patience.
     var reconnectSeconds = 30.0
 
+    /// Seconds a session may sit inside a transaction without a statement before the server ends it
+    /// (PostgreSQL's `idle_in_transaction_session_timeout`): under a job's lease (10 s), so no stopped
+    /// worker's row lock outlives its lease.
+    static let idleInTransactionSeconds = 5
+
     /// Runs `body` in one transaction (READ COMMITTED): committed when it returns, rolled back when it
     /// throws. When the connection is lost before the commit is sent (the server restarted), the
     /// transaction rolled back with it: it is run again whole on a new connection, every half second
@@ -171,6 +176,9 @@ final class PostgresConnections: @unchecked Sendable {
         var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
                                                              password: location.password, database: location.database, tls: .disable)
         configuration.options.connectTimeout = .seconds(10)
+        // A worker stopped inside a transaction (SIGSTOP, a debugger) would keep its row locks, and the
+        // job it held could not be claimed once its lease expired: the server ends such a session.
+        configuration.options.additionalStartupParameters = [("idle_in_transaction_session_timeout", "\(Self.idleInTransactionSeconds)s")]
         return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
                                               id: id, logger: logger).wait()
     }

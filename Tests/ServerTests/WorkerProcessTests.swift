@@ -37,6 +37,29 @@ import Testing
         return Int(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)) ?? 0
     }
 
+    /// Stops `processes` with SIGSTOP. On SQLite, a process stopped inside a write transaction would
+    /// hold the database's write lock (a POSIX lock, `/proc/locks`) and every other process would wait
+    /// for it (docs/jobs.md), so they are resumed and stopped again until none holds a write lock.
+    static func stopOutsideWrites(_ processes: [Int32], sqlite: Bool) async throws {
+        for _ in 0..<100 {
+            for process in processes { kill(process, SIGSTOP) }
+            try await Task.sleep(for: .milliseconds(50))  // SIGSTOP has taken effect
+            guard sqlite, try holdsWriteLock(processes) else { return }
+            for process in processes { kill(process, SIGCONT) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("the workers \(processes) held a write lock at every try")
+    }
+
+    /// Whether one of `processes` holds a POSIX write lock (`/proc/locks`: `1: POSIX ADVISORY WRITE PID …`).
+    static func holdsWriteLock(_ processes: [Int32]) throws -> Bool {
+        let locks = try String(contentsOfFile: "/proc/locks", encoding: .utf8)
+        return locks.split(separator: "\n").contains { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 4 && fields[1] == "POSIX" && fields[3] == "WRITE" && processes.contains(Int32(fields[4]) ?? -1)
+        }
+    }
+
     /// The worker processes `serve` started: its children (listed per thread that started them).
     static func children(of process: Process) -> [Int32] {
         let tasks = "/proc/\(process.processIdentifier)/task"
@@ -84,7 +107,7 @@ import Testing
         var paused: [Int32] = []
         try await jobSurvivesLosingItsWorker(name: name, environment: [:], replaced: false, postgres: postgres) { serve in
             paused = Self.children(of: serve)
-            for worker in paused { kill(worker, SIGSTOP) }
+            try await Self.stopOutsideWrites(paused, sqlite: postgres == nil)
             let worker = Process()
             worker.executableURL = ProcessTests.executable
             worker.arguments = postgres.map { ["worker", "--store", $0, "--jobs-dir", try! Support.folder("\(name)-other-machine").path] }
