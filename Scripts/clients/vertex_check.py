@@ -4,7 +4,8 @@ image dataset created from a gs:// CSV, an AutoML image training job with a budg
 the model's evaluation and per-label slices, deploy → predict → undeploy, a batch prediction, list /
 get / delete of every resource kind, and Google's error for an unknown model; then the multi-label flow
 (issue 24): a dataset from a multi-label CSV, `AutoMLImageTrainingJob(multi_label=True)`, its evaluation
-and slices, and predictions over the per-label thresholds. Prints the single-label model's ID as its last
+and slices, and predictions over the per-label thresholds; then both models on one endpoint with a
+traffic split (deploy with traffic_percentage, update, undeploy). Prints the single-label model's ID as its last
 line. Exit status 1 on the first failed check.
 
     python vertex_check.py HOST:PORT TOKEN BUCKET_DIR IMAGE.png
@@ -92,11 +93,11 @@ def main(url, token, bucket, image):
         check(False, "an unknown model raises NotFound")
     except exceptions.NotFound as error:
         check("no model" in error.message, "an unknown model raises NotFound with Google's error body")
-    multi_label(bucket)
+    multi_label(bucket, model, content)
     print(model.name)
 
 
-def multi_label(bucket):
+def multi_label(bucket, single, single_content):
     dataset = aiplatform.ImageDataset.create(
         display_name="pairs", gcs_source=["gs://bucket/pairs.csv"],
         import_schema_uri=aiplatform.schema.dataset.ioformat.image.multi_label_classification)
@@ -119,8 +120,37 @@ def multi_label(bucket):
           f"multi-label: endpoint.predict lists the labels over their thresholds ({answer['displayNames']}, truth {first.strip().split(',')[2:]})")
     every = endpoint.predict(instances=[{"content": content}], parameters={"confidenceThreshold": 0.0}).predictions[0]
     check(sorted(every["displayNames"]) == labels, "multi-label: confidenceThreshold 0 lists every label")
+    traffic_split(single, model, single_content)
     model.delete()
     dataset.delete()
+
+
+def traffic_split(first, second, content):
+    """Both models on one endpoint: predictions follow its traffic split, which deploy, update and
+    undeploy set as Vertex AI does; a split that breaks the rules gets Google's INVALID_ARGUMENT."""
+    endpoint = aiplatform.Endpoint.create(display_name="canary")
+    first.deploy(endpoint=endpoint)
+    second.deploy(endpoint=endpoint, traffic_percentage=30)
+    check(endpoint.traffic_split == {first.name: 70, second.name: 30},
+          f"model.deploy(traffic_percentage=30) splits the traffic 70/30 ({dict(endpoint.traffic_split)})")
+    answered = [endpoint.predict(instances=[{"content": content}]).deployed_model_id for _ in range(60)]
+    counts = {name: answered.count(name) for name in (first.name, second.name)}
+    # 60 draws at 30 %: each model answers at least once but with odds under 1e-9.
+    check(sum(counts.values()) == 60 and min(counts.values()) > 0, f"predictions go to both deployed models ({counts})")
+    endpoint.update(traffic_split={second.name: 100})
+    check(endpoint.traffic_split == {second.name: 100}, f"endpoint.update(traffic_split=...) ({dict(endpoint.traffic_split)})")
+    answered = {endpoint.predict(instances=[{"content": content}]).deployed_model_id for _ in range(20)}
+    check(answered == {second.name}, f"after the update every prediction goes to the model with all the traffic ({answered})")
+    try:
+        endpoint.api_client.undeploy_model(endpoint=endpoint.resource_name, deployed_model_id=second.name).result()
+        check(False, "undeploying the model with all the traffic while another stays is refused")
+    except exceptions.BadRequest as error:
+        check("send a trafficSplit" in error.message, "undeploying a model with traffic, without a new split, raises BadRequest")
+    endpoint.undeploy(first.name)
+    check([m.id for m in endpoint.list_models()] == [second.name], "endpoint.undeploy of the model without traffic")
+    endpoint.undeploy_all()
+    check(endpoint.list_models() == [] and endpoint.traffic_split == {}, "endpoint.undeploy_all() leaves no model and no split")
+    endpoint.delete()
 
 
 if __name__ == "__main__":

@@ -3,11 +3,13 @@ import Hummingbird
 import JobService
 
 /// Vertex AI's endpoints (`EndpointService`, `PredictionService.Predict`): create, get, list, delete,
-/// deploy and undeploy a model, and predict.
+/// update, deploy and undeploy a model, and predict.
 ///
 /// Every trained model is also an endpoint with the model's ID (so `endpoints/MODEL:predict` works
 /// without a deploy call); `create` makes further ones, kept as resources of kind `vertex.endpoint`.
-/// An endpoint answers with the model deployed to it last (Vertex's 100 % traffic split to the new one).
+/// A deployed model's ID is its model's ID. Predictions go to the deployed models with the odds of the
+/// endpoint's traffic split (`VertexTrafficSplit`), set by `deployModel`, `undeployModel` and `PATCH`
+/// as Vertex AI sets it.
 struct VertexEndpointsController: APIController {
     let store: any JobStore
     let ourModels: ModelsController
@@ -26,6 +28,9 @@ struct VertexEndpointsController: APIController {
             try Google.answer(endpoints.resource(context.id(), parent: Google.parent(context)))
         },
         Route(.delete, Google.prefix + "/endpoints/{id}") { endpoints, _, context in try endpoints.delete(context.id(), parent: Google.parent(context)) },
+        Route(.patch, Google.prefix + "/endpoints/{id}") { endpoints, request, context in
+            try await endpoints.update(request, id: context.id(), parent: Google.parent(context))
+        },
         Route(.post, Google.prefix + "/endpoints/{id}:deployModel") { endpoints, request, context in
             try await endpoints.deploy(request, id: context.id(), parent: Google.parent(context))
         },
@@ -35,7 +40,7 @@ struct VertexEndpointsController: APIController {
         Route(.post, Google.prefix + "/endpoints/{id}:predict") { endpoints, request, context in
             let id = try context.id()
             guard let model = try endpoints.modelID(of: id) else {
-                throw APIError.conflict("endpoint '\(id)' has no deployed model: deploy one first (endpoints/\(id):deployModel)")
+                throw APIError.conflict("endpoint '\(id)' sends no traffic to a model: deploy one (endpoints/\(id):deployModel) or set its trafficSplit")
             }
             return try await endpoints.ourModels.predict(request, id: model)
         },
@@ -51,10 +56,17 @@ struct VertexEndpointsController: APIController {
 
         var id: String
         var displayName: String
+        var description: String?
         var labels: [String: String]?
         var createTime: Date
         var updateTime: Date
         var deployedModels: [Deployed]
+        /// Absent in endpoints stored before splits were kept: all traffic went to the model deployed last.
+        var trafficSplit: VertexTrafficSplit?
+
+        var split: VertexTrafficSplit {
+            trafficSplit ?? deployedModels.last.map { VertexTrafficSplit(all: $0.modelID) } ?? VertexTrafficSplit()
+        }
     }
 
     static func endpoints(in store: any JobStore) throws -> [Stored] {
@@ -67,9 +79,10 @@ struct VertexEndpointsController: APIController {
 
     func save(_ endpoint: Stored) throws { try store.saveResource(kind: Self.kind, id: endpoint.id, JSONBody.values(endpoint)) }
 
-    /// The model an endpoint answers with: the one deployed last, or the model itself for a model's own endpoint.
+    /// The model that answers one prediction of an endpoint: drawn with the odds of its traffic split
+    /// (nil when it sends no traffic), or the model itself for a model's own endpoint.
     func modelID(of id: String) throws -> String? {
-        if let endpoint = try stored(id) { return endpoint.deployedModels.last?.modelID }
+        if let endpoint = try stored(id) { return endpoint.split.drawModel() }
         if try store.model(id) != nil { return id }
         throw APIError.notFound("no endpoint '\(id)': a model's ID is also an endpoint (list them with GET endpoints)")
     }
@@ -84,14 +97,23 @@ struct VertexEndpointsController: APIController {
 
     struct CreateRequest: Decodable {
         var displayName: String?
+        var description: String?
         var labels: [String: String]?
+    }
+
+    /// The fields of an Endpoint that `PATCH` changes.
+    struct UpdateRequest: Decodable {
+        var displayName: String?
+        var description: String?
+        var labels: [String: String]?
+        var trafficSplit: [String: Int]?
     }
 
     func create(_ request: Request, parent: String) async throws -> Response {
         let body = try await decodeGoogleRequest(CreateRequest.self, from: request, help: "send an Endpoint: {\"displayName\": …}")
         let now = Date()
-        let endpoint = Stored(id: newResourceID(prefix: "ep"), displayName: body.displayName ?? "endpoint", labels: body.labels,
-                              createTime: now, updateTime: now, deployedModels: [])
+        let endpoint = Stored(id: newResourceID(prefix: "ep"), displayName: body.displayName ?? "endpoint", description: body.description,
+                              labels: body.labels, createTime: now, updateTime: now, deployedModels: [], trafficSplit: VertexTrafficSplit())
         try save(endpoint)
         return try Google.answer(Operation.finished("\(parent)/operations/create-endpoint.\(endpoint.id)", type: Self.endpointType,
                                                     VertexEndpoint(endpoint, parent: parent)))
@@ -117,9 +139,12 @@ struct VertexEndpointsController: APIController {
         }
 
         var deployedModel: DeployedModel?
+        var trafficSplit: [String: Int]?
     }
 
     /// Deploys `deployedModel.model` (a model's resource name or ID); its deployed-model ID is the model's ID.
+    /// A `trafficSplit` ("0" for the model deployed) replaces the endpoint's; without one, an endpoint that
+    /// sent no traffic sends all of it to the new model and any other keeps its split, as Vertex AI does.
     func deploy(_ request: Request, id: String, parent: String) async throws -> Response {
         let body = try await decodeGoogleRequest(DeployRequest.self, from: request, help: "send {\"deployedModel\": {\"model\": \"…/models/ID\"}}")
         guard let name = body.deployedModel?.model, case let modelID = Google.modelID(name), !modelID.isEmpty else {
@@ -132,6 +157,13 @@ struct VertexEndpointsController: APIController {
         }
         endpoint.deployedModels.removeAll { $0.modelID == modelID }
         endpoint.deployedModels.append(.init(modelID: modelID, displayName: body.deployedModel?.displayName, createTime: Date()))
+        if let requested = body.trafficSplit, !requested.isEmpty {
+            endpoint.trafficSplit = try VertexTrafficSplit(requested: requested, deployed: endpoint.deployedModels.map(\.modelID), deploying: modelID)
+        } else if endpoint.split.model(forRoll: 0) == nil {
+            endpoint.trafficSplit = VertexTrafficSplit(all: modelID)
+        } else {
+            endpoint.trafficSplit = endpoint.split
+        }
         endpoint.updateTime = Date()
         try save(endpoint)
         let deployed = VertexEndpoint(endpoint, parent: parent).deployedModels.last!
@@ -139,8 +171,13 @@ struct VertexEndpointsController: APIController {
                                                     DeployModelResponse(deployedModel: deployed)))
     }
 
-    struct UndeployRequest: Decodable { var deployedModelId: String? }
+    struct UndeployRequest: Decodable {
+        var deployedModelId: String?
+        var trafficSplit: [String: Int]?
+    }
 
+    /// Undeploys `deployedModelId`. A model that answers part of the traffic can only go with a
+    /// `trafficSplit` for the models that stay (unless it is the last one), as in Vertex AI.
     func undeploy(_ request: Request, id: String, parent: String) async throws -> Response {
         let body = try await decodeGoogleRequest(UndeployRequest.self, from: request, help: "send {\"deployedModelId\": \"…\"}")
         guard let modelID = body.deployedModelId, !modelID.isEmpty else { throw APIError.badRequest("missing deployedModelId") }
@@ -152,10 +189,55 @@ struct VertexEndpointsController: APIController {
             throw APIError.notFound("model '\(modelID)' is not deployed to endpoint '\(id)'")
         }
         endpoint.deployedModels.removeAll { $0.modelID == modelID }
+        if endpoint.deployedModels.isEmpty {
+            endpoint.trafficSplit = VertexTrafficSplit()
+        } else if let requested = body.trafficSplit, !requested.isEmpty {
+            if (requested[modelID] ?? 0) > 0 { throw APIError.badRequest("trafficSplit gives '\(modelID)', the model undeployed, \(requested[modelID]!) %") }
+            endpoint.trafficSplit = try VertexTrafficSplit(requested: requested.filter { $0.key != modelID }, deployed: endpoint.deployedModels.map(\.modelID))
+        } else if case let percent = endpoint.split.percent(of: modelID), percent > 0 {
+            throw APIError.badRequest("model '\(modelID)' answers \(percent) % of endpoint '\(id)''s traffic: send a trafficSplit for the models that stay")
+        } else {
+            endpoint.trafficSplit = endpoint.split.removing(modelID)
+        }
         endpoint.updateTime = Date()
         try save(endpoint)
         return try Google.answer(Operation.finished("\(parent)/operations/undeploy.\(id).\(modelID)",
                                                     type: "google.cloud.aiplatform.v1.UndeployModelResponse", EmptyMessage()))
+    }
+
+    /// `PATCH endpoints/{id}?updateMask=…`: an Endpoint's `displayName`, `description`, `labels` and
+    /// `trafficSplit` (every one of them the body has when there is no `updateMask`); answers the Endpoint.
+    func update(_ request: Request, id: String, parent: String) async throws -> Response {
+        let body = try await decodeGoogleRequest(UpdateRequest.self, from: request, help: "send an Endpoint: {\"trafficSplit\": {\"MODEL_ID\": 100}}")
+        let mask = request.uri.queryParameters["updateMask"].map { Set(String($0).split(separator: ",").map { Self.fieldName(String($0)) }) }
+        guard var endpoint = try stored(id) else {
+            _ = try resource(id, parent: parent)
+            throw APIError.conflict("endpoint '\(id)' is a model's own endpoint: it always sends all traffic to the model")
+        }
+        if let unknown = mask?.subtracting(["displayName", "description", "labels", "trafficSplit"]), !unknown.isEmpty {
+            throw APIError.badRequest("updateMask names \(unknown.sorted().joined(separator: ", ")): only displayName, description, labels and trafficSplit can change")
+        }
+        func changes(_ field: String, _ present: Bool) -> Bool { mask.map { $0.contains(field) } ?? present }
+        if changes("displayName", body.displayName != nil) {
+            guard let name = body.displayName, !name.isEmpty else { throw APIError.badRequest("displayName cannot be empty") }
+            endpoint.displayName = name
+        }
+        if changes("description", body.description != nil) { endpoint.description = body.description }
+        if changes("labels", body.labels != nil) { endpoint.labels = body.labels }
+        if changes("trafficSplit", body.trafficSplit != nil) {
+            let requested = body.trafficSplit ?? [:]
+            endpoint.trafficSplit = requested.isEmpty ? VertexTrafficSplit()
+                : try VertexTrafficSplit(requested: requested, deployed: endpoint.deployedModels.map(\.modelID))
+        }
+        endpoint.updateTime = Date()
+        try save(endpoint)
+        return try Google.answer(VertexEndpoint(endpoint, parent: parent))
+    }
+
+    /// A field mask's path in the JSON name (`traffic_split` → `trafficSplit`): clients send either.
+    static func fieldName(_ path: String) -> String {
+        let parts = path.split(separator: "_")
+        return (parts.first.map(String.init) ?? "") + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
     }
 }
 
@@ -176,9 +258,10 @@ struct VertexEndpoint: Encodable {
 
     var name: String
     var displayName: String
+    var description: String?
     var labels: [String: String]?
     var deployedModels: [DeployedModel]
-    /// Deployed-model ID → percent of the traffic: all of it to the one deployed last.
+    /// Deployed-model ID → percent of the predictions it answers (`VertexTrafficSplit`).
     var trafficSplit: [String: Int]
     var createTime: Date
     var updateTime: Date
@@ -186,11 +269,12 @@ struct VertexEndpoint: Encodable {
     init(_ endpoint: VertexEndpointsController.Stored, parent: String) {
         name = "\(parent)/endpoints/\(endpoint.id)"
         displayName = endpoint.displayName
+        description = endpoint.description
         labels = endpoint.labels
         deployedModels = endpoint.deployedModels.map {
             DeployedModel(id: $0.modelID, model: "\(parent)/models/\($0.modelID)", displayName: $0.displayName, createTime: $0.createTime)
         }
-        trafficSplit = endpoint.deployedModels.last.map { [$0.modelID: 100] } ?? [:]
+        trafficSplit = endpoint.split.percentages
         createTime = endpoint.createTime
         updateTime = endpoint.updateTime
     }
