@@ -26,7 +26,8 @@ public func buildApplication(configuration: ServerConfiguration, store: any JobS
     runner.maxPixels = configuration.maxImportPixels
     runner.energy = configuration.energy
     let predictions = PredictionService(store: store, jobsDirectory: configuration.jobsDirectory, maxPixels: configuration.maxPredictionPixels,
-                                        maxBatchSize: configuration.maxBatchSize, metricsFactory: metrics.factory)
+                                        maxBatchSize: configuration.maxBatchSize, modelInstances: configuration.modelInstances,
+                                        metricsFactory: metrics.factory)
     let redaction = PathRedaction(jobsDirectory: configuration.jobsDirectory)
     let health = HealthController(store: store, runner: runner, runsJobs: configuration.runJobs, metrics: metrics)
     let models = ModelsController(store: store, predictions: predictions, maxImageBytes: configuration.maxImageBytes,

@@ -43,6 +43,9 @@ public struct ServerConfiguration: Sendable {
     public var precision = Precision.automatic
     /// Images forwarded in one batch at most (concurrent requests to one model are batched).
     public var maxBatchSize = 64
+    /// Instances of each served model that run forward passes at the same time (`serve
+    /// --model-instances`); each holds the network's buffers for a batch of `maxBatchSize`.
+    public var modelInstances = 2
     /// Most images (Vertex AI `instances`) in one prediction request; more is a 413. Bounds the memory
     /// and the time one request can take; a request is split into batches of `maxBatchSize` anyway.
     public var maxInstancesPerRequest = 64

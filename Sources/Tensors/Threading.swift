@@ -71,11 +71,30 @@ public enum Threading {
         }
     }
 
-    /// Number of workers `parallelFor` splits into (1 under `.threadedBLAS`).
+    /// Marks the threads inside `serially` (a non-nil value; a thread starts without one).
+    private static let serialKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "no thread-specific key left")
+        return key
+    }()
+
+    /// Runs `body` with every `parallelFor` in it inline on the calling thread (one worker), whatever
+    /// the policy. For callers that run several networks side by side, one per core (a served model's
+    /// instances): each keeps its core busy through the serial parts of its forward pass, where one
+    /// network split across the cores would leave them idle.
+    public static func serially<T>(_ body: () throws -> T) rethrows -> T {
+        let outer = pthread_getspecific(serialKey)
+        pthread_setspecific(serialKey, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(serialKey, outer) }
+        return try body()
+    }
+
+    /// Number of workers `parallelFor` splits into (1 under `.threadedBLAS` and inside `serially`).
     public static var workerCount: Int {
+        if pthread_getspecific(serialKey) != nil { return 1 }
         switch policy {
-        case let .batchParallel(workers): max(1, workers)
-        case .threadedBLAS: 1
+        case let .batchParallel(workers): return max(1, workers)
+        case .threadedBLAS: return 1
         }
     }
 

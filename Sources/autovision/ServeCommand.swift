@@ -38,6 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest zip dataset upload, in bytes (it may extract to 4 times that).") var maxZipBytes = 2 << 30
     @Option(help: "Dataset uploads received at the same time; one more is answered 429.") var maxConcurrentUploads = 2
     @Option(help: "Images (Vertex AI instances) in one prediction request at most; more is answered 413.") var maxInstances = 64
+    @Option(help: "Instances of each served model running forward passes at the same time (each on one core when more than one).")
+    var modelInstances = 2
     @Option(help: ArgumentHelp("Largest job budget (90s, 10m, 1h30m or seconds); a job asking more gets this. Default: 7 days.",
                                valueName: "BUDGET"))
     var maxBudget: String?
@@ -55,6 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         try Validate.nonEmpty(jobsDir, "--jobs-dir")
         try Validate.range(maxConcurrentUploads, 1...1024, "--max-concurrent-uploads")
         try Validate.range(maxInstances, 1...100_000, "--max-instances")
+        try Validate.range(modelInstances, 1...64, "--model-instances")
         _ = try parsedMaxBudget()
     }
 
@@ -90,6 +93,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxZipBytes = maxZipBytes
         configuration.maxConcurrentUploads = maxConcurrentUploads
         configuration.maxInstancesPerRequest = maxInstances
+        configuration.modelInstances = modelInstances
         configuration.maxJobBudgetSeconds = try parsedMaxBudget()
         let app: any ApplicationProtocolBox
         do {

@@ -187,6 +187,47 @@ import Testing
         }
     }
 
+    /// The model's two instances (`--model-instances`, each forward pass on one core) answer 32
+    /// concurrent requests for two images as a lone request for each image is answered.
+    @Test func concurrentRequestsOnTwoModelInstancesGetTheLoneRequestsAnswers() async throws {
+        let jobs = try Support.folder("model-instances-jobs")
+        let case15 = Support.intake("15-predict-request-bodies")
+        let job = try Support.train(manifest: case15.appendingPathComponent("manifest.csv"), budget: 10, jobs: jobs)
+        #expect(job.state == .succeeded, "\(job.failureReason ?? "")")
+        let images = try ["cat.png", "cat.jpg"].map { try Support.bytes(case15.appendingPathComponent("requests/\($0)")) }
+        var configuration = Support.configuration(jobs: jobs)
+        configuration.runJobs = false
+        configuration.modelInstances = 2
+        configuration.maxBatchSize = 8
+        try await buildApplication(configuration: configuration).test(.router) { client in
+            let uri = "/v1/models/\(job.id)/predict"
+            @Sendable func scores(_ response: TestResponse) throws -> [String: Double] {
+                let predictions = try #require(try Support.json(response)["predictions"] as? [[String: Any]], "\(String(buffer: response.body))")
+                return Dictionary(uniqueKeysWithValues: predictions.map { ($0["label"] as! String, $0["score"] as! Double) })
+            }
+            var lone: [[String: Double]] = []
+            for image in images {
+                lone.append(try scores(try await client.execute(uri: uri, method: .post, headers: Support.headers("image/png"), body: image)))
+            }
+            let answers = try await withThrowingTaskGroup(of: (Int, [String: Double]).self) { group in
+                for request in 0..<32 {
+                    group.addTask {
+                        let response = try await client.execute(uri: uri, method: .post, headers: Support.headers("image/png"), body: images[request % 2])
+                        return (request, try scores(response))
+                    }
+                }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            #expect(answers.count == 32)
+            for (request, answer) in answers {
+                let expected = lone[request % 2]
+                #expect(answer.keys == expected.keys && answer.allSatisfy { abs($0.value - expected[$0.key]!) < 1e-5 }, "request \(request)")
+            }
+            let metrics = try await Support.metrics(client)
+            #expect(metrics.value("autovision_prediction_batch_size_sum") == 34, "\(metrics.text)")
+        }
+    }
+
     // MARK: Uploads
 
     @Test func uploadsBeyondTheConcurrencyLimitAre429WithRetryAfter() async throws {
