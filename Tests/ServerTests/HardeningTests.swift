@@ -160,10 +160,17 @@ import Testing
         }
     }
 
+    static let case15 = Support.intake("15-predict-request-bodies")
+
+    /// A model trained 10 s on intake case 15, trained once for the tests that predict with it, and its jobs folder.
+    static let case15Model = Result { () throws -> (jobs: URL, job: JobRecord) in
+        let jobs = try Support.folder("case15-model-jobs")
+        return (jobs, try Support.train(manifest: case15.appendingPathComponent("manifest.csv"), budget: 10, jobs: jobs))
+    }
+
     @Test func oneRequestsInstancesAreCappedAndSplitIntoBatchesOfTheBatchSize() async throws {
-        let jobs = try Support.folder("instances-jobs")
-        let case15 = Support.intake("15-predict-request-bodies")
-        let job = try Support.train(manifest: case15.appendingPathComponent("manifest.csv"), budget: 10, jobs: jobs)
+        let (jobs, job) = try Self.case15Model.get()
+        let case15 = Self.case15
         #expect(job.state == .succeeded, "\(job.failureReason ?? "")")
         let image = try Data(contentsOf: case15.appendingPathComponent("requests/cat.png")).base64EncodedString()
         @Sendable func body(_ count: Int) -> ByteBuffer {
@@ -190,9 +197,8 @@ import Testing
     /// The model's two instances (`--model-instances`, each forward pass on one core) answer 32
     /// concurrent requests for two images as a lone request for each image is answered.
     @Test func concurrentRequestsOnTwoModelInstancesGetTheLoneRequestsAnswers() async throws {
-        let jobs = try Support.folder("model-instances-jobs")
-        let case15 = Support.intake("15-predict-request-bodies")
-        let job = try Support.train(manifest: case15.appendingPathComponent("manifest.csv"), budget: 10, jobs: jobs)
+        let (jobs, job) = try Self.case15Model.get()
+        let case15 = Self.case15
         #expect(job.state == .succeeded, "\(job.failureReason ?? "")")
         let images = try ["cat.png", "cat.jpg"].map { try Support.bytes(case15.appendingPathComponent("requests/\($0)")) }
         var configuration = Support.configuration(jobs: jobs)

@@ -159,7 +159,7 @@ struct VertexEndpointsController: APIController {
         endpoint.deployedModels.append(.init(modelID: modelID, displayName: body.deployedModel?.displayName, createTime: Date()))
         if let requested = body.trafficSplit, !requested.isEmpty {
             endpoint.trafficSplit = try VertexTrafficSplit(requested: requested, deployed: endpoint.deployedModels.map(\.modelID), deploying: modelID)
-        } else if endpoint.split.model(forRoll: 0) == nil {
+        } else if endpoint.split.isEmpty {
             endpoint.trafficSplit = VertexTrafficSplit(all: modelID)
         } else {
             endpoint.trafficSplit = endpoint.split

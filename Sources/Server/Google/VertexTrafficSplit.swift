@@ -36,6 +36,9 @@ struct VertexTrafficSplit: Equatable, Sendable {
         self.percentages = percentages
     }
 
+    /// Whether the split sends no traffic to any model.
+    var isEmpty: Bool { percentages.isEmpty }
+
     /// The percent of the traffic `modelID` answers.
     func percent(of modelID: String) -> Int { percentages[modelID] ?? 0 }
 
