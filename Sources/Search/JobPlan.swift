@@ -3,7 +3,7 @@ import NN
 import Training
 
 /// What a job decides before its first trial (`JobPlanner.plan`): the search's share of the budget,
-/// its regime, whether class weighting is searched, and the least time the job needs.
+/// its regime, whether the class-imbalance gene is searched, and the least time the job needs.
 ///
 /// Saved with the job: a job resumed after an interruption goes on under the plan its first run
 /// made, since calibrating again could decide otherwise (see `SearchRegime`).
@@ -17,24 +17,25 @@ public struct JobPlan: Codable, Equatable, Sendable {
     public var searchSeconds: Double
     /// Cost model, rung size, pick rule and augmentation floor of the search.
     public var regime: SearchRegime
-    /// Whether class weighting is a gene of the search space (`SearchSpace.imbalanced`).
-    public var classWeightingSearched: Bool
+    /// Whether the class-imbalance gene (class weighting, class sampling) is open to the search
+    /// (`SearchSpace.imbalanced`). Stored as `class_weighting_searched`, its name when weighting was its only value.
+    public var rebalancingSearched: Bool
     /// Seconds the job needs after its calibration at least: the cheapest trial and one final
     /// epoch (priced by the calibration), and 2 s for the rest.
     public var minimumSecondsAfterCalibration: Double
 
     enum CodingKeys: String, CodingKey {
         case searches, budgetSeconds = "budget_seconds", searchSeconds = "search_seconds", regime
-        case classWeightingSearched = "class_weighting_searched", minimumSecondsAfterCalibration = "minimum_seconds_after_calibration"
+        case rebalancingSearched = "class_weighting_searched", minimumSecondsAfterCalibration = "minimum_seconds_after_calibration"
     }
 
-    public init(searches: Bool, budgetSeconds: Double, searchSeconds: Double, regime: SearchRegime, classWeightingSearched: Bool,
+    public init(searches: Bool, budgetSeconds: Double, searchSeconds: Double, regime: SearchRegime, rebalancingSearched: Bool,
                 minimumSecondsAfterCalibration: Double) {
         self.searches = searches
         self.budgetSeconds = budgetSeconds
         self.searchSeconds = searchSeconds
         self.regime = regime
-        self.classWeightingSearched = classWeightingSearched
+        self.rebalancingSearched = rebalancingSearched
         self.minimumSecondsAfterCalibration = minimumSecondsAfterCalibration
     }
 
@@ -74,10 +75,10 @@ public struct JobPlan: Codable, Equatable, Sendable {
 /// The job's search policy in one place: from the budget, the calibration and the dataset's
 /// statistics, how long the search runs, under which regime, and whether the job fits at all.
 public struct JobPlanner: Sendable {
-    /// A TRAIN imbalance (largest class over smallest) above this opens the class-weighting gene to
-    /// the search; the trials then measure whether weighting helps.
+    /// A TRAIN imbalance (largest class over smallest) above this opens the class-imbalance gene
+    /// (`SearchSpace.rebalancings`) to the search; the trials then measure whether it helps.
     /// See docs/decisions/0019-class-imbalance-at-its-root.md.
-    public static let classWeightingRatio = 3.0
+    public static let rebalancingRatio = 3.0
 
     public var budgetSeconds: Double
     /// The search's share of the budget, 0–1; `nil` takes `defaultSearchShare`.
@@ -100,10 +101,10 @@ public struct JobPlanner: Sendable {
         budgetSeconds <= 900 ? 0.25 : budgetSeconds <= 3600 ? 0.45 : 0.5
     }
 
-    /// The search space: `inputShape` `[C, H, W]` images of `classes` classes, the class-weighting
-    /// gene open when TRAIN is imbalanced (`classWeightingRatio`).
+    /// The search space: `inputShape` `[C, H, W]` images of `classes` classes, the class-imbalance
+    /// gene open when TRAIN is imbalanced (`rebalancingRatio`).
     public func space(inputShape: [Int], classes: Int) -> SearchSpace {
-        SearchSpace(inputShape: inputShape, classes: classes, imbalanced: statistics.imbalanceRatio > Self.classWeightingRatio,
+        SearchSpace(inputShape: inputShape, classes: classes, imbalanced: statistics.imbalanceRatio > Self.rebalancingRatio,
                     trainImages: statistics.trainImages)
     }
 
@@ -130,7 +131,7 @@ public struct JobPlanner: Sendable {
         let finalEpoch = calibration.seconds(flops: fixedFLOPs ?? startingFLOPs[0], trainImages: Double(statistics.trainImages),
                                              scoredImages: scored)
         return JobPlan(searches: fixedFLOPs == nil, budgetSeconds: budgetSeconds, searchSeconds: searchSeconds, regime: regime,
-                       classWeightingSearched: statistics.imbalanceRatio > Self.classWeightingRatio,
+                       rebalancingSearched: statistics.imbalanceRatio > Self.rebalancingRatio,
                        minimumSecondsAfterCalibration: cheapestTrial + finalEpoch + 2)
     }
 }

@@ -153,13 +153,32 @@ public struct Candidate: Codable, Hashable, Sendable {
     public var erasingProbability: Float
     public var labelSmoothing: Float
     public var classWeighting: Bool
+    /// How often each class is drawn into an epoch (absent in the logs of older versions: natural).
+    public var classSampling = ClassSampling.natural
     /// Where it came from, for the search log.
     public var origin: CandidateOrigin
 
     public var summary: String {
         architecture.summary + " | \(optimizer.rawValue) lr \(learningRate) wd \(weightDecay) b\(batchSize)"
             + " aug[crop \(cropPadding)\(horizontalFlip ? " flip" : "")\(erasingProbability > 0 ? " erase \(erasingProbability)" : "")]"
-            + (labelSmoothing > 0 ? " ls \(labelSmoothing)" : "") + (classWeighting ? " balanced" : "")
+            + (labelSmoothing > 0 ? " ls \(labelSmoothing)" : "") + (classWeighting ? " class-weighted" : "")
+            + (classSampling == .natural ? "" : " sampled \(classSampling.rawValue)")
+    }
+
+    /// This candidate with `rebalancing`.
+    func with(rebalancing: Rebalancing) -> Candidate {
+        var changed = self
+        changed.rebalancing = rebalancing
+        return changed
+    }
+
+    /// How the candidate corrects for class imbalance: its class weighting and class sampling.
+    public var rebalancing: Rebalancing {
+        get { Rebalancing(classWeighting: classWeighting, classSampling: classSampling) }
+        set {
+            classWeighting = newValue.classWeighting
+            classSampling = newValue.classSampling
+        }
     }
 
     /// The training configuration for `epochs` epochs.
@@ -174,8 +193,46 @@ public struct Candidate: Codable, Hashable, Sendable {
         config.augmentation = AugmentationOptions(cropPadding: cropPadding, horizontalFlip: horizontalFlip, erasingProbability: erasingProbability)
         config.labelSmoothing = labelSmoothing
         config.classWeighting = classWeighting
+        config.classSampling = classSampling
         config.seed = seed
         return config
+    }
+}
+
+extension Candidate {
+    enum CodingKeys: String, CodingKey {
+        case architecture, optimizer, learningRate, weightDecay, batchSize, cropPadding, horizontalFlip, erasingProbability
+        case labelSmoothing, classWeighting, classSampling, origin
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        architecture = try c.decode(ArchitectureGenes.self, forKey: .architecture)
+        optimizer = try c.decode(TrainingConfig.OptimizerKind.self, forKey: .optimizer)
+        learningRate = try c.decode(Float.self, forKey: .learningRate)
+        weightDecay = try c.decode(Float.self, forKey: .weightDecay)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        cropPadding = try c.decode(Int.self, forKey: .cropPadding)
+        horizontalFlip = try c.decode(Bool.self, forKey: .horizontalFlip)
+        erasingProbability = try c.decode(Float.self, forKey: .erasingProbability)
+        labelSmoothing = try c.decode(Float.self, forKey: .labelSmoothing)
+        classWeighting = try c.decode(Bool.self, forKey: .classWeighting)
+        classSampling = try c.decodeIfPresent(ClassSampling.self, forKey: .classSampling) ?? .natural
+        origin = try c.decode(CandidateOrigin.self, forKey: .origin)
+    }
+}
+
+/// One value of the search's class-imbalance gene: class weighting, or a class sampling, or
+/// neither. Never both: each alone corrects for the imbalance, together they correct twice.
+public struct Rebalancing: Hashable, Sendable {
+    public var classWeighting: Bool
+    public var classSampling: ClassSampling
+
+    public static let none = Rebalancing(classWeighting: false, classSampling: .natural)
+    public static let weighting = Rebalancing(classWeighting: true, classSampling: .natural)
+
+    public static func sampling(_ sampling: ClassSampling) -> Rebalancing {
+        Rebalancing(classWeighting: false, classSampling: sampling)
     }
 }
 
@@ -251,10 +308,12 @@ public struct AugmentationFloor: Codable, Hashable, Sendable {
 public struct SearchSpace: Sendable {
     public var inputShape: [Int]
     public var classes: Int
-    /// True when the largest TRAIN class has over 3× the images of the smallest. It opens the class
-    /// weighting gene to the search (random samples and mutations try both values, and the trials
-    /// measure which is better); it does not turn weighting on: the seeds train unweighted.
+    /// True when the largest TRAIN class has over 3× the images of the smallest. It opens the
+    /// class-imbalance gene (`rebalancings`) to the search: random samples and mutations try its
+    /// values, and the trials measure which is better. The seeds keep none.
     public var imbalanced: Bool
+    /// False for a multi-label dataset, where class sampling is not defined (`ClassSampling`).
+    public var singleLabel = true
     /// TRAIN images: small datasets get small batches, so an epoch still takes many steps.
     public var trainImages: Int
     /// Every candidate of the space (seeds, random samples, mutations) has at least this augmentation.
@@ -265,6 +324,15 @@ public struct SearchSpace: Sendable {
         self.classes = classes
         self.imbalanced = imbalanced
         self.trainImages = trainImages
+    }
+
+    /// The values of the class-imbalance gene: none, class weighting, and (single-label) square-root
+    /// class sampling when TRAIN is imbalanced; none otherwise. Balanced class sampling is not
+    /// offered: on the suite's imbalanced sets it lowered TEST accuracy without raising macro recall
+    /// (docs/decisions/0030-class-sampling.md).
+    public var rebalancings: [Rebalancing] {
+        guard imbalanced else { return [.none] }
+        return singleLabel ? [.none, .weighting, .sampling(.squareRoot)] : [.none, .weighting]
     }
 
     /// Batch sizes to choose from: 64–256 from 20,000 TRAIN images, 32–128 from 4,000, else 16–64
@@ -295,9 +363,9 @@ public struct SearchSpace: Sendable {
     /// All three train with random horizontal flips: a model that never saw mirror images cannot
     /// use test-time flips. See docs/decisions/0009-seeds-train-with-flips.md.
     ///
-    /// None weights classes, whatever the imbalance: class weighting is a gene the search measures
-    /// (`imbalanced`), not a default, and weighting trades the accuracy the search maximises for
-    /// recall of rare classes. See docs/decisions/0019-class-imbalance-at-its-root.md.
+    /// None weights or resamples classes, whatever the imbalance: both are values of a gene the search
+    /// measures (`rebalancings`), not defaults, since they trade the accuracy the search maximises
+    /// for recall of rare classes. See docs/decisions/0019-class-imbalance-at-its-root.md.
     public func startingArchitectures() -> [Candidate] {
         let stages = min(2, maximumStages)
         return [
@@ -352,6 +420,7 @@ public struct SearchSpace: Sendable {
             ((0...min(inputShape[1], inputShape[2]) / 2).contains(candidate.cropPadding), "cropPadding must be 0–\(min(inputShape[1], inputShape[2]) / 2)"),
             ((0...1).contains(candidate.erasingProbability), "erasingProbability must be in [0, 1]"),
             ((0..<1).contains(candidate.labelSmoothing), "labelSmoothing must be in [0, 1)"),
+            (singleLabel || candidate.classSampling == .natural, "classSampling must be natural for a multi-label dataset"),
         ]
         let problems = checks.filter { !$0.0 }.map(\.1)
         if !problems.isEmpty { return problems.joined(separator: "; ") }
@@ -389,8 +458,8 @@ public struct SearchSpace: Sendable {
             horizontalFlip: Bool.random(using: &generator),
             erasingProbability: [0, 0, 0.25, 0.5].randomElement(using: &generator)!,
             labelSmoothing: [0, 0.1].randomElement(using: &generator)!,
-            classWeighting: imbalanced ? Bool.random(using: &generator) : false,
-            origin: .random))
+            classWeighting: false,
+            origin: .random)).with(rebalancing: imbalanced ? rebalancings.randomElement(using: &generator)! : .none)
     }
 
     /// `parent` with one gene changed (the mutation of regularized evolution), into a viable
@@ -423,7 +492,7 @@ public struct SearchSpace: Sendable {
             child.erasingProbability = other.erasingProbability
         default:
             child.labelSmoothing = other.labelSmoothing
-            if imbalanced { child.classWeighting.toggle() }
+            if imbalanced { child.rebalancing = rebalancings.filter { $0 != parent.rebalancing }.randomElement(using: &generator)! }
         }
         child = augmentationFloor.applied(to: child)
         var unchanged = child

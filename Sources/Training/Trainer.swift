@@ -163,6 +163,8 @@ public struct Trainer {
         var generator = SeededGenerator(seed: config.seed &+ 2)
 
         var order = train
+        var sampler = config.classSampling == .natural || multiHot != nil ? nil
+            : ClassSampler(indices: train, labels: { Int(dataset.labels[$0]) }, sampling: config.classSampling)
         var batch = Tensor.empty
         var labels: [Int] = []
         var history: [EpochRecord] = []
@@ -175,7 +177,7 @@ public struct Trainer {
         epochs: while epoch < max(1, config.epochs) {
             epoch += 1
             let epochStart = Date()
-            order.shuffle(using: &generator)
+            if sampler == nil { order.shuffle(using: &generator) } else { order = sampler!.epoch(count: train.count, using: &generator) }
             var lossSum = 0.0, correct = 0, seen = 0
             for s in 0..<stepsPerEpoch {
                 if shouldStop() { reason = .cancelled; break epochs }

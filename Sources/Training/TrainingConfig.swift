@@ -42,6 +42,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Weight each example's loss by its class's "balanced" weight `N / (K · n_c)` (inverse TRAIN
     /// frequency; `SoftmaxCrossEntropy` weights whole examples, as Keras's `class_weight` does).
     public var classWeighting = false
+    /// How often each class is drawn into an epoch (`ClassSampling`; single-label only, multi-label
+    /// training keeps the natural order).
+    public var classSampling = ClassSampling.natural
     /// Clip the global gradient norm to this value; `nil` = off.
     public var gradientClipNorm: Float? = 5
     /// Seeds weight initialisation, shuffling, dropout and augmentation.

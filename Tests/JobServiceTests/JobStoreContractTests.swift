@@ -310,7 +310,7 @@ import Testing
     static let plan = JobPlan(searches: true, budgetSeconds: 60, searchSeconds: 15,
                               regime: SearchRegime(costModel: CostModel(secondsPerImageFLOP: 1e-9), baseImageEpochs: 8000,
                                                    favourCapacityWithinNoise: false, augmentationFloor: .none),
-                              classWeightingSearched: false, minimumSecondsAfterCalibration: 5)
+                              rebalancingSearched: false, minimumSecondsAfterCalibration: 5)
 
     @Test(arguments: Kind.allCases) func trialsAreKeptInOrderAndAReplayedTrialReplacesItsRecord(kind: Kind) throws {
         let store = try makeStore(kind)

@@ -47,7 +47,8 @@ extension TrainingJob {
         let kept = previousTrials.isEmpty && !rebuilding ? nil : try storedPlan()
         if rebuilding, kept == nil { throw JobError.failed("job \(id) is \(record.state.rawValue) but the store has no plan for it; the job cannot resume") }
         let plan = try kept ?? makePlan(planner, data: data, space: space, fixed: fixed)
-        space.imbalanced = plan.classWeightingSearched
+        space.imbalanced = plan.rebalancingSearched
+        space.singleLabel = data.trainer.multiHot == nil
         space.augmentationFloor = plan.regime.augmentationFloor
         if !rebuilding { try plan.checkFeasible(elapsedSeconds: clock.elapsed, resumed: usedBefore > 0) }
         return PlannedJob(data: data, plan: plan, space: space, settings: plan.searchSettings(options.search, seed: options.seed), fixed: fixed,
