@@ -36,8 +36,18 @@ public struct ChannelNormalization: Codable, Equatable, Sendable {
         return ChannelNormalization(channelSums: sums, squares: squares, count: Double(shape[0] * plane))
     }
 
+    /// The least standard deviation a channel is divided by (in units of `scale`: about 26 of 255
+    /// grey levels). Dividing by a near-zero deviation turns small variation at prediction time into
+    /// inputs far outside what the network saw: intake 16's red-and-blue TRAIN set has a green
+    /// deviation of 0.05, and one pinkish pixel then reached 7.6 and could flip the answer; a constant
+    /// channel was divided by 10⁻⁴. Real images' channels deviate by 0.15–0.4, so this floor leaves
+    /// them alone (the suite's: 0.25–0.37). scikit-learn's `StandardScaler` guards the same fault by
+    /// not scaling zero-variance features.
+    public static let minimumDeviation = 0.1
+
     /// The normalisation of per-channel moments, computed in `Double`: mean `sums[c] / count / scale`
-    /// and population standard deviation `√max(squares[c] / count / scale² − mean², 1e-8)`.
+    /// and population standard deviation `√(squares[c] / count / scale² − mean²)`, at least
+    /// `minimumDeviation`.
     /// - Parameters:
     ///   - sums: `[C]` sum of each channel's samples.
     ///   - squares: `[C]` sum of the squares of each channel's samples.
@@ -45,7 +55,9 @@ public struct ChannelNormalization: Codable, Equatable, Sendable {
     ///   - scale: what each sample is divided by first: 255 to fit UInt8 pixels as values in `[0, 1]`.
     public init(channelSums sums: [Double], squares: [Double], count: Double, scale: Double = 1) {
         let mean = sums.map { $0 / count / scale }
-        let deviation = zip(squares, mean).map { max($0 / count / (scale * scale) - $1 * $1, 1e-8).squareRoot() }
+        let deviation = zip(squares, mean).map { square, mean in
+            max(max(square / count / (scale * scale) - mean * mean, 0).squareRoot(), Self.minimumDeviation)
+        }
         self.init(mean: mean.map { Float($0) }, standardDeviation: deviation.map { Float($0) })
     }
 

@@ -236,6 +236,21 @@ import Testing
         #expect(refit.mean.allSatisfy { abs($0) < 1e-4 } && refit.standardDeviation.allSatisfy { abs($0 - 1) < 1e-3 })
     }
 
+    /// A constant or nearly constant channel is divided by at least `minimumDeviation`, so one white
+    /// pixel at prediction time normalises to 10 in it, not to 10,000 (intake 16's kind of fault).
+    @Test func aChannelThatBarelyVariesInTrainIsDividedByAtLeastTheFloor() {
+        let constant = ChannelNormalization(channelSums: [0], squares: [0], count: 4, scale: 255)
+        #expect(constant.mean == [0] && constant.standardDeviation == [Float(ChannelNormalization.minimumDeviation)])
+        var white = Tensor(shape: [1, 1, 1, 1], values: [1])
+        constant.apply(to: &white)
+        #expect(abs(white[0] - 10) < 1e-4)
+        // 26 grey levels apart (std 13/255 ≈ 0.05, intake 16's green): the floor. 80 apart (std ≈ 0.157): its own.
+        let faint = ChannelNormalization(channelSums: [36 + 62], squares: [36 * 36 + 62 * 62], count: 2, scale: 255)
+        #expect(faint.standardDeviation == [Float(ChannelNormalization.minimumDeviation)])
+        let visible = ChannelNormalization(channelSums: [0 + 80], squares: [0 + 6400], count: 2, scale: 255)
+        #expect(abs(visible.standardDeviation[0] - Float(40.0 / 255)) < 1e-6)
+    }
+
     @Test func augmentationsAreSeededAndSwitchable() {
         let base = Tensor(shape: [4, 1, 6, 6], values: (0..<144).map { Float($0 % 36) + 1 })
         var unchanged = base
