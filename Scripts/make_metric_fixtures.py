@@ -23,6 +23,7 @@ from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
     confusion_matrix,
+    f1_score,
     log_loss,
     precision_recall_fscore_support,
     precision_score,
@@ -134,7 +135,26 @@ def expected(y, p32, k):
             "precision": precision_score(onehot, predicted, average="micro", zero_division=0),
             "recall": recall_score(onehot, predicted, average="micro", zero_division=0),
         }
+    out.update(threshold_views(y, p32, k))
     return out
+
+
+def threshold_views(y, p32, k):
+    """Each label's one-vs-rest precision, recall and F1 at each threshold (`TestScores.evaluation(at:)`),
+    and the confusion matrix whose extra last column takes the examples whose top score is below it."""
+    p = p32.astype(np.float64)
+    onehot = label_binarize(y, classes=list(range(k)))
+    per_label, matrices = {}, {}
+    for t in THRESHOLDS:
+        predicted = (p >= t).astype(int)
+        per_label[str(t)] = {
+            name: [float(metric(onehot[:, c], predicted[:, c], zero_division=0)) for c in range(k)]
+            for name, metric in (("precision", precision_score), ("recall", recall_score), ("f1", f1_score))
+        }
+        top = p.argmax(axis=1)
+        answer = np.where(p[np.arange(len(y)), top] >= t, top, k)
+        matrices[str(t)] = confusion_matrix(y, answer, labels=list(range(k + 1)))[:k].tolist()
+    return {"threshold_per_label": per_label, "threshold_confusion_matrix": matrices}
 
 
 def main():

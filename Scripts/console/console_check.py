@@ -174,6 +174,35 @@ try:
         check(shown_threshold == f"{threshold / 100:.2f}" and all(values[k] == point[k] for k in values)
               and all(abs(float(texts[k]) - point[k]) <= 5e-5 for k in texts),
               f"at threshold {shown_threshold} the page shows precision {texts['precision']}, recall {texts['recall']}, F1 {texts['f1']}, the API's")
+    # At 0.29 the per-label table and the confusion matrix are the API's at that threshold; a matrix cell
+    # and a label's false negatives open their TEST images (thumbnails fetched with the token).
+    at = call(f"/v1/jobs/{job_id}/report/threshold?threshold=0.29")
+    wait.until(lambda d: "at threshold 0.29" in (text("#per-label caption") or ""))
+    table_rows = driver.execute_script("""return [...document.querySelectorAll('#per-label tbody tr')].map(r =>
+        [...r.querySelectorAll('td')].map(c => Number(c.textContent)))""")
+    check(all(abs(row[0] - c["precision"]) <= 5e-5 and abs(row[1] - c["recall"]) <= 5e-5 and row[3:] == [c["true_positives"], c["false_positives"], c["false_negatives"]]
+              for row, c in zip(table_rows, at["per_label"])) and len(table_rows) == len(at["per_label"]),
+          "at threshold 0.29 the per-label precision, recall and counts are the API's")
+    matrix = driver.execute_script("""return [...document.querySelectorAll('#matrix tbody tr')].map(r =>
+        [...r.querySelectorAll('td')].map(c => Number(c.textContent)))""")
+    check(matrix == at["confusion_matrix"]["counts"], "at threshold 0.29 the confusion matrix (with its no-prediction column) is the API's")
+    cells = driver.find_elements(By.CSS_SELECTOR, "#matrix button.cell")
+    off = [c for c in cells if c.get_attribute("data-true") != c.get_attribute("data-predicted")] or cells
+    cell = off[0]
+    t, p = int(cell.get_attribute("data-true")), int(cell.get_attribute("data-predicted"))
+    cell.send_keys(Keys.ENTER)
+    expected_cell = at["confusion_matrix"]["counts"][t][p]
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script(
+        "return [...document.querySelectorAll('#cell-gallery img')].filter(i => i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0).length")
+        == min(24, expected_cell))
+    check(f"{expected_cell} image(s)" in text("#cell-gallery"), f"a matrix cell ({t}, {p}) opens its {expected_cell} TEST image(s), with thumbnails")
+    missed = max(at["per_label"], key=lambda c: c["false_negatives"])
+    Select(find("#mistake-label")).select_by_visible_text(missed["label"])
+    WebDriverWait(driver, 20).until(lambda d: f"{missed['false_negatives']} image(s)" in (text("#false-negatives") or "")
+                                    or (missed["false_negatives"] == 0 and "None." in (text("#false-negatives") or "")))
+    check(True, f"{missed['label']}'s false negatives at 0.29: the API's {missed['false_negatives']}")
+    Select(find("#curve-label")).select_by_visible_text(missed["label"])
+    check(missed["label"] in find("#pr-curve svg title").get_attribute("textContent"), "a label's own precision-recall curve can be drawn")
     check(find("#test-accuracy").text == f"{100 * report['test']['accuracy']:.1f} %", "the TEST accuracy is the report's")
     precision = "bf16 products" if report["model"].get("precision") == "bf16" else "fp32"
     check(precision in find("#model-line").text and report["model"]["architecture"] in find("#model-line").text,

@@ -207,6 +207,13 @@ public struct ConfidencePoint: Codable, Sendable, Equatable {
     /// Harmonic mean of precision and recall; 0 when both are 0.
     public var f1: Double
 
+    init(threshold: Double, precision: Double, recall: Double) {
+        self.threshold = threshold
+        self.precision = precision
+        self.recall = recall
+        f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
+    }
+
     init(_ metrics: ThresholdMetrics) {
         threshold = metrics.threshold
         precision = metrics.precision

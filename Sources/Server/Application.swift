@@ -42,6 +42,7 @@ public func buildApplication(configuration: ServerConfiguration, store: any JobS
         DatasetsController(configuration: configuration, store: store, runner: runner, redaction: redaction),
         JobsController(store: store, runner: runner, predictions: predictions, jobsDirectory: configuration.jobsDirectory,
                        maxBudgetSeconds: configuration.maxJobBudgetSeconds, precision: configuration.precision, redaction: redaction),
+        EvaluationController(store: store, cache: TestScoresCache()),
         models,
         InferenceController(health: health, predictions: predictions, maxImageBytes: configuration.maxImageBytes,
                             maxInstancesPerRequest: configuration.maxInstancesPerRequest),

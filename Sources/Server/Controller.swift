@@ -38,7 +38,7 @@ extension APIController {
 }
 
 /// Every route of the service, controller by controller (the OpenAPI document is checked against this list).
-let apiEndpoints = HealthController.endpoints + ConsoleController.endpoints + DatasetsController.endpoints + JobsController.endpoints + ModelsController.endpoints
+let apiEndpoints = HealthController.endpoints + ConsoleController.endpoints + DatasetsController.endpoints + JobsController.endpoints + EvaluationController.endpoints + ModelsController.endpoints
     + InferenceController.endpoints + VertexDatasetsController.endpoints + VertexTrainingPipelinesController.endpoints
     + GoogleModelsController.endpoints + VertexEndpointsController.endpoints + GoogleBatchPredictionController.endpoints
     + GoogleOperationsController.endpoints
@@ -59,6 +59,18 @@ extension Request {
             bytes.append(contentsOf: buffer.readableBytesView)
         }
         return bytes
+    }
+
+    /// The query parameter `name` read as an HTML form (and `URLSearchParams`, and Python's `requests`)
+    /// writes it: `+` is a space, `%2B` a plus sign. Hummingbird's `queryParameters` keeps `+`, so a label
+    /// with a space would not be found. `nil` when absent; the first one when repeated.
+    func formParameter(_ name: String) -> String? {
+        for pair in (uri.query ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let decode = { (text: Substring) in String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+            if decode(parts[0]) == name { return parts.count > 1 ? decode(parts[1]) ?? String(parts[1]) : "" }
+        }
+        return nil
     }
 
     /// The query parameter `name` as a boolean, `nil` when absent.

@@ -23,6 +23,10 @@ struct MetricFixture: Decodable, CustomTestStringConvertible {
         var micro_auc: Double
         var log_loss: Double
         var threshold: [String: Threshold]
+        struct PerLabel: Decodable { var precision: [Double]; var recall: [Double]; var f1: [Double] }
+        /// Each label's one-vs-rest metrics at each threshold, and the confusion matrix with a "no prediction" column.
+        var threshold_per_label: [String: PerLabel]
+        var threshold_confusion_matrix: [String: [[Int]]]
     }
     var name: String
     var classes: Int

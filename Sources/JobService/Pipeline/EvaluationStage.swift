@@ -15,6 +15,8 @@ struct EvaluatedModel {
     var test: TestEvaluation?
     /// The TEST evaluation of a multi-label model.
     var multiLabelTest: MultiLabelEvaluation?
+    /// Every TEST example's scores, for a single-label model.
+    var testScores: TestScores?
 
     /// Fraction of TEST images answered exactly: top-1 accuracy, or multi-label subset accuracy.
     var testAccuracy: Double { multiLabelTest?.subsetAccuracy ?? test?.accuracy ?? 0 }
@@ -49,8 +51,9 @@ extension TrainingJob {
                                                 trainPrevalence: statistics.trainClassCounts.map { Double($0) / Double(max(1, statistics.trainImages)) })
             return EvaluatedModel(model: model, testTimeAugmentation: policy, validationScore: validationScore, multiLabelTest: test)
         }
+        let labels = splits.test.map { Int(data.dataset.labels[$0]) }
         var test = try TestEvaluation(
-            probabilities: probabilities, labels: splits.test.map { Int(data.dataset.labels[$0]) }, classNames: data.labels,
+            probabilities: probabilities, labels: labels, classNames: data.labels,
             scoreThreshold: options.scoreThreshold, references: splits.test.map { "manifest line \(data.dataset.lines[$0])" },
             majorityClass: data.statistics.majorityClass)
         test.attachThumbnails { index in
@@ -58,7 +61,12 @@ extension TrainingJob {
             let image = Image(width: resolution.width, height: resolution.height, channels: resolution.channels, pixels: pixels)
             return (try? PNGEncoder.encode(image)).map { Data($0) }
         }
-        return EvaluatedModel(model: model, testTimeAugmentation: policy, validationScore: validationScore, test: test)
+        let k = data.labels.count
+        let testScores = try TestScores(labels: data.labels, examples: splits.test.enumerated().map { position, image in
+            TestScores.Example(image: image, line: Int(data.dataset.lines[image]), label: labels[position],
+                               scores: Array(probabilities[position * k..<(position + 1) * k]))
+        })
+        return EvaluatedModel(model: model, testTimeAugmentation: policy, validationScore: validationScore, test: test, testScores: testScores)
     }
 
     /// Each label's score threshold, chosen on VALIDATION to maximise its F1 (`LabelThresholds`).

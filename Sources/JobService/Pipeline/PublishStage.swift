@@ -37,6 +37,7 @@ extension TrainingJob {
         try folder.writeAtomically(html, to: folder.reportHTMLURL)
         try store.writeArtifact(jobID: id, name: folder.reportURL.lastPathComponent, json)
         try store.writeArtifact(jobID: id, name: folder.reportHTMLURL.lastPathComponent, html)
+        if let scores = evaluated.testScores { try store.writeArtifact(jobID: id, name: JobFolder.testScoresName, try scores.jsonData()) }
         finished.state = .succeeded
         finished.usedSeconds = used
         finished.progress = 1

@@ -176,7 +176,12 @@ async function datasetPage(id, current) {
     rejected.slice(0, 200).map((r) => `<tr><td class="num">${r.line}</td><td class="id">${escape(r.path)}</td><td>${escape(r.reason)}</td></tr>`)) : "<p>None: every row was imported.</p>"}`;
   // Multi-label datasets too: whether a job can train one is the API's to say (its refusal shows as a message).
   if (dataset.state === "ready") {
+    // The train dialog repeats what decides whether a job is worth starting: the images each partition
+    // holds and the import's warnings (too few TRAIN images for a label, imbalance, leakage, …).
+    const sizes = partitions.filter((p) => counts[p]).map((p) => `${p} ${Object.values(counts[p]).reduce((a, b) => a + b, 0)}`);
     body += `<h2>Train a model</h2>
+      <p id="train-counts">Images per partition: ${escape(sizes.join(" · ") || "none")}${partitions.some((p) => !counts[p]) ? " (an empty partition is carved from TRAIN)" : ""}.</p>
+      ${warnings.length ? `<div id="train-warnings" role="note"><p><strong>Before you train</strong>, the import found:</p><ul>${warnings.map((w) => `<li>${escape(w)}</li>`).join("")}</ul></div>` : ""}
       <form class="stack" id="train-form">
         <label>Budget (wall-clock time of training)
           <select id="budget"><option value="30s">30 seconds (a quick look)</option><option value="10m" selected>10 minutes</option>
@@ -271,13 +276,22 @@ function modelLine(report) {
   return `<p id="model-line">Model: <code>${escape(model.architecture)}</code>${precision}${used}</p>`;
 }
 
-// The evaluation: metrics against the majority baseline, the score-threshold slider, confusion matrix, mistakes.
+// The evaluation: metrics against the majority baseline, the score-threshold slider with the per-label
+// metrics, curves and confusion matrix at that threshold (GET …/report/threshold, …/curves), and the
+// TEST images behind a matrix cell or a label's errors (GET …/report/examples).
 async function evaluatePage(id, current) {
-  const report = await api(`/v1/jobs/${encodeURIComponent(id)}/report`);
+  const base = `/v1/jobs/${encodeURIComponent(id)}/report`;
+  const report = await api(base);
   if (!current()) return;
   if (report.multi_label) { multiLabelEvaluation(id, report); return; }
   const test = report.test, points = test.confidence_metrics ?? [];
   const labels = test.confusion_matrix.labels;
+  // Jobs that finished before per-example scores were kept (409) show the report's own matrix and mistakes.
+  const curves = await api(`${base}/curves`).then((answer) => answer.labels, (error) => {
+    if (error instanceof APIError && error.status === 409) return null;
+    throw error;
+  });
+  if (!current()) return;
   const topK = Object.entries(test.top_k_accuracy ?? {}).filter(([k]) => k !== "1").map(([k, v]) => `top-${k} ${percent(v)}`).join(", ");
   render(`<h1>Evaluation of <span class="id">${escape(id)}</span></h1>
     <p>${test.examples} TEST images, never seen in training or in the search. ${link(`#/jobs/${id}`, "The job")} · ${link(`#/models/${id}/predict`, "Predict")}</p>
@@ -292,64 +306,183 @@ async function evaluatePage(id, current) {
     ${(report.warnings ?? []).map((w) => `<p class="error">${escape(w)}</p>`).join("")}
     <h2>Score threshold</h2>
     <p>Precision and recall over every (image, label) pair whose score reaches the threshold, as AutoML Vision counts them.</p>
-    ${thresholdSlider(points, test.score_threshold)}
+    ${thresholdSlider(points, test.score_threshold, curves ? labels : [])}
     <h2>Per label</h2>
-    ${table("Precision, recall and F1 per label at the top score", ["Label", { text: "Precision", num: true }, { text: "Recall", num: true }, { text: "F1", num: true }, { text: "TEST images", num: true }],
-      test.per_class.map((c) => `<tr><th scope="row">${escape(c.label)}</th><td class="num">${number(c.precision)}</td><td class="num">${number(c.recall)}</td><td class="num">${number(c.f1)}</td><td class="num">${c.support}</td></tr>`))}
+    <div id="per-label">${table("Precision, recall and F1 per label at the top score", ["Label", { text: "Precision", num: true }, { text: "Recall", num: true }, { text: "F1", num: true }, { text: "TEST images", num: true }],
+      test.per_class.map((c) => `<tr><th scope="row">${escape(c.label)}</th><td class="num">${number(c.precision)}</td><td class="num">${number(c.recall)}</td><td class="num">${number(c.f1)}</td><td class="num">${c.support}</td></tr>`))}</div>
     <h2>Confusion matrix</h2>
     <fieldset class="row"><legend>Show</legend>
       <label><input type="radio" name="matrix" value="counts" checked> counts</label>
       <label><input type="radio" name="matrix" value="fractions"> row fractions</label></fieldset>
     <div id="matrix"></div>
+    <div id="cell-examples" aria-live="polite"></div>
     <h2>Mistakes</h2>
     <label for="mistake-label">Label</label> <select id="mistake-label">${labels.map((l) => `<option>${escape(l)}</option>`).join("")}</select>
     <div id="mistakes"></div>`);
-  wireThresholdSlider(points);
-  const showMatrix = () => {
-    const fractions = main.querySelector("input[name=matrix]:checked").value === "fractions";
-    const values = fractions ? test.confusion_matrix.normalized : test.confusion_matrix.counts;
-    $("#matrix").innerHTML = `${scroller("Confusion matrix")}<table class="matrix"><caption class="muted">Rows: true label; columns: predicted label (${fractions ? "fraction of the row" : "images"})</caption>
-      <thead><tr><th scope="col">True \\ predicted</th>${labels.map((l) => `<th scope="col">${escape(l)}</th>`).join("")}</tr></thead>
-      <tbody>${values.map((row, i) => `<tr><th scope="row">${escape(labels[i])}</th>${row.map((v, j) => `<td${i === j ? ' class="diag"' : ""}>${fractions ? number(v, 2) : v}</td>`).join("")}</tr>`).join("")}</tbody></table></div>`;
+  if (!curves) {
+    wireThresholdSlider(points, () => {});
+    showMatrix(test.confusion_matrix, null);
+    main.querySelectorAll("input[name=matrix]").forEach((radio) => radio.addEventListener("change", () => showMatrix(test.confusion_matrix, null)));
+    const showMistakes = () => reportMistakes(test, $("#mistake-label").value);
+    $("#mistake-label").addEventListener("change", showMistakes);
+    return showMistakes();
+  }
+  // The slider's figures come from the report at once; the per-label table and matrix at that threshold from
+  // the API, the newest answer winning.
+  let atThreshold = null, asked = 0;
+  const refresh = async (threshold) => {
+    const mine = ++asked;
+    const answer = await api(`${base}/threshold?threshold=${threshold.toFixed(2)}`);
+    if (mine !== asked || !current()) return;
+    atThreshold = answer;
+    showAtThreshold(answer);
+    showMatrix(answer.confusion_matrix, (t, p) => cellExamples(base, answer, t, p));
+    showErrors(base, answer.threshold);
   };
-  main.querySelectorAll("input[name=matrix]").forEach((radio) => radio.addEventListener("change", showMatrix));
-  showMatrix();
-  const showMistakes = () => {
-    const label = $("#mistake-label").value, all = test.misclassified ?? [];
-    const figure = (m) => `<figure>${m.thumbnail_png_base64 ? `<img src="data:image/png;base64,${m.thumbnail_png_base64}" alt="TEST image ${m.index}: ${escape(m.true_label)} taken for ${escape(m.predicted_label)}">` : ""}`
-      + `<figcaption>${escape(m.true_label)} → ${escape(m.predicted_label)} (${number(m.score, 2)})</figcaption></figure>`;
-    const negatives = all.filter((m) => m.true_label === label), positives = all.filter((m) => m.predicted_label === label);
-    $("#mistakes").innerHTML = `<h3>False negatives: ${escape(label)} taken for another label</h3>
-      ${negatives.length ? `<div class="thumbs">${negatives.map(figure).join("")}</div>` : "<p>None in the report.</p>"}
-      <h3>False positives: another label taken for ${escape(label)}</h3>
-      ${positives.length ? `<div class="thumbs">${positives.map(figure).join("")}</div>` : "<p>None in the report.</p>"}
-      <p class="muted">The report keeps the most confident mistakes of each true label.</p>`;
-  };
-  $("#mistake-label").addEventListener("change", showMistakes);
-  showMistakes();
+  let timer = null;
+  wireThresholdSlider(points, (threshold) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => refresh(threshold).catch(fail), 120);
+  }, curves);
+  main.querySelectorAll("input[name=matrix]").forEach((radio) => radio.addEventListener("change", () => atThreshold
+    && showMatrix(atThreshold.confusion_matrix, (t, p) => cellExamples(base, atThreshold, t, p))));
+  $("#mistake-label").addEventListener("change", () => atThreshold && showErrors(base, atThreshold.threshold));
+  await refresh(Number($("#threshold").value) / 100);
 }
 
-// The score-threshold slider over `points` (the report's confidence_metrics, thresholds 0.00–1.00), starting at `initial`.
-function thresholdSlider(points, initial) {
+// The per-label table at the slider's threshold (one-vs-rest, as the API counts it).
+function showAtThreshold(answer) {
+  $("#per-label").innerHTML = table(`Per label at threshold ${answer.threshold.toFixed(2)}: a label is predicted when its score reaches it`,
+    ["Label", { text: "Precision", num: true }, { text: "Recall", num: true }, { text: "F1", num: true }, { text: "True positives", num: true },
+      { text: "False positives", num: true }, { text: "False negatives", num: true }],
+    answer.per_label.map((c) => `<tr data-label="${escape(c.label)}"><th scope="row">${escape(c.label)}</th><td class="num">${number(c.precision)}</td>`
+      + `<td class="num">${number(c.recall)}</td><td class="num">${number(c.f1)}</td><td class="num">${c.true_positives}</td>`
+      + `<td class="num">${c.false_positives}</td><td class="num">${c.false_negatives}</td></tr>`));
+}
+
+// The confusion matrix (`matrix`: labels, counts, normalized; K or K + 1 columns, the last one then
+// "no prediction"); with `open`, each non-empty cell is a button showing its images.
+function showMatrix(matrix, open) {
+  const fractions = main.querySelector("input[name=matrix]:checked").value === "fractions";
+  const values = fractions ? matrix.normalized : matrix.counts, labels = matrix.labels;
+  const columns = matrix.counts[0]?.length > labels.length ? [...labels, "no prediction"] : labels;
+  const cell = (v, i, j) => {
+    const text = fractions ? number(v, 2) : v, count = matrix.counts[i][j];
+    const inner = open && count > 0 ? `<button type="button" class="cell" data-true="${i}" data-predicted="${j}" aria-label="${count} TEST images of ${escape(labels[i])} `
+      + `${j < labels.length ? `predicted ${escape(labels[j])}` : "with no prediction"}">${text}</button>` : text;
+    return `<td${i === j ? ' class="diag"' : ""}>${inner}</td>`;
+  };
+  $("#matrix").innerHTML = `${scroller("Confusion matrix")}<table class="matrix"><caption class="muted">Rows: true label; columns: predicted label (${fractions ? "fraction of the row" : "images"})${
+    columns.length > labels.length ? ": the top label when its score reaches the threshold; a cell opens its images" : ""}</caption>
+    <thead><tr><th scope="col">True \\ predicted</th>${columns.map((l) => `<th scope="col">${escape(l)}</th>`).join("")}</tr></thead>
+    <tbody>${values.map((row, i) => `<tr><th scope="row">${escape(labels[i])}</th>${row.map((v, j) => cell(v, i, j)).join("")}</tr>`).join("")}</tbody></table></div>`;
+  if (open) main.querySelectorAll("button.cell").forEach((button) => button.addEventListener("click", () => open(Number(button.dataset.true), Number(button.dataset.predicted))));
+}
+
+// The images of one confusion-matrix cell at the threshold of `answer`.
+function cellExamples(base, answer, t, p) {
+  const labels = answer.confusion_matrix.labels, predicted = p < labels.length ? labels[p] : "";
+  const query = new URLSearchParams({ true_label: labels[t], predicted_label: predicted, threshold: answer.threshold.toFixed(2) });
+  const title = `${labels[t]} ${predicted ? `predicted ${predicted}` : "with no label reaching the threshold"}`;
+  $("#cell-examples").innerHTML = `<h3>${escape(title)}</h3><div id="cell-gallery"></div>`;
+  gallery($("#cell-gallery"), `${base}/examples?${query}`, title).catch(fail);
+  $("#cell-examples h3").scrollIntoView({ block: "nearest" });
+}
+
+// The chosen label's false negatives and false positives at `threshold`, most confident first.
+function showErrors(base, threshold) {
+  const label = $("#mistake-label").value, t = threshold.toFixed(2);
+  $("#mistakes").innerHTML = `<h3>False negatives: ${escape(label)} scored below ${t}</h3><div id="false-negatives"></div>
+    <h3>False positives: another label's image scoring ${t} or more for ${escape(label)}</h3><div id="false-positives"></div>`;
+  gallery($("#false-negatives"), `${base}/examples?${new URLSearchParams({ label, error: "false_negative", threshold: t })}`, `false negatives of ${label}`, label).catch(fail);
+  gallery($("#false-positives"), `${base}/examples?${new URLSearchParams({ label, error: "false_positive", threshold: t })}`, `false positives of ${label}`, label).catch(fail);
+}
+
+// A paged gallery of TEST examples (GET …/report/examples): thumbnails fetched with the token as object
+// URLs, 24 at a time, with a button for the next page; captions name `focus`'s score when it is not the top one.
+async function gallery(container, path, what, focus = null) {
+  const mine = generation;
+  let token = null, shown = 0;
+  container.innerHTML = `<p class="muted" data-total>Loading…</p><div class="thumbs"></div>`;
+  const more = async () => {
+    const page = await api(`${path}&page_size=24${token ? `&page_token=${encodeURIComponent(token)}` : ""}`);
+    if (mine !== generation) return;
+    token = page.next_page_token;
+    shown += page.examples.length;
+    container.querySelector("[data-total]").textContent = page.total ? `${page.total} image(s), most confident first; ${shown} shown.` : "None.";
+    const thumbs = container.querySelector(".thumbs");
+    for (const example of page.examples) {
+      const figure = document.createElement("figure");
+      const top = example.scores[0];
+      const focused = focus && example.scores.find((s) => s.label === focus);
+      figure.innerHTML = `<img alt="TEST image ${example.index} (manifest line ${example.line}): ${escape(example.label)}, top score ${escape(top.label)} ${number(top.score, 2)}">`
+        + `<figcaption>${escape(example.label)} → ${escape(example.predicted_label ?? "none")} ${number(top.score, 2)}`
+        + `${focused && focused !== top ? `; ${escape(focus)} ${number(focused.score, 2)}` : ""}</figcaption>`;
+      thumbs.append(figure);
+      api(path.replace(/\/examples\?.*$/, `/examples/${example.index}/image`), { as: "blob" }).then((blob) => {
+        if (mine !== generation) return;
+        const url = URL.createObjectURL(blob);
+        objectURLs.push(url);
+        figure.querySelector("img").src = url;
+      }).catch(fail);
+    }
+    container.querySelector("button.more")?.remove();
+    if (token) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary more";
+      button.textContent = `More ${what}`;
+      button.addEventListener("click", () => more().catch(fail));
+      container.append(button);
+    }
+  };
+  await more();
+}
+
+// The report's most confident mistakes of `label` (reports without per-example scores).
+function reportMistakes(test, label) {
+  const all = test.misclassified ?? [];
+  const figure = (m) => `<figure>${m.thumbnail_png_base64 ? `<img src="data:image/png;base64,${m.thumbnail_png_base64}" alt="TEST image ${m.index}: ${escape(m.true_label)} taken for ${escape(m.predicted_label)}">` : ""}`
+    + `<figcaption>${escape(m.true_label)} → ${escape(m.predicted_label)} (${number(m.score, 2)})</figcaption></figure>`;
+  const negatives = all.filter((m) => m.true_label === label), positives = all.filter((m) => m.predicted_label === label);
+  $("#mistakes").innerHTML = `<h3>False negatives: ${escape(label)} taken for another label</h3>
+    ${negatives.length ? `<div class="thumbs">${negatives.map(figure).join("")}</div>` : "<p>None in the report.</p>"}
+    <h3>False positives: another label taken for ${escape(label)}</h3>
+    ${positives.length ? `<div class="thumbs">${positives.map(figure).join("")}</div>` : "<p>None in the report.</p>"}
+    <p class="muted">The report keeps the most confident mistakes of each true label.</p>`;
+}
+
+// The score-threshold slider over `points` (the report's confidence_metrics, thresholds 0.00–1.00), starting
+// at `initial`; with `labels`, a choice of whose precision–recall curve to draw.
+function thresholdSlider(points, initial, labels = []) {
   if (!points.length) return "<p>This report predates the per-threshold metrics.</p>";
+  const choice = labels.length ? `<p><label for="curve-label">Precision–recall curve of</label> <select id="curve-label">
+    <option value="">all labels (micro)</option>${labels.map((l) => `<option>${escape(l)}</option>`).join("")}</select></p>` : "";
   return `<label for="threshold">Score threshold</label> <output id="threshold-value" for="threshold"></output>
     <input id="threshold" type="range" min="0" max="${points.length - 1}" step="1" value="${Math.round(initial * 100)}">
     <div class="cards"><div class="card"><div class="muted">Precision</div><output class="value" id="precision"></output></div>
     <div class="card"><div class="muted">Recall</div><output class="value" id="recall"></output></div>
     <div class="card"><div class="muted">F1</div><output class="value" id="f1"></output></div></div>
-    <div id="pr-curve"></div>`;
+    ${choice}<div id="pr-curve"></div>`;
 }
 
-function wireThresholdSlider(points) {
+// Shows the slider's figures and curve as it moves, and calls `moved(threshold)`; `curves` are the
+// per-label ones of GET …/report/curves.
+function wireThresholdSlider(points, moved = () => {}, curves = []) {
   if (!points.length) return;
   const show = () => {
-    const point = points[Number($("#threshold").value)];
+    const step = Number($("#threshold").value), point = points[step];
     $("#threshold-value").textContent = point.threshold.toFixed(2);
     for (const key of ["precision", "recall", "f1"]) { $(`#${key}`).textContent = number(point[key]); $(`#${key}`).dataset.value = point[key]; }
-    $("#pr-curve").innerHTML = scatter("Precision against recall over the thresholds 0.00–1.00", points.map((p) => ({ x: p.recall, y: p.precision })),
-      { xLabel: "recall", yLabel: "precision", xMax: 1, line: true, marker: { x: point.recall, y: point.precision, label: `threshold ${point.threshold.toFixed(2)}` } });
+    const chosen = curves.find((c) => c.label === $("#curve-label")?.value);
+    const curve = chosen ? chosen.confidence_metrics : points, marked = curve[step];
+    const title = chosen ? `Precision against recall of ${chosen.label} (average precision ${number(chosen.average_precision, 3)}) over the thresholds 0.00–1.00`
+      : "Precision against recall over the thresholds 0.00–1.00";
+    $("#pr-curve").innerHTML = scatter(title, curve.map((p) => ({ x: p.recall, y: p.precision })),
+      { xLabel: "recall", yLabel: "precision", xMax: 1, line: true, marker: { x: marked.recall, y: marked.precision, label: `threshold ${marked.threshold.toFixed(2)}` } });
   };
-  $("#threshold").addEventListener("input", show);
+  $("#threshold").addEventListener("input", () => { show(); moved(Number($("#threshold").value) / 100); });
+  $("#curve-label")?.addEventListener("change", show);
   show();
 }
 
