@@ -33,7 +33,8 @@ public struct DatasetRecord: Codable, Sendable, Equatable {
     public var version: Int
     /// The dataset this one was made from, `nil` for an upload.
     public var parentDatasetID: String?
-    /// While the import runs: images decoded so far of the images to decode (written at most once a
+    /// While the import runs: distinct image files read and decoded so far, of those the manifest names
+    /// (a missing or broken one counted too; written at most once a
     /// second); the last value stays once the import ended.
     public var importProgress: ImportProgress?
 
