@@ -128,6 +128,41 @@ import Testing
         }
     }
 
+    @Test func aSeventyThousandImageDatasetIsPagedFromItsIndexReadOnce() async throws {
+        let jobs = try Support.folder("images-large-jobs")
+        let folder = DatasetUpload.folder(jobsDirectory: jobs, id: "ds-large")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let partitions = ["TRAIN", "TRAIN", "TRAIN", "TRAIN", "TRAIN", "TRAIN", "TRAIN", "TRAIN", "VALIDATION", "TEST"]
+        let entries = (1...70_000).map { line in
+            let labels = line % 7 == 0 ? "[]" : "[\"class\(line % 10)\"]"
+            return #"{"line":\#(line),"path":"/data/\#(line).png","partition":"\#(partitions[line % 10])","auto_assigned":true,"#
+                + #""labels":\#(labels),"width":28,"height":28}"#
+        }
+        try Data(("[" + entries.joined(separator: ",") + "]").utf8).write(to: folder.appendingPathComponent("images.json"))
+        var record = DatasetRecord(id: "ds-large", root: "/data", manifest: folder.appendingPathComponent("manifest.csv").path, multiLabel: false)
+        record.state = .ready
+        try SQLiteJobStore(jobsDirectory: jobs).insertDataset(record)
+        var configuration = Support.configuration(jobs: jobs)
+        configuration.runJobs = false
+        try await buildApplication(configuration: configuration).test(.live) { client in
+            let clock = ContinuousClock()
+            var page = try await Self.page(client, "/v1/datasets/ds-large/images?page_size=100")
+            let firstPage = clock.now
+            #expect(page.total == 70_000 && page.images.count == 100)
+            var seen = page.images.count
+            for _ in 0..<20 {
+                page = try await Self.page(client, "/v1/datasets/ds-large/images?page_size=100&page_token=\(try #require(page.next))")
+                seen += page.images.count
+            }
+            let perPage = (clock.now - firstPage) / 20
+            #expect(seen == 2_100 && page.images.first?["line"] as? Int == 2_001)
+            let unlabeled = try await Self.page(client, "/v1/datasets/ds-large/images?labeled=false&partition=TEST")
+            #expect(unlabeled.total == (1...70_000).filter { $0 % 7 == 0 && $0 % 10 == 9 }.count)
+            print("a 70,000-image listing: \(perPage) a page once its index is cached")
+            #expect(perPage < .seconds(1), "a page is a slice of the cached index, not a re-read")
+        }
+    }
+
     @Test func aLargeImageIsScaledDownWithItsAspectRatio() {
         let wide = DatasetImagesController.fittedWithin(96, Image(width: 300, height: 150, channels: 3, repeating: 7))
         #expect(wide.width == 96 && wide.height == 48 && wide.channels == 3)
