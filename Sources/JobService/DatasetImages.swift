@@ -78,9 +78,8 @@ public enum LabellingError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .invalidLabel(reason): reason
-        case let .unknownImages(ids): "no image(s) \(Self.list(ids)) in the dataset (list them with GET /v1/datasets/{id}/images)"
-        case let .alreadyLabelled(ids): "image(s) \(Self.list(ids)) already have a label: only unlabeled images can be labelled "
-            + "(list them with GET /v1/datasets/{id}/images?labeled=false)"
+        case let .unknownImages(ids): "no image(s) \(Self.list(ids)) in the dataset"
+        case let .alreadyLabelled(ids): "image(s) \(Self.list(ids)) already have a label: only unlabeled images can be labelled"
         case let .notReady(id, state): "dataset '\(id)' is \(state.rawValue): only a ready dataset's images can be labelled"
         }
     }

@@ -168,15 +168,26 @@ struct DatasetImagesController: APIController {
             record = try DatasetLabelling.newVersion(of: parent, images: images, imageIDs: labelling.imageIDs, label: labelling.label,
                                                      jobsDirectory: configuration.jobsDirectory)
         } catch let error as LabellingError {
-            switch error {
-            case .invalidLabel, .unknownImages: throw APIError.badRequest(error.description.replacingOccurrences(of: "{id}", with: id))
-            case .alreadyLabelled, .notReady: throw APIError.conflict(error.description.replacingOccurrences(of: "{id}", with: id))
-            }
+            throw Self.problem(error, datasetID: id)
         }
         try store.insertDataset(record)
         runner.wake()
         return try .json(JSONBody.records(DatasetResource(record, jobsDirectory: configuration.jobsDirectory), redaction: redaction),
                          status: .created, headers: [.location: "/v1/datasets/\(record.id)"])
+    }
+}
+
+extension DatasetImagesController {
+    /// A refused labelling as a problem: 400 for what the request got wrong, 409 for the dataset's state;
+    /// the message says where to find the images that can be labelled.
+    static func problem(_ error: LabellingError, datasetID: String) -> APIError {
+        let unlabeled = "GET /v1/datasets/\(datasetID)/images?labeled=false lists the unlabeled images"
+        return switch error {
+        case .invalidLabel: APIError.badRequest(error.description)
+        case .unknownImages: APIError.badRequest("\(error.description) '\(datasetID)': \(unlabeled)")
+        case .alreadyLabelled: APIError.conflict("\(error.description) (\(unlabeled))")
+        case .notReady: APIError.conflict(error.description)
+        }
     }
 }
 

@@ -39,8 +39,10 @@ struct JobsController: APIController {
     }
 
     func list() throws -> Response {
-        let versions = try Dictionary(store.datasets().map { ($0.id, $0.version) }, uniquingKeysWith: { a, _ in a })
-        let jobs = try store.jobs().map { JobResource($0, datasetVersion: $0.datasetID.flatMap { versions[$0] }) }
+        let records = try store.jobs()
+        var versions: [String: Int] = [:]
+        for id in Set(records.compactMap(\.datasetID)) { versions[id] = try store.dataset(id)?.version }
+        let jobs = records.map { JobResource($0, datasetVersion: $0.datasetID.flatMap { versions[$0] }) }
         return try .json(JSONBody.records(JobList(jobs: jobs), redaction: redaction))
     }
 
