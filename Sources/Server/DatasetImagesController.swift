@@ -1,5 +1,4 @@
 import Datasets
-import Dispatch
 import Foundation
 import Hummingbird
 import ImageIO
@@ -93,13 +92,22 @@ struct DatasetImagesController: APIController {
         }
         let (root, maxPixels) = (record.root, configuration.maxImportPixels)
         let png = try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            Self.decoding.addOperation {
                 continuation.resume(with: Result { try Self.thumbnailPNG(of: image, root: root, maxPixels: maxPixels) })
             }
         }
         headers[.contentType] = "image/png"
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: png)))
     }
+
+    /// Where thumbnails are decoded: off the cooperative pool, one per core at a time, so a page of 24
+    /// large photos queues instead of holding 24 decoded images (up to `maxImportPixels` each) at once.
+    static let decoding: OperationQueue = {
+        let queue = OperationQueue()
+        queue.name = "autovision-thumbnails"
+        queue.maxConcurrentOperationCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        return queue
+    }()
 
     /// A strong ETag from the dataset, the image and its file's size and modification time.
     /// - Throws: 404 when the file is gone.
