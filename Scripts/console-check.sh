@@ -44,8 +44,10 @@ image=$(python3 - "$scratch/fm" "$scratch/fm.zip" <<'PY'
 import csv, os, sys, zipfile
 root, target = sys.argv[1:3]
 rows = list(csv.reader(open(os.path.join(root, "manifest.csv"))))
+# The first row without its label: an unlabeled image for the image browser to label.
+unlabeled = [rows[0][:2]] + rows[1:]
 with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
-    archive.write(os.path.join(root, "manifest.csv"), "manifest.csv")
+    archive.writestr("manifest.csv", "".join(",".join(row) + "\n" for row in unlabeled))
     for _, path, _ in rows:
         archive.write(os.path.join(root, path), path)
 print(os.path.join(root, next(path for split, path, _ in rows if split == "TEST")))

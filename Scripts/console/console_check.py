@@ -3,7 +3,8 @@
     console_check.py BASE_URL TOKEN DATASET_ZIP IMAGE ARTIFACTS_DIR [README_SCREENSHOT]     # CONSOLE_CHECK_BUDGET=40s
 
 Asks for the token and keeps it out of URLs and cookies; uploads the zip and checks the per-partition
-counts against GET /v1/datasets/{id}; starts a short job and waits for its trials and its end; on the
+counts against GET /v1/datasets/{id}; browses its images (thumbnails, paging) and labels its one unlabeled
+image, which makes version 2 of the dataset, checked against the API; starts a short job and waits for its trials and its end; on the
 evaluation page moves the score-threshold slider with the keyboard and checks precision, recall and F1
 against report.json's test.confidence_metrics at that threshold; predicts IMAGE and checks the label
 against POST /v1/models/{id}/predict; an unknown job shows the API's 404 detail. Every page: axe-core finds no serious or critical violation, and
@@ -136,6 +137,36 @@ try:
     check(shown == partitions, f"dataset {dataset_id}: the counts per label and partition equal the API's ({sum(map(len, partitions.values()))} cells)")
     audit("dataset")
 
+    # 2b. The image browser: the one unlabeled image (the zip's first row has no label) as a thumbnail,
+    # every image under "labelled and unlabeled"; label it, and the new version has it labelled.
+    WebDriverWait(driver, 30).until(lambda d: driver.execute_script(
+        "return [...document.querySelectorAll('#image-grid img')].some((i) => i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0)"))
+    check(count("#image-grid figure") == 1 and count("#image-grid input[type=checkbox]") == 1,
+          "the image browser opens on the dataset's one unlabeled image, a thumbnail with a checkbox")
+    Select(find("#filter-labeled")).select_by_value("")
+    WebDriverWait(driver, 30).until(lambda d: f"of {dataset['images']}" in (text("#image-count") or ""))
+    check(count("#image-grid figure") == 24, f"all {dataset['images']} images, 24 a page ({text('#image-count')!r})")
+    find("#images-next").click()
+    WebDriverWait(driver, 30).until(lambda d: (text("#image-count") or "").startswith("Images 25–48"))
+    ok("the next page shows images 25-48")
+    audit("dataset-images")
+    Select(find("#filter-labeled")).select_by_value("false")
+    WebDriverWait(driver, 30).until(lambda d: count("#image-grid input[type=checkbox]") == 1)
+    new_label = dataset["labels"][0]
+    find("#image-grid input[type=checkbox]").click()
+    find("#new-label").send_keys(new_label)
+    find("#label-selected").click()
+    WebDriverWait(driver, 30).until(lambda d: dataset_id not in d.current_url)
+    until("#partition-counts table", timeout=90)
+    version_id = driver.current_url.split("#/datasets/")[1]
+    version = call(f"/v1/datasets/{version_id}")
+    labelled = lambda d: sum(sum(counts.values()) for counts in d["summary"]["partitions"].values())
+    check(version.get("version") == 2 and version.get("parent_dataset_id") == dataset_id and version["summary"]["unlabeled"] == 0
+          and labelled(version) == labelled(dataset) + 1 and "Version 2" in (text("#dataset-version") or ""),
+          f"labelling made version 2 of {dataset_id}: {version_id}, with {labelled(version)} labelled images and none unlabeled")
+    check(call(f"/v1/datasets/{dataset_id}")["summary"]["unlabeled"] == 1, "the first version is unchanged")
+    dataset_id, dataset = version_id, version
+
     # 3. Train with a short custom budget; trials appear on the live job page, then the job succeeds.
     Select(find("#budget")).select_by_value("custom")
     find("#budget-custom").send_keys(budget)
@@ -149,6 +180,7 @@ try:
     WebDriverWait(driver, 120).until(lambda d: count("#trials tbody tr") or text("#job-state") in ended)
     check(count("#trials tbody tr") >= 1 and count("#job-trials svg circle") >= 1, "trials appear on the job page, in the table and on the plot")
     WebDriverWait(driver, 180).until(lambda d: text("#job-state") in ended)
+    check(call(f"/v1/jobs/{job_id}").get("dataset_version") == 2, "the job records the version of the dataset it trains on")
     check(text("#job-state") == "succeeded", f"the job succeeded ({' '.join((text('#job-live') or '').split())[:300]!r})")
     trials = call(f"/v1/jobs/{job_id}/trials")["trials"]
     time.sleep(1.5)

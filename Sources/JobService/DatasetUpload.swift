@@ -22,7 +22,7 @@ public enum DatasetUpload {
     /// `gs://` references of a bucket in `bucketMap` are rewritten as the local paths they map to.
     public static func register(manifest bytes: [UInt8], root: URL, multiLabel: Bool, name: String?, jobsDirectory: URL,
                                 id: String = newResourceID(prefix: "ds"), notices: [String] = [],
-                                bucketMap: [String: URL] = [:]) throws -> DatasetRecord {
+                                bucketMap: [String: URL] = [:], version: Int = 1, parentDatasetID: String? = nil) throws -> DatasetRecord {
         let resolver = PathResolver(manifestDirectory: root, bucketMap: bucketMap)
         let parsed = try ManifestParser(multiLabel: multiLabel, isImageReference: { resolver.namesImage($0) }).parse(bytes)
         // Nothing to import: refused now, with the first rows' reasons, rather than as a failed import later.
@@ -30,27 +30,15 @@ public enum DatasetUpload {
             let reasons = parsed.rejected.prefix(3).map { "line \($0.line): \($0.reason)" }
             throw ManifestError.noUsableRows(reason: reasons.isEmpty ? "no rows" : reasons.joined(separator: "; "))
         }
-        var text = ""
-        var line = 1
-        for row in parsed.rows {
-            while line < row.line {
-                text += "\n"
-                line += 1
+        let text = render(parsed.rows.map { row in
+            var row = row
+            if row.path.lowercased().hasPrefix("gs://"), !bucketMap.isEmpty, case let .success(local) = resolver.resolvePath(row.path) {
+                row.path = local
+            } else if !(ManifestParser.hasURIScheme(row.path) || row.path.hasPrefix("/")) {
+                row.path = root.path + "/" + row.path
             }
-            let set: String = switch row.set {
-            case let .some(.partition(partition)): partition.rawValue
-            case .some(.unassigned), .none: "UNASSIGNED"
-            }
-            let path = if row.path.lowercased().hasPrefix("gs://"), !bucketMap.isEmpty, case let .success(local) = resolver.resolvePath(row.path) {
-                local
-            } else {
-                ManifestParser.hasURIScheme(row.path) || row.path.hasPrefix("/") ? row.path : root.path + "/" + row.path
-            }
-            let fields = [set, path] + row.labels
-            let rendered = fields.map(csvEscaped).joined(separator: ",") + "\n"
-            text += rendered
-            line += rendered.utf8.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-        }
+            return row
+        })
         let folder = folder(jobsDirectory: jobsDirectory, id: id)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Data(bytes).write(to: folder.appendingPathComponent("upload.csv"))
@@ -59,7 +47,28 @@ public enum DatasetUpload {
         let parse = ParseNotes(rowsRead: parsed.rowsRead, rejected: parsed.rejected, notices: notices + parsed.notices, warnings: parsed.warnings,
                                paths: Dictionary(parsed.rows.map { ($0.line, $0.path) }, uniquingKeysWith: { a, _ in a }))
         try JSONEncoder().encode(parse).write(to: folder.appendingPathComponent("parse.json"))
-        return DatasetRecord(id: id, root: root.path, manifest: manifest.path, multiLabel: multiLabel, name: name)
+        return DatasetRecord(id: id, root: root.path, manifest: manifest.path, multiLabel: multiLabel, name: name,
+                             version: version, parentDatasetID: parentDatasetID)
+    }
+
+    /// `rows` as manifest text, `SET,path,labels…`, each row on its own line (blank lines fill the gaps).
+    static func render(_ rows: [ManifestRow]) -> String {
+        var text = ""
+        var line = 1
+        for row in rows {
+            while line < row.line {
+                text += "\n"
+                line += 1
+            }
+            let set: String = switch row.set {
+            case let .some(.partition(partition)): partition.rawValue
+            case .some(.unassigned), .none: "UNASSIGNED"
+            }
+            let rendered = ([set, row.path] + row.labels).map(csvEscaped).joined(separator: ",") + "\n"
+            text += rendered
+            line += rendered.utf8.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        }
+        return text
     }
 
     struct ParseNotes: Codable {
@@ -81,10 +90,15 @@ public enum DatasetUpload {
     }
 
     /// Imports the dataset (decoding every image and writing the decoded-dataset cache) and returns
-    /// the summary the user sees: paths and line numbers as in the upload. Throws only for I/O.
-    public static func runImport(_ record: DatasetRecord, jobsDirectory: URL, maxPixels: Int = 100_000_000) throws -> ImportSummary {
-        let options = importOptions(for: record, maxPixels: maxPixels)
+    /// the summary the user sees: paths and line numbers as in the upload; writes the per-image results
+    /// (`DatasetImageIndex`). `progress` is called from the importer's threads with (images decoded,
+    /// images to decode). Throws only for I/O.
+    public static func runImport(_ record: DatasetRecord, jobsDirectory: URL, maxPixels: Int = 100_000_000,
+                                 progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> ImportSummary {
+        var options = importOptions(for: record, maxPixels: maxPixels)
+        options.progress = progress
         let result = try DatasetImporter(options: options).importManifest(at: URL(fileURLWithPath: record.manifest))
+        try DatasetImageIndex.write(result.images, for: record)
         var summary = result.summary
         if summary.imported > 0, summary.working != nil {
             let cache = try DatasetCache.open(for: result, in: jobsDirectory.appendingPathComponent("cache"), maxPixels: maxPixels)
@@ -108,4 +122,24 @@ public enum DatasetUpload {
         return summary
     }
 
+    /// Removes the files of the deleted dataset `id` (its record already gone from `store`): its folder,
+    /// but only its own manifest files while another version's images are in it (a version made by
+    /// labelling reads its parent's images where they are), and the folder of an earlier, deleted version
+    /// whose images no dataset reads any more. Keeps everything when the store cannot be read.
+    public static func removeFiles(of id: String, root: String, store: any JobStore, jobsDirectory: URL) {
+        guard let others = try? store.datasets() else { return }
+        let files = FileManager.default
+        func inUse(_ folder: URL) -> Bool { others.contains { $0.root == folder.path || $0.root.hasPrefix(folder.path + "/") } }
+        let own = folder(jobsDirectory: jobsDirectory, id: id)
+        if inUse(own) {
+            for name in ["upload.csv", "manifest.csv", "parse.json", "images.json"] { try? files.removeItem(at: own.appendingPathComponent(name)) }
+        } else {
+            try? files.removeItem(at: own)
+        }
+        let datasets = jobsDirectory.appendingPathComponent("datasets", isDirectory: true).path + "/"
+        guard root.hasPrefix(datasets), let owner = root.dropFirst(datasets.count).split(separator: "/").first.map(String.init),
+              owner != id, !others.contains(where: { $0.id == owner }) else { return }
+        let earlier = folder(jobsDirectory: jobsDirectory, id: owner)
+        if !inUse(earlier) { try? files.removeItem(at: earlier) }
+    }
 }

@@ -256,7 +256,9 @@ public final class JobRunner: @unchecked Sendable {
         defer { heartbeat.stop() }
         beforeImport?(record)
         do {
-            let summary = try DatasetUpload.runImport(record, jobsDirectory: jobsDirectory, maxPixels: maxPixels)
+            let progress = ImportProgressWriter(store: store, id: record.id)
+            let summary = try DatasetUpload.runImport(record, jobsDirectory: jobsDirectory, maxPixels: maxPixels,
+                                                      progress: { progress.report(done: $0, total: $1) })
             try store.finishImport(record.id, owner: owner) {
                 $0.summary = summary
                 $0.images = summary.images

@@ -27,13 +27,25 @@ public struct DatasetRecord: Codable, Sendable, Equatable {
     public var labels: [String]?
     public var summary: ImportSummary?
     public var failureReason: String?
+    /// 1 for an uploaded dataset; a dataset made from another (`parentDatasetID`, by labelling some of
+    /// its unlabeled images) is its parent's version + 1. Datasets never change, so a job's
+    /// `dataset_id` names the version it trained on.
+    public var version: Int
+    /// The dataset this one was made from, `nil` for an upload.
+    public var parentDatasetID: String?
+    /// While the import runs: distinct image files read and decoded so far, of those the manifest names
+    /// (a missing or broken one counted too; written at most once a
+    /// second); the last value stays once the import ended.
+    public var importProgress: ImportProgress?
 
     enum CodingKeys: String, CodingKey {
         case id, state, name, root, manifest, multiLabel = "multi_label", createdAt = "created_at", updatedAt = "updated_at"
         case images, labels, summary, failureReason = "failure_reason"
+        case version, parentDatasetID = "parent_dataset_id", importProgress = "import_progress"
     }
 
-    public init(id: String, root: String, manifest: String, multiLabel: Bool, name: String? = nil, now: Date = Date()) {
+    public init(id: String, root: String, manifest: String, multiLabel: Bool, name: String? = nil, version: Int = 1,
+                parentDatasetID: String? = nil, now: Date = Date()) {
         self.id = id
         state = .importing
         self.name = name
@@ -42,9 +54,44 @@ public struct DatasetRecord: Codable, Sendable, Equatable {
         self.multiLabel = multiLabel
         createdAt = now
         updatedAt = now
+        self.version = version
+        self.parentDatasetID = parentDatasetID
+    }
+
+    /// Decodes a stored record; one written before versions existed is version 1 without a parent.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        state = try container.decode(DatasetState.self, forKey: .state)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        root = try container.decode(String.self, forKey: .root)
+        manifest = try container.decode(String.self, forKey: .manifest)
+        multiLabel = try container.decode(Bool.self, forKey: .multiLabel)
+        createdAt = try container.decode(Date.self, forKey: .createdAt)
+        updatedAt = try container.decode(Date.self, forKey: .updatedAt)
+        images = try container.decodeIfPresent(Int.self, forKey: .images)
+        labels = try container.decodeIfPresent([String].self, forKey: .labels)
+        summary = try container.decodeIfPresent(ImportSummary.self, forKey: .summary)
+        failureReason = try container.decodeIfPresent(String.self, forKey: .failureReason)
+        version = try container.decodeIfPresent(Int.self, forKey: .version) ?? 1
+        parentDatasetID = try container.decodeIfPresent(String.self, forKey: .parentDatasetID)
+        importProgress = try container.decodeIfPresent(ImportProgress.self, forKey: .importProgress)
     }
 
     public static func == (a: DatasetRecord, b: DatasetRecord) -> Bool { a.id == b.id && a.state == b.state && a.updatedAt == b.updatedAt }
+}
+
+/// How far a dataset's import has come: `imagesDone` of `imagesTotal` distinct images decoded.
+public struct ImportProgress: Codable, Sendable, Equatable {
+    public var imagesDone: Int
+    public var imagesTotal: Int
+
+    enum CodingKeys: String, CodingKey { case imagesDone = "images_done", imagesTotal = "images_total" }
+
+    public init(imagesDone: Int, imagesTotal: Int) {
+        self.imagesDone = imagesDone
+        self.imagesTotal = imagesTotal
+    }
 }
 
 /// A servable model: written once, when its job succeeded (after `model.ckpt` was renamed into

@@ -120,6 +120,11 @@ public final class SQLiteJobStore: JobStore {
                 """)
         }
         migrator.registerMigration("v11: jobs.energy") { try addColumn("energy", "TEXT", to: "jobs", in: $0) }
+        migrator.registerMigration("v12: datasets' versions and import progress") { db in
+            try addColumn("version", "INTEGER NOT NULL DEFAULT 1", to: "datasets", in: db)
+            try addColumn("parent_dataset_id", "TEXT", to: "datasets", in: db)
+            try addColumn("import_progress", "TEXT", to: "datasets", in: db)
+        }
         return migrator
     }
 

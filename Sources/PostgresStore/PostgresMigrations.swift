@@ -94,6 +94,10 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // A record keeps its fields in `record`; older ones get `version` 1 written out, so queries on it see every dataset.
+        Migration(version: 3, name: "datasets' versions", statements: [
+            "UPDATE datasets SET record = jsonb_set(record, '{version}', '1') WHERE NOT record ? 'version'",
+        ]),
     ]
 
     /// Applies the migrations the database has not had yet.

@@ -40,6 +40,7 @@ public func buildApplication(configuration: ServerConfiguration, store: any JobS
         health,
         ConsoleController(),
         DatasetsController(configuration: configuration, store: store, runner: runner, redaction: redaction),
+        DatasetImagesController(configuration: configuration, store: store, runner: runner, redaction: redaction),
         JobsController(store: store, runner: runner, predictions: predictions, jobsDirectory: configuration.jobsDirectory,
                        maxBudgetSeconds: configuration.maxJobBudgetSeconds, precision: configuration.precision, redaction: redaction),
         EvaluationController(store: store, cache: TestScoresCache()),

@@ -38,7 +38,8 @@ extension APIController {
 }
 
 /// Every route of the service, controller by controller (the OpenAPI document is checked against this list).
-let apiEndpoints = HealthController.endpoints + ConsoleController.endpoints + DatasetsController.endpoints + JobsController.endpoints + EvaluationController.endpoints + ModelsController.endpoints
+let apiEndpoints = HealthController.endpoints + ConsoleController.endpoints + DatasetsController.endpoints + DatasetImagesController.endpoints
+    + JobsController.endpoints + EvaluationController.endpoints + ModelsController.endpoints
     + InferenceController.endpoints + VertexDatasetsController.endpoints + VertexTrainingPipelinesController.endpoints
     + GoogleModelsController.endpoints + VertexEndpointsController.endpoints + GoogleBatchPredictionController.endpoints
     + GoogleOperationsController.endpoints

@@ -48,10 +48,12 @@ struct DatasetsController: APIController {
         return try .json(JSONBody.records(DatasetList(datasets: datasets), redaction: redaction))
     }
 
-    /// 204, the uploaded files with it; 409 while an unfinished job uses the dataset.
+    /// 204, the uploaded files with it (its images stay while another version of it reads them);
+    /// 409 while an unfinished job uses the dataset.
     func delete(_ id: String) throws -> Response {
+        let record = try store.requireDataset(id)
         try store.deleteDataset(id)
-        try? FileManager.default.removeItem(at: DatasetUpload.folder(jobsDirectory: configuration.jobsDirectory, id: id))
+        DatasetUpload.removeFiles(of: id, root: record.root, store: store, jobsDirectory: configuration.jobsDirectory)
         return Response(status: .noContent)
     }
 

@@ -30,7 +30,8 @@ struct JobsController: APIController {
 
     /// `record` as a `Job` resource.
     func answer(_ record: JobRecord, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
-        try .json(JSONBody.records(JobResource(record), redaction: redaction), status: status, headers: headers)
+        let version = try record.datasetID.flatMap { try store.dataset($0) }?.version
+        return try .json(JSONBody.records(JobResource(record, datasetVersion: version), redaction: redaction), status: status, headers: headers)
     }
 
     func show(_ id: String) throws -> Response {
@@ -38,7 +39,11 @@ struct JobsController: APIController {
     }
 
     func list() throws -> Response {
-        try .json(JSONBody.records(JobList(jobs: store.jobs().map(JobResource.init)), redaction: redaction))
+        let records = try store.jobs()
+        var versions: [String: Int] = [:]
+        for id in Set(records.compactMap(\.datasetID)) { versions[id] = try store.dataset(id)?.version }
+        let jobs = records.map { JobResource($0, datasetVersion: $0.datasetID.flatMap { versions[$0] }) }
+        return try .json(JSONBody.records(JobList(jobs: jobs), redaction: redaction))
     }
 
     /// `POST /v1/jobs`: any Content-Type (so `curl -d '{…}'` works); every field is checked before the

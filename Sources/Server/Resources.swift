@@ -41,9 +41,12 @@ struct JobResource: Encodable {
     var model: String?
     var report: String?
     var multiLabel: Bool?
+    /// The version of the dataset the job trains on (`Dataset.version`), when that dataset still exists.
+    var datasetVersion: Int?
 
-    init(_ record: JobRecord) {
+    init(_ record: JobRecord, datasetVersion: Int? = nil) {
         self.record = record
+        self.datasetVersion = datasetVersion
         multiLabel = record.settings?.importOptions?.multiLabel
         self.record.settings?.importOptions = nil
         let running = !record.state.isFinished && record.state != .queued
@@ -55,7 +58,7 @@ struct JobResource: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case etaSeconds = "eta_seconds", model, report, multiLabel = "multi_label"
+        case etaSeconds = "eta_seconds", model, report, multiLabel = "multi_label", datasetVersion = "dataset_version"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -65,6 +68,7 @@ struct JobResource: Encodable {
         try container.encodeIfPresent(model, forKey: .model)
         try container.encodeIfPresent(report, forKey: .report)
         try container.encodeIfPresent(multiLabel, forKey: .multiLabel)
+        try container.encodeIfPresent(datasetVersion, forKey: .datasetVersion)
     }
 }
 

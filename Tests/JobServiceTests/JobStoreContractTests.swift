@@ -324,6 +324,36 @@ import Testing
         #expect(try store.trials(jobID: "j").last?.validationScore == 0.75)
     }
 
+    @Test(arguments: Kind.allCases) func aDatasetKeepsItsVersionParentAndImportProgress(kind: Kind) throws {
+        let store = try makeStore(kind)
+        try store.insertDataset(dataset("upload", at: 1))
+        var labelled = DatasetRecord(id: "labelled", root: "/data", manifest: "/data/v2.csv", multiLabel: false, version: 2,
+                                     parentDatasetID: "upload", now: Date(timeIntervalSince1970: 2))
+        labelled.importProgress = ImportProgress(imagesDone: 0, imagesTotal: 70_000)
+        try store.insertDataset(labelled)
+        let upload = try #require(try store.dataset("upload"))
+        #expect(upload.version == 1 && upload.parentDatasetID == nil && upload.importProgress == nil)
+        let stored = try #require(try store.dataset("labelled"))
+        #expect(stored.version == 2 && stored.parentDatasetID == "upload")
+        #expect(stored.importProgress == ImportProgress(imagesDone: 0, imagesTotal: 70_000))
+        try store.updateDataset("labelled") { $0.importProgress = ImportProgress(imagesDone: 35_000, imagesTotal: 70_000) }
+        #expect(try store.dataset("labelled")?.importProgress?.imagesDone == 35_000)
+        #expect(try store.datasets().map { "\($0.id) v\($0.version) \($0.parentDatasetID ?? "-")" } == ["labelled v2 upload", "upload v1 -"])
+        // The import's lease keeps them: claimed and finished, the record keeps its version and parent.
+        let claimed = try #require(try store.claimNextImport(owner: "w", leaseSeconds: 60, maximumAttempts: 3))
+        #expect(claimed.id == "upload")
+        _ = try #require(try store.claimNextImport(owner: "w", leaseSeconds: 60, maximumAttempts: 3))
+        let finished = try store.finishImport("labelled", owner: "w") { $0.state = .ready }
+        #expect(finished.version == 2 && finished.parentDatasetID == "upload" && finished.importProgress?.imagesDone == 35_000)
+    }
+
+    @Test func aDatasetStoredBeforeVersionsDecodesAsVersionOne() throws {
+        let json = #"{"id":"old","state":"ready","root":"/d","manifest":"/d/m.csv","multi_label":false,"#
+            + #""created_at":0,"updated_at":0}"#
+        let record = try JSONDecoder().decode(DatasetRecord.self, from: Data(json.utf8))
+        #expect(record.version == 1 && record.parentDatasetID == nil && record.importProgress == nil)
+    }
+
     @Test(arguments: Kind.allCases) func aDatasetInUseIsNotDeleted(kind: Kind) throws {
         let store = try makeStore(kind)
         try store.insertDataset(dataset("ds-a", at: 1))

@@ -100,14 +100,14 @@ import Testing
         + #""rejected":[{"kind":"undecodable image","line":4,"path":"JOBS_DIR/datasets/ds-a/files/x.png","reason":"not an image"}],"#
         + #""rejected_by_reason":{"undecodable image":1,"Unknown set":0},"rows":12,"unlabeled":0,"warnings":["a/b"],"#
         + #""working":{"channels":1,"fit":"letterbox","height":28,"resized":false,"width":28}},"updated_at":"2026-01-01T00:01:00Z","#
-        + #""upload":"JOBS_DIR/datasets/ds-a/upload.csv"}"#
+        + #""upload":"JOBS_DIR/datasets/ds-a/upload.csv","version":1}"#
     static let failedDataset = #"{"created_at":"2026-01-01T00:02:00Z","failure_reason":"cannot read JOBS_DIR/datasets/ds-b/files/x.png","#
         + #""id":"ds-b","manifest":"JOBS_DIR/datasets/ds-b/manifest.csv","multi_label":true,"root":"JOBS_DIR/datasets/ds-b/files","#
-        + #""state":"failed","updated_at":"2026-01-01T00:02:00Z","upload":"JOBS_DIR/datasets/ds-b/upload.csv"}"#
-    static let queuedJob = #"{"budget_seconds":600,"created_at":"2026-01-01T00:03:00Z","dataset_id":"ds-a","id":"job-queued","#
+        + #""state":"failed","updated_at":"2026-01-01T00:02:00Z","upload":"JOBS_DIR/datasets/ds-b/upload.csv","version":1}"#
+    static let queuedJob = #"{"budget_seconds":600,"created_at":"2026-01-01T00:03:00Z","dataset_id":"ds-a","dataset_version":1,"id":"job-queued","#
         + #""manifest":"JOBS_DIR/datasets/ds-a/manifest.csv","progress":0,"seed":7,"settings":{"maximum_ensemble_members":2},"state":"queued","#
         + #""test_time_augmentation":false,"trials_done":0,"updated_at":"2026-01-01T00:03:00Z","used_seconds":0}"#
-    static let cancelledJob = #"{"budget_seconds":600,"created_at":"2026-01-01T00:03:00Z","dataset_id":"ds-a","eta_seconds":0,"id":"job-queued","#
+    static let cancelledJob = #"{"budget_seconds":600,"created_at":"2026-01-01T00:03:00Z","dataset_id":"ds-a","dataset_version":1,"eta_seconds":0,"id":"job-queued","#
         + #""manifest":"JOBS_DIR/datasets/ds-a/manifest.csv","progress":0,"seed":7,"settings":{"maximum_ensemble_members":2},"state":"cancelled","#
         + #""stop_reason":"cancelled before it started","test_time_augmentation":false,"trials_done":0,"updated_at":"2026-01-01T00:03:00Z","used_seconds":0}"#
     static let runningJob = #"{"best_validation_accuracy":0.30000000000000004,"budget_seconds":35,"created_at":"2026-01-01T00:04:00Z","#
@@ -184,14 +184,14 @@ import Testing
             #expect(upload.headers[.location] == "/v1/datasets/\(id)")
             #expect(Self.masked(String(buffer: upload.body)) == #"{"created_at":"DATE","id":"ID","manifest":"JOBS_DIR/datasets/ID/manifest.csv","#
                 + #""multi_label":false,"name":"shapes","root":"\#(data.resolvingSymlinksInPath().path)","state":"importing","updated_at":"DATE","#
-                + #""upload":"JOBS_DIR/datasets/ID/upload.csv"}"#, "\(String(buffer: upload.body))")
+                + #""upload":"JOBS_DIR/datasets/ID/upload.csv","version":1}"#, "\(String(buffer: upload.body))")
 
             let created = try await client.execute(uri: "/v1/jobs", method: .post,
                                                    body: ByteBuffer(string: #"{"dataset_id":"\#(id)","budget":"1h30m","seed":3,"ensemble_members":4}"#))
             #expect(created.status == .accepted)
             let jobID = try #require(try Support.json(created)["id"] as? String)
             #expect(created.headers[.location] == "/v1/jobs/\(jobID)")
-            #expect(Self.masked(String(buffer: created.body)) == #"{"budget_seconds":5400,"created_at":"DATE","dataset_id":"ID","id":"ID","#
+            #expect(Self.masked(String(buffer: created.body)) == #"{"budget_seconds":5400,"created_at":"DATE","dataset_id":"ID","dataset_version":1,"id":"ID","#
                 + #""manifest":"JOBS_DIR/datasets/ID/manifest.csv","progress":0,"seed":3,"settings":{"maximum_ensemble_members":4,"precision":"bf16"},"#
                 + #""state":"queued","trials_done":0,"updated_at":"DATE","used_seconds":0}"#, "\(String(buffer: created.body))")
         }

@@ -151,9 +151,14 @@ async function datasetPage(id, current) {
     <div class="card"><div class="muted">Images</div><div class="value">${dataset.images ?? "–"}</div></div>
     <div class="card"><div class="muted">Labels</div><div class="value">${labels.length}</div></div>
     <div class="card"><div class="muted">Rejected rows</div><div class="value">${summary.rejected?.length ?? 0}</div></div></div>`;
+  body += versionLine(dataset);
   if (dataset.state === "importing") {
-    render(`${body}<p aria-live="polite">Importing: checking every row and decoding every image…</p>`);
-    every(1000, async () => { const d = await api(`/v1/datasets/${encodeURIComponent(id)}`); if (d.state !== "importing" && current()) route(); });
+    render(`${body}<p aria-live="polite">Importing: checking every row and decoding every image…</p>${importProgress(dataset.import_progress)}`);
+    every(1000, async () => {
+      const d = await api(`/v1/datasets/${encodeURIComponent(id)}`);
+      if (!current()) return;
+      if (d.state !== "importing") route(); else $("#import-status").outerHTML = importProgress(d.import_progress);
+    });
     return;
   }
   if (dataset.failure_reason) body += `<p class="error">The import failed: ${escape(dataset.failure_reason)}</p>`;
@@ -192,7 +197,9 @@ async function datasetPage(id, current) {
         <button type="submit">Start training</button>
       </form>`;
   }
+  if (dataset.state === "ready") body += `<h2>Images</h2><div id="image-browser"></div>`;
   render(body);
+  if (dataset.state === "ready") imageBrowser(dataset, labels, current);
   const form = $("#train-form");
   if (!form) return;
   $("#budget").addEventListener("change", () => { $("#budget-custom").disabled = $("#budget").value !== "custom"; });
@@ -205,6 +212,95 @@ async function datasetPage(id, current) {
       location.hash = `#/jobs/${encodeURIComponent(job.id)}`;
     } catch (error) { fail(error); }
   });
+}
+
+// ---- The dataset page's image browser, labelling and import progress (issue 25) ----
+
+// The dataset's version and the one it was made from.
+function versionLine(dataset) {
+  const parent = dataset.parent_dataset_id ? `, made from ${link(`#/datasets/${dataset.parent_dataset_id}`, dataset.parent_dataset_id)} by labelling images` : "";
+  return `<p id="dataset-version">Version ${dataset.version ?? 1}${parent}.</p>`;
+}
+
+// The import's progress bar (images decoded of the images to decode), or a note before the first count.
+function importProgress(progress) {
+  if (!progress) return `<p id="import-status">Waiting for the first images to be decoded…</p>`;
+  const { images_done: done, images_total: total } = progress;
+  return `<p id="import-status"><label for="import-progress">Images decoded: ${done} of ${total}</label>
+    <progress id="import-progress" max="${Math.max(1, total)}" value="${done}">${done} of ${total}</progress></p>`;
+}
+
+// Thumbnails by label, partition and labelled or not, a page at a time (the API's page tokens); unlabeled
+// images can be selected and labelled, which makes a new version of the dataset and opens its page.
+function imageBrowser(dataset, labels, current) {
+  const base = `/v1/datasets/${encodeURIComponent(dataset.id)}`;
+  const options = (values, any) => `<option value="">${any}</option>${values.map(([v, t]) => `<option value="${escape(v)}">${escape(t)}</option>`).join("")}`;
+  $("#image-browser").innerHTML = `<form class="row" id="image-filters">
+      <label>Label <select id="filter-label">${options(labels.map((l) => [l, l]), "any label")}</select></label>
+      <label>Partition <select id="filter-partition">${options([...partitions.map((p) => [p, p]), ["UNASSIGNED", "chosen by the import"]], "any partition")}</select></label>
+      <label>Images <select id="filter-labeled">${options([["true", "labelled"], ["false", "unlabeled"]], "labelled and unlabeled")}</select></label></form>
+    <p id="image-count" aria-live="polite"></p>
+    <div class="thumbs" id="image-grid"></div>
+    <div class="row"><button type="button" class="secondary" id="images-previous">Previous page</button>
+      <button type="button" class="secondary" id="images-next">Next page</button></div>
+    <form class="row" id="label-form">
+      <label>Label for the selected unlabeled images <input id="new-label" type="text" list="label-options" autocomplete="off" required maxlength="256"></label>
+      <datalist id="label-options">${labels.map((l) => `<option value="${escape(l)}">`).join("")}</datalist>
+      <button type="submit" id="label-selected">Label selected</button></form>
+    <p class="muted">Labelling makes a new version of the dataset (imported like an upload); this one stays as it is.</p>`;
+  let tokens = [""], pageIndex = 0, shown = 0, gridURLs = [];
+  const release = () => { gridURLs.forEach((url) => URL.revokeObjectURL(url)); objectURLs = objectURLs.filter((u) => !gridURLs.includes(u)); gridURLs = []; };
+  const load = async () => {
+    const mine = ++shown;
+    const query = [["label", $("#filter-label").value], ["partition", $("#filter-partition").value], ["labeled", $("#filter-labeled").value],
+      ["page_size", "24"], ["page_token", tokens[pageIndex]]].filter(([, v]) => v).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
+    const page = await api(`${base}/images?${query}`);
+    if (!current() || mine !== shown) return;
+    release();
+    tokens[pageIndex + 1] = page.next_page_token ?? null;
+    const first = pageIndex * 24 + 1, last = pageIndex * 24 + page.images.length;
+    $("#image-count").textContent = page.total ? `Images ${first}–${last} of ${page.total}` : "No image matches these filters.";
+    $("#images-previous").disabled = pageIndex === 0;
+    $("#images-next").disabled = !page.next_page_token;
+    $("#image-grid").innerHTML = page.images.map((image) => {
+      const name = image.labels.length ? image.labels.join(", ") : "unlabeled";
+      const what = `Image on line ${image.line} (${image.partition}, ${name})`;
+      const select = image.labels.length ? "" : `<label class="pick"><input type="checkbox" value="${escape(image.image_id)}"> Select line ${image.line}</label>`;
+      return `<figure data-image="${escape(image.image_id)}"><img alt="${escape(what)}" width="96" height="96">`
+        + `<figcaption><span class="image-label">${escape(name)}</span> · ${escape(image.partition)}${select}</figcaption></figure>`;
+    }).join("");
+    await Promise.all(page.images.map(async (image) => {
+      try {
+        const blob = await api(image.thumbnail, { as: "blob" });
+        if (!current() || mine !== shown) return;
+        const url = URL.createObjectURL(blob);
+        gridURLs.push(url);
+        objectURLs.push(url);
+        const img = main.querySelector(`figure[data-image="${CSS.escape(image.image_id)}"] img`);
+        if (img) img.src = url;
+      } catch (error) {
+        const figure = main.querySelector(`figure[data-image="${CSS.escape(image.image_id)}"] figcaption`);
+        if (figure) figure.insertAdjacentHTML("beforeend", ` <span class="error-text">(no thumbnail: ${escape(error.message)})</span>`);
+      }
+    }));
+  };
+  const restart = () => { tokens = [""]; pageIndex = 0; load().catch(fail); };
+  ["#filter-label", "#filter-partition", "#filter-labeled"].forEach((s) => $(s).addEventListener("change", restart));
+  $("#images-previous").addEventListener("click", () => { if (pageIndex > 0) { pageIndex -= 1; load().catch(fail); } });
+  $("#images-next").addEventListener("click", () => { if (tokens[pageIndex + 1]) { pageIndex += 1; load().catch(fail); } });
+  $("#label-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const ids = [...main.querySelectorAll("#image-grid input[type=checkbox]:checked")].map((box) => box.value);
+    if (!ids.length) return showError("Select one or more unlabeled images first (show the unlabeled images with the Images filter).");
+    clearError();
+    try {
+      const created = await api(`${base}/labels`, { method: "POST", type: "application/json",
+        body: JSON.stringify({ image_ids: ids, label: $("#new-label").value.trim() }) });
+      location.hash = `#/datasets/${encodeURIComponent(created.id)}`;
+    } catch (error) { fail(error); }
+  });
+  if (dataset.summary?.unlabeled) $("#filter-labeled").value = "false";
+  load().catch(fail);
 }
 
 // A job, live: state, budget, ETA, trials as they finish (plot and table), best so far, cancel.
@@ -230,7 +326,7 @@ async function jobPage(id, current) {
       <div class="card"><div class="muted">Best VALIDATION ${metric.validation}</div><div class="value">${percent(job.best_validation_accuracy)}</div></div>
       <div class="card"><div class="muted">TEST ${metric.test}</div><div class="value">${percent(job.test_accuracy)}</div></div></div>
       <p><label for="job-progress">Progress</label> <progress id="job-progress" max="1" value="${job.progress ?? 0}">${percent(job.progress)}</progress></p>
-      ${job.dataset_id ? `<p>Dataset: ${link(`#/datasets/${job.dataset_id}`, job.dataset_id)}</p>` : ""}
+      ${job.dataset_id ? `<p>Dataset: ${link(`#/datasets/${job.dataset_id}`, job.dataset_id)}${job.dataset_version ? ` (version ${job.dataset_version})` : ""}</p>` : ""}
       ${job.stop_reason ? `<p>Stopped: ${escape(job.stop_reason)}</p>` : ""}
       ${job.failure_reason ? `<p class="error">Failed: ${escape(job.failure_reason)}</p>` : ""}
       ${job.warning ? `<p class="error">${escape(job.warning)}</p>` : ""}`;

@@ -76,9 +76,9 @@ struct VertexDatasetsController: APIController {
 
     func delete(_ id: String, parent: String) throws -> Response {
         _ = try resource(id, parent: parent)
-        if try store.dataset(id) != nil {
+        if let record = try store.dataset(id) {
             try store.deleteDataset(id)
-            try? FileManager.default.removeItem(at: DatasetUpload.folder(jobsDirectory: configuration.jobsDirectory, id: id))
+            DatasetUpload.removeFiles(of: id, root: record.root, store: store, jobsDirectory: configuration.jobsDirectory)
         }
         try store.deleteResource(kind: Self.kind, id: id)
         return try Google.answer(Operation.finished("\(parent)/operations/delete.\(id)", type: "google.protobuf.Empty", EmptyMessage()))
