@@ -233,6 +233,16 @@ try:
     WebDriverWait(driver, 20).until(lambda d: f"{missed['false_negatives']} image(s)" in (text("#false-negatives") or "")
                                     or (missed["false_negatives"] == 0 and "None." in (text("#false-negatives") or "")))
     check(True, f"{missed['label']}'s false negatives at 0.29: the API's {missed['false_negatives']}")
+    confused = max(at["per_label"], key=lambda c: c["false_positives"])
+    Select(find("#mistake-label")).select_by_visible_text(confused["label"])
+    shown_fp = min(24, confused["false_positives"])
+    WebDriverWait(driver, 20).until(lambda d: (f"{confused['false_positives']} image(s)" in (text("#false-positives") or "")
+                                               or (shown_fp == 0 and "None." in (text("#false-positives") or "")))
+                                    and d.execute_script("return [...document.querySelectorAll('#false-positives img')]"
+                                                         ".filter(i => i.src.startsWith('blob:') && i.naturalWidth > 0).length") == shown_fp)
+    check(True, f"{confused['label']}'s false positives at 0.29: the API's {confused['false_positives']}, {shown_fp} thumbnail(s) shown")
+    check(count("#evaluate-trials tbody tr") == len(trials) and count("#evaluate-trials svg circle") == len(trials),
+          "the evaluation shows the search's trials as a table and a plot")
     Select(find("#curve-label")).select_by_visible_text(missed["label"])
     check(missed["label"] in find("#pr-curve svg title").get_attribute("textContent"), "a label's own precision-recall curve can be drawn")
     check(find("#test-accuracy").text == f"{100 * report['test']['accuracy']:.1f} %", "the TEST accuracy is the report's")

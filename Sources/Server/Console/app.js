@@ -414,7 +414,12 @@ async function evaluatePage(id, current) {
     <div id="cell-examples" aria-live="polite"></div>
     <h2>Mistakes</h2>
     <label for="mistake-label">Label</label> <select id="mistake-label">${labels.map((l) => `<option>${escape(l)}</option>`).join("")}</select>
-    <div id="mistakes"></div>`);
+    <div id="mistakes"></div>
+    <h2>Search trials</h2><div id="evaluate-trials"></div>`);
+  api(`/v1/jobs/${encodeURIComponent(id)}/trials`).then((answer) => {
+    const list = answer.trials ?? [];
+    if (current()) $("#evaluate-trials").innerHTML = list.length ? trialsView(list) : "<p>No search trial: the job trained its starting architecture alone.</p>";
+  }).catch(fail);
   if (!curves) {
     wireThresholdSlider(points, () => {});
     showMatrix(test.confusion_matrix, null);
