@@ -269,29 +269,61 @@ AV_BF16 static void pack_a(int transA, long m, long k, const float *a, long lda,
     }
 }
 
-/// The product, with A packed here per MC × KC block, or taken from `packedA` (`pack_a`'s layout).
+/// Words of one B block of `kc` rows and `nc` columns as panels of NR columns (the last one
+/// 16·⌈columns/16⌉ wide).
+static long packed_b_block_words(long kc, long nc) {
+    const long full = nc / NR, rest = nc - full * NR;
+    return ((kc + 1) / 2) * (full * NR + 16 * ((rest + 15) / 16));
+}
+
+/// Packs the B block of rows pc… (`kc` of them) and columns jc… (`nc`) into `packed_b_block_words` words.
+AV_BF16 static void pack_b_block(int transB, const float *b, long ldb, long pc, long jc, long kc, long nc, uint32_t *panelB) {
+    const long pairs = (kc + 1) / 2;
+    for (long jr = 0; jr < nc; jr += NR) {
+        const long columns = nc - jr < NR ? nc - jr : NR, width = 16 * ((columns + 15) / 16);
+        const long j = jc + jr;
+        if (transB) {
+            pack_panel(b + j * ldb + pc, ldb, 1, columns, kc, width, panelB);
+        } else {
+            pack_panel(b + pc * ldb + j, 1, ldb, columns, kc, width, panelB);
+        }
+        panelB += pairs * width;
+    }
+}
+
+/// Packs all of B (`[k, n]`, or stored `[n, k]` when `transB`): its NC × KC blocks one after another,
+/// in the order the product's loops visit them (columns outer, k inner).
+AV_BF16 static void pack_b(int transB, long k, long n, const float *b, long ldb, uint32_t *packed) {
+    for (long jc = 0; jc < n; jc += NC) {
+        const long nc = n - jc < NC ? n - jc : NC;
+        for (long pc = 0; pc < k; pc += KC) {
+            const long kc = k - pc < KC ? k - pc : KC;
+            pack_b_block(transB, b, ldb, pc, jc, kc, nc, packed);
+            packed += packed_b_block_words(kc, nc);
+        }
+    }
+}
+
+/// The product, with A packed here per MC × KC block, or taken from `packedA` (`pack_a`'s layout), and
+/// B packed here per KC × NC block, or taken from `packedB` (`pack_b`'s layout).
 AV_BF16 static void gemm_bf16_avx512(int transA, int transB, long m, long n, long k, float alpha, const float *a,
-                                     long lda, const uint32_t *packedA, const float *b, long ldb, float beta, float *c,
-                                     long ldc) {
+                                     long lda, const uint32_t *packedA, const float *b, long ldb,
+                                     const uint32_t *packedB, float beta, float *c, long ldc) {
     PackingBuffers *buffers = packing_buffers();
-    uint32_t *bufferB = buffers->b, *bufferA = buffers->a;
+    uint32_t *bufferA = buffers->a;
     const long blockWords = ((m + MR - 1) / MR) * (KC / 2) * MR;
     for (long jc = 0; jc < n; jc += NC) {
         const long nc = n - jc < NC ? n - jc : NC;
         for (long pc = 0, block = 0; pc < k || (k == 0 && pc == 0); pc += KC, block++) {
             const long kc = k - pc < KC ? k - pc : KC, pairs = (kc + 1) / 2;
             const int first = pc == 0;
-            // B block [kc, nc] as panels of NR columns (the last one 16·⌈columns/16⌉ wide).
-            uint32_t *panelB = bufferB;
-            for (long jr = 0; jr < nc; jr += NR) {
-                const long columns = nc - jr < NR ? nc - jr : NR, width = 16 * ((columns + 15) / 16);
-                const long j = jc + jr;
-                if (transB) {
-                    pack_panel(b + j * ldb + pc, ldb, 1, columns, kc, width, panelB);
-                } else {
-                    pack_panel(b + pc * ldb + j, 1, ldb, columns, kc, width, panelB);
-                }
-                panelB += pairs * width;
+            const uint32_t *blockB;
+            if (packedB) {
+                blockB = packedB;
+                packedB += packed_b_block_words(kc, nc);
+            } else {
+                pack_b_block(transB, b, ldb, pc, jc, kc, nc, buffers->b);
+                blockB = buffers->b;
             }
             for (long ic = 0; ic < m; ic += MC) {
                 const long mc = m - ic < MC ? m - ic : MC;
@@ -302,7 +334,7 @@ AV_BF16 static void gemm_bf16_avx512(int transA, int transB, long m, long n, lon
                     pack_a_panels(transA, transA ? a + pc * lda + ic : a + ic * lda + pc, lda, mc, kc, bufferA);
                     blockA = bufferA;
                 }
-                const uint32_t *panel = bufferB;
+                const uint32_t *panel = blockB;
                 for (long jr = 0; jr < nc; jr += NR) {
                     const long columns = nc - jr < NR ? nc - jr : NR, vectors = (columns + 15) / 16;
                     for (long ir = 0; ir < mc; ir += MR) {
@@ -329,7 +361,7 @@ int av_gemm_bf16(int transA, int transB, long m, long n, long k, float alpha, co
                  const float *b, long ldb, float beta, float *c, long ldc) {
 #if AV_BF16_BUILT
     if (!av_bf16_supported()) return 0;
-    if (m > 0 && n > 0) gemm_bf16_avx512(transA, transB, m, n, k, alpha, a, lda, NULL, b, ldb, beta, c, ldc);
+    if (m > 0 && n > 0) gemm_bf16_avx512(transA, transB, m, n, k, alpha, a, lda, NULL, b, ldb, NULL, beta, c, ldc);
     return 1;
 #else
     (void)transA; (void)transB; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;
@@ -358,10 +390,42 @@ int av_gemm_bf16_packed_a(long m, long n, long k, float alpha, const unsigned in
                           long ldb, float beta, float *c, long ldc) {
 #if AV_BF16_BUILT
     if (!av_bf16_supported()) return 0;
-    if (m > 0 && n > 0) gemm_bf16_avx512(0, transB, m, n, k, alpha, NULL, 0, packedA, b, ldb, beta, c, ldc);
+    if (m > 0 && n > 0) gemm_bf16_avx512(0, transB, m, n, k, alpha, NULL, 0, packedA, b, ldb, NULL, beta, c, ldc);
     return 1;
 #else
     (void)m; (void)n; (void)k; (void)alpha; (void)packedA; (void)transB; (void)b; (void)ldb; (void)beta; (void)c; (void)ldc;
+    return 0;
+#endif
+}
+
+long av_bf16_packed_b_words(long k, long n) {
+    long words = 0;
+    for (long jc = 0; jc < n; jc += NC) {
+        const long nc = n - jc < NC ? n - jc : NC;
+        for (long pc = 0; pc < k; pc += KC) words += packed_b_block_words(k - pc < KC ? k - pc : KC, nc);
+    }
+    return words;
+}
+
+int av_bf16_pack_b(int transB, long k, long n, const float *b, long ldb, unsigned int *packed) {
+#if AV_BF16_BUILT
+    if (!av_bf16_supported()) return 0;
+    pack_b(transB, k, n, b, ldb, packed);
+    return 1;
+#else
+    (void)transB; (void)k; (void)n; (void)b; (void)ldb; (void)packed;
+    return 0;
+#endif
+}
+
+int av_gemm_bf16_packed_b(int transA, long m, long n, long k, float alpha, const float *a, long lda,
+                          const unsigned int *packedB, float beta, float *c, long ldc) {
+#if AV_BF16_BUILT
+    if (!av_bf16_supported()) return 0;
+    if (m > 0 && n > 0) gemm_bf16_avx512(transA, 0, m, n, k, alpha, a, lda, NULL, NULL, 0, packedB, beta, c, ldc);
+    return 1;
+#else
+    (void)transA; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda; (void)packedB; (void)beta; (void)c; (void)ldc;
     return 0;
 #endif
 }

@@ -43,8 +43,10 @@ public final class Conv2D: Layer {
     public var needsInputGradient = true
     /// The arithmetic of this layer's matrix products (`Precision`), in training and inference.
     public var precision = Precision.fp32
-    /// The weights packed for bf16 products, refilled by each forward and backward pass.
-    private let packedWeights = PackedLeftOperand()
+    /// The weights packed for bf16 products: by a forward pass when the weights changed since the last
+    /// (`packedForwardVersion`, the `weight.version` it holds), by every backward pass in its own layout.
+    private let packedWeights = PackedOperand(side: .left)
+    private var packedForwardVersion: Int?
 
     private var input = Tensor.empty
     private var output = Tensor.empty
@@ -196,9 +198,12 @@ public final class Conv2D: Layer {
         let inputStride = inputChannels * g.height * g.width, outputStride = outputChannels * outputPixels
         input.withUnsafePointer { x in
             weight.value.withUnsafePointer { w in
-                // bf16: the weights are packed once for the batch, not once per image.
+                // bf16: the weights are packed once per version (a served model's once), not once per image.
                 let packedWeights = precision == .bf16 && groups == 1 && !oneChannel ? packedWeights : nil
-                packedWeights?.pack(transpose: false, m: groupOutputChannels, k: reduction, a: w, lda: reduction)
+                if let packedWeights, packedForwardVersion != weight.version {
+                    packedWeights.pack(transpose: false, rows: groupOutputChannels, columns: reduction, w, stride: reduction)
+                    packedForwardVersion = weight.version
+                }
                 output.withUnsafeMutablePointer { y in
                     let biasValues = bias?.value.storage
                     Threading.parallelFor(batch, costPerItem: 2 * outputChannels * reduction * outputPixels) { images, worker in
@@ -317,10 +322,11 @@ public final class Conv2D: Layer {
             weight.value.withUnsafePointer { w in
                 // bf16: the weights of the input gradient (Wᵀ, or the flipped kernel) are packed once for the batch.
                 let packedWeights = precision == .bf16 && groups == 1 && needsInputGradient ? packedWeights : nil
+                if packedWeights != nil { packedForwardVersion = nil }
                 if flipped {
-                    packedWeights?.pack(transpose: false, m: g.channels, k: flippedReduction, a: flippedWeightPointer, lda: flippedReduction)
+                    packedWeights?.pack(transpose: false, rows: g.channels, columns: flippedReduction, flippedWeightPointer, stride: flippedReduction)
                 } else {
-                    packedWeights?.pack(transpose: true, m: reduction, k: groupOutputChannels, a: w, lda: reduction)
+                    packedWeights?.pack(transpose: true, rows: reduction, columns: groupOutputChannels, w, stride: reduction)
                 }
                 outputGradient.withUnsafePointer { dy in
                     inputGradient.withUnsafeMutablePointer { dx in

@@ -17,6 +17,9 @@ public final class Dense: Layer {
     private var input = Tensor.empty
     private var output = Tensor.empty
     private var inputGradient = Tensor.empty
+    /// bf16: Wᵀ packed for the forward pass, and the `weight.version` it was packed from.
+    private let packedWeights = PackedOperand(side: .right)
+    private var packedVersion: Int?
 
     /// - Parameters:
     ///   - inputSize: features per input row.
@@ -51,6 +54,7 @@ public final class Dense: Layer {
         let batch = input.shape[0]
         output.resize(to: [batch, outputSize])
         let inputSize = inputSize, outputSize = outputSize, precision = precision
+        let packedWeights = precision == .bf16 ? currentPackedWeights() : nil
         input.withUnsafePointer { x in
             weight.value.withUnsafePointer { w in
                 output.withUnsafeMutablePointer { y in
@@ -63,7 +67,7 @@ public final class Dense: Layer {
                             a: x + rows.lowerBound * inputSize, lda: inputSize,
                             b: w, ldb: inputSize,
                             beta: 0,
-                            c: y + rows.lowerBound * outputSize, ldc: outputSize, precision: precision)
+                            c: y + rows.lowerBound * outputSize, ldc: outputSize, precision: precision, packedB: packedWeights)
                         if let biasValues {
                             for row in rows {
                                 let line = y + row * outputSize
@@ -76,6 +80,17 @@ public final class Dense: Layer {
         }
         self.input = training ? input : .empty
         return output
+    }
+
+    /// bf16: W packed as the right operand of `x · Wᵀ`, packed again only when the weights changed. Packed
+    /// by every product instead, it cost more than the product at a server's batches of a few images.
+    private func currentPackedWeights() -> PackedOperand {
+        if packedVersion != weight.version {
+            let inputSize = inputSize, outputSize = outputSize
+            weight.value.withUnsafePointer { packedWeights.pack(transpose: true, rows: inputSize, columns: outputSize, $0, stride: inputSize) }
+            packedVersion = weight.version
+        }
+        return packedWeights
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {

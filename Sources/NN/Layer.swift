@@ -4,7 +4,12 @@ import Tensors
 public final class Parameter {
     /// A name for messages and checkpoints (e.g. `"weight"`, `"bias"`).
     public let name: String
-    public var value: Tensor
+    /// Every change to it (an optimizer step, a loaded checkpoint, a write through a pointer taken from
+    /// it) advances `version`.
+    public var value: Tensor { didSet { version &+= 1 } }
+    /// Advances on every change to `value`: what a layer's cache derived from the weights (its packed
+    /// bf16 copy) compares to know it is still current.
+    public private(set) var version = 0
     /// Gradient of the loss with respect to `value`, written (not accumulated) by the owning
     /// layer's `backward`.
     public var gradient: Tensor

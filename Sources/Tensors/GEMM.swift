@@ -9,8 +9,9 @@ import CKernels
 /// - `n`: columns of `C` (and of `op(B)`),
 /// - `k`: the summed dimension (columns of `op(A)`, rows of `op(B)`).
 /// `lda`, `ldb`, `ldc` are the row strides of the matrices as stored (before any transpose).
-/// `precision` is the arithmetic (`Precision`): fp32, or bf16 operands with fp32 sums; `packedA`, for
-/// bf16, is A as `PackedLeftOperand.pack` packed it, used when it holds this A's shape (else `a` is).
+/// `precision` is the arithmetic (`Precision`): fp32, or bf16 operands with fp32 sums. For bf16,
+/// `packedA` (or `packedB`) is that operand as `PackedOperand.pack` packed it, used when it holds this
+/// product's op(A) (or op(B)); else `a` (or `b`) is.
 public enum GEMM {
     /// Products smaller than this many multiply-adds skip BLAS for the loop below: on tiny
     /// matrices its dispatch costs more than the arithmetic (as in ggml's BLAS backend).
@@ -25,26 +26,33 @@ public enum GEMM {
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int,
         precision: Precision = .fp32,
-        packedA: PackedLeftOperand? = nil
+        packedA: PackedOperand? = nil,
+        packedB: PackedOperand? = nil
     ) {
         if m == 0 || n == 0 { return }
         Profile.addGEMM(m: m, n: n, k: k)
         Profile.measure(.gemm) {
             multiplyUnmeasured(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, precision: precision, packedA: packedA)
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, precision: precision, packedA: packedA, packedB: packedB)
         }
     }
 
     private static func multiplyUnmeasured(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
-        c: UnsafeMutablePointer<Float>, ldc: Int, precision: Precision, packedA: PackedLeftOperand?
+        c: UnsafeMutablePointer<Float>, ldc: Int, precision: Precision, packedA: PackedOperand?, packedB: PackedOperand?
     ) {
         if precision == .bf16 {
-            if let packedA, packedA.holds(transposed: transposeA, m: m, k: k) {
+            if let packedA, packedA.holds(.left, transposed: transposeA, rows: m, columns: k) {
                 _ = packedA.words.withUnsafeBufferPointer { words in
                     av_gemm_bf16_packed_a(m, n, k, alpha, words.baseAddress, transposeB ? 1 : 0, b, ldb, beta, c, ldc)
+                }
+                return
+            }
+            if let packedB, packedB.holds(.right, transposed: transposeB, rows: k, columns: n) {
+                _ = packedB.words.withUnsafeBufferPointer { words in
+                    av_gemm_bf16_packed_b(transposeA ? 1 : 0, m, n, k, alpha, a, lda, words.baseAddress, beta, c, ldc)
                 }
                 return
             }
@@ -125,26 +133,39 @@ public enum GEMM {
     }
 }
 
-/// A left operand packed once, rounded to bf16, for many bf16 products with it: a layer's weights over
-/// a batch, which a per-image product would otherwise pack again for every image. Filled before a
-/// parallel loop and only read inside it.
-public final class PackedLeftOperand: @unchecked Sendable {
+/// An operand of many bf16 products packed once, rounded to bf16: a layer's weights over a batch
+/// (packed once, not once per image), or over many batches while they do not change. Filled before
+/// a parallel loop and only read inside it.
+public final class PackedOperand: @unchecked Sendable {
+    /// Which operand of `C = op(A) · op(B)` it is.
+    public enum Side: Sendable { case left, right }
+
+    public let side: Side
     fileprivate var words = [UInt32]()
-    private var shape: (transposed: Bool, m: Int, k: Int)?
+    /// op(X)'s rows and columns, as packed: `[m, k]` for A, `[k, n]` for B.
+    private var shape: (transposed: Bool, rows: Int, columns: Int)?
 
-    public init() {}
-
-    /// Packs A (`[m, k]` with row stride `lda`, or stored `[k, m]` when `transpose`). Holds nothing
-    /// afterwards where the CPU has no bf16 kernel; `GEMM.multiply` then uses the plain operand.
-    public func pack(transpose: Bool, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int) {
-        let count = av_bf16_packed_a_words(m, k)
-        if words.count < count { words = [UInt32](repeating: 0, count: count) }
-        let packed = words.withUnsafeMutableBufferPointer { av_bf16_pack_a(transpose ? 1 : 0, m, k, a, lda, $0.baseAddress) != 0 }
-        shape = packed ? (transpose, m, k) : nil
+    public init(side: Side) {
+        self.side = side
     }
 
-    fileprivate func holds(transposed: Bool, m: Int, k: Int) -> Bool {
-        guard let shape else { return false }
-        return shape.transposed == transposed && shape.m == m && shape.k == k
+    /// Packs op(X), `rows × columns`: X is stored `[rows, columns]` with row stride `stride`, or
+    /// `[columns, rows]` when `transpose`. Holds nothing afterwards where the CPU has no bf16 kernel;
+    /// `GEMM.multiply` then uses the plain operand.
+    public func pack(transpose: Bool, rows: Int, columns: Int, _ x: UnsafePointer<Float>, stride: Int) {
+        let count = side == .left ? av_bf16_packed_a_words(rows, columns) : av_bf16_packed_b_words(rows, columns)
+        if words.count < count { words = [UInt32](repeating: 0, count: count) }
+        let packed = words.withUnsafeMutableBufferPointer { words in
+            switch side {
+            case .left: av_bf16_pack_a(transpose ? 1 : 0, rows, columns, x, stride, words.baseAddress) != 0
+            case .right: av_bf16_pack_b(transpose ? 1 : 0, rows, columns, x, stride, words.baseAddress) != 0
+            }
+        }
+        shape = packed ? (transpose, rows, columns) : nil
+    }
+
+    fileprivate func holds(_ side: Side, transposed: Bool, rows: Int, columns: Int) -> Bool {
+        guard let shape, side == self.side else { return false }
+        return shape.transposed == transposed && shape.rows == rows && shape.columns == columns
     }
 }

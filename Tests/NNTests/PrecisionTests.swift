@@ -42,6 +42,48 @@ import Testing
         }
     }
 
+    /// Dense's bf16 forward (`yᵀ = W · xᵀ`, W packed once per weight version) equals the product of the
+    /// bf16-rounded operands summed in Double, at batches below, at and above a kernel tile; and it
+    /// follows every change to the weights (an optimizer step, an assignment, a write through a
+    /// pointer), so a packed copy is never used stale.
+    @Test func bf16DenseMatchesTheRoundedProductAndFollowsTheWeights() throws {
+        var generator = SeededGenerator(seed: 17)
+        let dense = Dense(inputSize: 70, outputSize: 19, generator: &generator)
+        dense.precision = .bf16
+        func rounded(_ x: Float) -> Float {
+            let bits = x.bitPattern
+            return Float(bitPattern: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000)
+        }
+        func expectMatches(_ input: Tensor, _ context: String) {
+            let batch = input.shape[0]
+            let output = dense.forward(input, training: false).storage
+            let w = dense.weight.value.storage, b = dense.bias!.value.storage, x = input.storage
+            for row in 0..<batch {
+                for j in 0..<19 {
+                    var sum = 0.0
+                    for i in 0..<70 { sum += Double(rounded(x[row * 70 + i])) * Double(rounded(w[j * 70 + i])) }
+                    let expected = Float(sum) + b[j]
+                    #expect(abs(output[row * 19 + j] - expected) <= 1e-4 * max(1, abs(expected)), "\(context): [\(row), \(j)]")
+                }
+            }
+        }
+        for batch in [1, 5, 33] {
+            expectMatches(Tensor.normal(shape: [batch, 70], using: &generator), "batch \(batch)")
+        }
+        let input = Tensor.normal(shape: [4, 70], using: &generator)
+        expectMatches(input, "before any change")
+        let before = dense.forward(input, training: false)
+        _ = dense.forward(input, training: true)
+        _ = dense.backward(Tensor.normal(shape: [4, 19], using: &generator))
+        SGD(learningRate: 0.5).step(dense.parameters)
+        #expect(dense.forward(input, training: false) != before, "the step changed nothing")
+        expectMatches(input, "after an optimizer step")
+        dense.weight.value = Tensor.normal(shape: [19, 70], using: &generator)
+        expectMatches(input, "after an assignment")
+        dense.weight.value.withUnsafeMutablePointer { $0[0] += 3 }
+        expectMatches(input, "after a write through a pointer")
+    }
+
     @Test func bf16NetworkOverfitsOneBatch() throws {
         let (images, labels) = syntheticImages(count: 16, side: 8, classes: 4, seed: 21)
         let network = try Self.spec.build(seed: 5, precision: .bf16)

@@ -40,7 +40,9 @@ import Testing
         }
     }
 
-    static func product(_ t: Case, _ o: Operands, precision: Precision?, roundedReference: Bool = false) -> [Float] {
+    /// `packed`: the operand passed packed (`PackedOperand`), packed here before the product.
+    static func product(_ t: Case, _ o: Operands, precision: Precision?, roundedReference: Bool = false,
+                        packed: PackedOperand.Side? = nil) -> [Float] {
         var c = o.c
         let a = roundedReference ? o.a.map(Precision.roundedToBF16) : o.a
         let b = roundedReference ? o.b.map(Precision.roundedToBF16) : o.b
@@ -48,9 +50,16 @@ import Testing
             b.withUnsafeBufferPointer { b in
                 c.withUnsafeMutableBufferPointer { c in
                     if let precision {
+                        let operand = packed.map { PackedOperand(side: $0) }
+                        switch packed {
+                        case .left: operand?.pack(transpose: t.transposeA, rows: t.m, columns: t.k, a.baseAddress!, stride: o.lda)
+                        case .right: operand?.pack(transpose: t.transposeB, rows: t.k, columns: t.n, b.baseAddress!, stride: o.ldb)
+                        case nil: break
+                        }
                         GEMM.multiply(transposeA: t.transposeA, transposeB: t.transposeB, m: t.m, n: t.n, k: t.k, alpha: t.alpha,
                                       a: a.baseAddress!, lda: o.lda, b: b.baseAddress!, ldb: o.ldb, beta: t.beta,
-                                      c: c.baseAddress!, ldc: o.ldc, precision: precision)
+                                      c: c.baseAddress!, ldc: o.ldc, precision: precision,
+                                      packedA: packed == .left ? operand : nil, packedB: packed == .right ? operand : nil)
                     } else {
                         GEMM.multiplyReference(transposeA: t.transposeA, transposeB: t.transposeB, m: t.m, n: t.n, k: t.k, alpha: t.alpha,
                                                a: a.baseAddress!, lda: o.lda, b: b.baseAddress!, ldb: o.ldb, beta: t.beta,
@@ -81,6 +90,16 @@ import Testing
             }
         }
         #expect(worst <= tolerance, "largest difference \(worst)")
+    }
+
+    /// An operand packed once (`PackedOperand`, left or right) gives exactly the product of the same
+    /// operand packed by the call: the same words in the same order of sums.
+    @Test(arguments: cases)
+    func packedOperandsGiveTheSameProduct(_ t: Case) {
+        let operands = Operands(t, seed: UInt64(t.m * 7_919 + t.n * 31 + t.k))
+        let plain = Self.product(t, operands, precision: .bf16)
+        #expect(Self.product(t, operands, precision: .bf16, packed: .left) == plain, "A packed once")
+        #expect(Self.product(t, operands, precision: .bf16, packed: .right) == plain, "B packed once")
     }
 
     /// The kernel and the fallback for CPUs without AVX512_BF16 give the same products.

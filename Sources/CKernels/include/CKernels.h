@@ -47,6 +47,19 @@ int av_bf16_pack_a(int transA, long m, long k, const float *a, long lda, unsigne
 int av_gemm_bf16_packed_a(long m, long n, long k, float alpha, const unsigned int *packedA, int transB, const float *b,
                           long ldb, float beta, float *c, long ldc);
 
+/// 32-bit words `av_bf16_pack_b` fills for a B of `k` rows and `n` columns (0 when `k` is 0).
+long av_bf16_packed_b_words(long k, long n);
+
+/// Packs B (`[k, n]` row-major with row stride `ldb`, or stored `[n, k]` when `transB`) once, rounded
+/// to bf16, for many products with it (`av_gemm_bf16_packed_b`): a dense layer's weights over small
+/// batches. `packed`: `av_bf16_packed_b_words(k, n)` words. Returns 0 without writing when the CPU
+/// has no AVX512_BF16, else 1.
+int av_bf16_pack_b(int transB, long k, long n, const float *b, long ldb, unsigned int *packed);
+
+/// `av_gemm_bf16` with B packed by `av_bf16_pack_b` (with the same `k` and `n`).
+int av_gemm_bf16_packed_b(int transA, long m, long n, long k, float alpha, const float *a, long lda,
+                          const unsigned int *packedB, float beta, float *c, long ldc);
+
 /// `y[i] = x[i]` rounded to the nearest bf16 (ties to even; NaN stays NaN), as fp32. `y` may be `x`.
 void av_round_to_bf16(const float *x, float *y, long count);
 
