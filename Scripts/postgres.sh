@@ -4,6 +4,7 @@
 # with fsync off (nothing in it outlives the run).
 #
 #   url=$(Scripts/postgres.sh start DIR)   # prints postgres://autovision@127.0.0.1:PORT/postgres
+#                                          # (POSTGRES_LISTEN=ADDRESSES: listen there too; default loopback)
 #   Scripts/postgres.sh restart DIR       # same port: what a failover or an upgrade does to clients
 #   Scripts/postgres.sh stop DIR
 set -euo pipefail
@@ -27,7 +28,7 @@ case "$command" in
     "${as[@]}" "$bin/initdb" -D "$dir/data" -U autovision --auth=trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200" start >&2 \
+      -o "-p $port -k $dir -c listen_addresses=${POSTGRES_LISTEN:-127.0.0.1} -c fsync=off -c synchronous_commit=off -c max_connections=200" start >&2 \
       || { cat "$dir/server.log" >&2; exit 1; }
     echo "postgres://autovision@127.0.0.1:$port/postgres"
     ;;

@@ -27,7 +27,7 @@ public struct JobFolder: Sendable {
     public static let modelName = "model.ckpt", bestTrialName = "best-trial.ckpt", finalTrainingName = "final.ckpt"
     /// The job's decoded dataset (`DecodedDataset`), kept by the import unit for the later ones.
     public static let datasetName = "dataset.avcache"
-    /// Every TEST example's scores (`TestScores`), written with the report of a single-label model.
+    /// Every TEST example's scores (`TestScores`), written with the report.
     public static let testScoresName = "test_scores.json"
     /// The job's plan, made before its first trial (`JobPlan`).
     public var planURL: URL { url.appendingPathComponent("plan.json") }

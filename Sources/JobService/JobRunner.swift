@@ -219,10 +219,12 @@ public final class JobRunner: @unchecked Sendable {
             .map { DatasetUpload.importOptions(for: $0, maxPixels: maxPixels) }
         var options = TrainingJobOptions(resuming: record, jobsDirectory: jobsDirectory, datasetImportOptions: datasetImportOptions)
         options.energy = energy
-        return try TrainingJob(options: options, store: store, id: id) { [weak self] event in
+        let job = try TrainingJob(options: options, store: store, id: id) { [weak self] event in
             if case let .epoch(epoch) = event { self?.trainingMetrics.record(epoch, job: id) }
             self?.onEvent?(id, event)
         }
+        job.worker = owner
+        return job
     }
 
     /// A unit stopped by shutdown, not by the user: the job keeps its state, and its unit runs again

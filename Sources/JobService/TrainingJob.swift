@@ -60,6 +60,9 @@ public final class TrainingJob {
     }
 
     public var id: String { record.id }
+    /// The worker running this job's units (its lease owner, `HOST:PID:RANDOM`), recorded with each
+    /// trial; `nil` when no worker runs it (a job run in-process).
+    public var worker: String?
 
     /// The record of a new job with `options`, queued.
     public static func newRecord(options: TrainingJobOptions, id: String = JobRecord.newID()) -> JobRecord {

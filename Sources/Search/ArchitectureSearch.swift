@@ -32,11 +32,14 @@ public struct TrialRecord: Codable, Sendable {
     /// Energy the trial's work unit used and its CO2e, set by the job that records the trial (`nil`
     /// in search logs written before it, and for trials the search keeps in memory).
     public var energy: EnergyUse? = nil
+    /// The worker that ran it (its lease owner, `HOST:PID:RANDOM`), set by the job that records the trial
+    /// (`nil` in search logs written before it, and when no worker ran the job).
+    public var worker: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, rung, candidate, architecture, parameters, flops, epochs, trainImages = "train_images"
         case validationScore = "validation_accuracy", validationImages = "validation_images", baselineScore = "baseline_accuracy", seconds, endedAt = "ended_at", stopReason = "stop_reason", error
-        case energy
+        case energy, worker
     }
 
     /// Why a record read back from a search log cannot be a trial this search made, or `nil`.

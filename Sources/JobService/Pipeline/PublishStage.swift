@@ -71,6 +71,6 @@ extension TrainingJob {
     private static func reportTrial(_ trial: TrialRecord, energy: EnergyUse?) -> TrialSummary {
         TrialSummary(id: trial.id, architecture: trial.architecture, parameters: trial.parameters, flops: trial.flops,
                                epochs: trial.epochs, validationScore: trial.error == nil ? trial.validationScore : nil,
-                               seconds: trial.seconds, energy: energy ?? trial.energy)
+                               seconds: trial.seconds, energy: energy ?? trial.energy, worker: trial.worker)
     }
 }

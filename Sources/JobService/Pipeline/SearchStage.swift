@@ -107,6 +107,7 @@ extension TrainingJob {
     private func recordTrial(_ trial: Search.TrialRecord) throws {
         var trial = trial
         trial.energy = unitEnergy()
+        trial.worker = worker
         try store.addTrial(jobID: id, trial)
         try folder.appendSearchLog(trial)
         try update {

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# A worker on "another machine" (issue 21, item 6), end to end: a network namespace of its own, joined
+# to this one by a veth link only, and a mount namespace in which this script's whole scratch folder
+# (the server's jobs folder, the first worker's cache and the dataset's images) is hidden under an
+# empty tmpfs. A `train --store` job starts on this machine; once its first trial has finished its
+# worker is killed (SIGKILL), and the namespaced worker, which shares nothing but PostgreSQL over the
+# veth link, must take the job after the lease expires and finish it: trials numbered 1…n with none
+# lost or counted twice, some of them its own, and a model the server here serves.
+# Needs root (ip netns, mount); about a minute.  Usage: Scripts/netns-worker.sh  (after `swift build -c release`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$(pwd)/.build/release/autovision
+[ -x "$bin" ] || { echo "netns-worker.sh: build first (swift build -c release)" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "netns-worker.sh: needs root (ip netns, mount namespaces)" >&2; exit 1; }
+command -v ip >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >&2; }
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/autovision-netns.XXXXXX")
+chmod 755 "$scratch"
+# One /30 per run, from the PID, so two runs at once do not collide.
+net=$(( $$ % 250 + 2 )) ns=avw$$ host_if=avh$$ ns_if=avn$$
+host_ip=10.231.$net.1 ns_ip=10.231.$net.2
+server_pid="" train_pid="" worker_pid=""
+cleanup() {
+  for pid in $worker_pid $train_pid $server_pid; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  ip link del "$host_if" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  Scripts/postgres.sh stop "$scratch/pg" 2>/dev/null || true
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+fail() { echo "netns-worker.sh: $*" >&2; for log in train worker; do echo "--- $log" >&2; tail -n 15 "$scratch/$log.log" >&2 || true; done; exit 1; }
+
+# The link: this namespace holds PostgreSQL and the server; the worker's namespace has the veth and lo.
+ip netns add "$ns"
+ip link add "$host_if" type veth peer name "$ns_if"
+ip link set "$ns_if" netns "$ns"
+ip addr add "$host_ip/30" dev "$host_if"
+ip link set "$host_if" up
+ip netns exec "$ns" ip addr add "$ns_ip/30" dev "$ns_if"
+ip netns exec "$ns" ip link set "$ns_if" up
+ip netns exec "$ns" ip link set lo up
+
+# PostgreSQL listening on loopback and on the link, trusting the worker's address.
+cluster=$(POSTGRES_LISTEN="127.0.0.1,$host_ip" Scripts/postgres.sh start "$scratch/pg")
+port=${cluster##*:}; port=${port%%/*}
+echo "host all all $ns_ip/32 trust" >>"$scratch/pg/data/pg_hba.conf"
+psql "$cluster" -qAtc "SELECT pg_reload_conf()" >/dev/null
+psql "$cluster" -qc "CREATE DATABASE autovision"
+store=${cluster%/postgres}/autovision
+remote_store=postgres://autovision@$host_ip:$port/autovision
+"$bin" datasets prepare fashion-mnist --output "$scratch/data/fm" --per-class 20 >/dev/null
+
+api=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$bin" serve --port "$api" --store "$store" --jobs-dir "$scratch/server" --workers 0 2>"$scratch/serve.log" &
+server_pid=$!
+"$bin" train "$scratch/data/fm/manifest.csv" --budget 40s --store "$store" --jobs-dir "$scratch/worker" --json \
+  >"$scratch/train.out" 2>"$scratch/train.log" &
+train_pid=$!
+
+job="" trials=0
+for _ in $(seq 1 240); do
+  job=$("$bin" jobs list --store "$store" --jobs-dir "$scratch/cli" --json 2>/dev/null | tail -n 1 | python3 -c \
+    'import json, sys; jobs = json.load(sys.stdin)["jobs"]; print(jobs[0]["id"], jobs[0]["trials_done"]) if jobs else None' || true)
+  trials=${job#* }
+  [ -n "$job" ] && [ "$trials" -ge 1 ] && break
+  sleep 0.25
+done
+[ -n "$job" ] && [ "$trials" -ge 1 ] || fail "no trial finished within a minute"
+job=${job% *}
+# The first machine dies: its worker (a child of `train`) and `train`, both with SIGKILL.
+pkill -9 -P "$train_pid" || true
+kill -9 "$train_pid"; wait "$train_pid" 2>/dev/null || true; train_pid=""
+trials=$(curl -fsS "http://127.0.0.1:$api/v1/jobs/$job" | python3 -c 'import json, sys; print(json.load(sys.stdin)["trials_done"])')
+echo "netns-worker.sh: killed the first worker after trial $trials of job $job" >&2
+
+# The second machine: the veth link is its only way out, and this machine's files are not there.
+ip netns exec "$ns" unshare --mount --propagation private bash -c '
+  set -e
+  mount -t tmpfs tmpfs "$1"
+  [ -z "$(ls -A "$1")" ] || { echo "the scratch folder is not hidden" >&2; exit 3; }
+  ! python3 -c "import socket; socket.create_connection((\"127.0.0.1\", $4), 2)" 2>/dev/null \
+    || { echo "the worker reaches this machine by loopback" >&2; exit 4; }
+  mkdir "$1/cache"
+  exec "$2" worker --store "$3" --jobs-dir "$1/cache"
+' netns-worker "$scratch" "$bin" "$remote_store" "$port" >"$scratch/worker.out" 2>"$scratch/worker.log" &
+worker_pid=$!
+
+state=""
+for _ in $(seq 1 480); do
+  kill -0 "$worker_pid" 2>/dev/null || fail "the namespaced worker exited"
+  state=$(curl -fsS "http://127.0.0.1:$api/v1/jobs/$job" | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"])' || true)
+  case "$state" in succeeded|failed|cancelled) break ;; esac
+  sleep 0.25
+done
+[ "$state" = succeeded ] || fail "the job did not succeed on the namespaced worker (state: ${state:-none})"
+show=$(curl -fsS "http://127.0.0.1:$api/v1/jobs/$job")
+trial_list=$(curl -fsS "http://127.0.0.1:$api/v1/jobs/$job/trials")
+python3 - "$show" "$trial_list" "$trials" <<'PY' || fail "the job's record is wrong"
+import json, sys
+job, trials, before = json.loads(sys.argv[1]), json.loads(sys.argv[2])["trials"], int(sys.argv[3])
+ids = [t["id"] for t in trials]
+assert ids == list(range(1, len(ids) + 1)) and job["trials_done"] == len(ids), (ids, job["trials_done"])
+assert len(ids) > before, f"no trial after the first worker died ({len(ids)} in all, {before} before)"
+# Each trial names its worker: one before the kill, another (the namespaced one) after.
+first, second = {t.get("worker") for t in trials[:before]}, {t.get("worker") for t in trials[before:]}
+assert len(first) == 1 and len(second) == 1 and None not in first | second and first != second, (first, second)
+print(f"netns-worker.sh: job {job['id']} succeeded: trials 1-{before} on this machine, {before + 1}-{len(ids)} "
+      f"on the namespaced worker; TEST {job['test_accuracy']:.4f}, {job['used_seconds']:.1f} s of {job['budget_seconds']:.0f} s",
+      file=sys.stderr)
+PY
+grep -q "trial" "$scratch/worker.log" || fail "the namespaced worker's log shows no trial"
+curl -fsS -o /dev/null -XPOST -H 'Content-Type: image/png' \
+  --data-binary @"$(find "$scratch/data/fm" -name '*.png' | head -1)" \
+  "http://127.0.0.1:$api/v1/models/$job/predict" || fail "the server here does not serve the model trained there"
+echo "netns-worker.sh: passed" >&2
