@@ -296,6 +296,13 @@ try:
               "multi-label evaluation: the slider at 0.30 shows the API's precision and recall")
         check(len(driver.find_elements(By.CSS_SELECTOR, "table.matrix tbody tr")) == len(report["test"]["per_label"]),
               "multi-label evaluation: one co-occurrence row per label")
+        at = call(f"/v1/jobs/{multi}/report/threshold?threshold=0.3")
+        worst = max(at["per_label"], key=lambda c: c["false_positives"])
+        Select(find("#mistake-label")).select_by_visible_text(worst["label"])
+        expected_fp = f"{worst['false_positives']} image(s)" if worst["false_positives"] else "None."
+        WebDriverWait(driver, 20).until(lambda d: "scoring 0.30 or more" in (text("#mistakes") or "")
+                                        and expected_fp in (text("#false-positives") or ""))
+        check(True, f"multi-label evaluation: {worst['label']}'s false positives at 0.30 are the API's {worst['false_positives']}")
         audit("evaluate-multi-label")
         driver.get(base + f"/#/jobs/{multi}")
         wait.until(lambda d: "Search trials" in (text("#main") or "") and "Best VALIDATION" in (text("#main") or ""))

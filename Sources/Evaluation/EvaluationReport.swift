@@ -187,9 +187,12 @@ public struct TrialSummary: Codable, Sendable, Equatable {
     public var seconds: Double
     /// Energy the trial's work unit used and its CO2e (`null` in reports written before it).
     public var energy: EnergyUse?
+    /// The worker that ran it (`HOST:PID:RANDOM`); absent when no worker ran the job, and in reports
+    /// written before it.
+    public var worker: String?
 
     public init(id: Int, architecture: String, parameters: Int, flops: Int, epochs: Int, validationScore: Double?, seconds: Double,
-                energy: EnergyUse? = nil) {
+                energy: EnergyUse? = nil, worker: String? = nil) {
         self.id = id
         self.architecture = architecture
         self.parameters = parameters
@@ -198,12 +201,13 @@ public struct TrialSummary: Codable, Sendable, Equatable {
         self.validationScore = validationScore
         self.seconds = seconds
         self.energy = energy
+        self.worker = worker
     }
 
     enum CodingKeys: String, CodingKey {
         case id, architecture, parameters, flops, epochs
         case validationScore = "validation_accuracy"
-        case seconds, energy
+        case seconds, energy, worker
     }
 
     public init(from decoder: any Decoder) throws {
@@ -216,6 +220,7 @@ public struct TrialSummary: Codable, Sendable, Equatable {
         validationScore = try c.decodeIfPresent(Double.self, forKey: .validationScore)
         seconds = try c.decodeIfPresent(Double.self, forKey: .seconds) ?? 0
         energy = try c.decodeIfPresent(EnergyUse.self, forKey: .energy)
+        worker = try c.decodeIfPresent(String.self, forKey: .worker)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -228,6 +233,7 @@ public struct TrialSummary: Codable, Sendable, Equatable {
         try c.encodeFinite(validationScore, forKey: .validationScore)
         try c.encodeFinite(seconds, forKey: .seconds)
         try c.encodeOrNull(energy, forKey: .energy)
+        try c.encodeIfPresent(worker, forKey: .worker)
     }
 }
 

@@ -263,9 +263,12 @@ extension EvaluationReport {
             html += svg
         }
         if !search.trials.isEmpty {
-            html += "<details><summary>All trials</summary>\n<table>\n<tr><th>ID</th><th>Architecture</th><th>Parameters</th><th>FLOPs</th><th>Epochs</th><th>Validation \(multiLabel ? "mean AP" : "accuracy")</th><th>Time</th><th>Energy</th></tr>\n"
+            // The worker column only when a worker ran some trial (a job run in-process has none).
+            let workers = search.trials.contains { $0.worker != nil }
+            html += "<details><summary>All trials</summary>\n<table>\n<tr><th>ID</th><th>Architecture</th><th>Parameters</th><th>FLOPs</th><th>Epochs</th><th>Validation \(multiLabel ? "mean AP" : "accuracy")</th><th>Time</th><th>Energy</th>\(workers ? "<th>Worker</th>" : "")</tr>\n"
             for trial in search.trials {
-                html += "<tr><td>\(trial.id)</td><td style=\"text-align:left\"><code>\(trial.architecture.htmlEscaped)</code></td><td>\(Format.count(trial.parameters))</td><td>\(Format.count(trial.flops))</td><td>\(trial.epochs)</td><td>\(Format.percent(trial.validationScore))</td><td>\(Format.duration(trial.seconds).htmlEscaped)</td><td>\(trial.energy.map { Self.energyCell($0) } ?? "—")</td></tr>\n"
+                let worker = workers ? "<td><code>\((trial.worker ?? "—").htmlEscaped)</code></td>" : ""
+                html += "<tr><td>\(trial.id)</td><td style=\"text-align:left\"><code>\(trial.architecture.htmlEscaped)</code></td><td>\(Format.count(trial.parameters))</td><td>\(Format.count(trial.flops))</td><td>\(trial.epochs)</td><td>\(Format.percent(trial.validationScore))</td><td>\(Format.duration(trial.seconds).htmlEscaped)</td><td>\(trial.energy.map { Self.energyCell($0) } ?? "—")</td>\(worker)</tr>\n"
             }
             html += "</table></details>\n"
         }

@@ -1,9 +1,9 @@
 import Foundation
 
-/// Every TEST example's scores from a single-label model's one TEST evaluation, kept beside the
-/// report (`test_scores.json`) so the evaluation can be looked at per example and at any score
-/// threshold after the job has ended: the confusion matrix at a threshold, each label's
-/// precision–recall curve, the examples behind a confusion-matrix cell or a label's errors.
+/// Every TEST example's scores from a model's one TEST evaluation, kept beside the report
+/// (`test_scores.json`) so the evaluation can be looked at per example and at any score threshold
+/// after the job has ended: the metrics (and, single-label, the confusion matrix) at a threshold, each
+/// label's precision–recall curve, the examples behind a confusion-matrix cell or a label's errors.
 public struct TestScores: Codable, Sendable {
     /// One TEST example.
     public struct Example: Codable, Sendable, Equatable {
@@ -11,39 +11,49 @@ public struct TestScores: Codable, Sendable {
         public var image: Int
         /// Its line in the dataset's manifest.
         public var line: Int
-        /// Its true class index in `0..<K`.
-        public var label: Int
-        /// `[K]` softmax scores, as the report's metrics read them.
+        /// Its true label indices in `0..<K`: exactly one for a single-label model, any number for a
+        /// multi-label one.
+        public var labels: [Int]
+        /// `[K]` scores as the report's metrics read them: softmax (single-label) or one sigmoid per label.
         public var scores: [Float]
 
-        public init(image: Int, line: Int, label: Int, scores: [Float]) {
+        public init(image: Int, line: Int, labels: [Int], scores: [Float]) {
             self.image = image
             self.line = line
-            self.label = label
+            self.labels = labels
             self.scores = scores
         }
+
+        /// Whether label `c` is one of its true labels.
+        public func has(_ c: Int) -> Bool { labels.contains(c) }
     }
 
     /// `[K]` label names, in class-index order.
     public var labels: [String]
+    /// Whether the model scores each label on its own (an example may have any number of labels).
+    public var multiLabel: Bool
     /// `[N]` examples, in TEST order (the order of the report's metrics).
     public var examples: [Example]
 
-    /// Checks that every example has `K` finite scores and a label in `0..<K`.
-    /// - Throws: `EvaluationError` as `ClassificationScores.init` does.
-    public init(labels: [String], examples: [Example]) throws(EvaluationError) {
-        self.labels = labels
-        self.examples = examples
-        _ = try classificationScores()
-    }
+    enum CodingKeys: String, CodingKey { case labels, multiLabel = "multi_label", examples }
 
-    /// The same examples as `ClassificationScores`, the input of every metric in this module.
-    /// - Throws: `EvaluationError` for inconsistent shapes, labels or scores (a damaged file).
-    public func classificationScores() throws(EvaluationError) -> ClassificationScores {
-        if let bad = examples.first(where: { $0.scores.count != labels.count }) {
-            throw .shapeMismatch(probabilities: bad.scores.count, examples: 1, classes: labels.count)
+    /// Checks that there are examples and labels, that every example has `K` finite scores and label
+    /// indices in `0..<K` (exactly one unless `multiLabel`).
+    /// - Throws: `EvaluationError.empty`, `.shapeMismatch`, `.labelOutOfRange`, `.nonFiniteScore`.
+    public init(labels: [String], multiLabel: Bool = false, examples: [Example]) throws(EvaluationError) {
+        guard !labels.isEmpty, !examples.isEmpty else { throw .empty }
+        for (index, example) in examples.enumerated() {
+            guard example.scores.count == labels.count, multiLabel || example.labels.count == 1 else {
+                throw .shapeMismatch(probabilities: example.scores.count, examples: 1, classes: labels.count)
+            }
+            if let bad = example.labels.first(where: { !(0..<labels.count).contains($0) }) {
+                throw .labelOutOfRange(index: index, label: bad, classes: labels.count)
+            }
+            if example.scores.contains(where: { !$0.isFinite }) { throw .nonFiniteScore(index: index) }
         }
-        return try ClassificationScores(probabilities: examples.flatMap(\.scores), labels: examples.map(\.label), classCount: labels.count)
+        self.labels = labels
+        self.multiLabel = multiLabel
+        self.examples = examples
     }
 
     /// Decodes a `test_scores.json` file and validates it.
@@ -51,7 +61,7 @@ public struct TestScores: Codable, Sendable {
     public static func decode(_ data: Data) throws(EvaluationError) -> TestScores {
         let decoded: TestScores
         do { decoded = try JSONDecoder().decode(TestScores.self, from: data) } catch { throw .json("\(error)") }
-        return try TestScores(labels: decoded.labels, examples: decoded.examples)
+        return try TestScores(labels: decoded.labels, multiLabel: decoded.multiLabel, examples: decoded.examples)
     }
 
     /// The file's bytes.

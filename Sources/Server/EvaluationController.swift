@@ -5,9 +5,9 @@ import Hummingbird
 import ImageIO
 import JobService
 
-/// `/v1/jobs/{id}/report/…`: a single-label model's TEST evaluation looked at after the job, from
-/// every TEST example's stored scores (`test_scores.json`): the metrics and confusion matrix at any
-/// score threshold, each label's precision–recall curve, and the examples behind a confusion-matrix
+/// `/v1/jobs/{id}/report/…`: a model's TEST evaluation looked at after the job, from every TEST
+/// example's stored scores (`test_scores.json`): the metrics (and a single-label model's confusion
+/// matrix) at any score threshold, each label's precision–recall curve, and the examples behind a confusion-matrix
 /// cell or a label's errors, paged, with their images.
 struct EvaluationController: APIController {
     let store: any JobStore
@@ -48,6 +48,9 @@ struct EvaluationController: APIController {
         let entry = try cache.entry(id, store: store)
         let threshold = try request.fractionParameter("threshold") ?? entry.defaultThreshold
         let selection = try Self.selection(request, labels: entry.scores.labels)
+        if case .cell = selection, entry.scores.multiLabel {
+            throw APIError.badRequest("a multi-label model has no confusion matrix: select a label's errors with label and error, or true_label alone")
+        }
         let selected = entry.scores.indices(selection, threshold: threshold)
         let size = try Self.pageSize(request.uri.queryParameters.get("page_size"))
         let start = try Self.offset(request.uri.queryParameters.get("page_token"), total: selected.count)
@@ -141,7 +144,7 @@ final class TestScoresCache: @unchecked Sendable {
     let capacity = 4
 
     /// Job `id`'s scores: 404 for no such job, 409 before it succeeds or for a job without stored
-    /// scores (multi-label, or finished before they were kept).
+    /// scores (one finished before they were kept).
     func entry(_ id: String, store: any JobStore) throws -> Entry {
         let record = try store.requireJob(id)  // asked each time: a deleted job's entry is never answered
         if let hit = lock.withLock({ entries.first { $0.id == id }?.entry }) { return hit }
@@ -149,12 +152,12 @@ final class TestScoresCache: @unchecked Sendable {
             throw APIError.conflict("job '\(id)' has no evaluation yet (state: \(record.state.rawValue)); it is written when the job succeeds")
         }
         guard let data = try store.readArtifact(jobID: id, name: JobFolder.testScoresName) else {
-            throw APIError.conflict("job '\(id)' kept no per-example TEST scores: a multi-label job, or one that finished before "
-                + "they were kept; its report (GET /v1/jobs/\(id)/report) has the rest")
+            throw APIError.conflict("job '\(id)' kept no per-example TEST scores: it finished before they were kept; "
+                + "its report (GET /v1/jobs/\(id)/report) has the rest")
         }
         let scores = try TestScores.decode(data)
         let report = try store.readArtifact(jobID: id, name: "report.json").flatMap { try? EvaluationReport.decode(from: $0) }
-        let entry = Entry(scores: scores, curves: try scores.curves(), defaultThreshold: report?.test?.scoreThreshold ?? 0.5)
+        let entry = Entry(scores: scores, curves: scores.curves(), defaultThreshold: report?.test?.scoreThreshold ?? 0.5)
         lock.withLock {
             entries.removeAll { $0.id == id }
             entries.append((id, entry))
@@ -191,20 +194,12 @@ struct ExamplePage: Encodable {
     /// How many examples the query selects, over all pages.
     var total: Int
     var threshold: Double
-    var nextPageToken: String?
+    /// `null` on the last page, not left out.
+    @NullWhenAbsent var nextPageToken: String?
 
     enum CodingKeys: String, CodingKey {
         case examples, total, threshold
         case nextPageToken = "next_page_token"
-    }
-
-    /// `next_page_token` is `null` on the last page, not left out.
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(examples, forKey: .examples)
-        try c.encode(total, forKey: .total)
-        try c.encode(threshold, forKey: .threshold)
-        try c.encode(nextPageToken, forKey: .nextPageToken)
     }
 }
 
@@ -219,31 +214,22 @@ struct ExampleView: Encodable {
     var index: Int
     /// Its line in the dataset's manifest.
     var line: Int
-    var label: String
-    /// Its top label when that label's score reaches the threshold, else `null`.
-    var predictedLabel: String?
+    /// Its true labels (one for a single-label model).
+    var labels: [String]
+    /// Its top label when that label's score reaches the threshold, else `null` (not left out).
+    @NullWhenAbsent var predictedLabel: String?
     /// Its three highest-scoring labels, highest first, and the selected label's when it is not among them.
     var scores: [Score]
 
     enum CodingKeys: String, CodingKey {
-        case index, line, label, scores
+        case index, line, labels, scores
         case predictedLabel = "predicted_label"
-    }
-
-    /// `predicted_label` is `null` when no label reaches the threshold, not left out.
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(index, forKey: .index)
-        try c.encode(line, forKey: .line)
-        try c.encode(label, forKey: .label)
-        try c.encode(predictedLabel, forKey: .predictedLabel)
-        try c.encode(scores, forKey: .scores)
     }
 
     init(index: Int, example: TestScores.Example, labels: [String], threshold: Double, focus: Int?) {
         self.index = index
         line = example.line
-        label = labels[example.label]
+        self.labels = example.labels.map { labels[$0] }
         var ranked = example.scores.indices.sorted { (example.scores[$0], -$0) > (example.scores[$1], -$1) }.prefix(3).map { $0 }
         if let focus, !ranked.contains(focus) { ranked.append(focus) }
         let top = ranked[0]

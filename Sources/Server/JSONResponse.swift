@@ -34,6 +34,22 @@ enum JSONBody {
     }
 }
 
+/// An optional property that a synthesized `Encodable` writes as `null` when absent, where it leaves a
+/// plain optional out: for fields the API documents as always present.
+@propertyWrapper
+struct NullWhenAbsent<Value: Encodable>: Encodable {
+    var wrappedValue: Value?
+
+    init(wrappedValue: Value?) {
+        self.wrappedValue = wrappedValue
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
+    }
+}
+
 extension Response {
     /// A response with `body` as `application/json`.
     static func json(_ body: Data, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {

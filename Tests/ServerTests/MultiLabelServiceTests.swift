@@ -47,6 +47,17 @@ import Testing
             let thresholds = Dictionary(uniqueKeysWithValues: perLabel.map { ($0["label"] as! String, $0["threshold"] as! Double) })
             #expect(job["test_accuracy"] as? Double == test["subset_accuracy"] as? Double)
 
+            // Per example (issue 25): no confusion matrix, a label's errors as many as its per-label count, no cells.
+            let at = try Support.json(try await client.execute(uri: "/v1/jobs/\(jobID)/report/threshold?threshold=0.4", method: .get))
+            #expect(at["confusion_matrix"] == nil, "\(at)")
+            let first = try #require((at["per_label"] as? [[String: Any]])?.first)
+            let label = try #require((first["label"] as? String)?.addingPercentEncoding(withAllowedCharacters: .alphanumerics))
+            let negatives = try Support.json(try await client.execute(
+                uri: "/v1/jobs/\(jobID)/report/examples?label=\(label)&error=false_negative&threshold=0.4&page_size=100", method: .get))
+            #expect(negatives["total"] as? Int == first["false_negatives"] as? Int)
+            try Support.expectProblem(try await client.execute(uri: "/v1/jobs/\(jobID)/report/examples?true_label=\(label)&predicted_label=\(label)",
+                                                               method: .get), .badRequest, contains: "multi-label")
+
             // One TEST image in each shape: the same labels over the same thresholds.
             let row = testRows[0].split(separator: ",").map(String.init)
             let bytes = [UInt8](try Data(contentsOf: manifest.deletingLastPathComponent().appendingPathComponent(row[1])))

@@ -15,7 +15,7 @@ struct EvaluatedModel {
     var test: TestEvaluation?
     /// The TEST evaluation of a multi-label model.
     var multiLabelTest: MultiLabelEvaluation?
-    /// Every TEST example's scores, for a single-label model.
+    /// Every TEST example's scores.
     var testScores: TestScores?
 
     /// Fraction of TEST images answered exactly: top-1 accuracy, or multi-label subset accuracy.
@@ -49,7 +49,13 @@ extension TrainingJob {
             let scores = try MultiLabelScores(scores: probabilities, targets: multiHot.rows(splits.test), labelCount: multiHot.labelCount)
             let test = try MultiLabelEvaluation(scores: scores, labelNames: data.labels, thresholds: thresholds,
                                                 trainPrevalence: statistics.trainClassCounts.map { Double($0) / Double(max(1, statistics.trainImages)) })
-            return EvaluatedModel(model: model, testTimeAugmentation: policy, validationScore: validationScore, multiLabelTest: test)
+            let k = scores.labelCount
+            let testScores = try TestScores(labels: data.labels, multiLabel: true, examples: splits.test.enumerated().map { position, image in
+                TestScores.Example(image: image, line: Int(data.dataset.lines[image]), labels: (0..<k).filter { scores.has(position, $0) },
+                                   scores: Array(probabilities[position * k..<(position + 1) * k]))
+            })
+            return EvaluatedModel(model: model, testTimeAugmentation: policy, validationScore: validationScore, multiLabelTest: test,
+                                  testScores: testScores)
         }
         let labels = splits.test.map { Int(data.dataset.labels[$0]) }
         var test = try TestEvaluation(
@@ -63,7 +69,7 @@ extension TrainingJob {
         }
         let k = data.labels.count
         let testScores = try TestScores(labels: data.labels, examples: splits.test.enumerated().map { position, image in
-            TestScores.Example(image: image, line: Int(data.dataset.lines[image]), label: labels[position],
+            TestScores.Example(image: image, line: Int(data.dataset.lines[image]), labels: [labels[position]],
                                scores: Array(probabilities[position * k..<(position + 1) * k]))
         })
         return EvaluatedModel(model: model, testTimeAugmentation: policy, validationScore: validationScore, test: test, testScores: testScores)

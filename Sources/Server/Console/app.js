@@ -379,7 +379,7 @@ async function evaluatePage(id, current) {
   const base = `/v1/jobs/${encodeURIComponent(id)}/report`;
   const report = await api(base);
   if (!current()) return;
-  if (report.multi_label) { multiLabelEvaluation(id, report); return; }
+  if (report.multi_label) return multiLabelEvaluation(id, report, current);
   const test = report.test, points = test.confidence_metrics ?? [];
   const labels = test.confusion_matrix.labels;
   // Jobs that finished before per-example scores were kept (409) show the report's own matrix and mistakes.
@@ -493,8 +493,8 @@ function cellExamples(base, answer, t, p) {
 // The chosen label's false negatives and false positives at `threshold`, most confident first.
 function showErrors(base, threshold) {
   const label = $("#mistake-label").value, t = threshold.toFixed(2);
-  $("#mistakes").innerHTML = `<h3>False negatives: ${escape(label)} scored below ${t}</h3><div id="false-negatives"></div>
-    <h3>False positives: another label's image scoring ${t} or more for ${escape(label)}</h3><div id="false-positives"></div>`;
+  $("#mistakes").innerHTML = `<h3>False negatives: images with ${escape(label)} scoring below ${t} for it</h3><div id="false-negatives"></div>
+    <h3>False positives: images without ${escape(label)} scoring ${t} or more for it</h3><div id="false-positives"></div>`;
   gallery($("#false-negatives"), `${base}/examples?${new URLSearchParams({ label, error: "false_negative", threshold: t })}`, `false negatives of ${label}`, label).catch(fail);
   gallery($("#false-positives"), `${base}/examples?${new URLSearchParams({ label, error: "false_positive", threshold: t })}`, `false positives of ${label}`, label).catch(fail);
 }
@@ -516,8 +516,9 @@ async function gallery(container, path, what, focus = null) {
       const figure = document.createElement("figure");
       const top = example.scores[0];
       const focused = focus && example.scores.find((s) => s.label === focus);
-      figure.innerHTML = `<img alt="TEST image ${example.index} (manifest line ${example.line}): ${escape(example.label)}, top score ${escape(top.label)} ${number(top.score, 2)}">`
-        + `<figcaption>${escape(example.label)} → ${escape(example.predicted_label ?? "none")} ${number(top.score, 2)}`
+      const truth = example.labels.join(", ") || "no label";
+      figure.innerHTML = `<img alt="TEST image ${example.index} (manifest line ${example.line}): ${escape(truth)}, top score ${escape(top.label)} ${number(top.score, 2)}">`
+        + `<figcaption>${escape(truth)} → ${escape(example.predicted_label ?? "none")} ${number(top.score, 2)}`
         + `${focused && focused !== top ? `; ${escape(focus)} ${number(focused.score, 2)}` : ""}</figcaption>`;
       thumbs.append(figure);
       api(path.replace(/\/examples\?.*$/, `/examples/${example.index}/image`), { as: "blob" }).then((blob) => {
@@ -590,8 +591,15 @@ function wireThresholdSlider(points, moved = () => {}, curves = []) {
 // A multi-label model's evaluation: mean AP and the other figures beside the prevalence baseline's, one
 // threshold for every label on the slider, the per-label table with each label's own threshold, and the
 // co-occurrence of true and predicted labels (docs/multi-label.md).
-function multiLabelEvaluation(id, report) {
+async function multiLabelEvaluation(id, report, current) {
   const test = report.test, base = test.baseline, labels = test.co_occurrence.labels;
+  const path = `/v1/jobs/${encodeURIComponent(id)}/report`;
+  // Jobs that finished before per-example scores were kept (409) show the report alone.
+  const curves = await api(`${path}/curves`).then((answer) => answer.labels, (error) => {
+    if (error instanceof APIError && error.status === 409) return null;
+    throw error;
+  });
+  if (!current()) return;
   const card = (name, value, baseline) => `<div class="card"><div class="muted">${escape(name)}</div><div class="value">${value}</div>`
     + `<div class="muted">baseline ${baseline}</div></div>`;
   render(`<h1>Evaluation of <span class="id">${escape(id)}</span></h1>
@@ -607,7 +615,7 @@ function multiLabelEvaluation(id, report) {
     <h2>Score threshold</h2>
     <p>Precision and recall over every (image, label) pair whose score reaches one threshold for all labels; the model itself uses
       each label's own threshold (below).</p>
-    ${thresholdSlider(test.confidence_metrics ?? [], 0.5)}
+    ${thresholdSlider(test.confidence_metrics ?? [], 0.5, curves ? labels : [])}
     <h2>Per label</h2>
     ${table("Each label at its own threshold, chosen on VALIDATION to maximise its F1", ["Label", { text: "Threshold", num: true }, { text: "Precision", num: true },
       { text: "Recall", num: true }, { text: "F1", num: true }, { text: "TEST images", num: true }, { text: "Average precision", num: true }, { text: "TRAIN share", num: true }],
@@ -617,8 +625,19 @@ function multiLabelEvaluation(id, report) {
     <h2>True and predicted labels</h2>
     ${scroller("Co-occurrence of true and predicted labels")}<table class="matrix"><caption class="muted">Rows: a label the image has; columns: a label predicted for it (images; the diagonal counts true positives)</caption>
       <thead><tr><th scope="col">True \\ predicted</th>${labels.map((l) => `<th scope="col">${escape(l)}</th>`).join("")}</tr></thead>
-      <tbody>${test.co_occurrence.counts.map((row, i) => `<tr><th scope="row">${escape(labels[i])}</th>${row.map((v, j) => `<td${i === j ? ' class="diag"' : ""}>${v}</td>`).join("")}</tr>`).join("")}</tbody></table></div>`);
-  wireThresholdSlider(test.confidence_metrics ?? []);
+      <tbody>${test.co_occurrence.counts.map((row, i) => `<tr><th scope="row">${escape(labels[i])}</th>${row.map((v, j) => `<td${i === j ? ' class="diag"' : ""}>${v}</td>`).join("")}</tr>`).join("")}</tbody></table></div>
+    ${curves ? `<h2>Mistakes at the slider's threshold</h2>
+    <label for="mistake-label">Label</label> <select id="mistake-label">${labels.map((l) => `<option>${escape(l)}</option>`).join("")}</select>
+    <div id="mistakes"></div>` : ""}`);
+  let timer = null;
+  const threshold = () => Number($("#threshold").value) / 100;
+  wireThresholdSlider(test.confidence_metrics ?? [], () => {
+    clearTimeout(timer);
+    if (curves) timer = setTimeout(() => current() && showErrors(path, threshold()), 120);
+  }, curves ?? []);
+  if (!curves) return;
+  $("#mistake-label").addEventListener("change", () => showErrors(path, threshold()));
+  showErrors(path, threshold());
 }
 
 // Predict: choose or drop images; each shows its top labels with score bars and the request as a curl line.
