@@ -83,6 +83,10 @@ public enum Threading {
     /// instances): each keeps its core busy through the serial parts of its forward pass, where one
     /// network split across the cores would leave them idle.
     public static func serially<T>(_ body: () throws -> T) rethrows -> T {
+        // The policy's OpenBLAS thread count must be in force before the first GEMM: inside `serially`
+        // nothing else reads the policy, and OpenBLAS's default (every core) makes concurrent callers
+        // contend for its threads.
+        _ = state
         let outer = pthread_getspecific(serialKey)
         pthread_setspecific(serialKey, UnsafeRawPointer(bitPattern: 1))
         defer { pthread_setspecific(serialKey, outer) }
