@@ -1,3 +1,4 @@
+import CBLAS
 @testable import Tensors
 import Testing
 
@@ -102,6 +103,17 @@ import Testing
         }
         #expect(seen.allSatisfy { $0 == 1 })
         #expect(Threading.chunk(1, of: 2, count: 5) == 2..<5)
+    }
+}
+
+extension TensorsTests {
+    /// Under the default policy, OpenBLAS runs one thread inside `serially` too, where nothing else
+    /// reads the policy: at OpenBLAS's default (every core) a served model's instances, each calling
+    /// it from its own thread, contended for its threads and halved the server's throughput. A run of
+    /// this test alone (`--filter seriallyRuns`) starts from a process that has not read the policy.
+    @Test func seriallyRunsOpenBLASSingleThreaded() {
+        let threads = Threading.serially { openblas_get_num_threads() }
+        if case .batchParallel = Threading.policy { #expect(threads == 1) }
     }
 }
 
