@@ -46,28 +46,11 @@ cluster=$(POSTGRES_LISTEN="127.0.0.1,$host_ip" Scripts/postgres.sh start "$scrat
 port=${cluster##*:}; port=${port%%/*}
 echo "host all all $ns_ip/32 trust" >>"$scratch/pg/data/pg_hba.conf"
 psql "$cluster" -qAtc "SELECT pg_reload_conf()" >/dev/null
-psql "$cluster" -qc "CREATE DATABASE autovision"
-store=${cluster%/postgres}/autovision
+source Scripts/lib/job-on-postgres.sh
+create_store "$cluster"
 remote_store=postgres://autovision@$host_ip:$port/autovision
-"$bin" datasets prepare fashion-mnist --output "$scratch/data/fm" --per-class 20 >/dev/null
-
-api=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$bin" serve --port "$api" --store "$store" --jobs-dir "$scratch/server" --workers 0 2>"$scratch/serve.log" &
-server_pid=$!
-"$bin" train "$scratch/data/fm/manifest.csv" --budget 40s --store "$store" --jobs-dir "$scratch/worker" --json \
-  >"$scratch/train.out" 2>"$scratch/train.log" &
-train_pid=$!
-
-job="" trials=0
-for _ in $(seq 1 240); do
-  job=$("$bin" jobs list --store "$store" --jobs-dir "$scratch/cli" --json 2>/dev/null | tail -n 1 | python3 -c \
-    'import json, sys; jobs = json.load(sys.stdin)["jobs"]; print(jobs[0]["id"], jobs[0]["trials_done"]) if jobs else None' || true)
-  trials=${job#* }
-  [ -n "$job" ] && [ "$trials" -ge 1 ] && break
-  sleep 0.25
-done
-[ -n "$job" ] && [ "$trials" -ge 1 ] || fail "no trial finished within a minute"
-job=${job% *}
+start_job 40s
+wait_for_first_trial
 # The first machine dies: its worker (a child of `train`) and `train`, both with SIGKILL.
 pkill -9 -P "$train_pid" || true
 kill -9 "$train_pid"; wait "$train_pid" 2>/dev/null || true; train_pid=""

@@ -19,35 +19,18 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "postgres-faults.sh: $*" >&2; tail -n 20 "$scratch/train.log" >&2 || true; exit 1; }
 
+source Scripts/lib/job-on-postgres.sh
 cluster=$(Scripts/postgres.sh start "$scratch/pg")
-psql "$cluster" -qc "CREATE DATABASE autovision"
-store=${cluster%/postgres}/autovision
-"$bin" datasets prepare fashion-mnist --output "$scratch/data/fm" --per-class 20 >/dev/null
-
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$bin" serve --port "$port" --store "$store" --jobs-dir "$scratch/server" --workers 0 2>"$scratch/serve.log" &
-server_pid=$!
-"$bin" train "$scratch/data/fm/manifest.csv" --budget 30s --store "$store" --jobs-dir "$scratch/worker" --json \
-  >"$scratch/train.out" 2>"$scratch/train.log" &
-train_pid=$!
-
-job="" trials=0
-for _ in $(seq 1 240); do
-  job=$("$bin" jobs list --store "$store" --jobs-dir "$scratch/cli" --json 2>/dev/null | tail -n 1 | python3 -c \
-    'import json, sys; jobs = json.load(sys.stdin)["jobs"]; print(jobs[0]["id"], jobs[0]["trials_done"]) if jobs else None' || true)
-  trials=${job#* }
-  [ -n "$job" ] && [ "$trials" -ge 1 ] && break
-  sleep 0.25
-done
-[ -n "$job" ] && [ "$trials" -ge 1 ] || fail "no trial finished within a minute"
-job=${job% *}
+create_store "$cluster"
+start_job 30s
+wait_for_first_trial
 Scripts/postgres.sh restart "$scratch/pg"
 echo "postgres-faults.sh: restarted PostgreSQL after trial $trials of job $job" >&2
 
 wait "$train_pid" || fail "the job did not succeed across the restart (train exited $?)"
 train_pid=""
-show=$(curl -fsS "http://127.0.0.1:$port/v1/jobs/$job") || fail "the server did not answer from the restarted database"
-trial_ids=$(curl -fsS "http://127.0.0.1:$port/v1/jobs/$job/trials" | python3 -c \
+show=$(curl -fsS "http://127.0.0.1:$api/v1/jobs/$job") || fail "the server did not answer from the restarted database"
+trial_ids=$(curl -fsS "http://127.0.0.1:$api/v1/jobs/$job/trials" | python3 -c \
   'import json, sys; print(" ".join(str(t["id"]) for t in json.load(sys.stdin)["trials"]))')
 python3 - "$show" "$trial_ids" <<'PY' || fail "the job's record is wrong after the restart"
 import json, sys
@@ -57,5 +40,5 @@ assert ids == list(range(1, len(ids) + 1)) and job["trials_done"] == len(ids), (
 print(f"postgres-faults.sh: job {job['id']} succeeded across the restart: {len(ids)} trials, "
       f"TEST {job['test_accuracy']:.4f}, {job['used_seconds']:.1f} s of {job['budget_seconds']:.0f} s", file=sys.stderr)
 PY
-curl -fsS -o /dev/null "http://127.0.0.1:$port/v1/models/$job" || fail "the model is not served"
+curl -fsS -o /dev/null "http://127.0.0.1:$api/v1/models/$job" || fail "the model is not served"
 echo "postgres-faults.sh: passed" >&2
