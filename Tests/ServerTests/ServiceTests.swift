@@ -62,9 +62,11 @@ import Testing
             #expect((job["used_seconds"] as? Double ?? 99) <= 35 * 1.05)
             let trials = try Support.json(try await client.execute(uri: "/v1/jobs/\(jobID)/trials", method: .get))
             #expect(((trials["trials"] as? [Any])?.count ?? 0) == job["trials_done"] as? Int)
-            // Which worker ran each trial (issue 21): here the server's one runner, `HOST:PID:RANDOM`.
+            // Which worker ran each trial (issue 21): here the server's one runner, `HOST:PID:RANDOM`. On a
+            // loaded machine the plan may give this 35 s job no trial (the final training first).
             let workers = Set((trials["trials"] as? [[String: Any]] ?? []).map { $0["worker"] as? String ?? "" })
-            #expect(workers.count == 1 && workers.first?.split(separator: ":").count == 3, "\(workers)")
+            #expect(workers.count == min(1, job["trials_done"] as? Int ?? 0) && workers.allSatisfy { $0.split(separator: ":").count == 3 },
+                    "\(workers)")
             // Energy (issue 26): the job resource's sum over its units, each trial's own.
             let energy = try #require(job["energy"] as? [String: Any], "\(job)")
             #expect((energy["kwh"] as? Double ?? 0) > 0 && (energy["gco2e"] as? Double ?? 0) > 0, "\(energy)")
