@@ -81,7 +81,9 @@ public enum Threading {
     /// Runs `body` with every `parallelFor` in it inline on the calling thread (one worker), whatever
     /// the policy. For callers that run several networks side by side, one per core (a served model's
     /// instances): each keeps its core busy through the serial parts of its forward pass, where one
-    /// network split across the cores would leave them idle.
+    /// network split across the cores would leave them idle. OpenBLAS runs at the policy's thread
+    /// count: one under the default `.batchParallel`; under `.threadedBLAS`, concurrent callers share
+    /// its threads.
     public static func serially<T>(_ body: () throws -> T) rethrows -> T {
         // The policy's OpenBLAS thread count must be in force before the first GEMM: inside `serially`
         // nothing else reads the policy, and OpenBLAS's default (every core) makes concurrent callers
