@@ -157,9 +157,11 @@ import Testing
         let record = TrainingJob.newRecord(options: options)
         try store.insertJob(record)  // queued, as POST /v1/jobs queues it
 
+        // Once a trial has finished; the search may already have ended (its first trial can finish past
+        // the search's deadline on a loaded machine), and then the worker dies in the final training.
         var running: JobRecord?
-        for _ in 0..<240 {
-            if let job = try store.job(record.id), job.state == .searching, job.trialsDone >= 1 { running = job; break }
+        for _ in 0..<480 {
+            if let job = try store.job(record.id), [.searching, .training].contains(job.state), job.trialsDone >= 1 { running = job; break }
             try await Task.sleep(for: .milliseconds(250))
         }
         let before = try #require(running, "the worker took the job and finished a trial")
