@@ -13,6 +13,7 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
         var attempts: [String: Int] = [:]
         var cancelRequested: Set<String> = []
         var trials: [String: [Int: TrialRecord]] = [:]
+        var trialUnits: [String: [Int: TrialUnit]] = [:]
         var plans: [String: JobPlan] = [:]
         var values: [String: [String: Data]] = [:]
         var artifacts: [String: [String: Data]] = [:]
@@ -79,11 +80,18 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
     private func writing<T>(_ operation: String, jobID: String? = nil, _ body: (State) throws -> T) throws -> T {
         try locked { state in
             if let error = state.fault?(operation) { throw error }
-            if let fence, let jobID, fence.jobID == jobID, state.leases[jobID].map({ ($0.owner, $0.attempt) }) ?? ("", 0) != (fence.owner, fence.attempt) {
-                throw StoreError.leaseLost(jobID: jobID)
-            }
+            if let fence, let jobID, fence.jobID == jobID, !Self.holds(fence, in: state) { throw StoreError.leaseLost(jobID: jobID) }
             return try body(state)
         }
+    }
+
+    /// Whether `lease` (a job's, or a trial unit's) is still the one held.
+    private static func holds(_ lease: JobLease, in state: State) -> Bool {
+        if let trialID = lease.trialID {
+            let unit = state.trialUnits[lease.jobID]?[trialID]
+            return unit?.owner == lease.owner && unit?.attempt == lease.attempt
+        }
+        return state.leases[lease.jobID].map { ($0.owner, $0.attempt) } ?? ("", 0) == (lease.owner, lease.attempt)
     }
 
     // MARK: Jobs
@@ -138,6 +146,7 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
             }
             state.jobs[id] = nil
             state.trials[id] = nil
+            state.trialUnits[id] = nil
             state.plans[id] = nil
             state.values[id] = nil
             state.artifacts[id] = nil
@@ -206,6 +215,13 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
     @discardableResult
     public func renewLease(_ lease: JobLease, seconds: Double) throws -> JobLease {
         try writing("renewLease") { state in
+            if let trialID = lease.trialID {
+                guard Self.holds(lease, in: state), var unit = state.trialUnits[lease.jobID]?[trialID] else { throw StoreError.leaseLost(jobID: lease.jobID) }
+                unit.expiresAt = Date().addingTimeInterval(seconds)
+                unit.renewedAt = Date()
+                state.trialUnits[lease.jobID]?[trialID] = unit
+                return unit.lease
+            }
             guard let held = state.leases[lease.jobID], held.owner == lease.owner, held.attempt == lease.attempt else {
                 throw StoreError.leaseLost(jobID: lease.jobID)
             }
@@ -219,6 +235,13 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
 
     public func releaseLease(_ lease: JobLease) throws {
         try writing("releaseLease") { state in
+            if let trialID = lease.trialID {
+                if Self.holds(lease, in: state) {
+                    state.trialUnits[lease.jobID]?[trialID]?.owner = nil
+                    state.trialUnits[lease.jobID]?[trialID]?.expiresAt = nil
+                }
+                return
+            }
             if let held = state.leases[lease.jobID], held.owner == lease.owner, held.attempt == lease.attempt { state.leases[lease.jobID] = nil }
         }
     }
@@ -321,6 +344,52 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
 
     public func trials(jobID: String) throws -> [TrialRecord] {
         locked { ($0.trials[jobID] ?? [:]).values.sorted { $0.id < $1.id } }
+    }
+
+    // MARK: Trial units
+
+    public func claimTrialUnit(jobID: String, owner: String, leaseSeconds: Double,
+                               decide: (JobRecord, [TrialRecord], [TrialUnit]) throws -> Data?) throws -> TrialUnit? {
+        try writing("claimTrialUnit") { state in
+            guard var job = state.jobs[jobID], job.state == .searching else { return nil }
+            let now = Date()
+            let units = (state.trialUnits[jobID] ?? [:]).values.sorted { $0.trialID < $1.trialID }
+            var unit: TrialUnit
+            if let lost = TrialUnit.claimable(units, at: now) {
+                job.usedSeconds += lost.lostSeconds(at: now)
+                job.updatedAt = now
+                state.jobs[jobID] = job
+                unit = lost
+                unit.attempt += 1
+            } else {
+                let trials = (state.trials[jobID] ?? [:]).values.sorted { $0.id < $1.id }
+                guard let decision = try decide(job, trials, units) else { return nil }
+                unit = TrialUnit(jobID: jobID, trialID: TrialUnit.nextTrialID(trials: trials.map(\.id), units: units), decision: decision,
+                                 owner: owner, attempt: 1, expiresAt: nil, claimedAt: now, renewedAt: now)
+            }
+            unit.owner = owner
+            unit.claimedAt = now
+            unit.renewedAt = now
+            unit.expiresAt = now.addingTimeInterval(leaseSeconds)
+            state.trialUnits[jobID, default: [:]][unit.trialID] = unit
+            return unit
+        }
+    }
+
+    public func finishTrialUnit(_ lease: JobLease, trial: TrialRecord, _ change: (inout JobRecord) -> Void) throws {
+        try writing("finishTrialUnit") { state in
+            guard let trialID = lease.trialID, trial.id == trialID, Self.holds(lease, in: state), var job = state.jobs[lease.jobID],
+                  job.state == .searching else { throw StoreError.leaseLost(jobID: lease.jobID) }
+            state.trials[lease.jobID, default: [:]][trialID] = trial
+            state.trialUnits[lease.jobID]?[trialID] = nil
+            change(&job)
+            job.updatedAt = Date()
+            state.jobs[lease.jobID] = job
+        }
+    }
+
+    public func trialUnits(jobID: String) throws -> [TrialUnit] {
+        locked { ($0.trialUnits[jobID] ?? [:]).values.sorted { $0.trialID < $1.trialID } }
     }
 
     // MARK: Models

@@ -145,10 +145,32 @@ public final class JobRunner: @unchecked Sendable {
         return !stopping
     }
 
+    /// Runs claimed jobs; with none to claim, trains trials of other workers' searches in progress.
     private func jobLoop() {
+        var helping: [String: TrainingJob] = [:]  // the searches this thread helps, each set up once
         repeat {
-            while let (record, lease) = claim() { run(record, lease: lease) }
+            while true {
+                if let (record, lease) = claim() {
+                    run(record, lease: lease)
+                } else if !helpASearch(&helping) {
+                    break
+                }
+            }
         } while waitForWork()
+    }
+
+    /// Trains one trial of the oldest search in progress that has one to start, whichever worker holds
+    /// its job (`TrainingJob.helpSearch`): trials run in parallel on as many workers as are free.
+    /// - Returns: whether it trained one.
+    private func helpASearch(_ helping: inout [String: TrainingJob]) -> Bool {
+        guard isRunning, let searching = try? store.jobs().filter({ $0.state == .searching }) else { return false }
+        helping = helping.filter { id, _ in searching.contains { $0.id == id } }
+        for record in searching.reversed() {  // oldest first
+            guard let job = helping[record.id] ?? (try? makeJob(record, store: store)) else { continue }
+            helping[record.id] = job
+            if job.helpSearch(store: store, shouldStop: { [self] in !isRunning }) { return true }
+        }
+        return false
     }
 
     private func claim() -> (record: JobRecord, lease: JobLease)? {
@@ -224,6 +246,8 @@ public final class JobRunner: @unchecked Sendable {
             self?.onEvent?(id, event)
         }
         job.worker = owner
+        job.leaseSeconds = leaseSeconds
+        job.heartbeatSeconds = heartbeatSeconds
         return job
     }
 

@@ -226,6 +226,26 @@ public protocol JobStore: AnyObject, Sendable {
     func addTrial(jobID: String, _ trial: TrialRecord) throws
     func trials(jobID: String) throws -> [TrialRecord]
 
+    // Trial units: the trials of a job's search, run in parallel by any number of workers, each
+    // under a lease of its own (`JobLease.trialID`), decided under the job's lock knowing of one another.
+
+    /// Gives `owner` a trial of job `jobID`'s search to train, leased until `leaseSeconds` from now,
+    /// in one transaction holding the job's lock (its row, then its trial units: the one order every
+    /// store takes them in): a unit no worker holds (released, or its lease expired: its lost time is
+    /// charged to the job, `TrialUnit.lostSeconds`), lowest trial ID first, with its decision as it was;
+    /// or else a new unit, with the next trial ID, whose decision `decide` makes from the job, its
+    /// finished trials and its units in flight (`nil`: no trial now). `nil` when the job is not
+    /// `searching` or no unit was given.
+    func claimTrialUnit(jobID: String, owner: String, leaseSeconds: Double,
+                        decide: (_ job: JobRecord, _ trials: [TrialRecord], _ inFlight: [TrialUnit]) throws -> Data?) throws -> TrialUnit?
+    /// Ends the unit `lease` holds: records `trial` (its ID the unit's), removes the unit and applies
+    /// `change` to the job, in one transaction.
+    /// - Throws: `StoreError.leaseLost` when the unit's lease is no longer `lease` (it expired and
+    ///   another worker claimed it) or the job is no longer `searching`: nothing is written.
+    func finishTrialUnit(_ lease: JobLease, trial: TrialRecord, _ change: (inout JobRecord) -> Void) throws
+    /// The job's trial units in flight (leased, or waiting to be claimed again), by trial ID.
+    func trialUnits(jobID: String) throws -> [TrialUnit]
+
     // Models
     func model(_ id: String) throws -> ModelRecord?
     func models() throws -> [ModelRecord]
@@ -265,20 +285,25 @@ public protocol JobStore: AnyObject, Sendable {
     @discardableResult func deleteResource(kind: String, id: String) throws -> Bool
 }
 
-/// A worker's claim on a job: held by `owner` until `expiresAt` unless renewed. `attempt` counts
-/// the job's claims; with `owner` it fences the worker's writes (`JobStore.fenced(by:)`).
+/// A worker's claim on a job, or on one trial unit of its search (`trialID`): held by `owner` until
+/// `expiresAt` unless renewed. `attempt` counts the job's (or the unit's) claims; with `owner` it
+/// fences the worker's writes (`JobStore.fenced(by:)`). `renewLease` and `releaseLease` take both
+/// kinds; `releaseLease` frees a unit for the next claim; `advanceLease` is for the job's own lease.
 public struct JobLease: Sendable, Equatable {
     public var jobID: String
     /// The worker: `HOST:PID:RANDOM` (`JobLease.newOwner()`).
     public var owner: String
     public var attempt: Int
     public var expiresAt: Date
+    /// The trial unit this lease holds (`JobStore.claimTrialUnit`), or `nil` for the job's own lease.
+    public var trialID: Int?
 
-    public init(jobID: String, owner: String, attempt: Int, expiresAt: Date) {
+    public init(jobID: String, owner: String, attempt: Int, expiresAt: Date, trialID: Int? = nil) {
         self.jobID = jobID
         self.owner = owner
         self.attempt = attempt
         self.expiresAt = expiresAt
+        self.trialID = trialID
     }
 
     /// A new worker identity, unique across processes and machines.
@@ -307,9 +332,10 @@ public enum JobUnitLoss {
 
     /// Charges the time a lost unit ran after the job's last write, up to its lease's last renewal
     /// (when its worker was last alive): a lost unit's time counts toward the budget. The import is
-    /// not charged (the budget's clock starts after it).
+    /// not charged (the budget's clock starts after it), nor the search (its trial units are).
     public static func charge(_ record: inout JobRecord, lastRenewal: Date?) {
-        guard let lastRenewal, record.state != .importing else { return }
+        // A search's time is its trial units', charged by the unit lost (`TrialUnit.lostSeconds`).
+        guard let lastRenewal, record.state != .importing, record.state != .searching else { return }
         let lost = lastRenewal.timeIntervalSince(record.updatedAt)
         guard lost > 0 else { return }
         record.usedSeconds += lost
@@ -319,3 +345,57 @@ public enum JobUnitLoss {
 
 /// A new, sortable, unique ID with a prefix: `ds-YYYYMMDD-HHMMSS-xxxxxx`.
 public func newResourceID(prefix: String, now: Date = Date()) -> String { "\(prefix)-\(JobRecord.newID(now: now))" }
+
+/// One trial of a job's search, decided and held by a worker until its trial is recorded
+/// (`JobStore.claimTrialUnit`, `finishTrialUnit`).
+public struct TrialUnit: Sendable, Equatable {
+    public var jobID: String
+    /// The trial's ID, fixed when it was decided: a unit claimed again trains the same trial.
+    public var trialID: Int
+    /// The search's decision (the JSON of `Search.PlannedTrial`); the store keeps it as it is.
+    public var decision: Data
+    /// The worker holding it, or `nil` while none does (released).
+    public var owner: String?
+    /// Claims of this unit so far.
+    public var attempt: Int
+    public var expiresAt: Date?
+    /// When its current claim was made, and when its lease was last taken or renewed.
+    public var claimedAt: Date
+    public var renewedAt: Date
+
+    public init(jobID: String, trialID: Int, decision: Data, owner: String?, attempt: Int, expiresAt: Date?, claimedAt: Date, renewedAt: Date) {
+        self.jobID = jobID
+        self.trialID = trialID
+        self.decision = decision
+        self.owner = owner
+        self.attempt = attempt
+        self.expiresAt = expiresAt
+        self.claimedAt = claimedAt
+        self.renewedAt = renewedAt
+    }
+
+    /// The lease of its current claim.
+    public var lease: JobLease {
+        JobLease(jobID: jobID, owner: owner ?? "", attempt: attempt, expiresAt: expiresAt ?? claimedAt, trialID: trialID)
+    }
+
+    /// Whether a worker may claim it: none holds it, or its holder's lease expired at `now`.
+    public func isClaimable(at now: Date) -> Bool { owner == nil || (expiresAt ?? .distantPast) < now }
+
+    /// The time its expired claim ran, charged to the job when it is claimed again: from the claim
+    /// to the last renewal (when its worker was last alive). 0 for a released unit (its worker charged it).
+    public func lostSeconds(at now: Date) -> Double {
+        guard owner != nil, (expiresAt ?? .distantPast) < now else { return 0 }
+        return max(0, renewedAt.timeIntervalSince(claimedAt))
+    }
+
+    /// The unit a claim takes again, lowest trial ID first, or `nil`.
+    public static func claimable(_ units: [TrialUnit], at now: Date) -> TrialUnit? {
+        units.sorted { $0.trialID < $1.trialID }.first { $0.isClaimable(at: now) }
+    }
+
+    /// The next unit's trial ID: after every trial and unit of the job.
+    public static func nextTrialID(trials: [Int], units: [TrialUnit]) -> Int {
+        max(trials.max() ?? 0, units.map(\.trialID).max() ?? 0) + 1
+    }
+}

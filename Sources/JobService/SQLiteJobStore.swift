@@ -64,6 +64,12 @@ public final class SQLiteJobStore: JobStore {
     /// Throws `.leaseLost` when this is a fenced view of job `jobID` and its lease is no longer the fence.
     private func checkFence(_ db: Database, jobID: String) throws {
         guard let fence, fence.jobID == jobID else { return }
+        if let trialID = fence.trialID {
+            guard try Self.trialUnit(jobID: jobID, trialID: trialID, in: db).map({ ($0.owner, $0.attempt) == (fence.owner, fence.attempt) }) == true else {
+                throw StoreError.leaseLost(jobID: jobID)
+            }
+            return
+        }
         let row = try Row.fetchOne(db, sql: "SELECT lease_owner, lease_attempt FROM jobs WHERE id = ?", arguments: [jobID])
         guard let row, row["lease_owner"] as String? == fence.owner, row["lease_attempt"] as Int? == fence.attempt else {
             throw StoreError.leaseLost(jobID: jobID)
@@ -124,6 +130,21 @@ public final class SQLiteJobStore: JobStore {
             try addColumn("version", "INTEGER NOT NULL DEFAULT 1", to: "datasets", in: db)
             try addColumn("parent_dataset_id", "TEXT", to: "datasets", in: db)
             try addColumn("import_progress", "TEXT", to: "datasets", in: db)
+        }
+        migrator.registerMigration("v13: trial units") { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS trial_units (
+                    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                    trial_id INTEGER NOT NULL,
+                    decision BLOB NOT NULL,
+                    owner TEXT,
+                    attempt INTEGER NOT NULL,
+                    expires_at DOUBLE,
+                    claimed_at DOUBLE NOT NULL,
+                    renewed_at DOUBLE NOT NULL,
+                    PRIMARY KEY (job_id, trial_id)
+                )
+                """)
         }
         return migrator
     }
@@ -332,6 +353,13 @@ public final class SQLiteJobStore: JobStore {
         var renewed = lease
         renewed.expiresAt = Date().addingTimeInterval(seconds)
         try write { db in
+            if let trialID = lease.trialID {
+                try db.execute(sql: """
+                    UPDATE trial_units SET expires_at = ?, renewed_at = ? WHERE job_id = ? AND trial_id = ? AND owner = ? AND attempt = ?
+                    """, arguments: [renewed.expiresAt.timeIntervalSince1970, Date().timeIntervalSince1970, lease.jobID, trialID, lease.owner, lease.attempt])
+                if db.changesCount == 0 { throw StoreError.leaseLost(jobID: lease.jobID) }
+                return
+            }
             try db.execute(sql: "UPDATE jobs SET lease_expires_at = ?, lease_renewed_at = ? WHERE id = ? AND lease_owner = ? AND lease_attempt = ?",
                            arguments: [renewed.expiresAt.timeIntervalSince1970, Date().timeIntervalSince1970, lease.jobID, lease.owner, lease.attempt])
             if db.changesCount == 0 { throw StoreError.leaseLost(jobID: lease.jobID) }
@@ -341,6 +369,11 @@ public final class SQLiteJobStore: JobStore {
 
     public func releaseLease(_ lease: JobLease) throws {
         try write { db in
+            if let trialID = lease.trialID {
+                try db.execute(sql: "UPDATE trial_units SET owner = NULL, expires_at = NULL WHERE job_id = ? AND trial_id = ? AND owner = ? AND attempt = ?",
+                               arguments: [lease.jobID, trialID, lease.owner, lease.attempt])
+                return
+            }
             try db.execute(sql: "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND lease_attempt = ?",
                            arguments: [lease.jobID, lease.owner, lease.attempt])
         }
@@ -450,23 +483,95 @@ public final class SQLiteJobStore: JobStore {
     // MARK: Trials
 
     public func addTrial(jobID: String, _ trial: TrialRecord) throws {
-        let json = String(decoding: try Self.encoder.encode(trial), as: UTF8.self)
         try write { db in
             try checkFence(db, jobID: jobID)
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO trials (job_id, trial_id, rung, architecture, validation_accuracy, seconds, error, record)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [jobID, trial.id, trial.rung, trial.architecture, trial.error == nil ? trial.validationScore : nil,
-                            trial.seconds, trial.error, json])
+            try Self.insert(trial, jobID: jobID, in: db)
         }
     }
 
-    public func trials(jobID: String) throws -> [TrialRecord] {
-        let records = try read { try String.fetchAll($0, sql: "SELECT record FROM trials WHERE job_id = ? ORDER BY trial_id", arguments: [jobID]) }
+    private static func insert(_ trial: TrialRecord, jobID: String, in db: Database) throws {
+        let json = String(decoding: try encoder.encode(trial), as: UTF8.self)
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO trials (job_id, trial_id, rung, architecture, validation_accuracy, seconds, error, record)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [jobID, trial.id, trial.rung, trial.architecture, trial.error == nil ? trial.validationScore : nil,
+                        trial.seconds, trial.error, json])
+    }
+
+    public func trials(jobID: String) throws -> [TrialRecord] { try read { try Self.trials(jobID: jobID, in: $0) } }
+
+    private static func trials(jobID: String, in db: Database) throws -> [TrialRecord] {
+        let records = try String.fetchAll(db, sql: "SELECT record FROM trials WHERE job_id = ? ORDER BY trial_id", arguments: [jobID])
         let decoder = JSONDecoder()
         return records.compactMap { try? decoder.decode(TrialRecord.self, from: Data($0.utf8)) }
+    }
+
+    // MARK: Trial units
+
+    public func claimTrialUnit(jobID: String, owner: String, leaseSeconds: Double,
+                               decide: (JobRecord, [TrialRecord], [TrialUnit]) throws -> Data?) throws -> TrialUnit? {
+        // A write transaction holds the database's lock: the job and its units cannot change under the decision.
+        try write { db in
+            guard var job = try JobRecord.fetchOne(db, key: jobID), job.state == .searching else { return nil }
+            let now = Date()
+            let units = try Self.trialUnits(jobID: jobID, in: db)
+            var unit: TrialUnit
+            if let lost = TrialUnit.claimable(units, at: now) {
+                job.usedSeconds += lost.lostSeconds(at: now)
+                job.updatedAt = now
+                try job.update(db)
+                unit = lost
+                unit.attempt += 1
+            } else {
+                let trials = try Self.trials(jobID: jobID, in: db)
+                guard let decision = try decide(job, trials, units) else { return nil }
+                unit = TrialUnit(jobID: jobID, trialID: TrialUnit.nextTrialID(trials: trials.map(\.id), units: units), decision: decision,
+                                 owner: owner, attempt: 1, expiresAt: nil, claimedAt: now, renewedAt: now)
+            }
+            unit.owner = owner
+            unit.claimedAt = now
+            unit.renewedAt = now
+            unit.expiresAt = now.addingTimeInterval(leaseSeconds)
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO trial_units (job_id, trial_id, decision, owner, attempt, expires_at, claimed_at, renewed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [jobID, unit.trialID, unit.decision, owner, unit.attempt, unit.expiresAt!.timeIntervalSince1970,
+                                now.timeIntervalSince1970, now.timeIntervalSince1970])
+            return unit
+        }
+    }
+
+    public func finishTrialUnit(_ lease: JobLease, trial: TrialRecord, _ change: (inout JobRecord) -> Void) throws {
+        try write { db in
+            guard let trialID = lease.trialID, trial.id == trialID,
+                  let unit = try Self.trialUnit(jobID: lease.jobID, trialID: trialID, in: db), (unit.owner, unit.attempt) == (lease.owner, lease.attempt),
+                  var job = try JobRecord.fetchOne(db, key: lease.jobID), job.state == .searching else {
+                throw StoreError.leaseLost(jobID: lease.jobID)
+            }
+            try Self.insert(trial, jobID: lease.jobID, in: db)
+            try db.execute(sql: "DELETE FROM trial_units WHERE job_id = ? AND trial_id = ?", arguments: [lease.jobID, trialID])
+            change(&job)
+            job.updatedAt = Date()
+            try job.update(db)
+        }
+    }
+
+    public func trialUnits(jobID: String) throws -> [TrialUnit] { try read { try Self.trialUnits(jobID: jobID, in: $0) } }
+
+    private static func trialUnits(jobID: String, in db: Database) throws -> [TrialUnit] {
+        try Row.fetchAll(db, sql: "SELECT * FROM trial_units WHERE job_id = ? ORDER BY trial_id", arguments: [jobID]).map(trialUnit)
+    }
+
+    private static func trialUnit(jobID: String, trialID: Int, in db: Database) throws -> TrialUnit? {
+        try Row.fetchOne(db, sql: "SELECT * FROM trial_units WHERE job_id = ? AND trial_id = ?", arguments: [jobID, trialID]).map(trialUnit)
+    }
+
+    private static func trialUnit(_ row: Row) -> TrialUnit {
+        let date = { (seconds: Double) in Date(timeIntervalSince1970: seconds) }
+        return TrialUnit(jobID: row["job_id"], trialID: row["trial_id"], decision: row["decision"], owner: row["owner"], attempt: row["attempt"],
+                         expiresAt: (row["expires_at"] as Double?).map(date), claimedAt: date(row["claimed_at"]), renewedAt: date(row["renewed_at"]))
     }
 
     // MARK: Models

@@ -29,13 +29,17 @@ public final class TrainingJob {
     /// What the units this object ran left for the next ones; a unit that finds them `nil` rebuilds
     /// them from the store (`Restore.swift`).
     var planned: PlannedJob?
-    var architectureSearch: ArchitectureSearch?
+    /// Whether this object told the log how the search runs (its first trial unit here).
+    var searchAnnounced = false
     var searched: SearchOutcome?
     var finalModel: FinalModel?
     /// The evaluation report, once the job succeeded.
     public private(set) var report: EvaluationReport?
     /// Measures the running unit's energy from its start (`runUnit`); `unitEnergy()` takes what it measured.
-    private var unitMeter: EnergyMeter?
+    var unitMeter: EnergyMeter?
+    /// Until when this object charged the job's time (`takeUnchargedSeconds`): each worker charges the
+    /// time of its own units, so that the budget counts worker-seconds across workers.
+    var chargedUntil = Date()
 
     /// Registers the job in `store`, or takes over the store's record of job `id` (queued by the
     /// service or the CLI, or interrupted before: a job whose record has used budget resumes from
@@ -63,6 +67,10 @@ public final class TrainingJob {
     /// The worker running this job's units (its lease owner, `HOST:PID:RANDOM`), recorded with each
     /// trial; `nil` when no worker runs it (a job run in-process).
     public var worker: String?
+    /// Seconds a trial unit's lease lasts unless renewed, and between renewals (`LeaseKeeper`): the
+    /// worker's, as for its job leases.
+    public var leaseSeconds = LeaseKeeper.defaultLeaseSeconds
+    public var heartbeatSeconds = LeaseKeeper.defaultHeartbeatSeconds
 
     /// The record of a new job with `options`, queued.
     public static func newRecord(options: TrainingJobOptions, id: String = JobRecord.newID()) -> JobRecord {
@@ -135,6 +143,7 @@ public final class TrainingJob {
         defer { unitMeter = nil }  // a unit that ends without recording its energy (paused, lease lost) leaves none for the next
         do {
             record = try self.store.job(id) ?? record
+            rebaseClock()
             switch record.state {
             case .queued, .importing: try importUnit()
             case .searching: try trialUnit(shouldStop: stop)
@@ -157,6 +166,27 @@ public final class TrainingJob {
         }
     }
 
+    /// Trains one trial of this job's search beside the worker holding the job's lease: a worker with
+    /// no job of its own helps a search in progress (`JobRunner`). Never changes the job's state.
+    /// - Returns: whether it trained a trial; `false` when the job is not searching, has no trial to
+    ///   start, or cannot be set up on this worker (its dataset or plan not in the store yet).
+    public func helpSearch(store: any JobStore, shouldStop: @escaping @Sendable () -> Bool) -> Bool {
+        self.store = store
+        unitMeter = EnergyMeter(settings: options.energy)
+        defer { unitMeter = nil }
+        let cancellation = CancellationPoll(store: store, jobID: id)
+        do {
+            guard let current = try store.job(id), current.state == .searching else { return false }
+            record = current
+            let planned = try restoredPlan()
+            guard case .trained = try runTrialUnit(planned, shouldStop: { shouldStop() || cancellation.isRequested }) else { return false }
+            return true
+        } catch {
+            say("could not help the search of job \(id) here: \(error)")
+            return false
+        }
+    }
+
     /// Marks the job failed with `error` as its reason.
     private func fail(_ error: Error) throws {
         do {
@@ -176,11 +206,12 @@ public final class TrainingJob {
     /// Marks the job cancelled, charging the time used.
     private func cancel() throws {
         let energy = unitEnergy()
+        let seconds = takeUnchargedSeconds()
         try update {
             $0.add(energy)
             $0.state = .cancelled
             $0.stopReason = "cancelled"
-            $0.usedSeconds = clock?.elapsed ?? 0
+            $0.usedSeconds += seconds
         }
         say("job \(id) cancelled: its folder keeps the import summary and the search log; no model was written")
     }
@@ -193,13 +224,33 @@ public final class TrainingJob {
         return used
     }
 
-    /// Charges the time used so far and reports progress.
+    /// Charges the time this object used since it last did and reports progress.
     func chargeTime() throws {
-        guard let clock else { return }
+        guard clock != nil else { return }
+        let seconds = takeUnchargedSeconds()
         try update {
-            $0.usedSeconds = clock.elapsed
+            $0.usedSeconds += seconds
             $0.progress = min(1, $0.usedSeconds / self.options.budget.seconds)
         }
+    }
+
+    /// Seconds since this object last charged the job's time; from now on they count as charged.
+    func takeUnchargedSeconds() -> Double {
+        let now = Date()
+        defer { chargedUntil = now }
+        return max(0, now.timeIntervalSince(chargedUntil))
+    }
+
+    /// At a unit's start, the budget's clock goes on from the time the store says the job used (other
+    /// workers' units included), and this unit's time is charged from now.
+    private func rebaseClock() {
+        chargedUntil = Date()
+        guard planned != nil else { return }  // the plan stage makes the clock
+        let clock = BudgetClock(budgetSeconds: options.budget.seconds, usedBefore: record.usedSeconds)
+        self.clock = clock
+        planned?.clock = clock
+        searched?.planned.clock = clock
+        finalModel?.searched.planned.clock = clock
     }
 }
 

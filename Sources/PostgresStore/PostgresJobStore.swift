@@ -44,6 +44,12 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     func checkFence(_ transaction: PostgresTransaction, jobID: String) throws {
         let rows = try transaction.rows("SELECT lease_owner, lease_attempt FROM jobs WHERE id = \(jobID) FOR UPDATE")
         guard let fence, fence.jobID == jobID else { return }
+        if let trialID = fence.trialID {
+            // The job's row, then its unit's: the order every transaction takes them in.
+            let unit = try TrialUnitRows.fetch(jobID: jobID, trialID: trialID, locking: true, in: transaction)
+            guard let unit, unit.owner == fence.owner, unit.attempt == fence.attempt else { throw StoreError.leaseLost(jobID: jobID) }
+            return
+        }
         let holder = try rows.first?.decode((String?, Int).self)
         guard let holder, holder.0 == fence.owner, holder.1 == fence.attempt else { throw StoreError.leaseLost(jobID: jobID) }
     }
@@ -150,6 +156,17 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     @discardableResult
     public func renewLease(_ lease: JobLease, seconds: Double) throws -> JobLease {
         try write { transaction in
+            if let trialID = lease.trialID {
+                let rows = try transaction.rows("""
+                    UPDATE trial_units SET expires_at = now() + make_interval(secs => \(seconds)), renewed_at = now()
+                    WHERE job_id = \(lease.jobID) AND trial_id = \(trialID) AND owner = \(lease.owner) AND attempt = \(lease.attempt)
+                    RETURNING expires_at
+                    """)
+                guard let expiresAt = try rows.first?.decode(Date.self) else { throw StoreError.leaseLost(jobID: lease.jobID) }
+                var renewed = lease
+                renewed.expiresAt = expiresAt
+                return renewed
+            }
             let rows = try transaction.rows("""
                 UPDATE jobs SET lease_expires_at = now() + make_interval(secs => \(seconds)), lease_renewed_at = now()
                 WHERE id = \(lease.jobID) AND lease_owner = \(lease.owner) AND lease_attempt = \(lease.attempt)
@@ -174,7 +191,13 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
 
     public func releaseLease(_ lease: JobLease) throws {
         _ = try write { transaction in
-            try transaction.execute("""
+            if let trialID = lease.trialID {
+                return try transaction.execute("""
+                    UPDATE trial_units SET owner = NULL, expires_at = NULL
+                    WHERE job_id = \(lease.jobID) AND trial_id = \(trialID) AND owner = \(lease.owner) AND attempt = \(lease.attempt)
+                    """)
+            }
+            return try transaction.execute("""
                 UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL
                 WHERE id = \(lease.jobID) AND lease_owner = \(lease.owner) AND lease_attempt = \(lease.attempt)
                 """)
@@ -278,23 +301,13 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     // MARK: Trials
 
     public func addTrial(jobID: String, _ trial: TrialRecord) throws {
-        let json = try JSONRecord.encode(trial)
         try write { transaction in
             try checkFence(transaction, jobID: jobID)
-            try transaction.execute("""
-                INSERT INTO trials (job_id, trial_id, record) VALUES (\(jobID), \(trial.id), \(json)::jsonb)
-                ON CONFLICT (job_id, trial_id) DO UPDATE SET record = EXCLUDED.record
-                """)
+            try TrialUnitRows.insert(trial, jobID: jobID, in: transaction)
         }
     }
 
-    public func trials(jobID: String) throws -> [TrialRecord] {
-        try read { transaction in
-            try transaction.rows("SELECT record::text FROM trials WHERE job_id = \(jobID) ORDER BY trial_id").compactMap {
-                try? JSONRecord.decode(TrialRecord.self, $0)
-            }
-        }
-    }
+    public func trials(jobID: String) throws -> [TrialRecord] { try read { try TrialUnitRows.trials(jobID: jobID, in: $0) } }
 
     // MARK: Models
 

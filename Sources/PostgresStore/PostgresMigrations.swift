@@ -98,6 +98,21 @@ enum PostgresMigrations {
         Migration(version: 3, name: "datasets' versions", statements: [
             "UPDATE datasets SET record = jsonb_set(record, '{version}', '1') WHERE NOT record ? 'version'",
         ]),
+        Migration(version: 4, name: "trial units", statements: [
+            """
+            CREATE TABLE trial_units (
+                job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                trial_id INTEGER NOT NULL,
+                decision BYTEA NOT NULL,
+                owner TEXT,
+                attempt INTEGER NOT NULL,
+                expires_at TIMESTAMPTZ,
+                claimed_at TIMESTAMPTZ NOT NULL,
+                renewed_at TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (job_id, trial_id)
+            )
+            """,
+        ]),
     ]
 
     /// Applies the migrations the database has not had yet.

@@ -56,6 +56,33 @@ public struct TrialRecord: Codable, Sendable {
     }
 }
 
+/// A trial the search decided on, before it trains (`ArchitectureSearch.decide`). It is kept with its
+/// trial unit in the store, so that trials decided while it trains know of it, and a unit claimed
+/// again after its worker stopped trains the same trial.
+public struct PlannedTrial: Codable, Sendable, Equatable {
+    public var candidate: Candidate
+    /// Multi-fidelity rung: 0 is the cheapest.
+    public var rung: Int
+    /// The trial it promotes (ASHA), or `nil` for a starting architecture or a new candidate.
+    public var parent: Int?
+    /// Seconds the cost model priced it at when it was decided.
+    public var estimatedSeconds: Double
+    /// Seconds of the search it may take at most: what was left when it was decided.
+    public var allowedSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case candidate, rung, parent, estimatedSeconds = "estimated_seconds", allowedSeconds = "allowed_seconds"
+    }
+
+    public init(candidate: Candidate, rung: Int, parent: Int?, estimatedSeconds: Double, allowedSeconds: Double) {
+        self.candidate = candidate
+        self.rung = rung
+        self.parent = parent
+        self.estimatedSeconds = estimatedSeconds
+        self.allowedSeconds = allowedSeconds
+    }
+}
+
 /// Why the search ended.
 public enum SearchStopReason: String, Codable, Sendable {
     case budget
@@ -379,28 +406,67 @@ public final class ArchitectureSearch {
                             bestNetwork: bestNetwork?.trialID == best.id ? bestNetwork?.network : nil)
     }
 
-    /// One step of the search: decides the next trial from the trials so far (ASHA's promotion, a
-    /// starting architecture, or a new candidate), trains and records it; or says why the search
-    /// ends. The same trials give the same decision, so a search rebuilt from its stored trials
-    /// (`init(previousTrials:)`) in another process goes on as this one would. A trial cut off by
-    /// `shouldStop` is not recorded (a resumed search trains it again): the step says `.cancelled`.
+    /// One step of the search: decides the next trial from the trials so far (`decide`), trains and
+    /// records it; or says why the search ends. The same trials give the same decision, so a search
+    /// rebuilt from its stored trials (`init(previousTrials:)`) in another process goes on as this one
+    /// would. A trial cut off by `shouldStop` is not recorded (a resumed search trains it again): the
+    /// step says `.cancelled`.
     /// - Throws: what `onNewBest` throws.
     public func step(deadline searchDeadline: Date, budgetEnd: Date? = nil, shouldStop: () -> Bool = { false },
                      onNewBest: (TrialRecord, Sequential) throws -> Void = { _, _ in }) throws -> Step {
+        if shouldStop() { return .ended(.cancelled) }
+        let deadline = deadline(searchDeadline, budgetEnd: budgetEnd)
+        let planned: PlannedTrial
+        switch decide(remaining: deadline.timeIntervalSinceNow) {
+        case let .trial(trial): planned = trial
+        case let .ended(reason): return .ended(reason)
+        case .wait: return .ended(.budget)  // not reached: with nothing in flight, `decide` does not wait
+        }
+        let (record, network) = train(planned, id: trials.count + 1, deadline: deadline, shouldStop: shouldStop)
+        if record.stopReason == .cancelled { return .ended(.cancelled) }
+        try self.record(record, network: network, onNewBest: onNewBest)
+        return .trial(record)
+    }
+
+    /// What the search does next (`decide`).
+    public enum Decision: Equatable {
+        /// Train this trial.
+        case trial(PlannedTrial)
+        /// Nothing to start until a trial in flight finishes (its result decides what comes next).
+        case wait
+        /// The search is over, for this reason (only when no trial is in flight).
+        case ended(SearchStopReason)
+    }
+
+    /// Decides the next trial from the trials so far and those in flight (decided, training on other
+    /// workers: their promotions, starting architectures and candidates are taken, and the time they
+    /// were priced at is not in `remaining`): ASHA's promotion, a starting architecture, or a new
+    /// candidate, that can train within `remaining` seconds of the search; or why there is none. For a
+    /// search made from the stored trials for this one decision (`init(previousTrials:)`): in-flight
+    /// trials count as promoted and tried in this object from then on.
+    ///
+    /// While a starting architecture is in flight and none has finished, nothing new is started: whether
+    /// proposals are tried at all depends on their scores (`SearchSettings.proposalFinalEpochs`).
+    public func decide(remaining: Double, inFlight: [PlannedTrial] = []) -> Decision {
+        let end = { (reason: SearchStopReason) in inFlight.isEmpty ? Decision.ended(reason) : .wait }
+        if !inFlight.isEmpty {
+            pending = inFlight
+            for trial in inFlight { if let parent = trial.parent { promoted.insert(parent) } }
+            proposals += inFlight.filter { $0.parent == nil && $0.candidate.origin.startingArchitectureName == nil }.count
+            generator = SeededGenerator(seed: settings.seed &+ UInt64(trials.count + inFlight.count))
+        }
+        if let reason = stopReason(remaining: remaining) { return end(reason) }
+        if seedsLeft.isEmpty, bestTrial() == nil, inFlight.contains(where: { $0.candidate.origin.startingArchitectureName != nil }) { return .wait }
         var skippedInARow = 0
         while true {
-            if shouldStop() { return .ended(.cancelled) }
-            let deadline = deadline(searchDeadline, budgetEnd: budgetEnd)
-            let remaining = deadline.timeIntervalSinceNow
-            if let reason = stopReason(remaining: remaining) { return .ended(reason) }
             var (candidate, rung, parent) = nextJob(seeds: &seedsLeft, remaining: remaining)
             let isSeed = parent == nil && candidate.origin.startingArchitectureName != nil
             // `nextJob`'s fallback again: no new candidate fits the FLOP cap and the time left.
-            if parent == nil, candidate == space.smallest, wasTried(candidate) { return .ended(.budget) }
+            if parent == nil, candidate == space.smallest, wasTried(candidate) { return end(.budget) }
             if !isSeed, !canChallengeTheBest(candidate, from: rung, within: remaining) {
                 // Not even the cheapest new candidate (`nextJob`'s fallback) could: the rest of the
                 // search's share goes to the final training.
-                guard let parent else { return .ended(.budget) }
+                guard let parent else { return end(.budget) }
                 promoted.insert(parent)  // cannot climb in time: do not retry this promotion
                 continue
             }
@@ -409,29 +475,57 @@ public final class ArchitectureSearch {
                 // leaves at least half of the remaining time to the rest of the search.
                 while rung > 0, estimatedSeconds(candidate, rung: rung) > remaining / 2 { rung -= 1 }
             }
-            if estimatedSeconds(candidate, rung: rung) > remaining {
+            let estimated = estimatedSeconds(candidate, rung: rung)
+            if estimated > remaining {
                 if let parent { promoted.insert(parent) }  // cannot afford this promotion: do not retry it
                 skippedInARow += 1
-                if skippedInARow > 20 { return .ended(.budget) }
+                if skippedInARow > 20 { return end(.budget) }
                 continue
             }
-            let (images, epochs) = settings.rung(rung, trainImages: trainer.splits.train.count)
-            let (record, network) = runTrial(candidate, rung: rung, images: images, epochs: epochs, deadline: deadline,
-                                             shouldStop: shouldStop, since: searchStart)
-            if record.stopReason == .cancelled { return .ended(.cancelled) }
-            if let parent { promoted.insert(parent) }
-            trials.append(record)
-            if bestTrial()?.id == record.id, let network {
-                bestNetwork = (record.id, network)
-                try onNewBest(record, network)
-            }
-            if record.error == nil {
-                calibrate(with: record)
-                noteScore(record)
-            }
-            return .trial(record)
+            let trial = PlannedTrial(candidate: candidate, rung: rung, parent: parent, estimatedSeconds: estimated, allowedSeconds: remaining)
+            pending.append(trial)
+            return .trial(trial)
         }
     }
+
+    /// Trains a decided trial as trial `id`, until `deadline` at the latest; returns its record and,
+    /// when it trained, its network. Records nothing (`record(_:network:onNewBest:)` does).
+    public func train(_ trial: PlannedTrial, id: Int, deadline: Date, shouldStop: () -> Bool) -> (TrialRecord, Sequential?) {
+        let (images, epochs) = settings.rung(trial.rung, trainImages: trainer.splits.train.count)
+        return runTrial(trial.candidate, rung: trial.rung, images: images, epochs: epochs, deadline: deadline, shouldStop: shouldStop,
+                        since: searchStart, id: id)
+    }
+
+    /// Adds a finished trial to the search: its promotion taken, the cost model refined, and, when it
+    /// is now the best trial, `onNewBest` called with its network.
+    /// - Throws: what `onNewBest` throws.
+    public func record(_ record: TrialRecord, network: Sequential?, onNewBest: (TrialRecord, Sequential) throws -> Void = { _, _ in }) throws {
+        if record.rung > 0, let parent = trials.last(where: { $0.rung == record.rung - 1 && $0.candidate == record.candidate }) {
+            promoted.insert(parent.id)
+        }
+        pending.removeAll { $0.candidate == record.candidate && $0.rung == record.rung }
+        trials.append(record)
+        trials.sort { $0.id < $1.id }
+        if bestTrial()?.id == record.id, let network {
+            bestNetwork = (record.id, network)
+            try onNewBest(record, network)
+        }
+        if record.error == nil {
+            calibrate(with: record)
+            noteScore(record)
+        }
+    }
+
+    /// Seconds of work the search may use in all, from its start: `share`, or more when the best
+    /// trial's candidate could not use the time between `share` and `budget` even at its ceiling of
+    /// epochs (as `deadline(_:budgetEnd:)`, in seconds of work rather than on the wall clock).
+    public func searchSeconds(share: Double, budget: Double) -> Double {
+        guard let best = bestTrial() else { return share }
+        return max(share, budget - finalTrainingCeilingSeconds(best.candidate))
+    }
+
+    /// Trials decided and not finished (`decide`'s in-flight ones, and its own decision).
+    private var pending: [PlannedTrial] = []
 
     /// Why the search ends before its next trial with `remaining` seconds to its deadline, or `nil`.
     private func stopReason(remaining: Double) -> SearchStopReason? {
@@ -586,16 +680,18 @@ public final class ArchitectureSearch {
     /// augmentation floor again from a new calibration, and a seed raised differently is the same
     /// seed. See docs/decisions/0008-no-candidate-trained-twice.md.
     func startingArchitecturesNotTried() -> [Candidate] {
-        startingArchitecturesToTry().filter { seed in !trials.contains { $0.candidate.origin == seed.origin } }
+        startingArchitecturesToTry().filter { seed in
+            !trials.contains { $0.candidate.origin == seed.origin } && !pending.contains { $0.candidate.origin == seed.origin }
+        }
     }
 
     /// Whether a trial already trained `candidate`'s genes (whatever its origin): mutations of a
     /// small population repeat one another. See docs/decisions/0008-no-candidate-trained-twice.md.
     func wasTried(_ candidate: Candidate) -> Bool {
-        trials.contains { trial in
+        (trials.map(\.candidate) + pending.map(\.candidate)).contains { tried in
             var same = candidate
-            same.origin = trial.candidate.origin
-            return same == trial.candidate
+            same.origin = tried.origin
+            return same == tried
         }
     }
 
@@ -653,8 +749,8 @@ public final class ArchitectureSearch {
 
     /// Trains one candidate at one rung; returns its record and, when it trained, its network.
     func runTrial(_ candidate: Candidate, rung: Int, images: Int, epochs: Int, deadline: Date, shouldStop: () -> Bool,
-                  since: Date) -> (TrialRecord, Sequential?) {
-        let id = trials.count + 1
+                  since: Date, id: Int? = nil) -> (TrialRecord, Sequential?) {
+        let id = id ?? trials.count + 1
         let spec = candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "trial-\(id)")
         var record = TrialRecord(
             id: id, rung: rung, candidate: candidate, architecture: candidate.summary, parameters: (try? spec.parameterCount()) ?? 0,

@@ -26,6 +26,34 @@ import Testing
         #expect(claims.value.sorted() == ids, "each job claimed once: \(claims.value.sorted())")
     }
 
+    /// Optuna's duplicate trial numbers (optuna#1014 for trials, #2021): workers deciding trials of one
+    /// search at once each see every unit decided before theirs, and no two get one trial ID.
+    @Test(arguments: Kind.allCases) func workersDecidingTrialsAtOnceSeeOneAnotherAndNeverShareAnID(kind: Kind) throws {
+        let store = try JobStoreContractTests().makeStore(kind)
+        var record = JobStoreContractTests().job("j", at: 1)
+        record.state = .searching
+        try store.insertJob(record)
+        let claims = Locked<[Int]>([])
+        let errors = Locked<[String]>([])
+        runTogether(6) { worker in
+            do {
+                for _ in 0..<5 {
+                    let unit = try store.claimTrialUnit(jobID: "j", owner: "w\(worker)", leaseSeconds: 60) { _, _, units in
+                        // The decision names how many units it saw: the units before it, all of them.
+                        Data("\(units.count)".utf8)
+                    }
+                    guard let unit else { throw StoreError.database("no unit") }
+                    #expect(String(decoding: unit.decision, as: UTF8.self) == "\(unit.trialID - 1)", "unit \(unit.trialID) saw every unit before it")
+                    claims.mutate { $0.append(unit.trialID) }
+                }
+            } catch {
+                errors.mutate { $0.append("\(error)") }
+            }
+        }
+        #expect(errors.value.isEmpty, "\(errors.value)")
+        #expect(claims.value.sorted() == Array(1...30), "\(claims.value.sorted())")
+    }
+
     /// Claims, renewals, next units, fenced writes, releases and the reaper all at once (Oban#168,
     /// solid_queue#267: deadlocks; solid_queue#589, River#1302: a stale owner's write landing): no
     /// error but `leaseLost`, and every attempt's writes come from one owner.

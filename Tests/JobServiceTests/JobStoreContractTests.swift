@@ -170,7 +170,7 @@ import Testing
     @Test(arguments: Kind.allCases) func aUnitLostAgainCountsItsLossesAndItsTimeIsCharged(kind: Kind) throws {
         let store = try makeStore(kind)
         var record = job("j", at: 1)
-        record.state = .searching
+        record.state = .training  // a search's time is charged by its trial units (`aLostTrialUnitIsClaimedAgain…`)
         record.trialsDone = 2
         record.usedSeconds = 10
         try store.insertJob(record)
@@ -182,14 +182,106 @@ import Testing
             Thread.sleep(forTimeInterval: 0.1)
             _ = try store.requeueExpiredLeases { _, count in losses.append(count) }
         }
-        #expect(losses == [1, 2, 3], "trial 3 lost three times in a row")
+        #expect(losses == [1, 2, 3], "the final training lost three times in a row")
         let charged = try #require(try store.job("j")).usedSeconds
         #expect(charged > 10.3 && charged < 12, "each loss charges the time from the job's last write to its last renewal")
-        try store.updateJob("j") { $0.trialsDone = 3 }  // the unit was done at last; the next one is another unit
+        try store.updateJob("j") { $0.state = .evaluating }  // the unit was done at last; the next one is another unit
         let claimed = try #require(try store.claimNextJob(owner: "w", leaseSeconds: 0.05))
         Thread.sleep(forTimeInterval: 0.1)
         _ = try store.requeueExpiredLeases { _, count in losses.append(count) }
         #expect(losses.last == 1 && claimed.lease.attempt == 4)
+    }
+
+    /// A searching job's trial units: each decided under the job's lock knowing of those in flight,
+    /// with the next trial ID, and finished once, with its trial and the job's change in one write.
+    @Test(arguments: Kind.allCases) func trialUnitsAreDecidedKnowingOfOneAnotherAndFinishedOnce(kind: Kind) throws {
+        let store = try makeStore(kind)
+        var record = job("j", at: 1)
+        try store.insertJob(record)
+        #expect(try store.claimTrialUnit(jobID: "j", owner: "w1", leaseSeconds: 60) { _, _, _ in Data("never".utf8) } == nil,
+                "a job not searching has no trial unit")
+        record.state = .searching
+        try store.updateJob("j") { $0.state = .searching }
+        try store.addTrial(jobID: "j", try trial(1))
+        var seen: (state: JobState, trials: [Int], units: [TrialUnit])?
+        let first = try #require(try store.claimTrialUnit(jobID: "j", owner: "w1", leaseSeconds: 60) { job, trials, units in
+            seen = (job.state, trials.map(\.id), units)
+            return Data("a".utf8)
+        })
+        #expect(seen?.state == .searching && seen?.trials == [1] && seen?.units.isEmpty == true)
+        let second = try #require(try store.claimTrialUnit(jobID: "j", owner: "w2", leaseSeconds: 60) { _, trials, units in
+            seen = (.searching, trials.map(\.id), units)
+            return Data("b".utf8)
+        })
+        let units = seen?.units ?? []
+        #expect(units.map(\.trialID) == [2] && units.map(\.decision) == [Data("a".utf8)] && units.map(\.owner) == ["w1"])
+        #expect(first.trialID == 2 && second.trialID == 3 && first.attempt == 1 && first.lease.trialID == 2)
+        #expect(try store.claimTrialUnit(jobID: "j", owner: "w3", leaseSeconds: 60) { _, _, _ in nil } == nil, "no decision, no unit")
+        try store.finishTrialUnit(second.lease, trial: try trial(3)) {
+            $0.usedSeconds += 5
+            $0.trialsDone += 1
+        }
+        #expect(try store.trials(jobID: "j").map(\.id) == [1, 3], "trials finish in any order, each under its own ID")
+        #expect(try store.trialUnits(jobID: "j").map(\.trialID) == [2])
+        #expect(try store.job("j")?.usedSeconds == 5 && store.job("j")?.trialsDone == 1)
+        #expect(throws: StoreError.leaseLost(jobID: "j"), "a unit is finished once") {
+            try store.finishTrialUnit(second.lease, trial: try trial(3)) { $0.trialsDone += 1 }
+        }
+        #expect(throws: StoreError.leaseLost(jobID: "j"), "under its own ID only") {
+            try store.finishTrialUnit(first.lease, trial: try trial(4)) { _ in }
+        }
+        let third = try #require(try store.claimTrialUnit(jobID: "j", owner: "w2", leaseSeconds: 60) { _, _, _ in Data("c".utf8) })
+        #expect(third.trialID == 4, "after every trial and unit")
+        try store.updateJob("j") { $0.state = .training }
+        #expect(throws: StoreError.leaseLost(jobID: "j"), "a search that ended takes no more trials") {
+            try store.finishTrialUnit(first.lease, trial: try trial(2)) { _ in }
+        }
+        #expect(try store.trials(jobID: "j").map(\.id) == [1, 3] && store.job("j")?.trialsDone == 1)
+    }
+
+    /// A unit whose worker stopped is claimed again by the next claim, with its decision and trial
+    /// ID, its lost time charged; the stopped worker's lease then fences nothing. A released unit
+    /// (its worker paused) is claimed again at once, nothing charged.
+    @Test(arguments: Kind.allCases) func aLostTrialUnitIsClaimedAgainWithItsDecisionAndItsTimeCharged(kind: Kind) throws {
+        let store = try makeStore(kind)
+        var record = job("j", at: 1)
+        record.state = .searching
+        record.usedSeconds = 10
+        try store.insertJob(record)
+        let lost = try #require(try store.claimTrialUnit(jobID: "j", owner: "w1", leaseSeconds: 0.3) { _, _, _ in Data("a".utf8) })
+        Thread.sleep(forTimeInterval: 0.15)
+        let renewed = try store.renewLease(lost.lease, seconds: 0.05)  // the worker's last sign of life, then silence
+        #expect(renewed.trialID == lost.trialID)
+        var seen: [TrialUnit] = []
+        let none = try store.claimTrialUnit(jobID: "j", owner: "w2", leaseSeconds: 60) { _, _, units in
+            seen = units
+            return nil
+        }
+        #expect(none == nil && seen.count == 1, "the live unit is in flight")
+        Thread.sleep(forTimeInterval: 0.15)
+        var decided = false
+        let again = try #require(try store.claimTrialUnit(jobID: "j", owner: "w2", leaseSeconds: 60) { _, _, _ in
+            decided = true
+            return Data("b".utf8)
+        })
+        #expect(!decided, "a lost unit is claimed again before anything new is decided")
+        #expect(again.trialID == lost.trialID && again.decision == Data("a".utf8) && again.attempt == 2 && again.owner == "w2")
+        let charged = try #require(try store.job("j")).usedSeconds
+        #expect(charged > 10.1 && charged < 11, "its time from its claim to its last renewal is charged: \(charged)")
+        #expect(throws: StoreError.leaseLost(jobID: "j")) { try store.renewLease(lost.lease, seconds: 60) }
+        #expect(throws: StoreError.leaseLost(jobID: "j")) {
+            try store.fenced(by: lost.lease).writeArtifact(jobID: "j", name: "best-trial.ckpt", Data("late".utf8))
+        }
+        #expect(throws: StoreError.leaseLost(jobID: "j")) { try store.finishTrialUnit(lost.lease, trial: try trial(again.trialID)) { _ in } }
+        try store.fenced(by: again.lease).writeArtifact(jobID: "j", name: "best-trial.ckpt", Data("kept".utf8))
+        #expect(try store.readArtifact(jobID: "j", name: "best-trial.ckpt") == Data("kept".utf8))
+
+        try store.releaseLease(again.lease)
+        let resumed = try #require(try store.claimTrialUnit(jobID: "j", owner: "w3", leaseSeconds: 60) { _, _, _ in Data("c".utf8) })
+        #expect(resumed.trialID == lost.trialID && resumed.attempt == 3 && resumed.decision == Data("a".utf8))
+        #expect(try store.job("j")?.usedSeconds == charged, "a released unit's worker charged its own time")
+        try store.finishTrialUnit(resumed.lease, trial: try trial(resumed.trialID)) { $0.trialsDone += 1 }
+        #expect(try store.trials(jobID: "j").map(\.id) == [1] && store.trialUnits(jobID: "j").isEmpty)
     }
 
     @Test(arguments: Kind.allCases) func anImportIsClaimedOnceAndALostOneIsTakenAgainUntilItFailsTheDataset(kind: Kind) throws {

@@ -13,7 +13,7 @@ import Testing
         options.searchFraction = 0.9
         options.jobsDirectory = TrainingJobTests.root.appendingPathComponent("jobs")
         let store = InMemoryJobStore()
-        store.faultInjection = { $0 == "addTrial" ? StoreError.database("disk I/O error") : nil }
+        store.faultInjection = { $0 == "finishTrialUnit" ? StoreError.database("disk I/O error") : nil }
         let job = try TrainingJob(options: options, store: store)
         #expect(throws: StoreError.database("disk I/O error")) { try job.run() }
         let record = try #require(try store.job(job.id))

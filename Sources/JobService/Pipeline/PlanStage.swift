@@ -44,6 +44,7 @@ extension TrainingJob {
         let usedBefore = previousTrials.isEmpty && !rebuilding ? 0 : record.usedSeconds
         let clock = BudgetClock(budgetSeconds: options.budget.seconds, usedBefore: usedBefore)
         self.clock = clock
+        chargedUntil = Date()
         let kept = previousTrials.isEmpty && !rebuilding ? nil : try storedPlan()
         if rebuilding, kept == nil { throw JobError.failed("job \(id) is \(record.state.rawValue) but the store has no plan for it; the job cannot resume") }
         let plan = try kept ?? makePlan(planner, data: data, space: space, fixed: fixed)
@@ -62,7 +63,9 @@ extension TrainingJob {
     private func storedTrials(space: SearchSpace) throws -> [Search.TrialRecord] {
         let trials = try store.trials(jobID: id)
         for (index, trial) in trials.enumerated() {
-            let problem = trial.id != index + 1 ? "it should be trial \(index + 1)" : trial.problem ?? space.problem(with: trial.candidate)
+            // IDs increase; trials trained in parallel may leave a gap while one is in flight.
+            let problem = index > 0 && trial.id <= trials[index - 1].id ? "it follows trial \(trials[index - 1].id)"
+                : trial.problem ?? space.problem(with: trial.candidate)
             if let problem { throw JobError.failed("trial \(trial.id) of job \(id) cannot have been made by this job's search (\(problem)); the job cannot resume") }
         }
         return trials

@@ -11,9 +11,10 @@ extension TrainingJob {
     /// whichever worker ran it, plus this unit's; each trial's is the one the store keeps with it.
     /// - Throws: `JobError.io` when a report file cannot be written; `StoreError`.
     func publish(_ evaluated: EvaluatedModel) throws -> EvaluationReport {
-        let model = evaluated.model, data = model.data, used = model.searched.planned.clock.elapsed
+        let model = evaluated.model, data = model.data
         let stopReason = Self.stopReason(model)
         var finished = try store.job(id) ?? record
+        let used = finished.usedSeconds + takeUnchargedSeconds()
         finished.add(unitEnergy())
         let trialEnergy = Dictionary(try store.trials(jobID: id).compactMap { trial in trial.energy.map { (trial.id, $0) } }) { first, _ in first }
         let report = EvaluationReport(

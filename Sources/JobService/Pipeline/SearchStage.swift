@@ -44,29 +44,110 @@ extension TrainingJob {
                              strategy: "none: the \(planned.fixedDescription) \(Self.name(fixed)) trained with the whole budget")
     }
 
-    /// One step of the architecture search (ASHA with regularized evolution): the next trial, decided
-    /// from the trials so far, trained and recorded; or the search's end, its outcome kept in the store.
+    /// One unit of the architecture search (ASHA with regularized evolution) on the worker holding
+    /// the job's lease: a trial trained as a trial unit (`runTrialUnit`), as any other worker may train
+    /// others beside it; or, when none is to be started, a wait of at most a second for those in
+    /// flight; or, once none is in flight, the search's end, its outcome kept in the store.
     /// - Throws: `JobCancelled` when `shouldStop` ended it; `SearchError.noTrialFinished` when no
     ///   trial finished and too little time is left to train anyway.
     func trialUnit(shouldStop: @escaping @Sendable () -> Bool) throws {
         let planned = try restoredPlan()
-        let search = architectureSearch ?? makeSearch(planned)
-        architectureSearch = search
-        let searchEnd = planned.clock.start.addingTimeInterval(planned.plan.searchSeconds)
-        do {
-            switch try search.step(deadline: searchEnd, budgetEnd: planned.clock.end, shouldStop: shouldStop, onNewBest: checkpointer(planned)) {
-            case let .trial(trial): try recordTrial(trial)
-            case let .ended(reason):
-                if reason == .cancelled || shouldStop() { throw JobCancelled() }
-                try endSearch(outcome(of: try search.result(reason), search: search, planned: planned, searchEnd: searchEnd))
+        if !searchAnnounced {
+            searchAnnounced = true
+            announce(planned)
+        }
+        switch try runTrialUnit(planned, shouldStop: shouldStop) {
+        case .trained: return
+        case .wait:
+            let until = Date().addingTimeInterval(1)
+            while Date() < until, !shouldStop() { Thread.sleep(forTimeInterval: 0.1) }
+            if shouldStop() { throw JobCancelled() }
+        case let .ended(reason):
+            if reason == .cancelled || shouldStop() { throw JobCancelled() }
+            let trials = try store.trials(jobID: id)
+            let search = makeSearch(planned, trials: trials, best: storedBestTrial(trials))
+            do {
+                try endSearch(outcome(of: try search.result(reason), search: search, planned: planned))
+            } catch SearchError.noTrialFinished
+                where !shouldStop() && planned.clock.left > search.estimatedSeconds(planned.space.startingArchitectures()[0], images: planned.data.splits.train.count, epochs: 1) {
+                try endSearch(cheapestStartingArchitecture(search, planned: planned))
             }
-        } catch SearchError.cancelled {
-            throw JobCancelled()
-        } catch SearchError.noTrialFinished
-            where !shouldStop() && planned.clock.left > search.estimatedSeconds(planned.space.startingArchitectures()[0], images: planned.data.splits.train.count, epochs: 1) {
-            try endSearch(cheapestStartingArchitecture(search, planned: planned))
         }
     }
+
+    /// What a trial unit came to.
+    enum TrialUnitOutcome {
+        /// A trial was trained and recorded.
+        case trained(Search.TrialRecord)
+        /// No trial to start now: those in flight on other workers decide what comes next.
+        case wait
+        /// The search is over, for this reason, and no trial is in flight.
+        case ended(SearchStopReason)
+    }
+
+    /// Claims a trial unit of the job's search (`JobStore.claimTrialUnit`): one a stopped worker left,
+    /// or the next trial, decided under the job's lock from the stored trials and those in flight, with
+    /// the search's worker-seconds left (its share, less what the job used and what the trials in
+    /// flight are priced at). Trains it under the unit's own lease, renewed meanwhile, and records it
+    /// with its energy, its worker and its time charged to the job, in one transaction; the best
+    /// trial's network is kept as `best-trial.ckpt` first.
+    /// - Returns: `.wait` also when the unit's lease was lost (nothing was written).
+    /// - Throws: `StoreError` when the store fails.
+    func runTrialUnit(_ planned: PlannedJob, shouldStop: @escaping @Sendable () -> Bool) throws -> TrialUnitOutcome {
+        chargedUntil = Date()
+        var decision = ArchitectureSearch.Decision.wait
+        let budget = options.budget.seconds, share = planned.plan.searchSeconds
+        let claimed = try store.claimTrialUnit(jobID: id, owner: worker ?? Self.inProcessWorker, leaseSeconds: leaseSeconds) { job, trials, units in
+            let search = self.makeSearch(planned, trials: trials)
+            let now = Date()
+            let inFlight = try units.map { try JSONDecoder().decode(PlannedTrial.self, from: $0.decision) }
+            let committed = zip(units, inFlight).map { max($1.estimatedSeconds, now.timeIntervalSince($0.claimedAt)) }.reduce(0, +)
+            decision = search.decide(remaining: search.searchSeconds(share: share, budget: budget) - job.usedSeconds - committed, inFlight: inFlight)
+            guard case let .trial(trial) = decision else { return nil }
+            return try JSONEncoder.sorted.encode(trial)
+        }
+        guard let unit = claimed else {
+            if case let .ended(reason) = decision { return .ended(reason) }
+            return .wait
+        }
+        let keeper = LeaseKeeper(store: store, lease: unit.lease, leaseSeconds: leaseSeconds, heartbeatSeconds: heartbeatSeconds)
+        keeper.start()
+        defer { keeper.stop() }
+        let trial = try JSONDecoder().decode(PlannedTrial.self, from: unit.decision)
+        let search = makeSearch(planned, trials: try store.trials(jobID: id))
+        // A unit claimed again (its worker stopped) may take no more than the search has left now.
+        let searchLeft = search.searchSeconds(share: share, budget: budget) - (try store.job(id)?.usedSeconds ?? 0)
+        let allowed = unit.attempt > 1 ? max(0, min(trial.allowedSeconds, searchLeft)) : trial.allowedSeconds
+        var (record, network) = search.train(trial, id: unit.trialID, deadline: Date().addingTimeInterval(allowed),
+                                             shouldStop: { shouldStop() || keeper.isLost })
+        if keeper.isLost { return .wait }
+        if record.stopReason == .cancelled {
+            try? store.releaseLease(keeper.lease)  // trained again by the next claim
+            return .ended(.cancelled)
+        }
+        record.energy = unitEnergy()
+        record.worker = worker
+        do {
+            let fenced = store.fenced(by: keeper.lease)
+            try makeSearch(planned, trials: try store.trials(jobID: id)).record(record, network: network, onNewBest: checkpointer(planned, store: fenced))
+            let seconds = takeUnchargedSeconds(), finished = record
+            try store.finishTrialUnit(keeper.lease, trial: finished) {
+                $0.trialsDone += 1
+                if finished.error == nil { $0.bestValidationScore = max($0.bestValidationScore ?? 0, finished.validationScore) }
+                if let energy = finished.energy { $0.add(energy) }
+                $0.usedSeconds += seconds
+                $0.progress = min(1, $0.usedSeconds / budget)
+            }
+        } catch StoreError.leaseLost {
+            return .wait  // the unit was claimed again by another worker (this one was cut off past its lease)
+        }
+        try folder.appendSearchLog(record)
+        onEvent(.trial(record))
+        return .trained(record)
+    }
+
+    /// The worker named in a trial unit's lease when no worker runs the job (it runs in-process).
+    static let inProcessWorker = "in-process:\(getpid()):\(UUID().uuidString.prefix(8).lowercased())"
 
     /// Keeps the search's outcome in the store for the final training, and moves the job on to it.
     func endSearch(_ outcome: SearchOutcome) throws {
@@ -79,21 +160,21 @@ extension TrainingJob {
         }
     }
 
-    /// The search, going on from an interrupted run's trials and best checkpoint when there are any.
-    private func makeSearch(_ planned: PlannedJob) -> ArchitectureSearch {
-        let search = ArchitectureSearch(trainer: planned.data.trainer, space: planned.space, settings: planned.settings,
-                                        initialCost: planned.plan.regime.costModel, previousTrials: planned.previousTrials,
-                                        previousBest: storedBestTrial(planned.previousTrials))
-        if planned.previousTrials.isEmpty {
-            announce(search, planned: planned)
-        } else {
-            say("resuming after an interruption: \(planned.previousTrials.count) finished trials kept, \(Budget.format(record.usedSeconds)) "
-                + "of the budget used" + (planned.planKept ? ", its plan kept" : "") + (search.hasBestNetwork ? ", the best trial's weights restored" : ""))
-        }
-        return search
+    /// The search as the stored `trials` leave it (a search is made again for each decision: other
+    /// workers add trials), with the best trial's network when `best` is its checkpoint.
+    func makeSearch(_ planned: PlannedJob, trials: [Search.TrialRecord], best: (trialID: Int, network: Sequential)? = nil) -> ArchitectureSearch {
+        ArchitectureSearch(trainer: planned.data.trainer, space: planned.space, settings: planned.settings,
+                           initialCost: planned.plan.regime.costModel, previousTrials: trials, previousBest: best)
     }
 
-    private func announce(_ search: ArchitectureSearch, planned: PlannedJob) {
+    /// Tells the log how the search will run, or what an interrupted run of it left.
+    private func announce(_ planned: PlannedJob) {
+        guard planned.previousTrials.isEmpty else {
+            say("resuming after an interruption: \(planned.previousTrials.count) finished trials kept, \(Budget.format(record.usedSeconds)) "
+                + "of the budget used" + (planned.planKept ? ", its plan kept" : ""))
+            return
+        }
+        let search = makeSearch(planned, trials: [])
         let settings = planned.settings, floor = planned.space.augmentationFloor
         let rungs = (0..<settings.rungs).map { settings.rung($0, trainImages: planned.data.splits.train.count) }.map { "\($0.images) images × \($0.epochs)" }
         say("searching until \(Budget.format(planned.plan.searchSeconds)) of the \(options.budget) budget "
@@ -102,25 +183,8 @@ extension TrainingJob {
                 + "translation and p \(floor.erasingProbability) erasing, as the long final training will") + ")")
     }
 
-    /// Records a finished trial in the store (and its export, the search log) with the energy its
-    /// unit used, adds that to the job's, and charges its time.
-    private func recordTrial(_ trial: Search.TrialRecord) throws {
-        var trial = trial
-        trial.energy = unitEnergy()
-        trial.worker = worker
-        try store.addTrial(jobID: id, trial)
-        try folder.appendSearchLog(trial)
-        try update {
-            $0.trialsDone = trial.id  // trials are numbered 1, 2, 3, … in the store: right even after a kill between the two writes
-            if trial.error == nil { $0.bestValidationScore = max($0.bestValidationScore ?? 0, trial.validationScore) }
-            if let energy = trial.energy { $0.add(energy) }
-        }
-        try chargeTime()
-        onEvent(.trial(trial))
-    }
-
     /// Checkpoints the best trial so far as it finishes: a resumed job starts from it.
-    private func checkpointer(_ planned: PlannedJob) -> (Search.TrialRecord, Sequential) throws -> Void {
+    private func checkpointer(_ planned: PlannedJob, store: any JobStore) -> (Search.TrialRecord, Sequential) throws -> Void {
         let normalization = planned.trainNormalization
         let space = planned.space, labels = planned.data.labels
         return { trial, network in
@@ -129,19 +193,20 @@ extension TrainingJob {
                 network: network, architecture: spec, normalization: normalization, labelNames: labels,
                 metadata: ["job_id": self.id, "trial": String(trial.id), "candidate": trial.candidate.summary,
                            "validation_accuracy": String(trial.validationScore)])
-            try self.writeArtifact(try checkpoint.encoded(), name: JobFolder.bestTrialName)
+            try store.writeArtifact(jobID: self.id, name: JobFolder.bestTrialName, try checkpoint.encoded())
         }
     }
 
-    private func outcome(of result: SearchResult, search: ArchitectureSearch, planned: PlannedJob, searchEnd: Date) -> SearchOutcome {
+    private func outcome(of result: SearchResult, search: ArchitectureSearch, planned: PlannedJob) -> SearchOutcome {
         let ended = switch result.stopReason {
         case .converged: "converged"
         case .finalTrainingFirst: "ended once the starting architectures were scored (the final training needs the rest of the budget: "
             + "it would give the best candidate fewer than \(planned.settings.proposalFinalEpochs ?? 0) epochs)"
         default: "used its share of the budget"
         }
-        if Date() > searchEnd.addingTimeInterval(1) {
-            say("the search ran \(Budget.format(Date().timeIntervalSince(searchEnd))) past its share: the final training of its best "
+        let past = record.usedSeconds - planned.plan.searchSeconds
+        if past > 1 {
+            say("the search used \(Budget.format(past)) past its share: the final training of its best "
                 + "candidate needs at most ~\(Budget.format(search.finalTrainingCeilingSeconds(result.best.candidate))) "
                 + "(\(FinalTrainingPlan.maximumEpochs) epochs), so the rest of the budget went to more trials")
         }
