@@ -350,7 +350,7 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
 
     public func claimTrialUnit(jobID: String, owner: String, leaseSeconds: Double,
                                decide: (JobRecord, [TrialRecord], [TrialUnit]) throws -> Data?) throws -> TrialUnit? {
-        try writing("claimTrialUnit") { state in
+        try writing("claimTrialUnit", jobID: jobID) { state in
             guard var job = state.jobs[jobID], job.state == .searching else { return nil }
             let now = Date()
             let units = (state.trialUnits[jobID] ?? [:]).values.sorted { $0.trialID < $1.trialID }

@@ -235,7 +235,9 @@ public protocol JobStore: AnyObject, Sendable {
     /// charged to the job, `TrialUnit.lostSeconds`), lowest trial ID first, with its decision as it was;
     /// or else a new unit, with the next trial ID, whose decision `decide` makes from the job, its
     /// finished trials and its units in flight (`nil`: no trial now). `nil` when the job is not
-    /// `searching` or no unit was given.
+    /// `searching` or no unit was given. Through a view fenced by the job's lease (`fenced(by:)`: the
+    /// worker running the job's units), a claim is a write about the job, refused once the lease is lost.
+    /// - Throws: `StoreError.leaseLost` then; what `decide` throws.
     func claimTrialUnit(jobID: String, owner: String, leaseSeconds: Double,
                         decide: (_ job: JobRecord, _ trials: [TrialRecord], _ inFlight: [TrialUnit]) throws -> Data?) throws -> TrialUnit?
     /// Ends the unit `lease` holds: records `trial` (its ID the unit's), removes the unit and applies

@@ -514,6 +514,7 @@ public final class SQLiteJobStore: JobStore {
                                decide: (JobRecord, [TrialRecord], [TrialUnit]) throws -> Data?) throws -> TrialUnit? {
         // A write transaction holds the database's lock: the job and its units cannot change under the decision.
         try write { db in
+            try checkFence(db, jobID: jobID)
             guard var job = try JobRecord.fetchOne(db, key: jobID), job.state == .searching else { return nil }
             let now = Date()
             let units = try Self.trialUnits(jobID: jobID, in: db)

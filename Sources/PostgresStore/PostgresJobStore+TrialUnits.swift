@@ -8,6 +8,7 @@ extension PostgresJobStore {
                                decide: (JobRecord, [TrialRecord], [TrialUnit]) throws -> Data?) throws -> TrialUnit? {
         try connections.transaction { transaction in
             // The job's row first, then its units': the one lock order (docs/decisions/0022-postgresql-queue-failures.md).
+            try checkFence(transaction, jobID: jobID)
             guard var job = try JobRows.fetch(jobID, in: transaction, locking: true), job.state == .searching else { return nil }
             let now = transaction.now
             let units = try TrialUnitRows.units(jobID: jobID, in: transaction)

@@ -232,6 +232,12 @@ import Testing
         }
         let third = try #require(try store.claimTrialUnit(jobID: "j", owner: "w2", leaseSeconds: 60) { _, _, _ in Data("c".utf8) })
         #expect(third.trialID == 4, "after every trial and unit")
+        let primary = try #require(try store.claimNextJob(owner: "p", leaseSeconds: 60), "the job's own lease, beside its units'")
+        #expect(try store.fenced(by: primary.lease).claimTrialUnit(jobID: "j", owner: "p", leaseSeconds: 60) { _, _, _ in nil } == nil)
+        try store.releaseLease(primary.lease)
+        #expect(throws: StoreError.leaseLost(jobID: "j"), "the worker that lost the job's lease claims nothing more") {
+            try store.fenced(by: primary.lease).claimTrialUnit(jobID: "j", owner: "p", leaseSeconds: 60) { _, _, _ in Data("d".utf8) }
+        }
         try store.updateJob("j") { $0.state = .training }
         #expect(throws: StoreError.leaseLost(jobID: "j"), "a search that ended takes no more trials") {
             try store.finishTrialUnit(first.lease, trial: try trial(2)) { _ in }
