@@ -186,6 +186,52 @@ import Testing
         #expect(try Self.status("http://127.0.0.1:\(port)/v1/models/\(record.id)") == 200)
     }
 
+    /// Issue 21's two machines on one: a server running no job and two worker processes, each with a
+    /// jobs folder of its own (they share only the database), complete one job whose search's trials
+    /// come from both, within its budget of worker-seconds, and the server serves its model.
+    @Test(.enabled(if: TestPostgres.serverURL != nil, "the test command starts PostgreSQL"))
+    func twoWorkersSharingOnlyPostgreSQLTrainOneSearchTogether() async throws {
+        let postgres = try TestPostgres.newDatabase()
+        let slice = try FashionMNISTExport.write(to: try Support.folder("two-workers-data").appendingPathComponent("fm"), perClass: 20, seed: 6)
+        let port = try Self.freePort()
+        let process = { (arguments: [String]) throws -> Process in
+            let process = Process()
+            process.executableURL = ProcessTests.executable
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        let serve = try process(["serve", "--port", String(port), "--workers", "0", "--store", postgres,
+                                 "--jobs-dir", try Support.folder("two-workers-server").path])
+        let workers = try (1...2).map { try process(["worker", "--store", postgres, "--jobs-dir", try Support.folder("two-workers-machine-\($0)").path]) }
+        defer {
+            for running in workers + [serve] {
+                running.terminate()
+                running.waitUntilExit()
+            }
+        }
+        let store = try PostgresJobStore(url: postgres, cacheDirectory: try Support.folder("two-workers-test"))
+        var options = TrainingJobOptions(manifest: slice.manifest, budget: Budget(seconds: 60))
+        options.jobsDirectory = try Support.folder("two-workers-test")
+        let record = TrainingJob.newRecord(options: options)
+        try store.insertJob(record)  // queued, as POST /v1/jobs queues it
+        var finished: JobRecord?
+        for _ in 0..<720 {
+            if let job = try store.job(record.id), job.state.isFinished { finished = job; break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        let job = try #require(finished, "the job finished within 3 minutes")
+        #expect(job.state == .succeeded, "\(job.failureReason ?? "")")
+        let trials = try store.trials(jobID: record.id)
+        #expect(trials.map(\.id) == Array(1...max(1, trials.count)) && job.trialsDone == trials.count, "every trial counted once")
+        #expect(Set(trials.compactMap(\.worker)).count == 2, "trials from both workers: \(trials.map { $0.worker ?? "none" })")
+        #expect(job.usedSeconds <= 60 * 1.05, "the budget counts worker-seconds across workers: \(job.usedSeconds)")
+        for _ in 0..<100 where try Self.status("http://127.0.0.1:\(port)/readyz") != 200 { try await Task.sleep(for: .milliseconds(200)) }
+        #expect(try Self.status("http://127.0.0.1:\(port)/v1/models/\(record.id)") == 200)
+    }
+
     /// `serve` imports uploaded datasets in its workers, never in its own process: an import that crashes
     /// its worker (the test-only `AUTOVISION_TEST_TRAP_ONCE_IN_IMPORT` switch, as a decoder crashed by a
     /// file would) leaves the server answering, and another worker imports the dataset once the lease expired.
