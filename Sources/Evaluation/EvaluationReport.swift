@@ -237,7 +237,7 @@ public struct TrialSummary: Codable, Sendable, Equatable {
     }
 }
 
-/// `budget`: requested versus used wall-clock time, in seconds.
+/// `budget`: requested versus used worker time (with one worker, wall-clock time), in seconds.
 public struct BudgetSummary: Codable, Sendable, Equatable {
     /// The `--budget` value: search plus final training.
     public var requestedSeconds: Double
@@ -247,6 +247,15 @@ public struct BudgetSummary: Codable, Sendable, Equatable {
     public var stopReason: String
     /// Dataset import time, timed separately and not charged to the budget.
     public var importSeconds: Double?
+    /// Worker-seconds of `usedSeconds` by phase: the search (calibration and every trial, on
+    /// whichever worker), the final training, the evaluation; `nil` in reports written before them.
+    public var searchSeconds: Double?
+    public var finalTrainingSeconds: Double?
+    public var evaluationSeconds: Double?
+    /// Seconds on the wall clock from the budget's start (after the import) to the report: below
+    /// `usedSeconds` when trials ran in parallel on several workers; `nil` when not known (a job
+    /// resumed from a store written before it was kept).
+    public var wallClockSeconds: Double?
 
     public init(requestedSeconds: Double, usedSeconds: Double, stopReason: String, importSeconds: Double? = nil) {
         self.requestedSeconds = requestedSeconds
@@ -260,6 +269,15 @@ public struct BudgetSummary: Codable, Sendable, Equatable {
         case usedSeconds = "used_seconds"
         case stopReason = "stop_reason"
         case importSeconds = "import_seconds"
+        case searchSeconds = "search_seconds", finalTrainingSeconds = "final_training_seconds", evaluationSeconds = "evaluation_seconds"
+        case wallClockSeconds = "wall_clock_seconds"
+    }
+
+    /// "search 20s, final training 50s, evaluation 8s; wall clock 1m 2s", or `nil` without phases.
+    public var phasesDescription: String? {
+        guard let searchSeconds, let finalTrainingSeconds, let evaluationSeconds else { return nil }
+        return "search \(Format.duration(searchSeconds)), final training \(Format.duration(finalTrainingSeconds)), "
+            + "evaluation \(Format.duration(evaluationSeconds))" + (wallClockSeconds.map { "; wall clock \(Format.duration($0))" } ?? "")
     }
 
     public init(from decoder: any Decoder) throws {
@@ -268,6 +286,10 @@ public struct BudgetSummary: Codable, Sendable, Equatable {
         usedSeconds = try c.decodeIfPresent(Double.self, forKey: .usedSeconds) ?? 0
         stopReason = try c.decode(String.self, forKey: .stopReason)
         importSeconds = try c.decodeIfPresent(Double.self, forKey: .importSeconds)
+        searchSeconds = try c.decodeIfPresent(Double.self, forKey: .searchSeconds)
+        finalTrainingSeconds = try c.decodeIfPresent(Double.self, forKey: .finalTrainingSeconds)
+        evaluationSeconds = try c.decodeIfPresent(Double.self, forKey: .evaluationSeconds)
+        wallClockSeconds = try c.decodeIfPresent(Double.self, forKey: .wallClockSeconds)
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -285,7 +285,8 @@ extension EvaluationReport {
         if let budget {
             html += "<h2>Budget</h2>\n<table class=\"headline\">\n"
             html += "<tr><td>Requested</td><td>\(Format.duration(budget.requestedSeconds).htmlEscaped)</td></tr>\n"
-            html += "<tr><td>Used (search + final training)</td><td>\(Format.duration(budget.usedSeconds).htmlEscaped)</td></tr>\n"
+            html += "<tr><td>Used (worker time: search + final training + evaluation)</td><td>\(Format.duration(budget.usedSeconds).htmlEscaped)</td></tr>\n"
+            if let phases = budget.phasesDescription { html += "<tr><td>By phase</td><td>\(phases.htmlEscaped)</td></tr>\n" }
             html += "<tr><td>Stop reason</td><td>\(budget.stopReason.htmlEscaped)</td></tr>\n"
             if let importSeconds = budget.importSeconds {
                 html += "<tr><td>Import (not charged)</td><td>\(Format.duration(importSeconds).htmlEscaped)</td></tr>\n"

@@ -26,6 +26,7 @@ extension EvaluationReport {
             let share = budget.requestedSeconds > 0 ? " (\(Format.percent(budget.usedSeconds / budget.requestedSeconds, digits: 0)))" : ""
             lines.append("Budget: used \(Format.duration(budget.usedSeconds)) of \(Format.duration(budget.requestedSeconds))\(share), stopped: \(budget.stopReason)"
                 + (budget.importSeconds.map { "; import \(Format.duration($0)) (not charged)" } ?? ""))
+            if let phases = budget.phasesDescription { lines.append("  worker time: \(phases)") }
         }
         if let energy {
             lines.append("Energy: \(energy.summary)")

@@ -23,7 +23,7 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var seed: UInt64
     public var createdAt: Date
     public var updatedAt: Date
-    /// 0–1, of the budget's wall-clock time.
+    /// 0–1, of the budget (worker time).
     public var progress: Double = 0
     /// Seconds of the budget used so far (import excluded).
     public var usedSeconds: Double = 0

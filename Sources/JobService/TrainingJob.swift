@@ -10,10 +10,11 @@ import Search
 /// import (`ImportedData`) → plan (`PlannedJob`) → search (`SearchOutcome`) → final training
 /// (`FinalModel`) → evaluate (`EvaluatedModel`) → publish (`EvaluationReport`).
 ///
-/// Budget semantics (as AutoML Vision's node hours, in wall-clock time on this machine): the clock
-/// starts after the import (which is timed and reported separately) and covers calibration,
-/// search, final training and evaluation. The final training stops early when VALIDATION accuracy
-/// has converged, and only the time used is charged.
+/// Budget semantics (as AutoML Vision's node hours: worker-seconds, each worker charging the units
+/// it ran; with one worker, wall-clock time on that machine): the clock starts after the import
+/// (which is timed and reported separately) and covers calibration, search, final training and
+/// evaluation. The final training stops early when VALIDATION accuracy has converged, and only the
+/// time used is charged.
 public final class TrainingJob {
     public let options: TrainingJobOptions
     /// The owner of the job's state: every change of its record, its plan and its trials goes

@@ -10,7 +10,7 @@ import Training
 public struct JobPlan: Codable, Equatable, Sendable {
     /// `false`: no search; one given candidate trains with the whole budget.
     public var searches: Bool
-    /// The whole budget, seconds of wall-clock time.
+    /// The whole budget, worker-seconds (with one worker, seconds of wall-clock time).
     public var budgetSeconds: Double
     /// The search's share of the budget, seconds from the budget's start. The search may run past
     /// it into time the final training could not use (`ArchitectureSearch.deadline(_:budgetEnd:)`).

@@ -12,7 +12,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a model on a manifest within a compute budget: architecture search, final training, TEST report.",
         discussion: """
-        The budget (90s, 10m, 1h, 1h30m) is wall-clock time on this machine for search, final training and
+        The budget (90s, 10m, 1h, 1h30m) is worker time (with one worker, wall-clock time) for search, final training and
         evaluation; the import is timed separately. Everything the job makes is in JOBS_DIR/JOB_ID/.
         Ctrl-C stops the job cleanly (state: cancelled).
         """)

@@ -32,13 +32,17 @@ struct FinalTrainingEnd: Codable {
     var members: Int
     /// Epochs the final training planned at its end.
     var epochs: Int
+    /// Worker-seconds of the budget used when it ended (`nil` in stores written before it was kept).
+    var usedSeconds: Double? = nil
 }
 
 extension TrainingJob {
     /// The final training's unit: trains the model and keeps it in the store (`final.ckpt` and its
     /// `FinalTrainingEnd`), then moves the job on to its evaluation.
     func finalTrainingUnit(shouldStop: @escaping @Sendable () -> Bool) throws {
-        let model = try trainFinalModel(try restoredSearch(), shouldStop: shouldStop)
+        var model = try trainFinalModel(try restoredSearch(), shouldStop: shouldStop)
+        try chargeTime()
+        model.end.usedSeconds = record.usedSeconds
         let checkpoint = Checkpoint(network: model.network, architecture: model.architecture, normalization: model.normalization,
                                     labelNames: model.data.labels, metadata: ["job_id": id, "candidate": model.candidate.summary])
         try writeArtifact(try checkpoint.encoded(), name: JobFolder.finalTrainingName)

@@ -45,6 +45,9 @@ extension TrainingJob {
         let clock = BudgetClock(budgetSeconds: options.budget.seconds, usedBefore: usedBefore)
         self.clock = clock
         chargedUntil = Date()
+        if !rebuilding, try store.value(jobID: id, key: Self.budgetClockKey) == nil {
+            try store.saveValue(jobID: id, key: Self.budgetClockKey, Data(String(Date().timeIntervalSince1970).utf8))
+        }
         let kept = previousTrials.isEmpty && !rebuilding ? nil : try storedPlan()
         if rebuilding, kept == nil { throw JobError.failed("job \(id) is \(record.state.rawValue) but the store has no plan for it; the job cannot resume") }
         let plan = try kept ?? makePlan(planner, data: data, space: space, fixed: fixed)
@@ -57,6 +60,10 @@ extension TrainingJob {
                           fixedDescription: options.fixedCandidate != nil ? "candidate" : "starting architecture",
                           trainNormalization: BatchLoader.fitNormalization(dataset: data.dataset, indices: data.splits.train))
     }
+
+    /// The store's value holding when the budget's clock started (seconds since 1970, as text): the
+    /// report's wall clock counts from it.
+    static let budgetClockKey = "budget_clock_started"
 
     /// The trials an interrupted run of this job finished, from the store.
     /// - Throws: `JobError.failed` for trials this job's search cannot have made.

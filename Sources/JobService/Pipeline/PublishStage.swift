@@ -22,8 +22,7 @@ extension TrainingJob {
             dataset: DatasetSummary(manifest: options.manifest.path, partitions: data.summary.partitions,
                                     notes: data.splits.notes + data.summary.warnings),
             search: SearchLog(strategy: model.searched.strategy, trials: model.searched.trials.map { Self.reportTrial($0, energy: trialEnergy[$0.id]) }),
-            budget: BudgetSummary(requestedSeconds: options.budget.seconds, usedSeconds: used, stopReason: stopReason,
-                                  importSeconds: data.summary.importSeconds),
+            budget: try budgetSummary(model, used: used, stopReason: stopReason),
             machine: MachineInfo.current(),
             model: ModelSummary(architecture: model.candidate.summary + (model.end.members > 1 ? " (ensemble of \(model.end.members))" : ""),
                                 parameters: try model.architecture.parameterCount(), flops: try model.architecture.forwardFLOPsPerImage(),
@@ -49,6 +48,22 @@ extension TrainingJob {
         try store.completeJob(finished, model: try modelRecord(evaluated, architecture: report.model?.architecture ?? ""))
         try update { _ in }  // the store's record, with its update time, exported to `job.json`
         return report
+    }
+
+    /// The budget's use: `used` worker-seconds in all, by phase as the search's and the final
+    /// training's ends recorded it, and the wall clock since the budget's clock started.
+    private func budgetSummary(_ model: FinalModel, used: Double, stopReason: String) throws -> BudgetSummary {
+        var budget = BudgetSummary(requestedSeconds: options.budget.seconds, usedSeconds: used, stopReason: stopReason,
+                                   importSeconds: model.data.summary.importSeconds)
+        if let search = model.searched.usedSeconds, let final = model.end.usedSeconds {
+            budget.searchSeconds = search
+            budget.finalTrainingSeconds = final - search
+            budget.evaluationSeconds = used - final
+        }
+        if let value = try store.value(jobID: id, key: Self.budgetClockKey), let started = Double(String(decoding: value, as: UTF8.self)) {
+            budget.wallClockSeconds = Date().timeIntervalSince1970 - started
+        }
+        return budget
     }
 
     /// The servable model's row, from the model in hand.

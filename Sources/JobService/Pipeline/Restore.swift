@@ -24,7 +24,8 @@ extension TrainingJob {
         let end = try JSONDecoder().decode(SearchEnd.self, from: data)
         let warmStart = storedBestTrial(planned.previousTrials).flatMap { $0.trialID == end.bestTrialID ? $0.network : nil }
         let searched = SearchOutcome(planned: planned, best: end.best, warmStart: warmStart, trialImageEpochs: end.trialImageEpochs,
-                                     trials: planned.previousTrials, cost: end.cost, strategy: end.strategy, bestTrialID: end.bestTrialID)
+                                     trials: planned.previousTrials, cost: end.cost, strategy: end.strategy, bestTrialID: end.bestTrialID,
+                                     usedSeconds: end.usedSeconds)
         self.searched = searched
         return searched
     }

@@ -18,10 +18,14 @@ struct SearchOutcome {
     var strategy: String
     /// The trial that scored `best` (`nil`: no trial did).
     var bestTrialID: Int? = nil
+    /// Worker-seconds of the budget used when the search ended (`nil` until it did, and in stores
+    /// written before it was kept).
+    var usedSeconds: Double? = nil
 
     /// What the store keeps of it for the next unit.
     var end: SearchEnd {
-        SearchEnd(best: best, bestTrialID: bestTrialID, trialImageEpochs: trialImageEpochs, cost: cost, strategy: strategy)
+        SearchEnd(best: best, bestTrialID: bestTrialID, trialImageEpochs: trialImageEpochs, cost: cost, strategy: strategy,
+                  usedSeconds: usedSeconds)
     }
 }
 
@@ -33,6 +37,7 @@ struct SearchEnd: Codable {
     var trialImageEpochs: Int?
     var cost: CostModel
     var strategy: String
+    var usedSeconds: Double?
 }
 
 extension TrainingJob {
@@ -151,6 +156,9 @@ extension TrainingJob {
 
     /// Keeps the search's outcome in the store for the final training, and moves the job on to it.
     func endSearch(_ outcome: SearchOutcome) throws {
+        try chargeTime()
+        var outcome = outcome
+        outcome.usedSeconds = record.usedSeconds
         try store.saveValue(jobID: id, key: SearchEnd.key, try JSONEncoder.sorted.encode(outcome.end))
         searched = outcome
         let energy = unitEnergy()

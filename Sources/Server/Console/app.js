@@ -188,7 +188,7 @@ async function datasetPage(id, current) {
       <p id="train-counts">Images per partition: ${escape(sizes.join(" · ") || "none")}${partitions.some((p) => !counts[p]) ? " (an empty partition is carved from TRAIN)" : ""}.</p>
       ${warnings.length ? `<div id="train-warnings" role="note"><p><strong>Before you train</strong>, the import found:</p><ul>${warnings.map((w) => `<li>${escape(w)}</li>`).join("")}</ul></div>` : ""}
       <form class="stack" id="train-form">
-        <label>Budget (wall-clock time of training)
+        <label>Budget (worker time of training)
           <select id="budget"><option value="30s">30 seconds (a quick look)</option><option value="10m" selected>10 minutes</option>
           <option value="1h">1 hour</option><option value="custom">Custom…</option></select></label>
         <label>Custom budget, e.g. 90s, 10m, 1h30m <input id="budget-custom" type="text" autocomplete="off" disabled
