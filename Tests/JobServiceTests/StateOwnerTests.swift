@@ -30,6 +30,14 @@ import Testing
         let report = try #require(try job.run())
         let record = try #require(try store.job(job.id))
         #expect(record.state == .succeeded && record.testAccuracy == report.test!.accuracy)
+        let budget = try #require(report.budget)
+        let phases = [budget.searchSeconds, budget.finalTrainingSeconds, budget.evaluationSeconds].compactMap { $0 }
+        #expect(phases.count == 3 && phases.allSatisfy { $0 >= 0 } && abs(phases.reduce(0, +) - budget.usedSeconds) < 0.01,
+                "the worker time of the search, the final training and the evaluation add up to the time used: \(phases), \(budget.usedSeconds)")
+        #expect(budget.usedSeconds == record.usedSeconds && budget.usedSeconds <= 30 * 1.05)
+        let wallClock = try #require(budget.wallClockSeconds)
+        #expect(wallClock >= budget.usedSeconds - 0.5, "one worker: the wall clock is at least its time: \(wallClock), \(budget.usedSeconds)")
+        #expect(report.terminalSummary().contains("worker time: search "))
         let exported = try job.folder.readRecord()
         #expect(exported.state == .succeeded && exported.usedSeconds == record.usedSeconds, "job.json is the store's record, exported")
         let plan = try #require(try store.plan(jobID: job.id))
