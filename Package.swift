@@ -119,7 +119,7 @@ let package = Package(
             "Datasets", "ImageIO", "Tensors", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "PredictionAPITests", dependencies: ["PredictionAPI"]),
-        .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Energy", "PostgresStore", "Search", "Training", "Datasets", "ImageIO", "NN", "TestSupport"]),
+        .testTarget(name: "JobServiceTests", dependencies: ["JobService", "Energy", "Evaluation", "PostgresStore", "Search", "Training", "Datasets", "ImageIO", "NN", "TestSupport"]),
         // Also runs the built executable (a CLI job cancelled and killed under the server); depends on it so it is built first.
         .testTarget(name: "ServerTests", dependencies: [
             "autovision", "Server", "JobService", "Energy", "PostgresStore", "Search", "Datasets", "ImageIO", "ManifestParsing", "TestSupport",

@@ -298,6 +298,10 @@ public struct BudgetSummary: Codable, Sendable, Equatable {
         try c.encodeFinite(usedSeconds, forKey: .usedSeconds)
         try c.encode(stopReason, forKey: .stopReason)
         try c.encodeFinite(importSeconds, forKey: .importSeconds)
+        try c.encodeFinite(searchSeconds, forKey: .searchSeconds)
+        try c.encodeFinite(finalTrainingSeconds, forKey: .finalTrainingSeconds)
+        try c.encodeFinite(evaluationSeconds, forKey: .evaluationSeconds)
+        try c.encodeFinite(wallClockSeconds, forKey: .wallClockSeconds)
     }
 }
 

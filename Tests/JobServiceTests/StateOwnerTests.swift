@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import JobService
 import Search
@@ -38,6 +39,8 @@ import Testing
         let wallClock = try #require(budget.wallClockSeconds)
         #expect(wallClock >= budget.usedSeconds - 0.5, "one worker: the wall clock is at least its time: \(wallClock), \(budget.usedSeconds)")
         #expect(report.terminalSummary().contains("worker time: search "))
+        let written = try JSONDecoder().decode(EvaluationReport.self, from: try Data(contentsOf: job.folder.reportURL))
+        #expect(written.budget == budget, "report.json keeps the phases and the wall clock")
         let exported = try job.folder.readRecord()
         #expect(exported.state == .succeeded && exported.usedSeconds == record.usedSeconds, "job.json is the store's record, exported")
         let plan = try #require(try store.plan(jobID: job.id))
