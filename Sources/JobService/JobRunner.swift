@@ -55,6 +55,8 @@ public final class JobRunner: @unchecked Sendable {
     /// Seconds a job's lease lasts unless renewed, and between renewals (`LeaseKeeper`).
     public var leaseSeconds = LeaseKeeper.defaultLeaseSeconds
     public var heartbeatSeconds = LeaseKeeper.defaultHeartbeatSeconds
+    /// For `autovision bench workers` only (`TrainingJob.simulatedTrialSeconds`): trials wait instead of training.
+    public var simulatedTrialSeconds: Double?
     /// This runner's identity in the jobs' leases.
     public let owner = JobLease.newOwner()
 
@@ -248,6 +250,7 @@ public final class JobRunner: @unchecked Sendable {
         job.worker = owner
         job.leaseSeconds = leaseSeconds
         job.heartbeatSeconds = heartbeatSeconds
+        job.simulatedTrialSeconds = simulatedTrialSeconds
         return job
     }
 

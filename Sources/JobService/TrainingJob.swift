@@ -72,6 +72,10 @@ public final class TrainingJob {
     /// worker's, as for its job leases.
     public var leaseSeconds = LeaseKeeper.defaultLeaseSeconds
     public var heartbeatSeconds = LeaseKeeper.defaultHeartbeatSeconds
+    /// For `autovision bench workers` only: each trial waits this many seconds instead of training
+    /// (`ArchitectureSearch.simulate`), and the search does not end by converging; claims, leases,
+    /// decisions and records are the real ones. `nil`: trials train.
+    public var simulatedTrialSeconds: Double?
 
     /// The record of a new job with `options`, queued.
     public static func newRecord(options: TrainingJobOptions, id: String = JobRecord.newID()) -> JobRecord {

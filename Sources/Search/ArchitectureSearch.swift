@@ -496,6 +496,31 @@ public final class ArchitectureSearch {
                         since: searchStart, id: id)
     }
 
+    /// A stand-in for `train` that trains nothing: it waits `seconds` (stopping early when `shouldStop`
+    /// says so, as `.cancelled`) and scores the trial with a fixed pseudo-random accuracy of its
+    /// candidate and rung, the same on every worker. For `autovision bench workers`, which measures
+    /// what the store and the search cost per trial with the training taken out.
+    public func simulate(_ trial: PlannedTrial, id: Int, seconds: Double, shouldStop: () -> Bool) -> TrialRecord {
+        let (images, epochs) = settings.rung(trial.rung, trainImages: trainer.splits.train.count)
+        var record = newRecord(trial.candidate, rung: trial.rung, images: images, id: id)
+        let started = Date()
+        while Date().timeIntervalSince(started) < seconds {
+            if shouldStop() {
+                record.stopReason = .cancelled
+                break
+            }
+            Thread.sleep(forTimeInterval: min(0.05, max(0, seconds - Date().timeIntervalSince(started))))
+        }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+        for byte in "\(trial.candidate.summary)|\(trial.rung)".utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        record.epochs = epochs
+        record.baselineScore = 0
+        record.validationScore = 0.5 + 0.3 * Double(hash % 10_000) / 10_000 + 0.05 * Double(trial.rung)
+        record.seconds = Date().timeIntervalSince(started)
+        record.endedAt = Date().timeIntervalSince(searchStart)
+        return record
+    }
+
     /// Adds a finished trial to the search: its promotion taken, the cost model refined, and, when it
     /// is now the best trial, `onNewBest` called with its network.
     /// - Throws: what `onNewBest` throws.
@@ -752,11 +777,7 @@ public final class ArchitectureSearch {
                   since: Date, id: Int? = nil) -> (TrialRecord, Sequential?) {
         let id = id ?? trials.count + 1
         let spec = candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "trial-\(id)")
-        var record = TrialRecord(
-            id: id, rung: rung, candidate: candidate, architecture: candidate.summary, parameters: (try? spec.parameterCount()) ?? 0,
-            flops: (try? spec.forwardFLOPsPerImage()) ?? 0, epochs: 0, trainImages: images, validationScore: 0,
-            validationImages: validationIndices(rung: rung).count, baselineScore: baselineScore(on: validationIndices(rung: rung)),
-            seconds: 0, endedAt: 0, stopReason: .completed, error: nil)
+        var record = newRecord(candidate, rung: rung, images: images, id: id)
         let started = Date()
         // A fixed, class-mixed subset of TRAIN for this rung (the same for every trial of the rung).
         var subset = trainer.splits.train
@@ -782,6 +803,16 @@ public final class ArchitectureSearch {
         record.seconds = Date().timeIntervalSince(started)
         record.endedAt = Date().timeIntervalSince(since)
         return (record, network)
+    }
+
+    /// The record of trial `id` before it trains: what it is, nothing measured yet.
+    private func newRecord(_ candidate: Candidate, rung: Int, images: Int, id: Int) -> TrialRecord {
+        let spec = candidate.architecture.architecture(inputShape: space.inputShape, classes: space.classes, name: "trial-\(id)")
+        return TrialRecord(
+            id: id, rung: rung, candidate: candidate, architecture: candidate.summary, parameters: (try? spec.parameterCount()) ?? 0,
+            flops: (try? spec.forwardFLOPsPerImage()) ?? 0, epochs: 0, trainImages: images, validationScore: 0,
+            validationImages: validationIndices(rung: rung).count, baselineScore: baselineScore(on: validationIndices(rung: rung)),
+            seconds: 0, endedAt: 0, stopReason: .completed, error: nil)
     }
 
     /// Refines the cost model with a finished trial: a least-squares line of seconds per image

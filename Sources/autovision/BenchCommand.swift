@@ -9,7 +9,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks of the training engine.",
-        subcommands: [TrainBenchmark.self, PredictBenchmark.self, CalibrationBenchmark.self])
+        subcommands: [TrainBenchmark.self, PredictBenchmark.self, CalibrationBenchmark.self, WorkersBenchmark.self])
 
     /// `autovision bench train --model small|medium|mlp [--epochs N] [--json]`: runs
     /// `Benchmarks.TrainingBenchmark` (the reference recipe of `shared/reference/README.md`).

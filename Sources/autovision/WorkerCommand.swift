@@ -31,6 +31,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --job: the owner of the job's lease, taken over by this worker.", valueName: "OWNER")) var leaseOwner: String?
     @Option(help: ArgumentHelp("With --job: the attempt number of that lease.", valueName: "N")) var leaseAttempt = 1
     @OptionGroup var energy: EnergyArguments
+    @Option(help: .hidden) var simulatedTrialSeconds: Double?  // `bench workers`: trials wait instead of training
 
     func validate() throws {
         try Validate.nonEmpty(jobsDir, "--jobs-dir")
@@ -48,6 +49,7 @@ struct WorkerCommand: ParsableCommand {
         runner.heartbeatSeconds = heartbeatSeconds
         runner.maxPixels = maxPixels
         runner.energy = try energy.settings()
+        runner.simulatedTrialSeconds = simulatedTrialSeconds
         runner.onEvent = { [job] id, event in
             JobProgress.log(event, job: job == nil ? id : nil)
             if case .trial = event { TestFault.trapOnceIfAsked("AUTOVISION_TEST_TRAP_ONCE") }

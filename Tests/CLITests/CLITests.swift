@@ -62,6 +62,24 @@ let intake = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         #expect(!result.stdout.contains("decoding images"), "progress goes to stderr")
     }
 
+    /// `bench workers` end to end on a small scale: two worker counts on one SQLite store, each worker
+    /// finishing simulated trials of the same search.
+    @Test func benchWorkersMeasuresTrialsPerHourAndTheScaling() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("autovision-cli-bench-workers-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try autovision("bench", "workers", "--store", "sqlite:\(folder.path)/store/autovision.sqlite", "--workers", "1,2",
+                                    "--seconds", "3", "--trial-seconds", "0.5", "--scratch", folder.path)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        for count in ["1 worker:", "2 workers:"] {
+            let line = try #require(lines.first { $0.hasPrefix(count) }, "\(result.stdout)")
+            let trials = Int(line.split(separator: " ")[2]) ?? 0
+            #expect(trials >= 2, "trials were finished in the window: \(line)")
+            #expect(line.contains("trials/h; store and search overhead "))
+        }
+        #expect(lines.last?.hasPrefix("  N = 2: ") == true, "the scaling last: \(result.stdout)")
+    }
+
     @Test func nothingImportedExitsOne() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -55,7 +55,9 @@ extension TrainingJob {
         space.singleLabel = data.trainer.multiHot == nil
         space.augmentationFloor = plan.regime.augmentationFloor
         if !rebuilding { try plan.checkFeasible(elapsedSeconds: clock.elapsed, resumed: usedBefore > 0) }
-        return PlannedJob(data: data, plan: plan, space: space, settings: plan.searchSettings(options.search, seed: options.seed), fixed: fixed,
+        var settings = plan.searchSettings(options.search, seed: options.seed)
+        if simulatedTrialSeconds != nil { settings.convergencePatience = 1_000_000_000 }  // simulated scores never improve for long
+        return PlannedJob(data: data, plan: plan, space: space, settings: settings, fixed: fixed,
                           previousTrials: previousTrials, clock: clock, planKept: kept != nil,
                           fixedDescription: options.fixedCandidate != nil ? "candidate" : "starting architecture",
                           trainNormalization: BatchLoader.fitNormalization(dataset: data.dataset, indices: data.splits.train))

@@ -123,8 +123,9 @@ extension TrainingJob {
         // A unit claimed again (its worker stopped) may take no more than the search has left now.
         let searchLeft = search.searchSeconds(share: share, budget: budget) - (try store.job(id)?.usedSeconds ?? 0)
         let allowed = unit.attempt > 1 ? max(0, min(trial.allowedSeconds, searchLeft)) : trial.allowedSeconds
-        var (record, network) = search.train(trial, id: unit.trialID, deadline: Date().addingTimeInterval(allowed),
-                                             shouldStop: { shouldStop() || keeper.isLost })
+        let stop: () -> Bool = { shouldStop() || keeper.isLost }
+        var (record, network) = simulatedTrialSeconds.map { (search.simulate(trial, id: unit.trialID, seconds: $0, shouldStop: stop), nil) }
+            ?? search.train(trial, id: unit.trialID, deadline: Date().addingTimeInterval(allowed), shouldStop: stop)
         if keeper.isLost { return .wait }
         if record.stopReason == .cancelled {
             try? store.releaseLease(keeper.lease)  // trained again by the next claim
