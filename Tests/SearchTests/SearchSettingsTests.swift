@@ -176,6 +176,41 @@ struct RecordedSearchFixture {
                     stopReason: .completed, error: nil)
     }
 
+    /// Trials decided while others train (issue 21, item 4): a starting architecture or a promotion in
+    /// flight is taken, nothing is proposed before a starting architecture has finished, and a search whose
+    /// time is spent waits for its trials in flight rather than ending.
+    @Test func decisionsCountTheTrialsInFlightAsTaken() throws {
+        let fixture = try RecordedSearchFixture("in-flight", seed: 5)
+        defer { fixture.remove() }
+        let (trainer, space, seeds) = (fixture.trainer, fixture.space, fixture.seeds)
+        var settings = SearchSettings()
+        settings.proposalFinalEpochs = nil
+        let search = { (trials: [TrialRecord]) in
+            ArchitectureSearch(trainer: trainer, space: space, settings: settings, initialCost: CostModel(secondsPerImageFLOP: 1e-12), previousTrials: trials)
+        }
+        var inFlight: [PlannedTrial] = []
+        for _ in seeds {
+            guard case let .trial(next) = search([]).decide(remaining: 1e6, inFlight: inFlight) else { Issue.record("a seed is left"); return }
+            inFlight.append(next)
+        }
+        #expect(Set(inFlight.map(\.candidate.origin)) == Set(seeds.map(\.origin)), "each starting architecture once: \(inFlight.map(\.candidate.summary))")
+        #expect(search([]).decide(remaining: 1e6, inFlight: inFlight) == .wait, "no proposal before a starting architecture has finished")
+
+        var generator = SeededGenerator(seed: 9)
+        let proposals = (0..<3).map { _ in space.random(using: &generator) }
+        let trials = seeds.enumerated().map { trial($0.offset + 1, accuracy: 0.80, flops: 1000, candidate: $0.element) }
+            + proposals.enumerated().map { trial($0.offset + 4, rung: 0, accuracy: 0.70 + 0.01 * Double($0.offset), flops: 1000, candidate: $0.element) }
+        guard case let .trial(promotion) = search(trials).decide(remaining: 1e6) else { Issue.record("a promotion"); return }
+        #expect(promotion.parent == 6 && promotion.rung == 1, "the best of rung 0 goes up")
+        guard case let .trial(beside) = search(trials).decide(remaining: 1e6, inFlight: [promotion]) else { Issue.record("a proposal"); return }
+        #expect(beside.parent == nil && beside.rung == 0 && !proposals.contains(beside.candidate), "the promotion in flight is taken")
+        guard case let .trial(third) = search(trials).decide(remaining: 1e6, inFlight: [promotion, beside]) else { Issue.record("a proposal"); return }
+        #expect(third.candidate != beside.candidate, "a candidate in flight is not proposed again")
+
+        #expect(search(trials).decide(remaining: 0) == .ended(.budget))
+        #expect(search(trials).decide(remaining: 0, inFlight: [promotion]) == .wait, "the trials in flight finish first")
+    }
+
     @Test func withALongFinalTrainingTheLargestTrialWithinOneStandardErrorOfTheLeaderIsPicked() throws {
         let fixture = try RecordedSearchFixture("best", seed: 3)
         defer { fixture.remove() }

@@ -100,17 +100,7 @@ extension TrainingJob {
     /// - Throws: `StoreError` when the store fails.
     func runTrialUnit(_ planned: PlannedJob, shouldStop: @escaping @Sendable () -> Bool) throws -> TrialUnitOutcome {
         chargedUntil = Date()
-        var decision = ArchitectureSearch.Decision.wait
-        let budget = options.budget.seconds, share = planned.plan.searchSeconds
-        let claimed = try store.claimTrialUnit(jobID: id, owner: worker ?? Self.inProcessWorker, leaseSeconds: leaseSeconds) { job, trials, units in
-            let search = self.makeSearch(planned, trials: trials)
-            let now = Date()
-            let inFlight = try units.map { try JSONDecoder().decode(PlannedTrial.self, from: $0.decision) }
-            let committed = zip(units, inFlight).map { max($1.estimatedSeconds, now.timeIntervalSince($0.claimedAt)) }.reduce(0, +)
-            decision = search.decide(remaining: search.searchSeconds(share: share, budget: budget) - job.usedSeconds - committed, inFlight: inFlight)
-            guard case let .trial(trial) = decision else { return nil }
-            return try JSONEncoder.sorted.encode(trial)
-        }
+        let (claimed, decision) = try claimTrialUnit(planned)
         guard let unit = claimed else {
             if case let .ended(reason) = decision { return .ended(reason) }
             return .wait
@@ -121,23 +111,52 @@ extension TrainingJob {
         let trial = try JSONDecoder().decode(PlannedTrial.self, from: unit.decision)
         let search = makeSearch(planned, trials: try store.trials(jobID: id))
         // A unit claimed again (its worker stopped) may take no more than the search has left now.
-        let searchLeft = search.searchSeconds(share: share, budget: budget) - (try store.job(id)?.usedSeconds ?? 0)
+        let searchLeft = search.searchSeconds(share: planned.plan.searchSeconds, budget: options.budget.seconds) - (try store.job(id)?.usedSeconds ?? 0)
         let allowed = unit.attempt > 1 ? max(0, min(trial.allowedSeconds, searchLeft)) : trial.allowedSeconds
         let stop: () -> Bool = { shouldStop() || keeper.isLost }
-        var (record, network) = simulatedTrialSeconds.map { (search.simulate(trial, id: unit.trialID, seconds: $0, shouldStop: stop), nil) }
+        let trained: (Search.TrialRecord, Sequential?) = simulatedTrialSeconds.map { (search.simulate(trial, id: unit.trialID, seconds: $0, shouldStop: stop), nil) }
             ?? search.train(trial, id: unit.trialID, deadline: Date().addingTimeInterval(allowed), shouldStop: stop)
         if keeper.isLost { return .wait }
-        if record.stopReason == .cancelled {
+        if trained.0.stopReason == .cancelled {
             try? store.releaseLease(keeper.lease)  // trained again by the next claim
             return .ended(.cancelled)
         }
+        guard let record = try recordTrialUnit(trained.0, network: trained.1, planned: planned, lease: keeper.lease) else { return .wait }
+        return .trained(record)
+    }
+
+    /// Claims a trial unit of the job's search for this worker, deciding a new trial when no stopped
+    /// worker left one; returns it (`nil`: none) and the decision made (`.wait` when none was).
+    private func claimTrialUnit(_ planned: PlannedJob) throws -> (TrialUnit?, ArchitectureSearch.Decision) {
+        var decision = ArchitectureSearch.Decision.wait
+        let budget = options.budget.seconds, share = planned.plan.searchSeconds
+        let unit = try store.claimTrialUnit(jobID: id, owner: worker ?? Self.inProcessWorker, leaseSeconds: leaseSeconds) { job, trials, units in
+            let search = self.makeSearch(planned, trials: trials)
+            let now = Date()
+            let inFlight = try units.map { try JSONDecoder().decode(PlannedTrial.self, from: $0.decision) }
+            // What the trials in flight are priced at, or have run for when longer, is spent.
+            let committed = zip(units, inFlight).map { max($1.estimatedSeconds, now.timeIntervalSince($0.claimedAt)) }.reduce(0, +)
+            decision = search.decide(remaining: search.searchSeconds(share: share, budget: budget) - job.usedSeconds - committed, inFlight: inFlight)
+            guard case let .trial(trial) = decision else { return nil }
+            return try JSONEncoder.sorted.encode(trial)
+        }
+        return (unit, decision)
+    }
+
+    /// Records a trained trial under its unit's `lease`: its network as `best-trial.ckpt` when it is the
+    /// best so far, then the trial with its energy, worker and time, in the transaction that ends the unit.
+    /// - Returns: the trial as recorded, or `nil` when the unit's lease was lost (another worker claimed
+    ///   it after this one was cut off past its lease): nothing was written.
+    private func recordTrialUnit(_ trained: Search.TrialRecord, network: Sequential?, planned: PlannedJob, lease: JobLease) throws -> Search.TrialRecord? {
+        var record = trained
         record.energy = unitEnergy()
         record.worker = worker
+        let budget = options.budget.seconds, finished = record
         do {
-            let fenced = store.fenced(by: keeper.lease)
-            try makeSearch(planned, trials: try store.trials(jobID: id)).record(record, network: network, onNewBest: checkpointer(planned, store: fenced))
-            let seconds = takeUnchargedSeconds(), finished = record
-            try store.finishTrialUnit(keeper.lease, trial: finished) {
+            try makeSearch(planned, trials: try store.trials(jobID: id))
+                .record(record, network: network, onNewBest: checkpointer(planned, store: store.fenced(by: lease)))
+            let seconds = takeUnchargedSeconds()
+            try store.finishTrialUnit(lease, trial: finished) {
                 $0.trialsDone += 1
                 if finished.error == nil { $0.bestValidationScore = max($0.bestValidationScore ?? 0, finished.validationScore) }
                 if let energy = finished.energy { $0.add(energy) }
@@ -145,11 +164,11 @@ extension TrainingJob {
                 $0.progress = min(1, $0.usedSeconds / budget)
             }
         } catch StoreError.leaseLost {
-            return .wait  // the unit was claimed again by another worker (this one was cut off past its lease)
+            return nil
         }
         try folder.appendSearchLog(record)
         onEvent(.trial(record))
-        return .trained(record)
+        return record
     }
 
     /// The worker named in a trial unit's lease when no worker runs the job (it runs in-process).
