@@ -190,21 +190,26 @@ struct RecordedSearchFixture {
         }
         var inFlight: [PlannedTrial] = []
         for _ in seeds {
-            guard case let .trial(next) = search([]).decide(remaining: 1e6, inFlight: inFlight) else { Issue.record("a seed is left"); return }
+            guard case let .trial(next) = search([]).decide(remaining: 1e12, inFlight: inFlight) else { Issue.record("a seed is left"); return }
             inFlight.append(next)
         }
         #expect(Set(inFlight.map(\.candidate.origin)) == Set(seeds.map(\.origin)), "each starting architecture once: \(inFlight.map(\.candidate.summary))")
-        #expect(search([]).decide(remaining: 1e6, inFlight: inFlight) == .wait, "no proposal before a starting architecture has finished")
+        #expect(search([]).decide(remaining: 1e12, inFlight: inFlight) == .wait, "no proposal before a starting architecture has finished")
 
         var generator = SeededGenerator(seed: 9)
         let proposals = (0..<3).map { _ in space.random(using: &generator) }
-        let trials = seeds.enumerated().map { trial($0.offset + 1, accuracy: 0.80, flops: 1000, candidate: $0.element) }
-            + proposals.enumerated().map { trial($0.offset + 4, rung: 0, accuracy: 0.70 + 0.01 * Double($0.offset), flops: 1000, candidate: $0.element) }
-        guard case let .trial(promotion) = search(trials).decide(remaining: 1e6) else { Issue.record("a promotion"); return }
+        let trials = (seeds.enumerated().map { trial($0.offset + 1, accuracy: 0.80, flops: 1000, candidate: $0.element) }
+            + proposals.enumerated().map { trial($0.offset + 4, rung: 0, accuracy: 0.70 + 0.01 * Double($0.offset), flops: 1000, candidate: $0.element) })
+            .map { trial in
+                var trial = trial
+                trial.baselineScore = 0.1  // the fixture's few VALIDATION images would give a baseline of their own
+                return trial
+            }
+        guard case let .trial(promotion) = search(trials).decide(remaining: 1e12) else { Issue.record("a promotion"); return }
         #expect(promotion.parent == 6 && promotion.rung == 1, "the best of rung 0 goes up")
-        guard case let .trial(beside) = search(trials).decide(remaining: 1e6, inFlight: [promotion]) else { Issue.record("a proposal"); return }
+        guard case let .trial(beside) = search(trials).decide(remaining: 1e12, inFlight: [promotion]) else { Issue.record("a proposal"); return }
         #expect(beside.parent == nil && beside.rung == 0 && !proposals.contains(beside.candidate), "the promotion in flight is taken")
-        guard case let .trial(third) = search(trials).decide(remaining: 1e6, inFlight: [promotion, beside]) else { Issue.record("a proposal"); return }
+        guard case let .trial(third) = search(trials).decide(remaining: 1e12, inFlight: [promotion, beside]) else { Issue.record("a proposal"); return }
         #expect(third.candidate != beside.candidate, "a candidate in flight is not proposed again")
 
         #expect(search(trials).decide(remaining: 0) == .ended(.budget))
