@@ -92,8 +92,10 @@ import Testing
             let log = try String(contentsOf: jobs.appendingPathComponent(killed.id).appendingPathComponent("search.jsonl"), encoding: .utf8)
             let ids = log.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
                 .compactMap { $0["id"] as? Int }
-            #expect(ids == Array(1...ids.count), "trial IDs continue where the killed process stopped: \(ids)")
-            #expect(ids.count >= killed.trialsDone)
+            // The trial the killed process was training keeps its ID until its lease expires and it runs again; a
+            // worker may start the next one meanwhile (trials run in parallel), so the IDs can have that gap now.
+            #expect(ids.count >= killed.trialsDone && Array(ids.prefix(killed.trialsDone)) == Array(1...killed.trialsDone)
+                    && Set(ids).count == ids.count, "the killed process's trials are kept, and new ones take new IDs: \(ids)")
             let cancel = try await client.execute(uri: "/v1/jobs/\(killed.id)/cancel", method: .post)
             #expect(cancel.status == .ok || cancel.status == .accepted)
             for _ in 0..<120 {
