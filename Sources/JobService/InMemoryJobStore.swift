@@ -352,25 +352,10 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
                                decide: (JobRecord, [TrialRecord], [TrialUnit]) throws -> Data?) throws -> TrialUnit? {
         try writing("claimTrialUnit", jobID: jobID) { state in
             guard var job = state.jobs[jobID], job.state == .searching else { return nil }
-            let now = Date()
             let units = (state.trialUnits[jobID] ?? [:]).values.sorted { $0.trialID < $1.trialID }
-            var unit: TrialUnit
-            if let lost = TrialUnit.claimable(units, at: now) {
-                job.usedSeconds += lost.lostSeconds(at: now)
-                job.updatedAt = now
-                state.jobs[jobID] = job
-                unit = lost
-                unit.attempt += 1
-            } else {
-                let trials = (state.trials[jobID] ?? [:]).values.sorted { $0.id < $1.id }
-                guard let decision = try decide(job, trials, units) else { return nil }
-                unit = TrialUnit(jobID: jobID, trialID: TrialUnit.nextTrialID(trials: trials.map(\.id), units: units), decision: decision,
-                                 owner: owner, attempt: 1, expiresAt: nil, claimedAt: now, renewedAt: now)
-            }
-            unit.owner = owner
-            unit.claimedAt = now
-            unit.renewedAt = now
-            unit.expiresAt = now.addingTimeInterval(leaseSeconds)
+            guard let unit = try TrialUnit.claim(units: units, job: &job, trials: { (state.trials[jobID] ?? [:]).values.sorted { $0.id < $1.id } },
+                                                 owner: owner, leaseSeconds: leaseSeconds, now: Date(), decide: decide) else { return nil }
+            if unit.attempt > 1 { state.jobs[jobID] = job }
             state.trialUnits[jobID, default: [:]][unit.trialID] = unit
             return unit
         }

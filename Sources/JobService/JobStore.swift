@@ -400,4 +400,30 @@ public struct TrialUnit: Sendable, Equatable {
     public static func nextTrialID(trials: [Int], units: [TrialUnit]) -> Int {
         max(trials.max() ?? 0, units.map(\.trialID).max() ?? 0) + 1
     }
+
+    /// `JobStore.claimTrialUnit`'s rules, for every store to apply inside its transaction on the job's
+    /// `units`: the unit no worker holds (lowest trial ID first), its lost run charged to `job`; or else
+    /// a new unit that `decide` makes from `job`, the job's trials (read only then) and `units`, with the
+    /// next trial ID. Leased to `owner` from `now` for `leaseSeconds`; the store writes it, and `job`
+    /// when the unit's `attempt` is above 1. `nil`: no unit, nothing to write.
+    public static func claim(units: [TrialUnit], job: inout JobRecord, trials: () throws -> [TrialRecord], owner: String, leaseSeconds: Double,
+                             now: Date, decide: (JobRecord, [TrialRecord], [TrialUnit]) throws -> Data?) throws -> TrialUnit? {
+        var unit: TrialUnit
+        if let lost = claimable(units, at: now) {
+            job.usedSeconds += lost.lostSeconds(at: now)
+            job.updatedAt = now
+            unit = lost
+            unit.attempt += 1
+        } else {
+            let trials = try trials()
+            guard let decision = try decide(job, trials, units) else { return nil }
+            unit = TrialUnit(jobID: job.id, trialID: nextTrialID(trials: trials.map(\.id), units: units), decision: decision,
+                             owner: owner, attempt: 1, expiresAt: nil, claimedAt: now, renewedAt: now)
+        }
+        unit.owner = owner
+        unit.claimedAt = now
+        unit.renewedAt = now
+        unit.expiresAt = now.addingTimeInterval(leaseSeconds)
+        return unit
+    }
 }

@@ -516,30 +516,15 @@ public final class SQLiteJobStore: JobStore {
         try write { db in
             try checkFence(db, jobID: jobID)
             guard var job = try JobRecord.fetchOne(db, key: jobID), job.state == .searching else { return nil }
-            let now = Date()
             let units = try Self.trialUnits(jobID: jobID, in: db)
-            var unit: TrialUnit
-            if let lost = TrialUnit.claimable(units, at: now) {
-                job.usedSeconds += lost.lostSeconds(at: now)
-                job.updatedAt = now
-                try job.update(db)
-                unit = lost
-                unit.attempt += 1
-            } else {
-                let trials = try Self.trials(jobID: jobID, in: db)
-                guard let decision = try decide(job, trials, units) else { return nil }
-                unit = TrialUnit(jobID: jobID, trialID: TrialUnit.nextTrialID(trials: trials.map(\.id), units: units), decision: decision,
-                                 owner: owner, attempt: 1, expiresAt: nil, claimedAt: now, renewedAt: now)
-            }
-            unit.owner = owner
-            unit.claimedAt = now
-            unit.renewedAt = now
-            unit.expiresAt = now.addingTimeInterval(leaseSeconds)
+            guard let unit = try TrialUnit.claim(units: units, job: &job, trials: { try Self.trials(jobID: jobID, in: db) }, owner: owner,
+                                                 leaseSeconds: leaseSeconds, now: Date(), decide: decide) else { return nil }
+            if unit.attempt > 1 { try job.update(db) }
             try db.execute(sql: """
                 INSERT OR REPLACE INTO trial_units (job_id, trial_id, decision, owner, attempt, expires_at, claimed_at, renewed_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [jobID, unit.trialID, unit.decision, owner, unit.attempt, unit.expiresAt!.timeIntervalSince1970,
-                                now.timeIntervalSince1970, now.timeIntervalSince1970])
+                                unit.claimedAt.timeIntervalSince1970, unit.renewedAt.timeIntervalSince1970])
             return unit
         }
     }

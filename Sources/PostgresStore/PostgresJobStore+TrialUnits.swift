@@ -10,28 +10,13 @@ extension PostgresJobStore {
             // The job's row first, then its units': the one lock order (docs/decisions/0022-postgresql-queue-failures.md).
             try checkFence(transaction, jobID: jobID)
             guard var job = try JobRows.fetch(jobID, in: transaction, locking: true), job.state == .searching else { return nil }
-            let now = transaction.now
             let units = try TrialUnitRows.units(jobID: jobID, in: transaction)
-            var unit: TrialUnit
-            if let lost = TrialUnit.claimable(units, at: now) {
-                job.usedSeconds += lost.lostSeconds(at: now)
-                job.updatedAt = now
-                try JobRows.save(job, in: transaction)
-                unit = lost
-                unit.attempt += 1
-            } else {
-                let trials = try TrialUnitRows.trials(jobID: jobID, in: transaction)
-                guard let decision = try decide(job, trials, units) else { return nil }
-                unit = TrialUnit(jobID: jobID, trialID: TrialUnit.nextTrialID(trials: trials.map(\.id), units: units), decision: decision,
-                                 owner: owner, attempt: 1, expiresAt: nil, claimedAt: now, renewedAt: now)
-            }
-            unit.owner = owner
-            unit.claimedAt = now
-            unit.renewedAt = now
-            unit.expiresAt = now.addingTimeInterval(leaseSeconds)
+            guard let unit = try TrialUnit.claim(units: units, job: &job, trials: { try TrialUnitRows.trials(jobID: jobID, in: transaction) },
+                                                 owner: owner, leaseSeconds: leaseSeconds, now: transaction.now, decide: decide) else { return nil }
+            if unit.attempt > 1 { try JobRows.save(job, in: transaction) }
             try transaction.execute("""
                 INSERT INTO trial_units (job_id, trial_id, decision, owner, attempt, expires_at, claimed_at, renewed_at)
-                VALUES (\(jobID), \(unit.trialID), \(unit.decision), \(owner), \(unit.attempt), \(unit.expiresAt!), \(now), \(now))
+                VALUES (\(jobID), \(unit.trialID), \(unit.decision), \(owner), \(unit.attempt), \(unit.expiresAt!), \(unit.claimedAt), \(unit.renewedAt))
                 ON CONFLICT (job_id, trial_id) DO UPDATE SET owner = EXCLUDED.owner, attempt = EXCLUDED.attempt,
                     expires_at = EXCLUDED.expires_at, claimed_at = EXCLUDED.claimed_at, renewed_at = EXCLUDED.renewed_at
                 """)

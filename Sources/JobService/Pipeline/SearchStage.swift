@@ -111,8 +111,11 @@ extension TrainingJob {
         let trial = try JSONDecoder().decode(PlannedTrial.self, from: unit.decision)
         let search = makeSearch(planned, trials: try store.trials(jobID: id))
         // A unit claimed again (its worker stopped) may take no more than the search has left now.
-        let searchLeft = search.searchSeconds(share: planned.plan.searchSeconds, budget: options.budget.seconds) - (try store.job(id)?.usedSeconds ?? 0)
-        let allowed = unit.attempt > 1 ? max(0, min(trial.allowedSeconds, searchLeft)) : trial.allowedSeconds
+        var allowed = trial.allowedSeconds
+        if unit.attempt > 1 {
+            let used = try store.job(id)?.usedSeconds ?? 0
+            allowed = max(0, min(allowed, search.searchSeconds(share: planned.plan.searchSeconds, budget: options.budget.seconds) - used))
+        }
         let stop: () -> Bool = { shouldStop() || keeper.isLost }
         let trained: (Search.TrialRecord, Sequential?) = simulatedTrialSeconds.map { (search.simulate(trial, id: unit.trialID, seconds: $0, shouldStop: stop), nil) }
             ?? search.train(trial, id: unit.trialID, deadline: Date().addingTimeInterval(allowed), shouldStop: stop)
