@@ -80,11 +80,14 @@ import Testing
         let app = try buildApplication(configuration: Support.configuration(jobs: jobs))
         try await app.test(.router) { client in
             try await Task.sleep(for: .milliseconds(300))
-            // Resumed, not restarted: the trials it finished are kept and new ones follow them.
+            // Resumed, not restarted: the trials it finished are kept and new ones follow them. The server's worker
+            // may train trials of the search before the dead process's job lease expires (it helps any search in
+            // progress), so the resume is waited for on its own.
             var job: [String: Any] = [:]
-            for _ in 0..<240 {
+            for _ in 0..<480 {
                 job = try Support.json(try await client.execute(uri: "/v1/jobs/\(killed.id)", method: .get))
-                if (job["trials_done"] as? Int ?? 0) > killed.trialsDone || (job["state"] as? String) == "training" { break }
+                let progressed = (job["trials_done"] as? Int ?? 0) > killed.trialsDone || (job["state"] as? String) == "training"
+                if job["resumes"] as? Int == 1 && progressed { break }
                 try await Task.sleep(for: .milliseconds(250))
             }
             #expect(job["resumes"] as? Int == 1, "\(job)")
