@@ -5,8 +5,9 @@
 # empty tmpfs. A `train --store` job starts on this machine; once its first trial has finished its
 # worker is killed (SIGKILL), and the namespaced worker, which shares nothing but PostgreSQL over the
 # veth link, must take the job after the lease expires and finish it: trials numbered 1…n with none
-# lost or counted twice, some of them its own, and a model the server here serves.
-# Needs root (ip netns, mount); about a minute.  Usage: Scripts/netns-worker.sh  (after `swift build -c release`)
+# lost or counted twice, some of them its own, and a model the server here serves. Then a zip uploaded
+# to the server is imported, and trained on, by that worker alone.
+# Needs root (ip netns, mount); about two minutes.  Usage: Scripts/netns-worker.sh  (after `swift build -c release`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(pwd)/.build/release/autovision
@@ -96,4 +97,40 @@ grep -q "trial" "$scratch/worker.log" || fail "the namespaced worker's log shows
 curl -fsS -o /dev/null -XPOST -H 'Content-Type: image/png' \
   --data-binary @"$(find "$scratch/data/fm" -name '*.png' | head -1)" \
   "http://127.0.0.1:$api/v1/models/$job/predict" || fail "the server here does not serve the model trained there"
+
+# A zip uploaded to the server: the namespaced worker, the only one, imports it from the store (the
+# server's copy of it is hidden there), and trains a job on it from the decoded images the import kept.
+python3 - "$scratch/data/fm" "$scratch/fm.zip" <<'PY'
+import os, sys, zipfile
+folder, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(out, "w") as z:
+    for base, _, files in os.walk(folder):
+        for name in files:
+            z.write(os.path.join(base, name), os.path.relpath(os.path.join(base, name), folder))
+PY
+dataset=$(curl -fsS -XPOST -H 'Content-Type: application/zip' --data-binary @"$scratch/fm.zip" \
+  "http://127.0.0.1:$api/v1/datasets?name=zipped" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])') \
+  || fail "the server refused the zip"
+dataset_state=""
+for _ in $(seq 1 240); do
+  dataset_state=$(curl -fsS "http://127.0.0.1:$api/v1/datasets/$dataset" | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"])' || true)
+  [ "$dataset_state" = importing ] || break
+  sleep 0.25
+done
+[ "$dataset_state" = ready ] || fail "the zip's import did not end ready on the namespaced worker (state: ${dataset_state:-none})"
+thumbnail=$(curl -fsS "http://127.0.0.1:$api/v1/datasets/$dataset/images?page_size=1" \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["images"][0]["thumbnail"])') \
+  || fail "the server does not list the images the namespaced worker imported"
+curl -fsS -o /dev/null "http://127.0.0.1:$api$thumbnail" || fail "no thumbnail of an image imported there"
+job=$(curl -fsS -XPOST -H 'Content-Type: application/json' -d "{\"dataset_id\": \"$dataset\", \"budget\": \"20s\"}" \
+  "http://127.0.0.1:$api/v1/jobs" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])') || fail "no job on the zipped dataset"
+for _ in $(seq 1 480); do
+  kill -0 "$worker_pid" 2>/dev/null || fail "the namespaced worker exited"
+  state=$(curl -fsS "http://127.0.0.1:$api/v1/jobs/$job" | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"])' || true)
+  case "$state" in succeeded|failed|cancelled) break ;; esac
+  sleep 0.25
+done
+[ "$state" = succeeded ] || fail "the job on the zipped dataset did not succeed on the namespaced worker (state: ${state:-none})"
+grep -q "opening the decoded images of dataset $dataset" "$scratch/worker.log" || fail "the job imported its dataset again"
+echo "netns-worker.sh: dataset $dataset (a zip uploaded to the server) imported, and job $job trained, on the namespaced worker" >&2
 echo "netns-worker.sh: passed" >&2

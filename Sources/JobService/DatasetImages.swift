@@ -50,12 +50,16 @@ public enum DatasetImageIndex {
         try JSONEncoder().encode(images.map(DatasetImage.init)).write(to: url(for: record), options: .atomic)
     }
 
-    /// The images of `record`'s import, in manifest order; `nil` when its import wrote none (a dataset
-    /// imported before the index existed, or one that is still importing or failed).
-    /// - Throws: `JobError.io` when the file exists but cannot be read or decoded.
-    public static func read(for record: DatasetRecord) throws -> [DatasetImage]? {
-        let url = url(for: record)
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+    /// The images of `record`'s import, in manifest order: from the file beside its manifest, or, when
+    /// a worker on another machine imported it, from `store` (`DatasetArtifacts.images`). `nil` when its
+    /// import wrote none (a dataset imported before the index existed, or one still importing or failed).
+    /// - Throws: `JobError.io` when the index exists but cannot be read or decoded; `StoreError`.
+    public static func read(for record: DatasetRecord, store: any JobStore) throws -> [DatasetImage]? {
+        var url = url(for: record)
+        if !FileManager.default.fileExists(atPath: url.path) {
+            guard let stored = try store.datasetArtifactFile(datasetID: record.id, name: DatasetArtifacts.images) else { return nil }
+            url = stored
+        }
         do {
             return try JSONDecoder().decode([DatasetImage].self, from: Data(contentsOf: url))
         } catch {

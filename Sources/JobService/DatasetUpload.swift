@@ -90,21 +90,35 @@ public enum DatasetUpload {
     }
 
     /// Imports the dataset (decoding every image and writing the decoded-dataset cache) and returns
-    /// the summary the user sees: paths and line numbers as in the upload; writes the per-image results
-    /// (`DatasetImageIndex`). `progress` is called from the importer's threads with (images decoded,
-    /// images to decode). Throws only for I/O.
-    public static func runImport(_ record: DatasetRecord, jobsDirectory: URL, maxPixels: Int = 100_000_000,
+    /// the summary the user sees: paths and line numbers as in the upload. Keeps what it made in `store`
+    /// (`DatasetArtifacts`): the per-image results (`DatasetImageIndex`) and the decoded dataset. A
+    /// worker that cannot see the server's folder imports the zip the store keeps
+    /// (`DatasetArtifacts.localRecord`). `progress` is called from the importer's threads with (images
+    /// decoded, images to decode).
+    /// - Throws: I/O errors; what `DatasetArtifacts.localRecord` throws; `StoreError` when the store does
+    ///   not take what the import made.
+    public static func runImport(_ record: DatasetRecord, store: any JobStore, jobsDirectory: URL, maxPixels: Int = 100_000_000,
                                  progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> ImportSummary {
-        var options = importOptions(for: record, maxPixels: maxPixels)
+        let local = try DatasetArtifacts.localRecord(for: record, store: store, jobsDirectory: jobsDirectory)
+        var options = importOptions(for: local, maxPixels: maxPixels)
         options.progress = progress
-        let result = try DatasetImporter(options: options).importManifest(at: URL(fileURLWithPath: record.manifest))
-        try DatasetImageIndex.write(result.images, for: record)
+        let result = try DatasetImporter(options: options).importManifest(at: URL(fileURLWithPath: local.manifest))
+        try DatasetImageIndex.write(result.images.map { image in
+            var image = image
+            image.path = DatasetArtifacts.serverPath(image.path, local: local, record: record)
+            return image
+        }, for: local)
         var summary = result.summary
+        var decoded: URL?
         if summary.imported > 0, summary.working != nil {
             let cache = try DatasetCache.open(for: result, in: jobsDirectory.appendingPathComponent("cache"), maxPixels: maxPixels)
-            summary.cache = cache.dataset.url.path
+            decoded = cache.dataset.url
+            summary.cache = local.manifest == record.manifest ? cache.dataset.url.path : nil
         }
-        let folder = URL(fileURLWithPath: record.manifest).deletingLastPathComponent()
+        // The settings a job on this dataset imports with (`JobRunner` gives it the record's, not this machine's, root).
+        try DatasetArtifacts.keep(images: DatasetImageIndex.url(for: local), decoded: decoded,
+                                  settings: importOptions(for: record, maxPixels: maxPixels), of: record, store: store)
+        let folder = URL(fileURLWithPath: local.manifest).deletingLastPathComponent()
         if let data = FileManager.default.contents(atPath: folder.appendingPathComponent("parse.json").path),
            let notes = try? JSONDecoder().decode(ParseNotes.self, from: data) {
             summary.rejected = summary.rejected.map { row in
@@ -118,7 +132,7 @@ public enum DatasetUpload {
             summary.notices = notes.notices + summary.notices.filter { !notes.notices.contains($0) }
             summary.warnings = notes.warnings + summary.warnings.filter { !notes.warnings.contains($0) }
         }
-        summary.manifest = folder.appendingPathComponent("upload.csv").path
+        summary.manifest = URL(fileURLWithPath: record.manifest).deletingLastPathComponent().appendingPathComponent("upload.csv").path
         return summary
     }
 

@@ -483,5 +483,22 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
             state.datasets[id] = nil
             for (jobID, record) in state.jobs where record.datasetID == id { state.jobs[jobID]?.datasetID = nil }  // as ON DELETE SET NULL
         }
+        try? FileManager.default.removeItem(at: datasetArtifacts.jobsDirectory.appendingPathComponent(id, isDirectory: true))
     }
+
+    // MARK: Dataset artifacts: files, as `SQLiteJobStore` keeps them, under the artifacts' folder or the temporary one
+
+    private var datasetArtifacts: ArtifactFiles {
+        let base = artifactFiles?.jobsDirectory ?? locked { $0.temporaryFolder }
+        return ArtifactFiles(jobsDirectory: base.appendingPathComponent("dataset-artifacts", isDirectory: true))
+    }
+
+    public var isSharedAcrossMachines: Bool { false }
+
+    public func writeDatasetArtifact(datasetID: String, name: String, contentsOf source: URL) throws {
+        try writing("writeDatasetArtifact") { _ in }
+        try datasetArtifacts.write(contentsOf: source, jobID: datasetID, name: name) { try $0() }
+    }
+
+    public func datasetArtifactFile(datasetID: String, name: String) throws -> URL? { datasetArtifacts.file(jobID: datasetID, name: name) }
 }

@@ -286,7 +286,7 @@ public final class JobRunner: @unchecked Sendable {
         beforeImport?(record)
         do {
             let progress = ImportProgressWriter(store: store, id: record.id)
-            let summary = try DatasetUpload.runImport(record, jobsDirectory: jobsDirectory, maxPixels: maxPixels,
+            let summary = try DatasetUpload.runImport(record, store: store, jobsDirectory: jobsDirectory, maxPixels: maxPixels,
                                                       progress: { progress.report(done: $0, total: $1) })
             try store.finishImport(record.id, owner: owner) {
                 $0.summary = summary

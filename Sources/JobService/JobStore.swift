@@ -257,7 +257,7 @@ public protocol JobStore: AnyObject, Sendable {
     func dataset(_ id: String) throws -> DatasetRecord?
     func datasets() throws -> [DatasetRecord]
     @discardableResult func updateDataset(_ id: String, _ change: (inout DatasetRecord) throws -> Void) throws -> DatasetRecord
-    /// Throws `.conflict` while an unfinished job uses it.
+    /// Removes the dataset's record and its artifacts. Throws `.conflict` while an unfinished job uses it.
     func deleteDataset(_ id: String) throws
 
     // Dataset imports: a worker imports an uploaded dataset while it holds the import's lease.
@@ -274,6 +274,22 @@ public protocol JobStore: AnyObject, Sendable {
     /// one transaction.
     /// - Throws: `StoreError.conflict` when the lease is no longer `owner`'s: nothing is written.
     @discardableResult func finishImport(_ id: String, owner: String, _ change: (inout DatasetRecord) throws -> Void) throws -> DatasetRecord
+
+    // Dataset artifacts: a dataset's files, by name (`DatasetArtifacts`), so that a worker on another
+    // machine imports it, and a job reads its decoded images, with nothing but the store.
+
+    /// Whether workers on other machines share this store (PostgreSQL). Then a server keeps in it what
+    /// an import needs from its own disk (a zip upload); SQLite and in-memory stores serve one machine.
+    var isSharedAcrossMachines: Bool { get }
+    /// Keeps the file `source` as artifact `name` of dataset `datasetID`, whole or not at all, replacing
+    /// an earlier one; `source` is left as it is. The dataset's record need not exist yet: a server keeps
+    /// an upload before it registers the dataset, so no worker claims an import whose files are missing.
+    /// `deleteDataset` removes them.
+    /// - Throws: `StoreError.database` when the store cannot take it.
+    func writeDatasetArtifact(datasetID: String, name: String, contentsOf source: URL) throws
+    /// A local file with artifact `name` of the dataset, to read or map but never to change, or `nil`
+    /// when it was never written.
+    func datasetArtifactFile(datasetID: String, name: String) throws -> URL?
 
     // Resources of the compatible APIs (Vertex AI's endpoints, datasets before their import, batch
     // prediction jobs) that have no counterpart in the job core: a JSON document by kind and ID.

@@ -480,6 +480,20 @@ public final class SQLiteJobStore: JobStore {
 
     private var artifacts: ArtifactFiles { ArtifactFiles(jobsDirectory: url.deletingLastPathComponent()) }
 
+    /// Dataset artifacts are files of `JOBS_DIR/dataset-artifacts/ID/` (a hard link to a decoded dataset
+    /// in the cache, not a copy).
+    private var datasetArtifacts: ArtifactFiles {
+        ArtifactFiles(jobsDirectory: url.deletingLastPathComponent().appendingPathComponent("dataset-artifacts", isDirectory: true))
+    }
+
+    public var isSharedAcrossMachines: Bool { false }
+
+    public func writeDatasetArtifact(datasetID: String, name: String, contentsOf source: URL) throws {
+        try datasetArtifacts.write(contentsOf: source, jobID: datasetID, name: name) { try $0() }
+    }
+
+    public func datasetArtifactFile(datasetID: String, name: String) throws -> URL? { datasetArtifacts.file(jobID: datasetID, name: name) }
+
     // MARK: Trials
 
     public func addTrial(jobID: String, _ trial: TrialRecord) throws {
@@ -672,5 +686,6 @@ public final class SQLiteJobStore: JobStore {
             }
             _ = try DatasetRecord.deleteOne(db, key: id)
         }
+        try? FileManager.default.removeItem(at: datasetArtifacts.jobsDirectory.appendingPathComponent(id, isDirectory: true))
     }
 }

@@ -5,9 +5,20 @@ import JobService
 import PostgresNIO
 
 /// Artifacts in PostgreSQL: content-addressed chunks (`artifact_chunks`, by the SHA-256 of the whole
-/// artifact) and a name per job (`artifacts`), so a worker on another machine needs nothing but the
-/// database. Files read are cached in `cacheDirectory` by hash, verified when they arrive.
+/// artifact) and a name per job (`artifacts`) or per dataset (`dataset_artifacts`), so a worker on
+/// another machine needs nothing but the database. Files read are cached in `cacheDirectory` by hash,
+/// verified when they arrive.
 final class PostgresArtifacts: Sendable {
+    /// Whose artifact: a job's or a dataset's, each named in a table of its own.
+    struct Owner {
+        var table: String
+        var column: String
+        var id: String
+
+        static func job(_ id: String) -> Owner { Owner(table: "artifacts", column: "job_id", id: id) }
+        static func dataset(_ id: String) -> Owner { Owner(table: "dataset_artifacts", column: "dataset_id", id: id) }
+    }
+
     /// Bytes per chunk row: 4 MiB.
     static let chunkSize = 4 << 20
 
@@ -70,11 +81,12 @@ final class PostgresArtifacts: Sendable {
         }
     }
 
-    /// Uploads `content`'s chunks (idempotent, outside any lock), then names it artifact `name` of the
-    /// job in a transaction that first runs `check` (the writer's fence) and finds every chunk in
+    /// Uploads `content`'s chunks (idempotent, outside any lock), then names it artifact `name` of
+    /// `owner` in a transaction that first runs `check` (the writer's fence) and finds every chunk in
     /// place; the content it replaces is deleted when nothing else names it.
     /// - Throws: what `check` throws; `StoreError.database` when the chunks keep going missing.
-    func write(_ content: Content, jobID: String, name: String, check: (PostgresTransaction) throws -> Void) throws {
+    func write(_ content: Content, owner: Owner, name: String, check: (PostgresTransaction) throws -> Void) throws {
+        let (table, column, id) = (owner.table, owner.column, owner.id)
         for _ in 0..<3 {
             try upload(content)
             let named = try connections.transaction { transaction -> Bool in
@@ -82,11 +94,12 @@ final class PostgresArtifacts: Sendable {
                 let stored = try transaction.rows("SELECT count(*) FROM artifact_chunks WHERE sha256 = \(content.sha256)").first?.decode(Int.self)
                 guard stored == content.chunks else { return false }  // deleted meanwhile as unreferenced: upload again
                 let previous = try transaction.rows("""
-                    SELECT sha256 FROM artifacts WHERE job_id = \(jobID) AND name = \(name)
+                    SELECT sha256 FROM \(unescaped: table) WHERE \(unescaped: column) = \(id) AND name = \(name)
                     """).map { try $0.decode(String.self) }
                 try transaction.execute("""
-                    INSERT INTO artifacts (job_id, name, sha256, size, chunks) VALUES (\(jobID), \(name), \(content.sha256), \(content.size), \(content.chunks))
-                    ON CONFLICT (job_id, name) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size, chunks = EXCLUDED.chunks
+                    INSERT INTO \(unescaped: table) (\(unescaped: column), name, sha256, size, chunks)
+                    VALUES (\(id), \(name), \(content.sha256), \(content.size), \(content.chunks))
+                    ON CONFLICT (\(unescaped: column), name) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size, chunks = EXCLUDED.chunks
                     """)
                 try Self.deleteUnreferenced(previous.filter { $0 != content.sha256 }, in: transaction)
                 return true
@@ -96,15 +109,17 @@ final class PostgresArtifacts: Sendable {
                 return
             }
         }
-        throw StoreError.database("artifact \(name) of job \(jobID): its chunks were deleted while it was written, three times")
+        throw StoreError.database("artifact \(name) of \(id): its chunks were deleted while it was written, three times")
     }
 
-    /// A local file with artifact `name` of the job: the cached one, or downloaded and verified first.
-    /// `nil` when the job has no such artifact.
+    /// A local file with artifact `name` of `owner`: the cached one, or downloaded and verified first.
+    /// `nil` when it has no such artifact.
     /// - Throws: `StoreError.database` when the chunks are missing or do not hash to the artifact's SHA-256.
-    func file(jobID: String, name: String) throws -> URL? {
+    func file(owner: Owner, name: String) throws -> URL? {
         let row = try connections.transaction(reading: true) { transaction in
-            try transaction.rows("SELECT sha256, chunks FROM artifacts WHERE job_id = \(jobID) AND name = \(name)").first?.decode((String, Int).self)
+            try transaction.rows("""
+                SELECT sha256, chunks FROM \(unescaped: owner.table) WHERE \(unescaped: owner.column) = \(owner.id) AND name = \(name)
+                """).first?.decode((String, Int).self)
         }
         guard let (sha256, chunks) = row else { return nil }
         let url = cacheDirectory.appendingPathComponent(sha256)
@@ -113,11 +128,13 @@ final class PostgresArtifacts: Sendable {
         return url
     }
 
-    /// Deletes the chunks of `contents` that no artifact names any more.
+    /// Deletes the chunks of `contents` that no artifact, of a job or of a dataset, names any more.
     static func deleteUnreferenced(_ contents: [String], in transaction: PostgresTransaction) throws {
         for sha256 in Set(contents) {
             try transaction.execute("""
-                DELETE FROM artifact_chunks WHERE sha256 = \(sha256) AND NOT EXISTS (SELECT 1 FROM artifacts WHERE artifacts.sha256 = \(sha256))
+                DELETE FROM artifact_chunks WHERE sha256 = \(sha256)
+                AND NOT EXISTS (SELECT 1 FROM artifacts WHERE artifacts.sha256 = \(sha256))
+                AND NOT EXISTS (SELECT 1 FROM dataset_artifacts WHERE dataset_artifacts.sha256 = \(sha256))
                 """)
         }
     }

@@ -97,6 +97,8 @@ extension PostgresJobStore {
             // The finished jobs that used it keep their records without it, as the column's ON DELETE SET NULL does.
             try transaction.execute("UPDATE jobs SET record = record - 'dataset_id' WHERE dataset_id = \(id)")
             try transaction.execute("DELETE FROM datasets WHERE id = \(id)")
+            let contents = try transaction.rows("DELETE FROM dataset_artifacts WHERE dataset_id = \(id) RETURNING sha256").map { try $0.decode(String.self) }
+            try PostgresArtifacts.deleteUnreferenced(contents, in: transaction)
         }
     }
 }

@@ -285,18 +285,28 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     // MARK: Artifacts
 
     public func writeArtifact(jobID: String, name: String, _ data: Data) throws {
-        try artifacts.write(PostgresArtifacts.Content(data: data), jobID: jobID, name: name) { try checkFence($0, jobID: jobID) }
+        try artifacts.write(PostgresArtifacts.Content(data: data), owner: .job(jobID), name: name) { try checkFence($0, jobID: jobID) }
     }
 
     public func writeArtifact(jobID: String, name: String, contentsOf source: URL) throws {
-        try artifacts.write(try PostgresArtifacts.Content(file: source), jobID: jobID, name: name) { try checkFence($0, jobID: jobID) }
+        try artifacts.write(try PostgresArtifacts.Content(file: source), owner: .job(jobID), name: name) { try checkFence($0, jobID: jobID) }
     }
 
     public func readArtifact(jobID: String, name: String) throws -> Data? {
-        try artifacts.file(jobID: jobID, name: name).map { try Data(contentsOf: $0) }
+        try artifacts.file(owner: .job(jobID), name: name).map { try Data(contentsOf: $0) }
     }
 
-    public func artifactFile(jobID: String, name: String) throws -> URL? { try artifacts.file(jobID: jobID, name: name) }
+    public func artifactFile(jobID: String, name: String) throws -> URL? { try artifacts.file(owner: .job(jobID), name: name) }
+
+    // MARK: Dataset artifacts
+
+    public var isSharedAcrossMachines: Bool { true }
+
+    public func writeDatasetArtifact(datasetID: String, name: String, contentsOf source: URL) throws {
+        try artifacts.write(try PostgresArtifacts.Content(file: source), owner: .dataset(datasetID), name: name) { _ in }
+    }
+
+    public func datasetArtifactFile(datasetID: String, name: String) throws -> URL? { try artifacts.file(owner: .dataset(datasetID), name: name) }
 
     // MARK: Trials
 

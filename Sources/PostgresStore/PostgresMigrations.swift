@@ -6,7 +6,7 @@ import PostgresNIO
 ///
 /// A record is kept whole as JSONB (`record`), as its Codable type writes it; the columns beside it
 /// are the ones the store queries and locks by (state, order, leases). Artifacts are content-addressed
-/// chunks (`artifact_chunks`, by SHA-256), named per job in `artifacts`.
+/// chunks (`artifact_chunks`, by SHA-256), named per job in `artifacts` and per dataset in `dataset_artifacts`.
 enum PostgresMigrations {
     struct Migration {
         var version: Int
@@ -112,6 +112,20 @@ enum PostgresMigrations {
                 PRIMARY KEY (job_id, trial_id)
             )
             """,
+        ]),
+        // No foreign key: a server keeps a zip upload here before the dataset's row exists.
+        Migration(version: 5, name: "dataset artifacts", statements: [
+            """
+            CREATE TABLE dataset_artifacts (
+                dataset_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                sha256 TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                chunks INTEGER NOT NULL,
+                PRIMARY KEY (dataset_id, name)
+            )
+            """,
+            "CREATE INDEX dataset_artifacts_by_content ON dataset_artifacts (sha256)",
         ]),
     ]
 

@@ -67,7 +67,7 @@ struct DatasetImagesController: APIController {
         case .ready: break
         }
         return try indexes.images(of: record) {
-            guard let images = try DatasetImageIndex.read(for: record) else {
+            guard let images = try DatasetImageIndex.read(for: record, store: store) else {
                 throw APIError.conflict("dataset '\(record.id)' was imported before images were indexed: upload it again to browse its images")
             }
             return images

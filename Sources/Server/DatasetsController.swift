@@ -107,7 +107,8 @@ struct DatasetsController: APIController {
     }
 
     /// A zip upload: streamed to `JOBS_DIR/datasets/ID/upload.zip`, extracted into `files/` next to it
-    /// (off the cooperative pool), then registered like a CSV upload. Any failure removes the folder.
+    /// (off the cooperative pool), kept in a store shared across machines (`DatasetArtifacts.uploadZip`),
+    /// then registered like a CSV upload. Any failure removes the folder.
     /// The disk keeps `minimumFreeDiskBytes` free: checked against Content-Length before, every few
     /// megabytes while streaming, and by capping extraction at the room left (507 when short).
     func createFromZip(_ request: Request) async throws -> Response {
@@ -131,12 +132,18 @@ struct DatasetsController: APIController {
                 limits.maxUncompressedBytes = room
                 extractionRoom = room
             }
-            let (name, jobsDirectory, extractionLimits) = (request.uri.queryParameters.get("name"), configuration.jobsDirectory, limits)
+            let (name, jobsDirectory, extractionLimits, store) = (request.uri.queryParameters.get("name"), configuration.jobsDirectory, limits, store)
             let record = try await withCheckedThrowingContinuation { continuation in
                 DispatchQueue.global().async {
                     continuation.resume(with: Result {
-                        try ZipDatasetUpload.register(zip: zip, multiLabel: multiLabel, name: name, jobsDirectory: jobsDirectory, id: id,
-                                                      limits: extractionLimits)
+                        let record = try ZipDatasetUpload.register(zip: zip, multiLabel: multiLabel, name: name, jobsDirectory: jobsDirectory,
+                                                                   id: id, limits: extractionLimits, keepingZip: true)
+                        // A worker on another machine imports it from the store, before the record names it.
+                        if store.isSharedAcrossMachines {
+                            try store.writeDatasetArtifact(datasetID: id, name: DatasetArtifacts.uploadZip, contentsOf: zip)
+                        }
+                        try? FileManager.default.removeItem(at: zip)
+                        return record
                     })
                 }
             }

@@ -23,7 +23,7 @@ import TestSupport
         let manifest = Array((rows.joined(separator: "\n") + "\n").utf8)
         var record = try DatasetUpload.register(manifest: manifest, root: sample, multiLabel: false, name: "tiny", jobsDirectory: jobs)
         try store.insertDataset(record)
-        let summary = try DatasetUpload.runImport(record, jobsDirectory: jobs)
+        let summary = try DatasetUpload.runImport(record, store: store, jobsDirectory: jobs)
         record = try store.updateDataset(record.id) {
             $0.summary = summary
             $0.images = summary.images
@@ -41,8 +41,9 @@ import TestSupport
 
     @Test func theImportWritesEveryImageWithItsPartitionLabelsAndSize() throws {
         let jobs = try Self.jobs("index")
-        let record = try Self.importedSample(InMemoryJobStore(), jobs: jobs)
-        let images = try #require(try DatasetImageIndex.read(for: record))
+        let store = InMemoryJobStore()
+        let record = try Self.importedSample(store, jobs: jobs)
+        let images = try #require(try DatasetImageIndex.read(for: record, store: store))
         #expect(images.count == 60)
         #expect(images.map(\.line) == Array(1...60), "manifest order, an image's ID its line")
         #expect(images.prefix(3).allSatisfy { $0.labels.isEmpty } && images.dropFirst(3).allSatisfy { $0.labels.count == 1 })
@@ -55,18 +56,18 @@ import TestSupport
         let jobs = try Self.jobs("labelling")
         let store = InMemoryJobStore()
         let parent = try Self.importedSample(store, jobs: jobs)
-        let images = try #require(try DatasetImageIndex.read(for: parent))
+        let images = try #require(try DatasetImageIndex.read(for: parent, store: store))
         let child = try DatasetLabelling.newVersion(of: parent, images: images, imageIDs: ["1", "3"], label: "  brand new ", jobsDirectory: jobs)
         #expect(child.version == 2 && child.parentDatasetID == parent.id && child.state == .importing && child.id != parent.id)
         #expect(child.root == parent.root && child.name == parent.name)
-        let summary = try DatasetUpload.runImport(child, jobsDirectory: jobs)
+        let summary = try DatasetUpload.runImport(child, store: store, jobsDirectory: jobs)
         #expect(summary.unlabeled == 1 && summary.images == 60)
         #expect(summary.labels.contains("brand new"))
-        let childImages = try #require(try DatasetImageIndex.read(for: child))
+        let childImages = try #require(try DatasetImageIndex.read(for: child, store: store))
         #expect(childImages.map(\.line) == images.map(\.line), "every row keeps its line, so an image keeps its ID")
         #expect(childImages[0].labels == ["brand new"] && childImages[1].labels.isEmpty && childImages[2].labels == ["brand new"])
         #expect(childImages.map(\.partition) == images.map(\.partition))
-        #expect(try DatasetImageIndex.read(for: parent) == images, "the parent is unchanged")
+        #expect(try DatasetImageIndex.read(for: parent, store: store) == images, "the parent is unchanged")
 
         #expect(throws: LabellingError.alreadyLabelled(["5"])) {
             try DatasetLabelling.newVersion(of: parent, images: images, imageIDs: ["2", "5"], label: "x", jobsDirectory: jobs)
@@ -109,7 +110,7 @@ import TestSupport
         let record = try DatasetUpload.register(manifest: Array(try Data(contentsOf: Self.sample.appendingPathComponent("manifest.csv"))),
                                                 root: Self.sample, multiLabel: false, name: nil, jobsDirectory: jobs)
         let reports = LockedArray()
-        _ = try DatasetUpload.runImport(record, jobsDirectory: jobs, progress: { reports.append($0, $1) })
+        _ = try DatasetUpload.runImport(record, store: InMemoryJobStore(), jobsDirectory: jobs, progress: { reports.append($0, $1) })
         #expect(reports.values.last.map { $0 == (60, 60) } == true, "\(reports.values)")
     }
 

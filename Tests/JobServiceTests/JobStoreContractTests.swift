@@ -468,4 +468,49 @@ import Testing
         #expect(try renamed.name == "renamed" && store.dataset("ds-b")?.name == "renamed")
     }
 
+    /// What a worker on another machine needs of a dataset (its upload, its decoded images) is kept before
+    /// the dataset's record exists, replaced whole, and removed with the dataset only: content another
+    /// artifact shares stays readable.
+    @Test(arguments: Kind.allCases) func datasetArtifactsAreKeptBeforeTheRecordAndGoWithTheDataset(kind: Kind) throws {
+        let store = try makeStore(kind)
+        func file(_ bytes: Data) throws -> URL {
+            try FileManager.default.createDirectory(at: Self.root, withIntermediateDirectories: true)
+            let url = Self.root.appendingPathComponent("dataset-artifact-\(UUID().uuidString)")
+            try bytes.write(to: url)
+            return url
+        }
+        func contents(_ url: URL?) -> Data? { url.flatMap { FileManager.default.contents(atPath: $0.path) } }
+        let zip = Data((0..<50_000).map { UInt8($0 % 253) })
+        #expect(try store.datasetArtifactFile(datasetID: "ds-a", name: "upload.zip") == nil)
+        try store.writeDatasetArtifact(datasetID: "ds-a", name: "upload.zip", contentsOf: try file(Data([1, 2, 3])))
+        try store.writeDatasetArtifact(datasetID: "ds-a", name: "upload.zip", contentsOf: try file(zip))
+        #expect(contents(try store.datasetArtifactFile(datasetID: "ds-a", name: "upload.zip")) == zip, "the last write replaced the first")
+        #expect(try store.datasetArtifactFile(datasetID: "ds-b", name: "upload.zip") == nil, "kept per dataset")
+        try store.insertDataset(dataset("ds-a", at: 1))
+        try store.insertJob(job("j", at: 2))
+        try store.writeArtifact(jobID: "j", name: "copy", contentsOf: try file(zip))
+        try store.deleteDataset("ds-a")
+        #expect(try store.datasetArtifactFile(datasetID: "ds-a", name: "upload.zip") == nil, "deleted with its dataset")
+        #expect(contents(try store.artifactFile(jobID: "j", name: "copy")) == zip, "a job's artifact with the same content stays")
+    }
+
+    /// On PostgreSQL a dataset's artifacts and a job's share content-addressed chunks: deleting the dataset
+    /// keeps the chunks a job still names, as another machine (with nothing cached) reads them.
+    @Test(.enabled(if: TestPostgres.serverURL != nil)) func aDeletedDatasetLeavesTheChunksAJobNames() throws {
+        let url = try TestPostgres.newDatabase()
+        let store = try PostgresJobStore(url: url, cacheDirectory: Self.root.appendingPathComponent(UUID().uuidString))
+        try FileManager.default.createDirectory(at: Self.root, withIntermediateDirectories: true)
+        let source = Self.root.appendingPathComponent("shared-\(UUID().uuidString)")
+        let bytes = Data((0..<(5 << 20)).map { UInt8($0 % 241) })  // two chunks
+        try bytes.write(to: source)
+        try store.writeDatasetArtifact(datasetID: "ds-a", name: "dataset.avcache", contentsOf: source)
+        try store.insertDataset(dataset("ds-a", at: 1))
+        try store.insertJob(job("j", at: 2))
+        try store.writeArtifact(jobID: "j", name: "dataset.avcache", contentsOf: source)
+        try store.deleteDataset("ds-a")
+        let elsewhere = try PostgresJobStore(url: url, cacheDirectory: Self.root.appendingPathComponent(UUID().uuidString))
+        #expect(try elsewhere.artifactFile(jobID: "j", name: "dataset.avcache").flatMap { FileManager.default.contents(atPath: $0.path) } == bytes)
+        #expect(try elsewhere.datasetArtifactFile(datasetID: "ds-a", name: "dataset.avcache") == nil)
+    }
+
 }

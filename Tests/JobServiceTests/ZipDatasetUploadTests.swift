@@ -77,7 +77,7 @@ import ZIPFoundation
         #expect(!FileManager.default.fileExists(atPath: files.appendingPathComponent("__MACOSX").path))
         #expect(!FileManager.default.fileExists(atPath: files.appendingPathComponent("tiny/.DS_Store").path))
 
-        let summary = try DatasetUpload.runImport(record, jobsDirectory: jobs)
+        let summary = try DatasetUpload.runImport(record, store: InMemoryJobStore(), jobsDirectory: jobs)
         #expect(summary.imported == 60, "\(summary.rejected)")
         #expect(summary.rejected.isEmpty)
         for partition in ["TRAIN", "VALIDATION", "TEST"] {
@@ -89,7 +89,7 @@ import ZIPFoundation
     @Test func aFolderPerLabelZipImportsEveryImageUnassigned() throws {
         let (jobs, id) = try Self.jobs("folders")
         let record = try ZipDatasetUpload.register(zip: try Self.folderZip(), multiLabel: false, name: nil, jobsDirectory: jobs, id: id)
-        let summary = try DatasetUpload.runImport(record, jobsDirectory: jobs)
+        let summary = try DatasetUpload.runImport(record, store: InMemoryJobStore(), jobsDirectory: jobs)
         #expect(summary.imported == 60, "\(summary.rejected)")
         #expect(summary.autoAssigned == 60)
         #expect(Set(summary.labels) == Set(try Self.sampleRows().map { Self.folderName($0.label) }))

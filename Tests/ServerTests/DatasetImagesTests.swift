@@ -117,8 +117,9 @@ import Testing
 
             // A file that vanished is a 404, one that no longer decodes a 422; the server stays up.
             let listing = try await Self.page(client, "/v1/datasets/\(id)/images?page_size=100")
-            let record = try #require(try SQLiteJobStore(jobsDirectory: jobs).dataset(id))
-            let paths = try #require(try DatasetImageIndex.read(for: record))
+            let store = try SQLiteJobStore(jobsDirectory: jobs)
+            let record = try #require(try store.dataset(id))
+            let paths = try #require(try DatasetImageIndex.read(for: record, store: store))
             #expect(listing.images.count == paths.count)
             try FileManager.default.removeItem(atPath: paths[5].path)
             try Support.expectProblem(try await client.execute(uri: "/v1/datasets/\(id)/images/6/thumbnail", method: .get), .notFound, contains: "no longer")

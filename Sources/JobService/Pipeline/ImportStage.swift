@@ -28,23 +28,37 @@ extension TrainingJob {
     static let importKey = "import"
 
     /// Imports the manifest (timed apart from the budget), opens its decoded images and keeps both in
-    /// the store (the summary as value `importKey`, the decoded dataset as an artifact).
+    /// the store (the summary as value `importKey`, the decoded dataset as an artifact). A job on an
+    /// uploaded dataset opens the decoded images its import made instead (`DatasetArtifacts.decodedImport`).
     /// - Throws: `ManifestError` for a manifest that cannot be read; `JobError.nothingImported`
     ///   when too few images were imported to train and evaluate;
     ///   `StoreError` when the store does not take them.
     func importData() throws -> ImportedData {
         try update { $0.state = .importing }
+        if let datasetID = record.datasetID,
+           let (summary, file) = try DatasetArtifacts.decodedImport(of: datasetID, options: options.importOptions, store: store) {
+            say("opening the decoded images of dataset \(datasetID) (its import made them)")
+            try recordImport(summary)
+            try store.saveValue(jobID: id, key: Self.importKey, try JSONEncoder.sorted.encode(summary))
+            try store.writeArtifact(jobID: id, name: JobFolder.datasetName, contentsOf: file)
+            return try openImported(summary: summary, dataset: try DecodedDataset(contentsOf: file), announcing: true)
+        }
         say("importing \(options.manifest.path)")
         let imported = try DatasetImporter(options: options.importOptions).importManifest(at: options.manifest)
+        try recordImport(imported.summary)
         let summary = imported.summary
+        say("imported \(summary.images) images in \(String(format: "%.1f", summary.importSeconds)) s (\(summary.rejected.count) rows rejected)")
+        return try openImported(summary: summary, dataset: try keep(imported), announcing: true)
+    }
+
+    /// Writes the import's summary to the job's folder and record, and checks that it can train.
+    private func recordImport(_ summary: ImportSummary) throws {
         try folder.writeAtomically(try JSONEncoder.sorted.encode(summary), to: folder.importURL)
         try update {
             $0.manifestSHA256 = summary.manifestSHA256
             $0.importSeconds = summary.importSeconds
         }
         try checkImported(summary)
-        say("imported \(summary.images) images in \(String(format: "%.1f", summary.importSeconds)) s (\(summary.rejected.count) rows rejected)")
-        return try openImported(summary: summary, dataset: try keep(imported), announcing: true)
     }
 
     /// Opens (or writes) the import's decoded dataset in the shared cache and keeps it, with the
