@@ -5,8 +5,8 @@
 # empty tmpfs. A `train --store` job starts on this machine; once its first trial has finished its
 # worker is killed (SIGKILL), and the namespaced worker, which shares nothing but PostgreSQL over the
 # veth link, must take the job after the lease expires and finish it: trials numbered 1…n with none
-# lost or counted twice, some of them its own, and a model the server here serves. Then a zip uploaded
-# to the server is imported, and trained on, by that worker alone.
+# lost or counted twice, some of them its own, and a model the server here serves. Then a zip and a CSV
+# manifest uploaded to the server are imported, and a job trained, by that worker alone.
 # Needs root (ip netns, mount); about two minutes.  Usage: Scripts/netns-worker.sh  (after `swift build -c release`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -100,6 +100,7 @@ curl -fsS -o /dev/null -XPOST -H 'Content-Type: image/png' \
 
 # A zip uploaded to the server: the namespaced worker, the only one, imports it from the store (the
 # server's copy of it is hidden there), and trains a job on it from the decoded images the import kept.
+# Then a CSV manifest of the server's data root, whose images are hidden there too.
 python3 - "$scratch/data/fm" "$scratch/fm.zip" <<'PY'
 import os, sys, zipfile
 folder, out = sys.argv[1], sys.argv[2]
@@ -122,6 +123,17 @@ thumbnail=$(curl -fsS "http://127.0.0.1:$api/v1/datasets/$dataset/images?page_si
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["images"][0]["thumbnail"])') \
   || fail "the server does not list the images the namespaced worker imported"
 curl -fsS -o /dev/null "http://127.0.0.1:$api$thumbnail" || fail "no thumbnail of an image imported there"
+# A CSV manifest of the server's data root travels the same way.
+csv_dataset=$(curl -fsS -XPOST -H 'Content-Type: text/csv' --data-binary @"$scratch/data/fm/manifest.csv" \
+  "http://127.0.0.1:$api/v1/datasets?root=$scratch/data/fm" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])') \
+  || fail "the server refused the CSV manifest"
+for _ in $(seq 1 240); do
+  dataset_state=$(curl -fsS "http://127.0.0.1:$api/v1/datasets/$csv_dataset" | python3 -c 'import json, sys; d = json.load(sys.stdin); print(d["state"], d.get("images"))' || true)
+  [ "${dataset_state% *}" = importing ] || break
+  sleep 0.25
+done
+rows=$(grep -c . "$scratch/data/fm/manifest.csv")
+[ "$dataset_state" = "ready $rows" ] || fail "the CSV manifest's import did not end ready with its $rows images on the namespaced worker (${dataset_state:-none})"
 job=$(curl -fsS -XPOST -H 'Content-Type: application/json' -d "{\"dataset_id\": \"$dataset\", \"budget\": \"20s\"}" \
   "http://127.0.0.1:$api/v1/jobs" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])') || fail "no job on the zipped dataset"
 for _ in $(seq 1 480); do
@@ -132,5 +144,5 @@ for _ in $(seq 1 480); do
 done
 [ "$state" = succeeded ] || fail "the job on the zipped dataset did not succeed on the namespaced worker (state: ${state:-none})"
 grep -q "opening the decoded images of dataset $dataset" "$scratch/worker.log" || fail "the job imported its dataset again"
-echo "netns-worker.sh: dataset $dataset (a zip uploaded to the server) imported, and job $job trained, on the namespaced worker" >&2
+echo "netns-worker.sh: datasets $dataset (a zip uploaded to the server) and $csv_dataset (a CSV manifest of its data root) imported, and job $job trained, on the namespaced worker" >&2
 echo "netns-worker.sh: passed" >&2

@@ -10,11 +10,12 @@ create_store() {
 }
 
 # start_job BUDGET: prepares a 200-image Fashion-MNIST slice, serves `store` on a free loopback port
+# (with the slice's folder as its data root)
 # (sets `api` and `server_pid`) and starts `train` on it (sets `train_pid`; the job's worker is its child).
 start_job() {
   "$bin" datasets prepare fashion-mnist --output "$scratch/data/fm" --per-class 20 >/dev/null
   api=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  "$bin" serve --port "$api" --store "$store" --jobs-dir "$scratch/server" --workers 0 2>"$scratch/serve.log" &
+  "$bin" serve --port "$api" --store "$store" --jobs-dir "$scratch/server" --workers 0 --data-root "$scratch/data" 2>"$scratch/serve.log" &
   server_pid=$!
   "$bin" train "$scratch/data/fm/manifest.csv" --budget "$1" --store "$store" --jobs-dir "$scratch/worker" --json \
     >"$scratch/train.out" 2>"$scratch/train.log" &

@@ -45,19 +45,24 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
     /// Where artifacts go: files under this folder (`ArtifactFiles`, as `SQLiteJobStore` keeps
     /// them), or memory when `nil`.
     private let artifactFiles: ArtifactFiles?
+    public let isSharedAcrossMachines: Bool
 
     /// - Parameter jobsDirectory: the folder for the jobs' artifacts (so a `Predictor` can load the
     ///   model a job wrote); `nil` keeps them in memory.
-    public init(jobsDirectory: URL? = nil) {
+    /// - Parameter sharedAcrossMachines: answer `isSharedAcrossMachines` with `true`, as PostgreSQL does,
+    ///   so that what a server keeps for workers elsewhere (`DatasetArtifacts.keepFiles`) is kept.
+    public init(jobsDirectory: URL? = nil, sharedAcrossMachines: Bool = false) {
         state = State()
         fence = nil
         artifactFiles = jobsDirectory.map(ArtifactFiles.init)
+        isSharedAcrossMachines = sharedAcrossMachines
     }
 
-    private init(state: State, fence: JobLease, artifactFiles: ArtifactFiles?) {
+    private init(state: State, fence: JobLease, artifactFiles: ArtifactFiles?, sharedAcrossMachines: Bool) {
         self.state = state
         self.fence = fence
         self.artifactFiles = artifactFiles
+        isSharedAcrossMachines = sharedAcrossMachines
     }
 
     /// Called with a write's name (`"addTrial"`, `"updateJob"`, …) before it is made; an error
@@ -68,7 +73,9 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
         set { locked { $0.fault = newValue } }
     }
 
-    public func fenced(by lease: JobLease) -> any JobStore { InMemoryJobStore(state: state, fence: lease, artifactFiles: artifactFiles) }
+    public func fenced(by lease: JobLease) -> any JobStore {
+        InMemoryJobStore(state: state, fence: lease, artifactFiles: artifactFiles, sharedAcrossMachines: isSharedAcrossMachines)
+    }
 
     private func locked<T>(_ body: (State) throws -> T) rethrows -> T {
         state.lock.lock()
@@ -492,8 +499,6 @@ public final class InMemoryJobStore: JobStore, @unchecked Sendable {
         let base = artifactFiles?.jobsDirectory ?? locked { $0.temporaryFolder }
         return ArtifactFiles(jobsDirectory: base.appendingPathComponent("dataset-artifacts", isDirectory: true))
     }
-
-    public var isSharedAcrossMachines: Bool { false }
 
     public func writeDatasetArtifact(datasetID: String, name: String, contentsOf source: URL) throws {
         try writing("writeDatasetArtifact") { _ in }

@@ -21,12 +21,11 @@ public enum ZipDatasetUpload {
         DatasetUpload.folder(jobsDirectory: jobsDirectory, id: id).appendingPathComponent("files", isDirectory: true)
     }
 
-    /// Extracts `zip`, registers the dataset and deletes `zip` (unless `keepingZip`); on any error
-    /// removes the dataset's folder (`JOBS_DIR/datasets/ID/`, where the server streams the upload) so
-    /// nothing half-made stays.
+    /// Extracts `zip`, registers the dataset and deletes `zip`; on any error removes the dataset's
+    /// folder (`JOBS_DIR/datasets/ID/`, where the server streams the upload) so nothing half-made stays.
     /// - Throws: `ZipUploadError`, `ManifestError` (a manifest that is not UTF-8 CSV), or I/O errors.
     public static func register(zip: URL, multiLabel: Bool, name: String?, jobsDirectory: URL, id: String,
-                                limits: ZipLimits = ZipLimits(), keepingZip: Bool = false) throws -> DatasetRecord {
+                                limits: ZipLimits = ZipLimits()) throws -> DatasetRecord {
         let folder = DatasetUpload.folder(jobsDirectory: jobsDirectory, id: id)
         let files = filesFolder(jobsDirectory: jobsDirectory, id: id)
         do {
@@ -56,7 +55,7 @@ public enum ZipDatasetUpload {
                 record = try DatasetUpload.register(manifest: Array(text.utf8), root: root, multiLabel: multiLabel, name: name,
                                                     jobsDirectory: jobsDirectory, id: id, notices: notices)
             }
-            if !keepingZip { try? FileManager.default.removeItem(at: zip) }
+            try? FileManager.default.removeItem(at: zip)
             return record
         } catch {
             try? FileManager.default.removeItem(at: folder)

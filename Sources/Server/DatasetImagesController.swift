@@ -178,6 +178,8 @@ struct DatasetImagesController: APIController {
         } catch let error as LabellingError {
             throw Self.problem(error, datasetID: id)
         }
+        let store = store
+        try await DatasetsController.offThePool { try DatasetArtifacts.keepFiles(of: record, in: store) }
         try store.insertDataset(record)
         runner.wake()
         return try .json(JSONBody.records(DatasetResource(record, jobsDirectory: configuration.jobsDirectory), redaction: redaction),

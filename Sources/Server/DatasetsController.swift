@@ -77,7 +77,21 @@ struct DatasetsController: APIController {
         guard !body.isEmpty else { throw APIError.badRequest("the manifest is empty: POST the CSV rows [set,]path,label") }
         let record = try DatasetUpload.register(manifest: body, root: URL(fileURLWithPath: root, isDirectory: true), multiLabel: multiLabel,
                                                 name: request.uri.queryParameters.get("name"), jobsDirectory: configuration.jobsDirectory)
+        do {
+            let store = store
+            try await Self.offThePool { try DatasetArtifacts.keepFiles(of: record, in: store) }
+        } catch {
+            try? FileManager.default.removeItem(at: DatasetUpload.folder(jobsDirectory: configuration.jobsDirectory, id: record.id))
+            throw error
+        }
         return try register(record)
+    }
+
+    /// Runs `work` on a dispatch queue, off the cooperative pool: file work that may take seconds.
+    static func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
     }
 
     /// The canonical folder a CSV manifest's relative paths start from: `?root=`, or the first data root.
@@ -99,7 +113,8 @@ struct DatasetsController: APIController {
         return root
     }
 
-    /// Stores a registered upload and wakes the runner to import it: 201 with the dataset.
+    /// Stores a registered upload (its files kept in a store shared across machines first:
+    /// `DatasetArtifacts.keepFiles`) and wakes the runner to import it: 201 with the dataset.
     func register(_ record: DatasetRecord) throws -> Response {
         try store.insertDataset(record)
         runner.wake()
@@ -107,8 +122,7 @@ struct DatasetsController: APIController {
     }
 
     /// A zip upload: streamed to `JOBS_DIR/datasets/ID/upload.zip`, extracted into `files/` next to it
-    /// (off the cooperative pool), kept in a store shared across machines (`DatasetArtifacts.uploadZip`),
-    /// then registered like a CSV upload. Any failure removes the folder.
+    /// (off the cooperative pool), then registered like a CSV upload. Any failure removes the folder.
     /// The disk keeps `minimumFreeDiskBytes` free: checked against Content-Length before, every few
     /// megabytes while streaming, and by capping extraction at the room left (507 when short).
     func createFromZip(_ request: Request) async throws -> Response {
@@ -137,12 +151,8 @@ struct DatasetsController: APIController {
                 DispatchQueue.global().async {
                     continuation.resume(with: Result {
                         let record = try ZipDatasetUpload.register(zip: zip, multiLabel: multiLabel, name: name, jobsDirectory: jobsDirectory,
-                                                                   id: id, limits: extractionLimits, keepingZip: true)
-                        // A worker on another machine imports it from the store, before the record names it.
-                        if store.isSharedAcrossMachines {
-                            try store.writeDatasetArtifact(datasetID: id, name: DatasetArtifacts.uploadZip, contentsOf: zip)
-                        }
-                        try? FileManager.default.removeItem(at: zip)
+                                                                   id: id, limits: extractionLimits)
+                        try DatasetArtifacts.keepFiles(of: record, in: store)
                         return record
                     })
                 }

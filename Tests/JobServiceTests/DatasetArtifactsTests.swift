@@ -2,27 +2,32 @@ import Datasets
 import Foundation
 import JobService
 import Testing
+import ZIPFoundation
 
-/// A dataset uploaded to one machine is imported by a worker on another that shares only the store,
+/// A dataset registered on one machine is imported by a worker on another that shares only the store,
 /// and what that import made serves the server and the jobs on it (`DatasetArtifacts`).
 @Suite struct DatasetArtifactsTests {
-    /// The server's machine registers a zip upload and keeps the zip in the store; a worker whose jobs
-    /// folder is its own, and which cannot see the server's, imports it from the store.
-    @Test func aWorkerThatCannotSeeTheServersFolderImportsTheZipTheStoreKeeps() throws {
-        let store = InMemoryJobStore()
+    /// Hides `folder` (as another machine does not have it) while `body` runs.
+    static func hiding<T>(_ folder: URL, _ body: () throws -> T) throws -> T {
+        let hidden = folder.deletingLastPathComponent().appendingPathComponent("hidden-\(UUID().uuidString)")
+        try FileManager.default.moveItem(at: folder, to: hidden)
+        defer { try? FileManager.default.moveItem(at: hidden, to: folder) }
+        return try body()
+    }
+
+    /// The server registers a zip upload and keeps its files in the store; a worker whose jobs folder is
+    /// its own, and which cannot see the server's, imports them from the store.
+    @Test func aWorkerThatCannotSeeTheServersFolderImportsTheFilesTheStoreKeeps() throws {
+        let store = InMemoryJobStore(sharedAcrossMachines: true)
         let (server, id) = try ZipDatasetUploadTests.jobs("server")
         let (worker, _) = try ZipDatasetUploadTests.jobs("worker")
-        let zip = try ZipDatasetUploadTests.manifestZip()
-        let record = try ZipDatasetUpload.register(zip: zip, multiLabel: false, name: "tiny", jobsDirectory: server, id: id, keepingZip: true)
-        try store.writeDatasetArtifact(datasetID: id, name: DatasetArtifacts.uploadZip, contentsOf: zip)
+        let record = try ZipDatasetUpload.register(zip: try ZipDatasetUploadTests.manifestZip(), multiLabel: false, name: "tiny",
+                                                   jobsDirectory: server, id: id)
+        try DatasetArtifacts.keepFiles(of: record, in: store)
         try store.insertDataset(record)
 
-        // The worker's machine: the server's dataset folder is not there while it imports.
         let serverFolder = DatasetUpload.folder(jobsDirectory: server, id: id)
-        let hidden = server.appendingPathComponent("hidden")
-        try FileManager.default.moveItem(at: serverFolder, to: hidden)
-        let summary = try DatasetUpload.runImport(record, store: store, jobsDirectory: worker)
-        try FileManager.default.moveItem(at: hidden, to: serverFolder)
+        let summary = try Self.hiding(serverFolder) { try DatasetUpload.runImport(record, store: store, jobsDirectory: worker) }
         #expect(summary.imported == 60 && summary.rejected.isEmpty, "\(summary.rejected)")
         #expect(summary.manifest == serverFolder.appendingPathComponent("upload.csv").path, "the summary names the server's files")
         try store.updateDataset(id) {
@@ -44,15 +49,41 @@ import Testing
         #expect(try DatasetArtifacts.decodedImport(of: id, options: other, store: store) == nil, "other settings import again")
     }
 
-    /// A CSV manifest naming images in the server's folders cannot be imported where they are not: the
-    /// import fails with what to do, and nothing is extracted.
-    @Test func aManifestOfAnotherMachinesFolderIsRefusedWithWhatToDo() throws {
+    /// A CSV manifest of a server-side folder travels too, but only the files its import may read: a row
+    /// naming a file outside the dataset's root is neither packed nor imported, and keeps its line and
+    /// the path as the user wrote it in the summary.
+    @Test func aCSVManifestsImagesTravelButNoFileOutsideItsRoot() throws {
+        let store = InMemoryJobStore(sharedAcrossMachines: true)
+        let (server, id) = try ZipDatasetUploadTests.jobs("csv-server")
+        let (worker, _) = try ZipDatasetUploadTests.jobs("csv-worker")
+        let root = server.appendingPathComponent("data-root", isDirectory: true)
+        try FileManager.default.copyItem(at: DatasetVersionTests.sample, to: root)
+        let secret = server.appendingPathComponent("secret.png")
+        try FileManager.default.copyItem(at: root.appendingPathComponent(try ZipDatasetUploadTests.sampleRows()[0].path), to: secret)
+        var manifest = try String(contentsOf: root.appendingPathComponent("manifest.csv"), encoding: .utf8)
+        manifest += "TRAIN,\(secret.path),Bag\n"
+        let record = try DatasetUpload.register(manifest: Array(manifest.utf8), root: root, multiLabel: false, name: nil, jobsDirectory: server, id: id)
+        try DatasetArtifacts.keepFiles(of: record, in: store)
+        let zip = try #require(try store.datasetArtifactFile(datasetID: id, name: DatasetArtifacts.files))
+        let entries = try Archive(url: zip, accessMode: .read).map(\.path)
+        #expect(entries.count == 62, "the manifest, its notes and 60 images")
+        #expect(!entries.contains(String(secret.path.dropFirst())), "a file outside the root stays on the server")
+
+        let summary = try Self.hiding(server) { try DatasetUpload.runImport(record, store: store, jobsDirectory: worker) }
+        #expect(summary.imported == 60)
+        #expect(summary.rejected.map(\.line) == [61] && summary.rejected.first?.path == secret.path, "\(summary.rejected)")
+    }
+
+    /// Without the files in the store (a store of one machine), a worker elsewhere cannot import: the import
+    /// fails with what to do, and nothing is extracted.
+    @Test func aDatasetWhoseFilesAreNeitherHereNorInTheStoreIsRefusedWithWhatToDo() throws {
         let store = InMemoryJobStore()
-        let (worker, id) = try ZipDatasetUploadTests.jobs("csv-elsewhere")
+        let (worker, id) = try ZipDatasetUploadTests.jobs("elsewhere")
         let record = DatasetRecord(id: id, root: "/nonexistent/data", manifest: "/nonexistent/datasets/\(id)/manifest.csv", multiLabel: false)
         try store.insertDataset(record)
         #expect { try DatasetUpload.runImport(record, store: store, jobsDirectory: worker) } throws: { error in
-            "\(error)".contains("is not on this machine") && "\(error)".contains("upload the dataset as a zip")
+            "\(error)".contains("is not on this machine") && "\(error)".contains("run this worker where the server's files are")
         }
+        #expect(!FileManager.default.fileExists(atPath: DatasetUpload.folder(jobsDirectory: worker, id: id).path))
     }
 }

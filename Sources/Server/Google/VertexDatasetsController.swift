@@ -121,6 +121,8 @@ struct VertexDatasetsController: APIController {
         let csv = file.pathExtension.lowercased() == "jsonl" ? VertexJSONL.csvManifest(bytes) : bytes
         let record = try DatasetUpload.register(manifest: csv, root: folder, multiLabel: schema.contains("multi_label"), name: shell.displayName,
                                                 jobsDirectory: configuration.jobsDirectory, id: id, bucketMap: configuration.bucketMap)
+        let store = store
+        try await DatasetsController.offThePool { try DatasetArtifacts.keepFiles(of: record, in: store) }
         try store.insertDataset(record)
         runner.wake()
         return try Google.answer(Self.importOperation(record, parent: parent))
