@@ -92,14 +92,16 @@ public enum DatasetUpload {
     /// Imports the dataset (decoding every image and writing the decoded-dataset cache) and returns
     /// the summary the user sees: paths and line numbers as in the upload. Keeps what it made in `store`
     /// (`DatasetArtifacts`): the per-image results (`DatasetImageIndex`) and the decoded dataset. A
-    /// worker that cannot see the server's folder imports the zip the store keeps
-    /// (`DatasetArtifacts.localRecord`). `progress` is called from the importer's threads with (images
-    /// decoded, images to decode).
+    /// worker that cannot see the server's files imports the copy the store keeps
+    /// (`DatasetArtifacts.localRecord`), and removes it after. `progress` is called from the
+    /// importer's threads with (images decoded, images to decode).
     /// - Throws: I/O errors; what `DatasetArtifacts.localRecord` throws; `StoreError` when the store does
     ///   not take what the import made.
     public static func runImport(_ record: DatasetRecord, store: any JobStore, jobsDirectory: URL, maxPixels: Int = 100_000_000,
                                  progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> ImportSummary {
         let local = try DatasetArtifacts.localRecord(for: record, store: store, jobsDirectory: jobsDirectory)
+        // A mirror of the server's files serves this import only: jobs open the decoded images, the server reads its own files.
+        defer { if local.manifest != record.manifest { try? FileManager.default.removeItem(at: folder(jobsDirectory: jobsDirectory, id: record.id)) } }
         var options = importOptions(for: local, maxPixels: maxPixels)
         options.progress = progress
         let result = try DatasetImporter(options: options).importManifest(at: URL(fileURLWithPath: local.manifest))

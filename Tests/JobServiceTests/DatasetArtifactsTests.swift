@@ -30,6 +30,8 @@ import ZIPFoundation
         let summary = try Self.hiding(serverFolder) { try DatasetUpload.runImport(record, store: store, jobsDirectory: worker) }
         #expect(summary.imported == 60 && summary.rejected.isEmpty, "\(summary.rejected)")
         #expect(summary.manifest == serverFolder.appendingPathComponent("upload.csv").path, "the summary names the server's files")
+        #expect(!FileManager.default.fileExists(atPath: DatasetUpload.folder(jobsDirectory: worker, id: id).path),
+                "the worker's copy of the server's files is gone once imported")
         try store.updateDataset(id) {
             $0.state = .ready
             $0.summary = summary
