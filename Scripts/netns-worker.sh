@@ -70,13 +70,28 @@ ip netns exec "$ns" unshare --mount --propagation private bash -c '
 ' netns-worker "$scratch" "$bin" "$remote_store" "$port" >"$scratch/worker.out" 2>"$scratch/worker.log" &
 worker_pid=$!
 
-state=""
-for _ in $(seq 1 480); do
-  kill -0 "$worker_pid" 2>/dev/null || fail "the namespaced worker exited"
-  state=$(curl -fsS "http://127.0.0.1:$api/v1/jobs/$job" | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"])' || true)
-  case "$state" in succeeded|failed|cancelled) break ;; esac
-  sleep 0.25
-done
+# wait_for_job: sets `state` once job `job` has ended (at most 2 minutes), while the namespaced worker lives.
+wait_for_job() {
+  state=""
+  for _ in $(seq 1 480); do
+    kill -0 "$worker_pid" 2>/dev/null || fail "the namespaced worker exited"
+    state=$(curl -fsS "http://127.0.0.1:$api/v1/jobs/$job" | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"])' || true)
+    case "$state" in succeeded|failed|cancelled) return ;; esac
+    sleep 0.25
+  done
+}
+# wait_for_import ID: prints "STATE IMAGES" of dataset ID once its import has ended (at most a minute).
+wait_for_import() {
+  local answer=""
+  for _ in $(seq 1 240); do
+    answer=$(curl -fsS "http://127.0.0.1:$api/v1/datasets/$1" | python3 -c 'import json, sys; d = json.load(sys.stdin); print(d["state"], d.get("images"))' || true)
+    [ "${answer% *}" = importing ] || break
+    sleep 0.25
+  done
+  echo "$answer"
+}
+
+wait_for_job
 [ "$state" = succeeded ] || fail "the job did not succeed on the namespaced worker (state: ${state:-none})"
 show=$(curl -fsS "http://127.0.0.1:$api/v1/jobs/$job")
 trial_list=$(curl -fsS "http://127.0.0.1:$api/v1/jobs/$job/trials")
@@ -112,13 +127,8 @@ PY
 dataset=$(curl -fsS -XPOST -H 'Content-Type: application/zip' --data-binary @"$scratch/fm.zip" \
   "http://127.0.0.1:$api/v1/datasets?name=zipped" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])') \
   || fail "the server refused the zip"
-dataset_state=""
-for _ in $(seq 1 240); do
-  dataset_state=$(curl -fsS "http://127.0.0.1:$api/v1/datasets/$dataset" | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"])' || true)
-  [ "$dataset_state" = importing ] || break
-  sleep 0.25
-done
-[ "$dataset_state" = ready ] || fail "the zip's import did not end ready on the namespaced worker (state: ${dataset_state:-none})"
+dataset_state=$(wait_for_import "$dataset")
+[ "${dataset_state% *}" = ready ] || fail "the zip's import did not end ready on the namespaced worker (state: ${dataset_state:-none})"
 thumbnail=$(curl -fsS "http://127.0.0.1:$api/v1/datasets/$dataset/images?page_size=1" \
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["images"][0]["thumbnail"])') \
   || fail "the server does not list the images the namespaced worker imported"
@@ -127,21 +137,12 @@ curl -fsS -o /dev/null "http://127.0.0.1:$api$thumbnail" || fail "no thumbnail o
 csv_dataset=$(curl -fsS -XPOST -H 'Content-Type: text/csv' --data-binary @"$scratch/data/fm/manifest.csv" \
   "http://127.0.0.1:$api/v1/datasets?root=$scratch/data/fm" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])') \
   || fail "the server refused the CSV manifest"
-for _ in $(seq 1 240); do
-  dataset_state=$(curl -fsS "http://127.0.0.1:$api/v1/datasets/$csv_dataset" | python3 -c 'import json, sys; d = json.load(sys.stdin); print(d["state"], d.get("images"))' || true)
-  [ "${dataset_state% *}" = importing ] || break
-  sleep 0.25
-done
+dataset_state=$(wait_for_import "$csv_dataset")
 rows=$(grep -c . "$scratch/data/fm/manifest.csv")
 [ "$dataset_state" = "ready $rows" ] || fail "the CSV manifest's import did not end ready with its $rows images on the namespaced worker (${dataset_state:-none})"
 job=$(curl -fsS -XPOST -H 'Content-Type: application/json' -d "{\"dataset_id\": \"$dataset\", \"budget\": \"20s\"}" \
   "http://127.0.0.1:$api/v1/jobs" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])') || fail "no job on the zipped dataset"
-for _ in $(seq 1 480); do
-  kill -0 "$worker_pid" 2>/dev/null || fail "the namespaced worker exited"
-  state=$(curl -fsS "http://127.0.0.1:$api/v1/jobs/$job" | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"])' || true)
-  case "$state" in succeeded|failed|cancelled) break ;; esac
-  sleep 0.25
-done
+wait_for_job
 [ "$state" = succeeded ] || fail "the job on the zipped dataset did not succeed on the namespaced worker (state: ${state:-none})"
 grep -q "opening the decoded images of dataset $dataset" "$scratch/worker.log" || fail "the job imported its dataset again"
 echo "netns-worker.sh: datasets $dataset (a zip uploaded to the server) and $csv_dataset (a CSV manifest of its data root) imported, and job $job trained, on the namespaced worker" >&2

@@ -139,7 +139,13 @@ final class PostgresArtifacts: Sendable {
         }
     }
 
+    /// Uploads the chunks of `content` the database does not hold whole yet (a job's copy of its
+    /// dataset's decoded images, or a checkpoint written again, sends nothing).
     private func upload(_ content: Content) throws {
+        let stored = try connections.transaction(reading: true) { transaction in
+            try transaction.rows("SELECT count(*) FROM artifact_chunks WHERE sha256 = \(content.sha256)").first?.decode(Int.self)
+        }
+        guard stored != content.chunks else { return }
         var index = 0
         try content.forEachChunk { chunk in
             try connections.transaction { transaction in
