@@ -76,14 +76,35 @@ extension Layer {
 /// Layers applied one after another.
 public final class Sequential: Layer {
     public let layers: [any Layer]
+    /// The order training runs `layers` in: a ReLU directly followed by a MaxPool2D runs after it
+    /// instead. Max commutes with ReLU (monotone, gradient 0 at 0), so outputs and gradients are the
+    /// same, and the ReLU touches only the pooled elements. Inference keeps the written order, where
+    /// the ReLU is fused into the convolution before it.
+    private let trainingOrder: [Int]
 
     public init(_ layers: [any Layer]) {
         self.layers = layers
+        var order = Array(layers.indices)
+        var index = 0
+        while index + 1 < layers.count {
+            if layers[index] is ReLU && layers[index + 1] is MaxPool2D {
+                order.swapAt(index, index + 1)
+                index += 2
+            } else {
+                index += 1
+            }
+        }
+        trainingOrder = order
     }
 
     public convenience init(_ layers: any Layer...) { self.init(layers) }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        if training {
+            var x = input
+            for index in trainingOrder { x = Self.run(layers[index], x, training: true) }
+            return x
+        }
         var x = input
         var index = 0
         while index < layers.count {
@@ -100,20 +121,21 @@ public final class Sequential: Layer {
                     continue
                 }
             }
-            let layer = layers[index]
-            if let category = Self.profileCategory(layer) {
-                x = Profile.measure(category) { layer.forward(x, training: training) }
-            } else {
-                x = layer.forward(x, training: training)
-            }
+            x = Self.run(layers[index], x, training: false)
             index += 1
         }
         return x
     }
 
+    /// One layer's forward pass, timed under its kind when profiling is on.
+    private static func run(_ layer: any Layer, _ x: Tensor, training: Bool) -> Tensor {
+        guard let category = profileCategory(layer) else { return layer.forward(x, training: training) }
+        return Profile.measure(category) { layer.forward(x, training: training) }
+    }
+
     public func backward(_ outputGradient: Tensor) -> Tensor {
         var gradient = outputGradient
-        for layer in layers.reversed() {
+        for layer in trainingOrder.reversed().map({ layers[$0] }) {
             // A layer that was told not to compute its input gradient returns an empty tensor:
             // nothing below it needs one either.
             if gradient.isEmpty { return gradient }

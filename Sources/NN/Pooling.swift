@@ -3,8 +3,9 @@ import Tensors
 /// Max pooling over square windows, no padding (`H′ = (H − kernelSize) / stride + 1`).
 ///
 /// Shapes: `[N, C, H, W]` → `[N, C, H′, W′]`. The position of each maximum is kept for the
-/// backward pass (the first maximum wins ties, as PyTorch); inference keeps none, and a 2×2/2 window
-/// there runs `DirectKernels.maxPool2x2`. Planes are split across workers.
+/// backward pass (the first maximum wins ties, as PyTorch); inference keeps none. A 2×2/2 window runs
+/// `DirectKernels.maxPool2x2` (training: with a byte per output for the position of its maximum, and
+/// a backward that writes each window once instead of zeroing and scattering). Planes are split across workers.
 public final class MaxPool2D: Layer {
     public let kernelSize: Int
     public let stride: Int
@@ -12,6 +13,8 @@ public final class MaxPool2D: Layer {
     private var output = Tensor.empty
     private var inputGradient = Tensor.empty
     private var argmax = [Int32]()
+    /// Training forward of a 2×2/2 window: the position of each maximum within its window.
+    private var windowPositions = [UInt8]()
     /// Whether the last forward was a training one, whose `argmax` backward needs.
     private var hasArgmax = false
 
@@ -33,13 +36,24 @@ public final class MaxPool2D: Layer {
         let outputPlane = outputHeight * outputWidth
         inputShape = shape
         hasArgmax = training
-        if !training && kernelSize == 2 && stride == 2 {
+        if kernelSize == 2 && stride == 2 {
+            if training && windowPositions.count < planes * outputPlane {
+                windowPositions = [UInt8](repeating: 0, count: planes * outputPlane)
+            }
             input.withUnsafePointer { x in
                 output.withUnsafeMutablePointer { y in
-                    Threading.parallelFor(planes, costPerItem: 4 * outputPlane) { range, _ in
-                        DirectKernels.maxPool2x2(
-                            x + range.lowerBound * height * width, output: y + range.lowerBound * outputPlane,
-                            planes: range.count, height: height, width: width)
+                    windowPositions.withUnsafeMutableBufferPointer { positionBuffer in
+                        let positions = positionBuffer.baseAddress
+                        Threading.parallelFor(planes, costPerItem: 4 * outputPlane) { range, _ in
+                            let source = x + range.lowerBound * height * width, target = y + range.lowerBound * outputPlane
+                            if training, let positions {
+                                DirectKernels.maxPool2x2(
+                                    source, output: target, positions: positions + range.lowerBound * outputPlane,
+                                    planes: range.count, height: height, width: width)
+                            } else {
+                                DirectKernels.maxPool2x2(source, output: target, planes: range.count, height: height, width: width)
+                            }
+                        }
                     }
                 }
             }
@@ -112,6 +126,22 @@ public final class MaxPool2D: Layer {
         let planes = inputShape[0] * inputShape[1]
         let inputPlane = inputShape[2] * inputShape[3]
         let outputPlane = output.shape[2] * output.shape[3]
+        if kernelSize == 2 && stride == 2 {
+            let height = inputShape[2], width = inputShape[3]
+            outputGradient.withUnsafePointer { dy in
+                inputGradient.withUnsafeMutablePointer { dx in
+                    windowPositions.withUnsafeBufferPointer { positionBuffer in
+                        let positions = positionBuffer.baseAddress!
+                        Threading.parallelFor(planes, costPerItem: inputPlane) { range, _ in
+                            DirectKernels.maxPool2x2Backward(
+                                dy + range.lowerBound * outputPlane, positions: positions + range.lowerBound * outputPlane,
+                                inputGradient: dx + range.lowerBound * inputPlane, planes: range.count, height: height, width: width)
+                        }
+                    }
+                }
+            }
+            return inputGradient
+        }
         outputGradient.withUnsafePointer { dy in
             inputGradient.withUnsafeMutablePointer { dx in
                 argmax.withUnsafeBufferPointer { indexBuffer in

@@ -81,4 +81,44 @@ public enum DirectKernels {
             }
         }
     }
+
+    /// Max pooling with a 2×2 window and stride 2 for training: `maxPool2x2`, plus the position of each
+    /// window's maximum in `positions` (one byte per output: 0 top left, 1 top right, 2 bottom left,
+    /// 3 bottom right; the first maximum wins ties, a NaN wins), which `maxPool2x2Backward` reads.
+    public static func maxPool2x2(
+        _ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, positions: UnsafeMutablePointer<UInt8>,
+        planes: Int, height: Int, width: Int
+    ) {
+        av_max_pool_2x2_argmax(input, output, positions, planes, height, width)
+    }
+
+    /// The gradient of the training `maxPool2x2`: every element of `inputGradient` (`planes` planes of
+    /// `[height, width]`) is written, with each output's gradient at its window's recorded position and
+    /// 0 elsewhere (a last odd row or column too).
+    public static func maxPool2x2Backward(
+        _ outputGradient: UnsafePointer<Float>, positions: UnsafePointer<UInt8>, inputGradient: UnsafeMutablePointer<Float>,
+        planes: Int, height: Int, width: Int
+    ) {
+        av_max_pool_2x2_backward(outputGradient, positions, inputGradient, planes, height, width)
+    }
+
+    /// The plain loops the training `maxPool2x2` and `maxPool2x2Backward` are checked against: the
+    /// positions of the window maxima (first maximum wins, a NaN wins), then the gradient they route.
+    public static func maxPool2x2BackwardReference(
+        _ input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>,
+        planes: Int, height: Int, width: Int
+    ) {
+        let outputHeight = height / 2, outputWidth = width / 2
+        inputGradient.update(repeating: 0, count: planes * height * width)
+        for p in 0..<planes {
+            for oy in 0..<outputHeight {
+                for ox in 0..<outputWidth {
+                    let offsets = [0, 1, width, width + 1].map { p * height * width + 2 * oy * width + 2 * ox + $0 }
+                    var winner = offsets[0]
+                    for offset in offsets.dropFirst() where input[offset] > input[winner] || input[offset].isNaN { winner = offset }
+                    inputGradient[winner] += outputGradient[(p * outputHeight + oy) * outputWidth + ox]
+                }
+            }
+        }
+    }
 }

@@ -55,4 +55,29 @@ import Testing
             #expect(inference[i] == training[i] || (inference[i].isNaN && training[i].isNaN), "output \(i)")
         }
     }
+
+    /// Training runs ReLU → MaxPool2D as MaxPool2D → ReLU: the output, the input gradient and the
+    /// weight gradients equal, bit for bit, those of the layers run one by one in their written order,
+    /// with zeros, ties and all-negative windows in the pooled input.
+    @Test func reluBeforePoolingRunsAfterItWithTheSameResults() {
+        var generator = SeededGenerator(seed: 8)
+        let conv = Conv2D(inputChannels: 2, outputChannels: 4, kernelSize: 3, generator: &generator)
+        let layers: [any Layer] = [conv, ReLU(), MaxPool2D(kernelSize: 2), Flatten()]
+        let network = Sequential(layers)
+        var x = Tensor.uniform(shape: [3, 2, 10, 9], in: -1...1, using: &generator)
+        for i in stride(from: 0, to: x.count, by: 13) { x[i] = 0 }
+        let outputGradient = Tensor.uniform(shape: [3, 4 * 5 * 4], in: -1...1, using: &generator)
+
+        let output = network.forward(x, training: true)
+        let inputGradient = network.backward(outputGradient)
+        let weightGradient = conv.weight.gradient
+
+        var y = x
+        for layer in layers { y = layer.forward(y, training: true) }
+        var gradient = outputGradient
+        for layer in layers.reversed() { gradient = layer.backward(gradient) }
+        #expect(output.storage == y.storage)
+        #expect(inputGradient.storage == gradient.storage)
+        #expect(weightGradient.storage == conv.weight.gradient.storage)
+    }
 }

@@ -12,6 +12,15 @@
 /// window's maximum (PyTorch's rule); among equal values any is the same value.
 void av_max_pool_2x2(const float *x, float *y, long planes, long height, long width);
 
+/// Max pooling 2×2/2 for training: `y` as `av_max_pool_2x2`, and `where` (one byte per output) the
+/// position of each window's maximum: 0 top left, 1 top right, 2 bottom left, 3 bottom right (the
+/// first maximum wins ties; a NaN wins, as PyTorch).
+void av_max_pool_2x2_argmax(const float *x, float *y, unsigned char *where, long planes, long height, long width);
+
+/// The gradient of `av_max_pool_2x2_argmax`: `dx` (`planes` planes of `[height, width]`, every element
+/// written) holds each output's gradient `dy` at its window's `where` position and 0 elsewhere.
+void av_max_pool_2x2_backward(const float *dy, const unsigned char *where, float *dx, long planes, long height, long width);
+
 /// Convolution of a one-channel image with `filters` square kernels, stride 1, zero padding
 /// `padding` on each side, without im2col. x: `[height, width]`; weights: `[filters, k, k]`
 /// (OIHW with I = 1); y: `[filters, H′, W′]` with `H′ = height + 2·padding − k + 1` (and W′ alike).
