@@ -1,3 +1,4 @@
+import Foundation
 import Tensors
 
 /// Zero padding of a convolution.
@@ -28,7 +29,8 @@ public enum Padding: Equatable, Sendable {
 /// Per image and group: `im2col` unfolds the input into `col[Cg·k·k, H′·W′]` and one GEMM
 /// `W_g[Og, Cg·k·k] · col` writes the output's CHW slice directly (1×1 stride-1 kernels use the
 /// input as `col`; in inference, groups of one input channel at stride 1 — a gray image's first
-/// layer, depthwise — run `DirectKernels.convolveOneChannel`, as `K = k²` is too short for a GEMM). Backward: `dW_g += dY_g · colᵀ`, `dcol = W_gᵀ · dY_g`, then `col2im`. Images
+/// layer, depthwise — run `DirectKernels.convolveOneChannel`, as `K = k²` is too short for a GEMM; fp32 3×3
+/// stride-1 'same' layers of 32+ channels run forward by `Winograd`, in training too). Backward: `dW_g += dY_g · colᵀ`, `dcol = W_gᵀ · dY_g`, then `col2im`. Images
 /// are split across the `Threading` workers, each with its own `col` and its own partial `dW`,
 /// summed in worker order afterwards (deterministic).
 public final class Conv2D: Layer {
@@ -58,6 +60,16 @@ public final class Conv2D: Layer {
     /// `Wᵀ·dY` + `col2im`. Off by default: on the medium model it measured 2–6 % slower per training
     /// step (the extra im2col of `dY` costs more than the fold it saves; alternating runs, 2026-11-29).
     public var flippedKernelGradient = false
+    /// Run the forward pass of fp32 3×3 stride-1 'same' layers of one group by Winograd F(2×2, 3×3)
+    /// where `Winograd.applies` (in training and inference); off, they unfold columns as every layer.
+    /// On unless the environment sets `AUTOVISION_WINOGRAD=0` (for side-by-side benchmarks).
+    public var winograd = Conv2D.winogradByDefault
+    static let winogradByDefault = !["0", "off", "false"].contains(ProcessInfo.processInfo.environment["AUTOVISION_WINOGRAD"]?.lowercased() ?? "")
+    /// The Winograd transform of the weights, for `winogradVersion` (a `weight.version`).
+    private let winogradWeights = Workspace()
+    /// The Winograd transform of the flipped kernel, for the input gradient.
+    private let winogradGradientWeights = Workspace()
+    private var winogradVersion: Int?
     /// Whether the last training forward left every image's columns in `columns`.
     private var columnsCached = false
     /// Most floats of im2col columns this layer keeps from forward to backward (default 64 Mi
@@ -133,6 +145,11 @@ public final class Conv2D: Layer {
             channels: outputChannels, height: g.outputHeight, width: g.outputWidth, kernelSize: kernelSize, stride: 1, padding: padding)
     }
 
+    /// Whether this forward pass runs by Winograd (see `winograd`).
+    private func usesWinograd(_ g: ConvolutionGeometry) -> Bool {
+        winograd && precision == .fp32 && groups == 1 && Winograd.applies(to: g, outputs: outputChannels)
+    }
+
     /// Floats of strip scratch per worker: two strips (columns and `dcol`, or the gradient's columns).
     private func scratchPerWorker(_ g: ConvolutionGeometry) -> Int {
         var count = g.columnRows * stripRows(g) * g.outputWidth
@@ -183,16 +200,18 @@ public final class Conv2D: Layer {
         // Inference only: training keeps the columns, which backward's weight gradient needs anyway.
         // fp32 only: a bf16 layer keeps its GEMM, so inference rounds as training did.
         let oneChannel = !training && !direct && precision == .fp32 && DirectKernels.convolvesOneChannel(g)
+        let useWinograd = usesWinograd(g)
         // In training, keep every image's columns for the backward pass when they fit the budget
         // (saves recomputing im2col); otherwise each worker unfolds one strip of rows at a time.
-        let cacheColumns = training && !direct && !oneChannel && batch * groups * columnCount <= columnCacheLimit
+        let cacheColumns = training && !direct && !oneChannel && !useWinograd && batch * groups * columnCount <= columnCacheLimit
         columnsCached = cacheColumns
         let rowsPerStrip = stripRows(g)
         // Layout: [cached columns of every image and group] then the strip scratch of each worker
         // (im2col and, in backward, dcol). Reserved here, so backward never reallocates — and loses —
         // the cache.
         let cacheCount = cacheColumns ? batch * groups * columnCount : 0
-        let scratchCount = oneChannel ? DirectKernels.oneChannelScratchCount(g) : scratchPerWorker(g)
+        let scratchCount = oneChannel ? DirectKernels.oneChannelScratchCount(g)
+            : useWinograd ? Winograd.scratchCount(g, outputs: outputChannels) : scratchPerWorker(g)
         let columnBase = columns.reserve(direct ? 1 : cacheCount + Threading.workerCount * scratchCount)
         let groups = groups, outputChannels = outputChannels, precision = precision
         let inputStride = inputChannels * g.height * g.width, outputStride = outputChannels * outputPixels
@@ -204,13 +223,27 @@ public final class Conv2D: Layer {
                     packedWeights.pack(transpose: false, rows: groupOutputChannels, columns: reduction, w, stride: reduction)
                     packedForwardVersion = weight.version
                 }
+                let transformedWeights = useWinograd ? winogradWeights.reserve(Winograd.transformedWeightCount(outputs: outputChannels, channels: inputChannels)) : nil
+                if let transformedWeights, winogradVersion != weight.version {
+                    Winograd.transformWeights(w, outputs: outputChannels, channels: inputChannels, into: transformedWeights)
+                    winogradVersion = weight.version
+                }
                 output.withUnsafeMutablePointer { y in
                     let biasValues = bias?.value.storage
                     Threading.parallelFor(batch, costPerItem: 2 * outputChannels * reduction * outputPixels) { images, worker in
                         let strip = columnBase + cacheCount + worker * scratchCount
+                        if let transformedWeights {
+                            let chunk = Winograd.imagesPerChunk(g)
+                            for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
+                                Winograd.convolve(
+                                    x + first * inputStride, count: min(chunk, images.upperBound - first), imageStride: inputStride,
+                                    geometry: g, transformedWeights: transformedWeights, outputs: outputChannels,
+                                    output: y + first * outputStride, outputStride: outputStride, scratch: strip)
+                            }
+                        }
                         for image in images {
                             let imageOutput = y + image * outputStride
-                            for group in 0..<groups {
+                            for group in 0..<groups where transformedWeights == nil {
                                 let groupInputPointer = x + image * inputStride + group * groupInput
                                 let groupWeights = w + group * groupOutputChannels * reduction
                                 let groupOutput = imageOutput + group * groupOutputChannels * outputPixels
@@ -286,15 +319,19 @@ public final class Conv2D: Layer {
         let rowsPerStrip = stripRows(g)
         let stripCount = reduction * rowsPerStrip * outputWidth
         let cacheCount = cached ? batch * groups * columnCount : 0
-        let scratchCount = scratchPerWorker(g)
+        let gradientGeometry = flippedGeometry(g)
+        // dx by Winograd, as the forward pass of the flipped kernel over dY, when the forward ran by
+        // Winograd (same channel counts; no cached columns, so the scratch may grow here).
+        let winogradGradient = needsInputGradient && !cached && usesWinograd(g)
+            && Winograd.applies(to: gradientGeometry, outputs: inputChannels)
+        let scratchCount = max(scratchPerWorker(g), winogradGradient ? Winograd.scratchCount(gradientGeometry, outputs: inputChannels) : 0)
         let columnBase = columns.reserve(direct ? 1 : cacheCount + workers * scratchCount)
         // dx as a convolution of dY with the flipped kernel: Wf[c, (o, ky, kx)] = W[o, c, k−1−ky, k−1−kx].
-        let flipped = needsInputGradient && usesFlippedKernelGradient(g)
-        let gradientGeometry = flippedGeometry(g)
+        let flipped = needsInputGradient && usesFlippedKernelGradient(g) && !winogradGradient
         let gradientRowsPerStrip = stripRows(gradientGeometry)
         let flippedReduction = outputChannels * kernelSize * kernelSize
-        let flippedBase = flippedWeights.reserve(flipped ? inputChannels * flippedReduction : 1)
-        if flipped {
+        let flippedBase = flippedWeights.reserve(flipped || winogradGradient ? inputChannels * flippedReduction : 1)
+        if flipped || winogradGradient {
             let k = kernelSize, channels = inputChannels, filters = outputChannels
             weight.value.withUnsafePointer { w in
                 for o in 0..<filters {
@@ -309,6 +346,11 @@ public final class Conv2D: Layer {
             }
         }
         let flippedWeightPointer = UnsafePointer(flippedBase)
+        let gradientWeights = winogradGradient
+            ? winogradGradientWeights.reserve(Winograd.transformedWeightCount(outputs: inputChannels, channels: outputChannels)) : nil
+        if let gradientWeights {
+            Winograd.transformWeights(flippedWeightPointer, outputs: inputChannels, channels: outputChannels, into: gradientWeights)
+        }
         let weightCount = weight.value.count
         let partialCount = weightCount + outputChannels
         let partialBase = partialGradients.reserve(workers * partialCount)
@@ -335,13 +377,22 @@ public final class Conv2D: Layer {
                             let dcol = strip + stripCount
                             let dW = partialBase + worker * partialCount
                             let dB = dW + weightCount
+                            if let gradientWeights {
+                                let chunk = Winograd.imagesPerChunk(gradientGeometry)
+                                for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
+                                    Winograd.convolve(
+                                        dy + first * outputStride, count: min(chunk, images.upperBound - first), imageStride: outputStride,
+                                        geometry: gradientGeometry, transformedWeights: gradientWeights, outputs: inputChannels,
+                                        output: dx + first * inputStride, outputStride: inputStride, scratch: strip)
+                                }
+                            }
                             for image in images {
                                 let imageGradient = dy + image * outputStride
                                 for channel in 0..<outputChannels {
                                     dB[channel] += sumOf(imageGradient + channel * outputPixels, count: outputPixels)
                                 }
                                 let imageInputGradient = dx + image * inputStride
-                                if needsInputGradient && !direct && !flipped {
+                                if needsInputGradient && !direct && !flipped && !winogradGradient {
                                     imageInputGradient.update(repeating: 0, count: inputStride)
                                 }
                                 for group in 0..<groups {
@@ -385,7 +436,7 @@ public final class Conv2D: Layer {
                                                 b: strip, ldb: pixels,
                                                 beta: 1, c: groupWeightGradient, ldc: reduction, precision: precision)
                                         }
-                                        guard needsInputGradient && !flipped else { continue }
+                                        guard needsInputGradient && !flipped && !winogradGradient else { continue }
                                         // dcol[Cg·k·k, strip] = W_gᵀ · dY_g[:, strip], folded back onto the image.
                                         GEMM.multiply(
                                             transposeA: true, m: reduction, n: pixels, k: groupOutputChannels,

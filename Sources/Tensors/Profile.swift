@@ -23,7 +23,7 @@ public enum Profile {
             case .loss: "loss"
             case .data: "data (batch assembly)"
             case .gemm: "GEMM, in worker threads"
-            case .im2col: "im2col and col2im, in worker threads"
+            case .im2col: "im2col, col2im, Winograd transforms, in workers"
             }
         }
     }

@@ -28,6 +28,18 @@ void av_max_pool_2x2_backward(const float *dy, const unsigned char *where, float
 void av_conv_one_channel(const float *x, long height, long width, const float *weights, long filters,
                          long k, long padding, float *y, float *scratch);
 
+/// Winograd F(2×2, 3×3) for 3×3 convolutions at stride 1 with one pixel of zero padding (Lavin &
+/// Gray 2016), in three steps around 16 caller-run GEMMs `M[ξ] = U[ξ] · V[ξ]` (ξ = 0…15):
+/// `av_winograd_weights` writes `u[16][outputs][channels]` from OIHW weights `[outputs, channels, 3, 3]`;
+/// `av_winograd_input` writes `v[16][channels][ldv]` (the first `tiles` columns of each row, tiles =
+/// ⌈height/2⌉·⌈width/2⌉, row-major) from one image `[channels, height, width]`; `av_winograd_output`
+/// writes one image `[outputs, height, width]` from `m[16][outputs][ldm]` (the first `tiles` columns).
+/// `scratch`: `av_winograd_scratch_floats(height, width)` floats, overwritten.
+long av_winograd_scratch_floats(long height, long width);
+void av_winograd_weights(const float *w, long outputs, long channels, float *u);
+void av_winograd_input(const float *x, long channels, long height, long width, float *v, long ldv, float *scratch);
+void av_winograd_output(const float *m, long outputs, long height, long width, long ldm, float *y, float *scratch);
+
 /// Whether the AVX2 + FMA versions run on this CPU (for the benchmark's and the tests' reports).
 int av_kernels_use_avx2(void);
 

@@ -1,0 +1,74 @@
+import CKernels
+
+/// 3×3 convolutions at stride 1 with one pixel of zero padding by Winograd's minimal filtering
+/// F(2×2, 3×3) (Lavin & Gray 2016, https://arxiv.org/abs/1509.09308): each 2×2 output tile takes
+/// 16 multiplications per channel pair instead of 36, as 16 GEMMs `M[ξ] = U[ξ] · V[ξ]` of
+/// `[outputs, channels] · [channels, tiles]` between C transforms of the weights (`U`), the input
+/// (`V`) and the output (`M`). Sums are reassociated, so results differ from im2col's by rounding
+/// (about 1e-6 relative on these networks' values). The plain reference is the im2col path, which
+/// the tests check this against.
+public enum Winograd {
+    /// Whether `geometry` (one group of one image) with `outputs` filters runs here: 3×3, stride 1,
+    /// padding 1, and at least `minimumChannels` input and output channels, below which the GEMMs'
+    /// reduction (`channels`) is too short to repay the transforms (docs/decisions/0035-winograd.md).
+    public static func applies(to geometry: ConvolutionGeometry, outputs: Int) -> Bool {
+        geometry.kernelSize == 3 && geometry.stride == 1 && geometry.padding == 1
+            && geometry.channels >= minimumChannels && outputs >= minimumChannels
+    }
+
+    /// Fewest input and output channels a Winograd layer has (see `applies`).
+    public static let minimumChannels = 32
+
+    /// Output tiles of one image: `⌈H/2⌉ · ⌈W/2⌉`.
+    public static func tiles(_ g: ConvolutionGeometry) -> Int { ((g.height + 1) / 2) * ((g.width + 1) / 2) }
+
+    /// Images transformed and multiplied together, so each GEMM has a few hundred columns.
+    public static func imagesPerChunk(_ g: ConvolutionGeometry) -> Int { max(1, 400 / tiles(g)) }
+
+    /// Floats of `U` for `outputs` filters of `channels` channels: `16 · outputs · channels`.
+    public static func transformedWeightCount(outputs: Int, channels: Int) -> Int { 16 * outputs * channels }
+
+    /// Floats of scratch one worker needs for `imagesPerChunk(g)` images: `V`, `M` and the transforms' own.
+    public static func scratchCount(_ g: ConvolutionGeometry, outputs: Int) -> Int {
+        let columns = imagesPerChunk(g) * tiles(g)
+        return 16 * (g.channels + outputs) * columns + av_winograd_scratch_floats(g.height, g.width)
+    }
+
+    /// `U[16][outputs][channels]` from OIHW weights `[outputs, channels, 3, 3]`.
+    public static func transformWeights(
+        _ weights: UnsafePointer<Float>, outputs: Int, channels: Int, into transformed: UnsafeMutablePointer<Float>
+    ) {
+        av_winograd_weights(weights, outputs, channels, transformed)
+    }
+
+    /// Convolves `count` images `[channels, H, W]` (`imageStride` floats apart) with the weights
+    /// `transformWeights` wrote, writing `count` outputs `[outputs, H, W]` (`outputStride` floats apart).
+    /// - Precondition: `applies(to: g, outputs: outputs)` and `count ≤ imagesPerChunk(g)`; `scratch`
+    ///   holds `scratchCount(g, outputs:)` floats.
+    public static func convolve(
+        _ images: UnsafePointer<Float>, count: Int, imageStride: Int, geometry g: ConvolutionGeometry,
+        transformedWeights u: UnsafePointer<Float>, outputs: Int,
+        output: UnsafeMutablePointer<Float>, outputStride: Int, scratch: UnsafeMutablePointer<Float>
+    ) {
+        precondition(applies(to: g, outputs: outputs) && count <= imagesPerChunk(g), "Winograd does not apply to \(g), \(count) images")
+        let tiles = tiles(g), columns = imagesPerChunk(g) * tiles, channels = g.channels
+        let v = scratch, m = v + 16 * channels * columns, transformScratch = m + 16 * outputs * columns
+        Profile.measure(.im2col) {
+            for image in 0..<count {
+                av_winograd_input(images + image * imageStride, channels, g.height, g.width, v + image * tiles, columns, transformScratch)
+            }
+        }
+        for element in 0..<16 {
+            GEMM.multiply(
+                m: outputs, n: count * tiles, k: channels,
+                a: u + element * outputs * channels, lda: channels,
+                b: v + element * channels * columns, ldb: columns,
+                beta: 0, c: m + element * outputs * columns, ldc: columns, precision: .fp32)
+        }
+        Profile.measure(.im2col) {
+            for image in 0..<count {
+                av_winograd_output(m + image * tiles, outputs, g.height, g.width, columns, output + image * outputStride, transformScratch)
+            }
+        }
+    }
+}
