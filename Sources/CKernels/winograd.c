@@ -48,53 +48,46 @@ AV_INLINE void weights_body(const float *restrict w, long outputs, long channels
 
 AV_INLINE void input_body(const float *restrict x, long channels, long height, long width, float *restrict v, long ldv,
                           float *restrict scratch) {
-    const long tilesHigh = (height + 1) / 2, tilesWide = (width + 1) / 2, tiles = tilesHigh * tilesWide;
+    const long tilesHigh = (height + 1) / 2, tilesWide = (width + 1) / 2;
     const long paddedWidth = 2 * tilesWide + 2, paddedHeight = 2 * tilesHigh + 2;
-    float *padded = scratch, *d = scratch + paddedWidth * paddedHeight;
-    const long stride = channels * ldv;
-    // The zero border stays zero: only the interior is rewritten per channel.
-    memset(padded, 0, sizeof(float) * (size_t)(paddedWidth * paddedHeight));
-    for (long c = 0; c < channels; c++) {
-        const float *plane = x + c * height * width;
-        for (long row = 0; row < height; row++)
-            memcpy(padded + (row + 1) * paddedWidth + 1, plane + row * width, sizeof(float) * (size_t)width);
-        // d[i·4 + j][t]: element (i, j) of every tile's 4×4 input window.
-        for (long ty = 0; ty < tilesHigh; ty++) {
-            for (int i = 0; i < 4; i++) {
-                const float *row = padded + (2 * ty + i) * paddedWidth;
+    const long C = channels, stride = ldv * channels;
+    // The image channel-last, in a zero border: hwc[(py · paddedWidth + px) · C + c], so every tap of
+    // every tile is in bounds and the loops below run along channels, contiguous and as long as C.
+    float *hwc = scratch;
+    memset(hwc, 0, sizeof(float) * (size_t)(paddedWidth * C));
+    for (long py = height + 1; py < paddedHeight; py++) memset(hwc + py * paddedWidth * C, 0, sizeof(float) * (size_t)(paddedWidth * C));
+    for (long row = 0; row < height; row++) {
+        float *line = hwc + (row + 1) * paddedWidth * C;
+        memset(line, 0, sizeof(float) * (size_t)C);
+        memset(line + (width + 1) * C, 0, sizeof(float) * (size_t)((paddedWidth - width - 1) * C));
+        for (long c = 0; c < C; c++) {
+            const float *source = x + (c * height + row) * width;
+            for (long col = 0; col < width; col++) line[(col + 1) * C + c] = source[col];
+        }
+    }
+    for (long ty = 0; ty < tilesHigh; ty++) {
+        for (long tx = 0; tx < tilesWide; tx++) {
+            const float *d = hwc + (2 * ty * paddedWidth + 2 * tx) * C;
+            float *out = v + (ty * tilesWide + tx) * C;
+            const long rowStep = paddedWidth * C;
+            for (long c = 0; c < C; c++) {
+                float t[4][4];
                 for (int j = 0; j < 4; j++) {
-                    float *target = d + (i * 4 + j) * tiles + ty * tilesWide;
-                    for (long tx = 0; tx < tilesWide; tx++) target[tx] = row[2 * tx + j];
+                    // Column j of Bᵀd.
+                    const float d0 = d[j * C + c], d1 = d[rowStep + j * C + c];
+                    const float d2 = d[2 * rowStep + j * C + c], d3 = d[3 * rowStep + j * C + c];
+                    t[0][j] = d0 - d2;
+                    t[1][j] = d1 + d2;
+                    t[2][j] = d2 - d1;
+                    t[3][j] = d1 - d3;
                 }
-            }
-        }
-        float *out = v + c * ldv;
-        const float *d0 = d, *d4 = d + 4 * tiles, *d8 = d + 8 * tiles, *d12 = d + 12 * tiles;
-        for (int j = 0; j < 4; j++) {
-            // Column j of Bᵀd: rows 0…3.
-            const float *a = d0 + j * tiles, *b = d4 + j * tiles, *cc = d8 + j * tiles, *e = d12 + j * tiles;
-            float *s0 = d + 16 * tiles + (0 * 4 + j) * tiles;
-            float *s1 = d + 16 * tiles + (1 * 4 + j) * tiles;
-            float *s2 = d + 16 * tiles + (2 * 4 + j) * tiles;
-            float *s3 = d + 16 * tiles + (3 * 4 + j) * tiles;
-            for (long t = 0; t < tiles; t++) {
-                s0[t] = a[t] - cc[t];
-                s1[t] = b[t] + cc[t];
-                s2[t] = cc[t] - b[t];
-                s3[t] = b[t] - e[t];
-            }
-        }
-        for (int i = 0; i < 4; i++) {
-            // Row i of (Bᵀd)B.
-            const float *s = d + 16 * tiles + i * 4 * tiles;
-            const float *a = s, *b = s + tiles, *cc = s + 2 * tiles, *e = s + 3 * tiles;
-            float *v0 = out + (i * 4 + 0) * stride, *v1 = out + (i * 4 + 1) * stride;
-            float *v2 = out + (i * 4 + 2) * stride, *v3 = out + (i * 4 + 3) * stride;
-            for (long t = 0; t < tiles; t++) {
-                v0[t] = a[t] - cc[t];
-                v1[t] = b[t] + cc[t];
-                v2[t] = cc[t] - b[t];
-                v3[t] = b[t] - e[t];
+                for (int i = 0; i < 4; i++) {
+                    // Row i of (Bᵀd)B.
+                    out[(i * 4 + 0) * stride + c] = t[i][0] - t[i][2];
+                    out[(i * 4 + 1) * stride + c] = t[i][1] + t[i][2];
+                    out[(i * 4 + 2) * stride + c] = t[i][2] - t[i][1];
+                    out[(i * 4 + 3) * stride + c] = t[i][1] - t[i][3];
+                }
             }
         }
     }
@@ -157,9 +150,10 @@ AV_AVX2 static void output_avx2(const float *m, long outputs, long height, long 
 }
 #endif
 
-long av_winograd_scratch_floats(long height, long width) {
+long av_winograd_scratch_floats(long channels, long height, long width) {
     const long tilesHigh = (height + 1) / 2, tilesWide = (width + 1) / 2;
-    return (2 * tilesWide + 2) * (2 * tilesHigh + 2) + 32 * tilesHigh * tilesWide;
+    const long input = (2 * tilesWide + 2) * (2 * tilesHigh + 2) * channels, output = 4 * tilesHigh * tilesWide;
+    return input > output ? input : output;
 }
 
 void av_winograd_weights(const float *w, long outputs, long channels, float *u) {

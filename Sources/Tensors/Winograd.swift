@@ -3,7 +3,7 @@ import CKernels
 /// 3×3 convolutions at stride 1 with one pixel of zero padding by Winograd's minimal filtering
 /// F(2×2, 3×3) (Lavin & Gray 2016, https://arxiv.org/abs/1509.09308): each 2×2 output tile takes
 /// 16 multiplications per channel pair instead of 36, as 16 GEMMs `M[ξ] = U[ξ] · V[ξ]` of
-/// `[outputs, channels] · [channels, tiles]` between C transforms of the weights (`U`), the input
+/// `[outputs, channels] · [tiles, channels]ᵀ` between C transforms of the weights (`U`), the input
 /// (`V`) and the output (`M`). Sums are reassociated, so results differ from im2col's by rounding
 /// (about 1e-6 relative on these networks' values). The plain reference is the im2col path, which
 /// the tests check this against.
@@ -31,7 +31,7 @@ public enum Winograd {
     /// Floats of scratch one worker needs for `imagesPerChunk(g)` images: `V`, `M` and the transforms' own.
     public static func scratchCount(_ g: ConvolutionGeometry, outputs: Int) -> Int {
         let columns = imagesPerChunk(g) * tiles(g)
-        return 16 * (g.channels + outputs) * columns + av_winograd_scratch_floats(g.height, g.width)
+        return 16 * (g.channels + outputs) * columns + av_winograd_scratch_floats(g.channels, g.height, g.width)
     }
 
     /// `U[16][outputs][channels]` from OIHW weights `[outputs, channels, 3, 3]`.
@@ -55,14 +55,15 @@ public enum Winograd {
         let v = scratch, m = v + 16 * channels * columns, transformScratch = m + 16 * outputs * columns
         Profile.measure(.im2col) {
             for image in 0..<count {
-                av_winograd_input(images + image * imageStride, channels, g.height, g.width, v + image * tiles, columns, transformScratch)
+                av_winograd_input(images + image * imageStride, channels, g.height, g.width, v + image * tiles * channels, columns, transformScratch)
             }
         }
         for element in 0..<16 {
+            // M[ξ][outputs, tiles] = U[ξ][outputs, channels] · V[ξ][tiles, channels]ᵀ
             GEMM.multiply(
-                m: outputs, n: count * tiles, k: channels,
+                transposeB: true, m: outputs, n: count * tiles, k: channels,
                 a: u + element * outputs * channels, lda: channels,
-                b: v + element * channels * columns, ldb: columns,
+                b: v + element * columns * channels, ldb: channels,
                 beta: 0, c: m + element * outputs * columns, ldc: columns, precision: .fp32)
         }
         Profile.measure(.im2col) {

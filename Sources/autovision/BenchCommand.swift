@@ -9,7 +9,37 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks of the training engine.",
-        subcommands: [TrainBenchmark.self, PredictBenchmark.self, CalibrationBenchmark.self, WorkersBenchmark.self])
+        subcommands: [TrainBenchmark.self, ConvolutionsBenchmark.self, PredictBenchmark.self, CalibrationBenchmark.self, WorkersBenchmark.self])
+
+    /// `autovision bench convolutions --model small|medium`: `Benchmarks.ConvolutionBenchmark`, each
+    /// convolution's training step by Winograd and by im2col, side by side.
+    struct ConvolutionsBenchmark: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "convolutions",
+            abstract: "Each convolution of a reference model: a training step (batch 128) by Winograd and by im2col, alternating.")
+
+        @Option(help: "Reference model: small, medium.")
+        var model: String = "medium"
+
+        @Option(help: "Rounds; each times both paths once, in alternating order.")
+        var rounds: Int = 15
+
+        func validate() throws {
+            guard ["small", "medium"].contains(model) else { throw ValidationError("--model must be small or medium") }
+            try Validate.range(rounds, 1...10_000, "--rounds")
+        }
+
+        func run() throws {
+            BLASRuntime.relaunchWithFastestKernelsIfNeeded()
+            var benchmark = ConvolutionBenchmark(model: model)
+            benchmark.rounds = rounds
+            print("model \(model), batch \(benchmark.batchSize), \(rounds) rounds; ms per training step (forward + backward), median")
+            for row in try benchmark.run() {
+                let note = row.winogradApplies ? String(format: "%.2f× by Winograd", row.ratio) : "Winograd does not apply"
+                print("  \(row.layer.padding(toLength: 22, withPad: " ", startingAt: 0)) im2col \(String(format: "%7.2f", row.im2colMilliseconds)) ms  Winograd \(String(format: "%7.2f", row.winogradMilliseconds)) ms  \(note)")
+            }
+        }
+    }
 
     /// `autovision bench train --model small|medium|mlp [--epochs N] [--json]`: runs
     /// `Benchmarks.TrainingBenchmark` (the reference recipe of `shared/reference/README.md`).

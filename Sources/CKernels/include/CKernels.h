@@ -31,11 +31,12 @@ void av_conv_one_channel(const float *x, long height, long width, const float *w
 /// Winograd F(2×2, 3×3) for 3×3 convolutions at stride 1 with one pixel of zero padding (Lavin &
 /// Gray 2016), in three steps around 16 caller-run GEMMs `M[ξ] = U[ξ] · V[ξ]` (ξ = 0…15):
 /// `av_winograd_weights` writes `u[16][outputs][channels]` from OIHW weights `[outputs, channels, 3, 3]`;
-/// `av_winograd_input` writes `v[16][channels][ldv]` (the first `tiles` columns of each row, tiles =
-/// ⌈height/2⌉·⌈width/2⌉, row-major) from one image `[channels, height, width]`; `av_winograd_output`
-/// writes one image `[outputs, height, width]` from `m[16][outputs][ldm]` (the first `tiles` columns).
-/// `scratch`: `av_winograd_scratch_floats(height, width)` floats, overwritten.
-long av_winograd_scratch_floats(long height, long width);
+/// `av_winograd_input` writes `v[16][ldv][channels]` (the first `tiles` rows, tiles = ⌈height/2⌉·⌈width/2⌉
+/// in row-major order, each row the tile's `channels` values; so `M[ξ] = U[ξ] · V[ξ]ᵀ`) from one image
+/// `[channels, height, width]`; `av_winograd_output` writes one image `[outputs, height, width]` from
+/// `m[16][outputs][ldm]` (the first `tiles` columns). `scratch`: `av_winograd_scratch_floats(channels,
+/// height, width)` floats for the larger of the two transforms, overwritten.
+long av_winograd_scratch_floats(long channels, long height, long width);
 void av_winograd_weights(const float *w, long outputs, long channels, float *u);
 void av_winograd_input(const float *x, long channels, long height, long width, float *v, long ldv, float *scratch);
 void av_winograd_output(const float *m, long outputs, long height, long width, long ldm, float *y, float *scratch);
