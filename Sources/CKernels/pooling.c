@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include "target.h"
 
 #include <string.h>
 
@@ -7,16 +8,6 @@
 /// through vectors of eight (then four) outputs; a row's last vector overlaps the one before rather
 /// than ending in a scalar tail, since the rows of these networks are short (14 or 7 outputs) and
 /// the tail was most of the time. Recomputing an output writes the same values, so overlap is safe.
-
-#if defined(__x86_64__) || defined(__i386__)
-#define AV_X86 1
-#include <immintrin.h>
-#define AV_AVX2 __attribute__((target("avx2,fma")))
-#else
-#define AV_X86 0
-#endif
-
-#define AV_INLINE static inline __attribute__((always_inline))
 
 // MARK: Plain rows
 

@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include "target.h"
 
 #include <string.h>
 
@@ -13,15 +14,6 @@
 /// The tile loops run over tiles in one flat index (`ty · tilesWide + tx`), so the short rows of
 /// these networks (7 or 14 tiles) do not end in scalar tails. Each function is compiled for baseline
 /// x86-64 and for AVX2 + FMA, picked at run time.
-
-#if defined(__x86_64__) || defined(__i386__)
-#define AV_X86 1
-#define AV_AVX2 __attribute__((target("avx2,fma")))
-#else
-#define AV_X86 0
-#endif
-
-#define AV_INLINE static inline __attribute__((always_inline))
 
 AV_INLINE void weights_body(const float *restrict w, long outputs, long channels, float *restrict u) {
     const long stride = outputs * channels;

@@ -27,12 +27,16 @@ public enum Padding: Equatable, Sendable {
 /// kernelSize, kernelSize]` (OIHW, as PyTorch); bias `[outputChannels]`.
 ///
 /// Per image and group: `im2col` unfolds the input into `col[Cg·k·k, H′·W′]` and one GEMM
-/// `W_g[Og, Cg·k·k] · col` writes the output's CHW slice directly (1×1 stride-1 kernels use the
-/// input as `col`; in inference, groups of one input channel at stride 1 — a gray image's first
-/// layer, depthwise — run `DirectKernels.convolveOneChannel`, as `K = k²` is too short for a GEMM; fp32 3×3
-/// stride-1 'same' layers of 32+ channels run forward by `Winograd`, in training too). Backward: `dW_g += dY_g · colᵀ`, `dcol = W_gᵀ · dY_g`, then `col2im`. Images
-/// are split across the `Threading` workers, each with its own `col` and its own partial `dW`,
-/// summed in worker order afterwards (deterministic).
+/// `W_g[Og, Cg·k·k] · col` writes the output's CHW slice directly. Backward: `dW_g += dY_g · colᵀ`,
+/// `dcol = W_gᵀ · dY_g`, then `col2im`. Images are split across the `Threading` workers, each with its
+/// own `col` and its own partial `dW`, summed in worker order afterwards (deterministic).
+///
+/// Faster paths, each checked against that one in the tests:
+/// - 1×1 stride-1 kernels use the input itself as `col`.
+/// - fp32 groups of one input channel at stride 1 (a gray image's first layer, depthwise), where
+///   `K = k²` is too short for a GEMM, run `DirectKernels.convolveOneChannel`, and in training
+///   `DirectKernels.accumulateOneChannelWeightGradient` for dW: no im2col.
+/// - fp32 3×3 stride-1 'same' layers of 32+ channels run the forward pass and dx by `Winograd`.
 public final class Conv2D: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -197,9 +201,10 @@ public final class Conv2D: Layer {
         let reduction = g.columnRows  // Cg·k·k
         let columnCount = reduction * outputPixels
         let direct = usesInputAsColumns
-        // Inference only: training keeps the columns, which backward's weight gradient needs anyway.
+        // Training too when backward computes the weight gradient directly as well (no columns at all).
         // fp32 only: a bf16 layer keeps its GEMM, so inference rounds as training did.
-        let oneChannel = !training && !direct && precision == .fp32 && DirectKernels.convolvesOneChannel(g)
+        let oneChannel = !direct && precision == .fp32 && DirectKernels.convolvesOneChannel(g)
+            && (!training || DirectKernels.computesOneChannelWeightGradient(g))
         let useWinograd = usesWinograd(g)
         // In training, keep every image's columns for the backward pass when they fit the budget
         // (saves recomputing im2col); otherwise each worker unfolds one strip of rows at a time.
@@ -233,13 +238,10 @@ public final class Conv2D: Layer {
                     Threading.parallelFor(batch, costPerItem: 2 * outputChannels * reduction * outputPixels) { images, worker in
                         let strip = columnBase + cacheCount + worker * scratchCount
                         if let transformedWeights {
-                            let chunk = Winograd.imagesPerChunk(g)
-                            for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
-                                Winograd.convolve(
-                                    x + first * inputStride, count: min(chunk, images.upperBound - first), imageStride: inputStride,
-                                    geometry: g, transformedWeights: transformedWeights, outputs: outputChannels,
-                                    output: y + first * outputStride, outputStride: outputStride, scratch: strip)
-                            }
+                            Winograd.convolve(
+                                x + images.lowerBound * inputStride, count: images.count, imageStride: inputStride,
+                                geometry: g, transformedWeights: transformedWeights, outputs: outputChannels,
+                                output: y + images.lowerBound * outputStride, outputStride: outputStride, scratch: strip)
                         }
                         for image in images {
                             let imageOutput = y + image * outputStride
@@ -324,7 +326,11 @@ public final class Conv2D: Layer {
         // Winograd (same channel counts; no cached columns, so the scratch may grow here).
         let winogradGradient = needsInputGradient && !cached && usesWinograd(g)
             && Winograd.applies(to: gradientGeometry, outputs: inputChannels)
-        let scratchCount = max(scratchPerWorker(g), winogradGradient ? Winograd.scratchCount(gradientGeometry, outputs: inputChannels) : 0)
+        // The weight gradient of a one-channel layer without im2col (`DirectKernels`), as its forward pass.
+        let directWeightGradient = !direct && !cached && precision == .fp32 && DirectKernels.computesOneChannelWeightGradient(g)
+        let scratchCount = max(
+            scratchPerWorker(g), winogradGradient ? Winograd.scratchCount(gradientGeometry, outputs: inputChannels) : 0,
+            directWeightGradient ? DirectKernels.oneChannelWeightGradientScratchCount(g) : 0)
         let columnBase = columns.reserve(direct ? 1 : cacheCount + workers * scratchCount)
         // dx as a convolution of dY with the flipped kernel: Wf[c, (o, ky, kx)] = W[o, c, k−1−ky, k−1−kx].
         let flipped = needsInputGradient && usesFlippedKernelGradient(g) && !winogradGradient
@@ -378,13 +384,10 @@ public final class Conv2D: Layer {
                             let dW = partialBase + worker * partialCount
                             let dB = dW + weightCount
                             if let gradientWeights {
-                                let chunk = Winograd.imagesPerChunk(gradientGeometry)
-                                for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
-                                    Winograd.convolve(
-                                        dy + first * outputStride, count: min(chunk, images.upperBound - first), imageStride: outputStride,
-                                        geometry: gradientGeometry, transformedWeights: gradientWeights, outputs: inputChannels,
-                                        output: dx + first * inputStride, outputStride: inputStride, scratch: strip)
-                                }
+                                Winograd.convolve(
+                                    dy + images.lowerBound * outputStride, count: images.count, imageStride: outputStride,
+                                    geometry: gradientGeometry, transformedWeights: gradientWeights, outputs: inputChannels,
+                                    output: dx + images.lowerBound * inputStride, outputStride: inputStride, scratch: strip)
                             }
                             for image in images {
                                 let imageGradient = dy + image * outputStride
@@ -423,11 +426,16 @@ public final class Conv2D: Layer {
                                             b: columnBase + (image * groups + group) * columnCount, ldb: outputPixels,
                                             beta: 1, c: groupWeightGradient, ldc: reduction, precision: precision)
                                     }
+                                    if directWeightGradient {
+                                        DirectKernels.accumulateOneChannelWeightGradient(
+                                            groupInputPointer, geometry: g, outputGradient: groupGradient, filters: groupOutputChannels,
+                                            weightGradient: groupWeightGradient, scratch: strip)
+                                    }
                                     for firstRow in Swift.stride(from: 0, to: outputHeight, by: rowsPerStrip) {
                                         let rows = firstRow..<min(firstRow + rowsPerStrip, outputHeight)
                                         let pixels = rows.count * outputWidth
                                         let stripGradient = groupGradient + firstRow * outputWidth
-                                        if !cached {
+                                        if !cached && !directWeightGradient {
                                             im2col(groupInputPointer, geometry: g, columns: strip, outputRows: rows)
                                             // dW_g += dY_g[:, strip] · colᵀ(strip)
                                             GEMM.multiply(

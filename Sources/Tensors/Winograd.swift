@@ -42,15 +42,31 @@ public enum Winograd {
     }
 
     /// Convolves `count` images `[channels, H, W]` (`imageStride` floats apart) with the weights
-    /// `transformWeights` wrote, writing `count` outputs `[outputs, H, W]` (`outputStride` floats apart).
-    /// - Precondition: `applies(to: g, outputs: outputs)` and `count ≤ imagesPerChunk(g)`; `scratch`
-    ///   holds `scratchCount(g, outputs:)` floats.
+    /// `transformWeights` wrote, writing `count` outputs `[outputs, H, W]` (`outputStride` floats apart),
+    /// `imagesPerChunk(g)` images at a time.
+    /// - Precondition: `applies(to: g, outputs: outputs)`; `scratch` holds `scratchCount(g, outputs:)` floats.
     public static func convolve(
         _ images: UnsafePointer<Float>, count: Int, imageStride: Int, geometry g: ConvolutionGeometry,
         transformedWeights u: UnsafePointer<Float>, outputs: Int,
         output: UnsafeMutablePointer<Float>, outputStride: Int, scratch: UnsafeMutablePointer<Float>
     ) {
-        precondition(applies(to: g, outputs: outputs) && count <= imagesPerChunk(g), "Winograd does not apply to \(g), \(count) images")
+        precondition(applies(to: g, outputs: outputs), "Winograd does not apply to \(g) with \(outputs) outputs")
+        let chunk = imagesPerChunk(g)
+        for first in stride(from: 0, to: count, by: chunk) {
+            convolveChunk(
+                images + first * imageStride, count: min(chunk, count - first), imageStride: imageStride, geometry: g,
+                transformedWeights: u, outputs: outputs, output: output + first * outputStride, outputStride: outputStride,
+                scratch: scratch)
+        }
+    }
+
+    /// One chunk of at most `imagesPerChunk(g)` images: their transforms side by side in `V`, so each
+    /// of the 16 GEMMs covers all their tiles.
+    private static func convolveChunk(
+        _ images: UnsafePointer<Float>, count: Int, imageStride: Int, geometry g: ConvolutionGeometry,
+        transformedWeights u: UnsafePointer<Float>, outputs: Int,
+        output: UnsafeMutablePointer<Float>, outputStride: Int, scratch: UnsafeMutablePointer<Float>
+    ) {
         let tiles = tiles(g), columns = imagesPerChunk(g) * tiles, channels = g.channels
         let v = scratch, m = v + 16 * channels * columns, transformScratch = m + 16 * outputs * columns
         Profile.measure(.im2col) {
