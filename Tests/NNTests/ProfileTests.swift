@@ -9,7 +9,8 @@ import Testing
 @Suite(.serialized) struct ProfileTests {
     @Test func countsTheGEMMsOfATrainingStepWhileOn() throws {
         let spec = ArchitectureSpec(name: "profiled", inputShape: [1, 8, 8], classes: 4, layers: [
-            .conv2d(filters: 8, kernelSize: 3), .batchNorm(), .relu, .maxPool(size: 2), .flatten, .dense(units: 4),
+            .conv2d(filters: 8, kernelSize: 3), .batchNorm(), .relu, .conv2d(filters: 8, kernelSize: 3), .relu, .maxPool(size: 2),
+            .flatten, .dense(units: 4),
         ])
         let network = try spec.build(seed: 1)
         let (images, labels) = syntheticImages(count: 16, side: 8, classes: 4, seed: 3)
@@ -19,9 +20,10 @@ import Testing
         _ = loss.forward(logits: network.forward(images, training: true), labels: labels)
         _ = network.backward(loss.backward())
         Profile.setEnabled(false)
-        // Conv2D 1→8, 3×3 same, 8×8 (the first layer: no input gradient): forward and weight gradient,
-        // 2·8·9·64 each per image; Dense 128→4: forward and weight gradient, and its input gradient.
-        let convolution = 16 * 2 * (2 * 8 * 9 * 64), dense = 3 * (2 * 16 * 128 * 4)
+        // Conv2D 8→8, 3×3 same, 8×8: forward, weight gradient and input gradient, 2·8·72·64 each per
+        // image (the first layer, one channel, runs direct kernels, not GEMMs); Dense 128→4: forward,
+        // weight gradient and input gradient.
+        let convolution = 16 * 3 * (2 * 8 * 72 * 64), dense = 3 * (2 * 16 * 128 * 4)
         #expect(Profile.gemmOperations >= Double(convolution + dense))
         #expect(Profile.seconds(.gemm) > 0 && Profile.seconds(.convolution) > 0 && Profile.seconds(.batchNorm) > 0)
         #expect(Profile.seconds(.pooling) > 0 && Profile.seconds(.dense) > 0 && Profile.seconds(.im2col) > 0)
