@@ -11,9 +11,6 @@ typedef float av_v8 __attribute__((vector_size(32)));
 /// would wait on itself).
 #define AV_RUN 32
 
-/// Most taps (k²) of a kernel the one-channel weight gradient takes: k ≤ 7.
-#define AV_MAX_TAPS 49
-
 /// Stores the first `count` (≤ 32) outputs of four runs.
 AV_INLINE void store_runs(float *out, const av_v8 *sum, long count) {
     for (int run = 0; run < 4 && 8 * run < count; run++) {
@@ -69,61 +66,12 @@ AV_INLINE void conv_one_channel_body(const float *restrict x, long height, long 
     }
 }
 
-/// The weight-gradient loop: the image in a zero border wide enough that every output row, rounded
-/// up to vectors of eight, reads in bounds; each row of dY, zero-padded to that width, is loaded once
-/// per vector and multiplied into the k² taps' accumulators.
-AV_INLINE void conv_one_channel_weight_gradient_body(const float *restrict x, long height, long width,
-                                                     const float *restrict dy, long filters, long k, long padding,
-                                                     float *restrict dw, float *restrict scratch) {
-    const long outHeight = height + 2 * padding - k + 1, outWidth = width + 2 * padding - k + 1;
-    const long rowWidth = (outWidth + 7) / 8 * 8, paddedWidth = rowWidth + k - 1, paddedHeight = height + 2 * padding;
-    float *padded = scratch, *gradientRow = scratch + paddedHeight * paddedWidth;
-    memset(padded, 0, sizeof(float) * (size_t)(paddedHeight * paddedWidth));
-    for (long row = 0; row < height; row++)
-        memcpy(padded + (row + padding) * paddedWidth + padding, x + row * width, sizeof(float) * (size_t)width);
-    memset(gradientRow, 0, sizeof(float) * (size_t)rowWidth);
-    av_v8 sums[AV_MAX_TAPS];
-    for (long o = 0; o < filters; o++) {
-        for (long t = 0; t < k * k; t++) sums[t] = (av_v8){0};
-        for (long oy = 0; oy < outHeight; oy++) {
-            memcpy(gradientRow, dy + (o * outHeight + oy) * outWidth, sizeof(float) * (size_t)outWidth);
-            for (long ox = 0; ox < rowWidth; ox += 8) {
-                av_v8 g;
-                memcpy(&g, gradientRow + ox, sizeof g);
-                for (long ky = 0; ky < k; ky++) {
-                    const float *row = padded + (oy + ky) * paddedWidth + ox;
-                    for (long kx = 0; kx < k; kx++) {
-                        av_v8 v;
-                        memcpy(&v, row + kx, sizeof v);
-                        sums[ky * k + kx] += g * v;
-                    }
-                }
-            }
-        }
-        for (long t = 0; t < k * k; t++) {
-            float total = 0;
-            for (int lane = 0; lane < 8; lane++) total += sums[t][lane];
-            dw[o * k * k + t] += total;
-        }
-    }
-}
-
-static void conv_one_channel_weight_gradient_generic(const float *x, long height, long width, const float *dy, long filters,
-                                                     long k, long padding, float *dw, float *scratch) {
-    conv_one_channel_weight_gradient_body(x, height, width, dy, filters, k, padding, dw, scratch);
-}
-
 static void conv_one_channel_generic(const float *x, long height, long width, const float *weights, long filters,
                                      long k, long padding, float *y, float *scratch) {
     conv_one_channel_body(x, height, width, weights, filters, k, padding, y, scratch);
 }
 
 #if AV_X86
-AV_AVX2 static void conv_one_channel_weight_gradient_avx2(const float *x, long height, long width, const float *dy,
-                                                          long filters, long k, long padding, float *dw, float *scratch) {
-    conv_one_channel_weight_gradient_body(x, height, width, dy, filters, k, padding, dw, scratch);
-}
-
 AV_AVX2 static void conv_one_channel_avx2(const float *x, long height, long width, const float *weights, long filters,
                                           long k, long padding, float *y, float *scratch) {
     conv_one_channel_body(x, height, width, weights, filters, k, padding, y, scratch);
@@ -146,21 +94,4 @@ void av_conv_one_channel(const float *x, long height, long width, const float *w
     if (av_kernels_use_avx2()) { conv_one_channel_avx2(x, height, width, weights, filters, k, padding, y, scratch); return; }
 #endif
     conv_one_channel_generic(x, height, width, weights, filters, k, padding, y, scratch);
-}
-
-long av_conv_one_channel_gradient_scratch_floats(long height, long width, long k, long padding) {
-    const long outWidth = width + 2 * padding - k + 1;
-    const long rowWidth = (outWidth + 7) / 8 * 8;
-    return (height + 2 * padding) * (rowWidth + k - 1) + rowWidth;
-}
-
-void av_conv_one_channel_weight_gradient(const float *x, long height, long width, const float *dy, long filters, long k,
-                                         long padding, float *dw, float *scratch) {
-#if AV_X86
-    if (av_kernels_use_avx2()) {
-        conv_one_channel_weight_gradient_avx2(x, height, width, dy, filters, k, padding, dw, scratch);
-        return;
-    }
-#endif
-    conv_one_channel_weight_gradient_generic(x, height, width, dy, filters, k, padding, dw, scratch);
 }

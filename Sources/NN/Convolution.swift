@@ -33,9 +33,8 @@ public enum Padding: Equatable, Sendable {
 ///
 /// Faster paths, each checked against that one in the tests:
 /// - 1×1 stride-1 kernels use the input itself as `col`.
-/// - fp32 groups of one input channel at stride 1 (a gray image's first layer, depthwise), where
-///   `K = k²` is too short for a GEMM, run `DirectKernels.convolveOneChannel`, and in training
-///   `DirectKernels.accumulateOneChannelWeightGradient` for dW: no im2col.
+/// - In inference, fp32 groups of one input channel at stride 1 (a gray image's first layer,
+///   depthwise), where `K = k²` is too short for a GEMM, run `DirectKernels.convolveOneChannel`.
 /// - fp32 3×3 stride-1 'same' layers of 32+ channels run the forward pass and dx by `Winograd`.
 public final class Conv2D: Layer {
     public let inputChannels: Int
@@ -201,10 +200,10 @@ public final class Conv2D: Layer {
         let reduction = g.columnRows  // Cg·k·k
         let columnCount = reduction * outputPixels
         let direct = usesInputAsColumns
-        // Training too when backward computes the weight gradient directly as well (no columns at all).
-        // fp32 only: a bf16 layer keeps its GEMM, so inference rounds as training did.
-        let oneChannel = !direct && precision == .fp32 && DirectKernels.convolvesOneChannel(g)
-            && (!training || DirectKernels.computesOneChannelWeightGradient(g))
+        // Inference only: in training, a direct forward and a direct weight gradient together measured
+        // slower than im2col + GEMM (docs/decisions/0035). fp32 only: a bf16 layer keeps its GEMM, so
+        // inference rounds as training did.
+        let oneChannel = !training && !direct && precision == .fp32 && DirectKernels.convolvesOneChannel(g)
         let useWinograd = usesWinograd(g)
         // In training, keep every image's columns for the backward pass when they fit the budget
         // (saves recomputing im2col); otherwise each worker unfolds one strip of rows at a time.
@@ -326,11 +325,7 @@ public final class Conv2D: Layer {
         // Winograd (same channel counts; no cached columns, so the scratch may grow here).
         let winogradGradient = needsInputGradient && !cached && usesWinograd(g)
             && Winograd.applies(to: gradientGeometry, outputs: inputChannels)
-        // The weight gradient of a one-channel layer without im2col (`DirectKernels`), as its forward pass.
-        let directWeightGradient = !direct && !cached && precision == .fp32 && DirectKernels.computesOneChannelWeightGradient(g)
-        let scratchCount = max(
-            scratchPerWorker(g), winogradGradient ? Winograd.scratchCount(gradientGeometry, outputs: inputChannels) : 0,
-            directWeightGradient ? DirectKernels.oneChannelWeightGradientScratchCount(g) : 0)
+        let scratchCount = max(scratchPerWorker(g), winogradGradient ? Winograd.scratchCount(gradientGeometry, outputs: inputChannels) : 0)
         let columnBase = columns.reserve(direct ? 1 : cacheCount + workers * scratchCount)
         // dx as a convolution of dY with the flipped kernel: Wf[c, (o, ky, kx)] = W[o, c, k−1−ky, k−1−kx].
         let flipped = needsInputGradient && usesFlippedKernelGradient(g) && !winogradGradient
@@ -426,16 +421,11 @@ public final class Conv2D: Layer {
                                             b: columnBase + (image * groups + group) * columnCount, ldb: outputPixels,
                                             beta: 1, c: groupWeightGradient, ldc: reduction, precision: precision)
                                     }
-                                    if directWeightGradient {
-                                        DirectKernels.accumulateOneChannelWeightGradient(
-                                            groupInputPointer, geometry: g, outputGradient: groupGradient, filters: groupOutputChannels,
-                                            weightGradient: groupWeightGradient, scratch: strip)
-                                    }
                                     for firstRow in Swift.stride(from: 0, to: outputHeight, by: rowsPerStrip) {
                                         let rows = firstRow..<min(firstRow + rowsPerStrip, outputHeight)
                                         let pixels = rows.count * outputWidth
                                         let stripGradient = groupGradient + firstRow * outputWidth
-                                        if !cached && !directWeightGradient {
+                                        if !cached {
                                             im2col(groupInputPointer, geometry: g, columns: strip, outputRows: rows)
                                             // dW_g += dY_g[:, strip] · colᵀ(strip)
                                             GEMM.multiply(

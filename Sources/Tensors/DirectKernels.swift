@@ -33,56 +33,6 @@ public enum DirectKernels {
         av_conv_one_channel(image, g.height, g.width, weights, filters, g.kernelSize, g.padding, output, scratch)
     }
 
-    /// Whether `accumulateOneChannelWeightGradient` computes geometry `g`: `convolvesOneChannel(g)` and
-    /// a kernel of at most 7×7.
-    public static func computesOneChannelWeightGradient(_ g: ConvolutionGeometry) -> Bool {
-        convolvesOneChannel(g) && g.kernelSize <= 7
-    }
-
-    /// Floats of scratch `accumulateOneChannelWeightGradient` needs for geometry `g`.
-    public static func oneChannelWeightGradientScratchCount(_ g: ConvolutionGeometry) -> Int {
-        av_conv_one_channel_gradient_scratch_floats(g.height, g.width, g.kernelSize, g.padding)
-    }
-
-    /// The weight gradient of `convolveOneChannel`, without im2col, added to `weightGradient`:
-    /// `dW[o, ky, kx] += Σ_{oy,ox} dY[o, oy, ox] · x[oy + ky − p, ox + kx − p]` (zero outside the image).
-    /// - Parameters:
-    ///   - image: `[H, W]`, one channel.
-    ///   - outputGradient: `[filters, H′, W′]`.
-    ///   - weightGradient: `[filters, k, k]`, accumulated into.
-    ///   - scratch: `oneChannelWeightGradientScratchCount(g)` floats.
-    /// - Precondition: `computesOneChannelWeightGradient(g)`.
-    public static func accumulateOneChannelWeightGradient(
-        _ image: UnsafePointer<Float>, geometry g: ConvolutionGeometry, outputGradient: UnsafePointer<Float>, filters: Int,
-        weightGradient: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
-    ) {
-        precondition(computesOneChannelWeightGradient(g), "accumulateOneChannelWeightGradient needs one channel, stride 1, k ≤ 7, got \(g)")
-        av_conv_one_channel_weight_gradient(image, g.height, g.width, outputGradient, filters, g.kernelSize, g.padding, weightGradient, scratch)
-    }
-
-    /// The plain loops `accumulateOneChannelWeightGradient` is checked against.
-    public static func oneChannelWeightGradientReference(
-        _ image: UnsafePointer<Float>, geometry g: ConvolutionGeometry, outputGradient: UnsafePointer<Float>, filters: Int,
-        weightGradient: UnsafeMutablePointer<Float>
-    ) {
-        let k = g.kernelSize, p = g.padding, outputWidth = g.outputWidth, outputHeight = g.outputHeight
-        for o in 0..<filters {
-            for ky in 0..<k {
-                for kx in 0..<k {
-                    var sum: Float = 0
-                    for oy in 0..<outputHeight {
-                        for ox in 0..<outputWidth {
-                            let iy = oy + ky - p, ix = ox + kx - p
-                            guard iy >= 0 && iy < g.height && ix >= 0 && ix < g.width else { continue }
-                            sum += outputGradient[(o * outputHeight + oy) * outputWidth + ox] * image[iy * g.width + ix]
-                        }
-                    }
-                    weightGradient[(o * k + ky) * k + kx] += sum
-                }
-            }
-        }
-    }
-
     /// The plain loops `convolveOneChannel` is checked against.
     public static func convolveOneChannelReference(
         _ image: UnsafePointer<Float>, geometry g: ConvolutionGeometry, weights: UnsafePointer<Float>, filters: Int,

@@ -33,39 +33,6 @@ import Testing
         #expect(output.maximumAbsoluteDifference(to: expected) < 1e-5)
     }
 
-    /// The direct weight gradient against plain loops, on the same shapes as the forward (partial
-    /// vectors of eight, padding wider than the kernel's reach), accumulating onto existing values.
-    @Test(arguments: [
-        (28, 28, 3, 1, 32), (13, 17, 3, 1, 5), (9, 5, 5, 2, 3), (7, 7, 3, 0, 2), (1, 1, 3, 1, 4), (40, 33, 3, 1, 1),
-        (6, 6, 5, 0, 2), (8, 3, 1, 0, 3), (4, 4, 3, 3, 2), (12, 10, 7, 3, 2),
-    ])
-    func oneChannelWeightGradientMatchesReference(height: Int, width: Int, kernelSize: Int, padding: Int, filters: Int) {
-        let g = ConvolutionGeometry(channels: 1, height: height, width: width, kernelSize: kernelSize, stride: 1, padding: padding)
-        var generator = SeededGenerator(seed: UInt64(height * 100 + width + 7))
-        let image = Tensor.uniform(shape: [height * width], in: -1...1, using: &generator)
-        let outputGradient = Tensor.uniform(shape: [filters * g.outputHeight * g.outputWidth], in: -1...1, using: &generator)
-        let start = Tensor.uniform(shape: [filters * kernelSize * kernelSize], in: -1...1, using: &generator)
-        var gradient = start, expected = start
-        // NaN-filled scratch: the kernel must not read what it did not write.
-        var scratch = Tensor(shape: [DirectKernels.oneChannelWeightGradientScratchCount(g)], repeating: .nan)
-        image.withUnsafePointer { x in
-            outputGradient.withUnsafePointer { dy in
-                gradient.withUnsafeMutablePointer { dw in
-                    scratch.withUnsafeMutablePointer { s in
-                        DirectKernels.accumulateOneChannelWeightGradient(x, geometry: g, outputGradient: dy, filters: filters, weightGradient: dw, scratch: s)
-                    }
-                }
-                expected.withUnsafeMutablePointer { dw in
-                    DirectKernels.oneChannelWeightGradientReference(x, geometry: g, outputGradient: dy, filters: filters, weightGradient: dw)
-                }
-            }
-        }
-        // Sums of up to H′·W′ products in another order: equal up to rounding.
-        let untouched = gradient.storage.filter(\.isNaN).count
-        #expect(untouched == 0)
-        #expect(gradient.maximumAbsoluteDifference(to: expected) < 1e-3)
-    }
-
     @Test(arguments: [(28, 28, 32), (14, 14, 64), (7, 9, 3), (2, 2, 1), (1, 5, 2), (33, 31, 2)])
     func maxPoolMatchesReference(height: Int, width: Int, planes: Int) {
         var generator = SeededGenerator(seed: UInt64(height * 100 + width))

@@ -41,14 +41,6 @@ void av_winograd_weights(const float *w, long outputs, long channels, float *u);
 void av_winograd_input(const float *x, long channels, long height, long width, float *v, long ldv, float *scratch);
 void av_winograd_output(const float *m, long outputs, long height, long width, long ldm, float *y, float *scratch);
 
-/// The weight gradient of `av_conv_one_channel`, added to `dw` (`[filters, k, k]`, k ≤ 7):
-/// `dw[o, ky, kx] += Σ dy[o, oy, ox] · x[oy + ky − padding, ox + kx − padding]` (zero outside the image),
-/// with dy `[filters, H′, W′]` as `av_conv_one_channel` writes y. scratch: at least
-/// `av_conv_one_channel_gradient_scratch_floats(height, width, k, padding)` floats (overwritten).
-long av_conv_one_channel_gradient_scratch_floats(long height, long width, long k, long padding);
-void av_conv_one_channel_weight_gradient(const float *x, long height, long width, const float *dy, long filters, long k,
-                                         long padding, float *dw, float *scratch);
-
 /// Whether the AVX2 + FMA versions run on this CPU (for the benchmark's and the tests' reports).
 int av_kernels_use_avx2(void);
 
