@@ -63,8 +63,9 @@ public final class Conv2D: Layer {
     /// `Wᵀ·dY` + `col2im`. Off by default: on the medium model it measured 2–6 % slower per training
     /// step (the extra im2col of `dY` costs more than the fold it saves; alternating runs, 2026-11-29).
     public var flippedKernelGradient = false
-    /// Run the forward pass of fp32 3×3 stride-1 'same' layers of one group by Winograd F(2×2, 3×3)
-    /// where `Winograd.applies` (in training and inference); off, they unfold columns as every layer.
+    /// Run the forward pass (in training and inference) and the input gradient of fp32 3×3 stride-1
+    /// 'same' layers of one group by Winograd F(2×2, 3×3) where `Winograd.applies`; off, they unfold
+    /// columns as every layer.
     /// On unless the environment sets `AUTOVISION_WINOGRAD=0` (for side-by-side benchmarks).
     public var winograd = Conv2D.winogradByDefault
     static let winogradByDefault = !["0", "off", "false"].contains(ProcessInfo.processInfo.environment["AUTOVISION_WINOGRAD"]?.lowercased() ?? "")
