@@ -27,6 +27,34 @@ import Testing
         #expect(c.maximumAbsoluteDifference(to: expected) < 1e-4)
     }
 
+    /// β = 0 zeroes C before OpenBLAS (decision 0036): C's old values, NaNs included, are not read,
+    /// the columns past `n` of a strided C are left alone, and the sums are OpenBLAS's own β = 0 ones,
+    /// bit for bit.
+    @Test(arguments: [(false, false), (false, true), (true, false)])
+    func gemmWithBetaZeroIgnoresCAndMatchesOpenBLAS(transposeA: Bool, transposeB: Bool) {
+        var generator = SeededGenerator(seed: 2)
+        let m = 33, n = 47, k = 19, ldc = n + 5
+        let a = Tensor.uniform(shape: [m * k], in: -1...1, using: &generator)
+        let b = Tensor.uniform(shape: [k * n], in: -1...1, using: &generator)
+        var c = [Float](repeating: .nan, count: m * ldc)
+        var blas = c
+        let lda = transposeA ? m : k, ldb = transposeB ? k : n
+        a.withUnsafePointer { pa in
+            b.withUnsafePointer { pb in
+                GEMM.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5,
+                              a: pa, lda: lda, b: pb, ldb: ldb, beta: 0, c: &c, ldc: ldc)
+                cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                            Int32(m), Int32(n), Int32(k), 0.5, pa, Int32(lda), pb, Int32(ldb), 0, &blas, Int32(ldc))
+            }
+        }
+        for row in 0..<m {
+            let inside = c[row * ldc ..< row * ldc + n], outside = c[row * ldc + n ..< (row + 1) * ldc]
+            #expect(inside.allSatisfy { $0.isFinite }, "row \(row): C's NaNs were read")
+            #expect(outside.allSatisfy { $0.isNaN }, "row \(row): columns past n were written")
+            #expect(inside.map(\.bitPattern) == blas[row * ldc ..< row * ldc + n].map(\.bitPattern), "row \(row)")
+        }
+    }
+
     /// im2col followed by a plain matrix product equals a direct convolution; col2im is its adjoint:
     /// ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩.
     @Test(arguments: [(3, 1, 1), (3, 2, 1), (5, 1, 2), (5, 2, 2), (1, 2, 0), (3, 1, 0)])
