@@ -42,6 +42,15 @@ public struct TrialRecord: Codable, Sendable {
         case energy, worker
     }
 
+    /// Seconds per image the trial processed, a scored VALIDATION image counting 1/3 of a training
+    /// one as in `CostModel`; `nil` when it trained no epoch. `scoredImages` stands for
+    /// `validationImages` in search logs written before it was kept.
+    public func secondsPerImage(scoredImages: Int) -> Double? {
+        guard epochs > 0 else { return nil }
+        let scored = validationImages ?? scoredImages
+        return seconds / (Double(trainImages * epochs) + Double(scored * epochs) / 3)
+    }
+
     /// Why a record read back from a search log cannot be a trial this search made, or `nil`.
     public var problem: String? {
         let checks: [(Bool, String)] = [
@@ -820,10 +829,8 @@ public final class ArchitectureSearch {
     /// the calibrated line scaled by the median of measured / priced over them. Scaling keeps the
     /// calibration's per-image term. See docs/decisions/0002-cost-model-with-a-per-image-term.md.
     func calibrate(with record: TrialRecord) {
-        guard record.epochs > 0, record.flops > 0 else { return }
-        let scored = record.validationImages ?? validationSubset.count
-        let images = Double(record.trainImages * record.epochs) + Double(scored * record.epochs) / 3
-        observed.append((Double(record.flops), record.seconds / images))
+        guard record.flops > 0, let secondsPerImage = record.secondsPerImage(scoredImages: validationSubset.count) else { return }
+        observed.append((Double(record.flops), secondsPerImage))
         let ratios = observed.map { $0.secondsPerImage / initialCost.secondsPerImage(flops: $0.flops) }.sorted()
         cost = CostModel.fit(observed, fallback: initialCost.scaled(by: ratios[ratios.count / 2]))
     }

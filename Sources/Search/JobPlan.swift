@@ -146,22 +146,39 @@ public struct FinalTrainingBudget: Equatable, Sendable {
     /// Epochs that fit before the evaluation, 1 … `FinalTrainingPlan.maximumEpochs`.
     public var epochs: Int
 
+    /// Seconds per image the final network costs: the best trial's own rate when it trained that
+    /// network (`forwardFLOPs`) on at least an epoch's worth of TRAIN images (images × epochs), else
+    /// the cost model's price.
+    ///
+    /// Such a trial measured the final's epoch itself, its per-epoch costs included; the cost model
+    /// is a line through every trial, which one odd trial can move by half. A shorter trial is not
+    /// used: its fixed costs weigh more per image. See docs/decisions/0037-final-priced-by-its-trial.md.
+    public let secondsPerImage: Double
+    /// Whether `secondsPerImage` is the best trial's measured rate.
+    public let measured: Bool
+
     /// - Parameters:
     ///   - cost: the search's cost model at its end.
     ///   - forwardFLOPs: forward FLOPs per image of the final network.
+    ///   - bestTrial: the trial that scored the candidate (`nil`: none did).
     ///   - candidate: the candidate trained (its augmentation decides the test-time augmentations on offer).
     ///   - secondsLeft: seconds until the budget's end.
     ///   - testTimeAugmentation: whether the final model may use test-time augmentation.
-    public init(cost: CostModel, forwardFLOPs: Double, candidate: Candidate, statistics: DatasetStatistics, secondsLeft: Double,
-                testTimeAugmentation: Bool) {
-        epochSeconds = max(1e-3, cost.seconds(flops: forwardFLOPs, trainImages: Double(statistics.trainImages),
-                                              scoredImages: Double(statistics.validationImages)))
+    public init(cost: CostModel, forwardFLOPs: Double, bestTrial: TrialRecord? = nil, candidate: Candidate, statistics: DatasetStatistics,
+                secondsLeft: Double, testTimeAugmentation: Bool) {
+        let trialRate = bestTrial.flatMap { trial in
+            trial.flops == Int(forwardFLOPs) && trial.trainImages * trial.epochs >= statistics.trainImages
+                ? trial.secondsPerImage(scoredImages: statistics.validationImages) : nil
+        }
+        measured = trialRate != nil
+        secondsPerImage = trialRate ?? cost.secondsPerImage(flops: forwardFLOPs)
+        epochSeconds = max(1e-3, secondsPerImage * (Double(statistics.trainImages) + Double(statistics.validationImages) / 3))
         // Translations are on offer when the candidate has them, or when the final training may be
         // long enough for `FinalTrainingPlan` to add them.
         let mayTranslate = candidate.cropPadding > 0 || secondsLeft / epochSeconds >= Double(FinalTrainingPlan.regularizationEpochs)
         let views = Self.offered(candidate: candidate, translation: mayTranslate, testTimeAugmentation: testTimeAugmentation).map(\.views)
         let scored = views.reduce(0, +) * statistics.validationImages + views.max()! * statistics.testImages
-        evaluationSeconds = cost.seconds(flops: forwardFLOPs, trainImages: 0, scoredImages: Double(scored)) + 2
+        evaluationSeconds = secondsPerImage * Double(scored) / 3 + 2
         epochs = max(1, min(FinalTrainingPlan.maximumEpochs, Int((secondsLeft - evaluationSeconds) / epochSeconds)))
     }
 

@@ -62,7 +62,8 @@ extension TrainingJob {
         try update { $0.state = .training }
         let planned = searched.planned, data = planned.data, clock = planned.clock
         let spec = searched.best.architecture.architecture(inputShape: planned.space.inputShape, classes: planned.space.classes, name: "final")
-        let budget = FinalTrainingBudget(cost: searched.cost, forwardFLOPs: Double(try spec.forwardFLOPsPerImage()), candidate: searched.best,
+        let budget = FinalTrainingBudget(cost: searched.cost, forwardFLOPs: Double(try spec.forwardFLOPsPerImage()),
+                                         bestTrial: searched.trials.first { $0.id == searched.bestTrialID }, candidate: searched.best,
                                          statistics: data.statistics, secondsLeft: clock.left, testTimeAugmentation: options.testTimeAugmentation)
         let plan = FinalTrainingPlan(candidate: searched.best, trialImageEpochs: searched.trialImageEpochs, trainImages: data.splits.train.count,
                                      epochs: budget.epochs, seed: options.seed)
@@ -71,7 +72,8 @@ extension TrainingJob {
         config.patience = options.earlyStopping ? max(3, budget.epochs / 4) : budget.epochs + 1
         let warmStart = plan.warmStart ? searched.warmStart : nil
         for note in plan.notes { say(note) }
-        say("training the final model for up to \(budget.epochs) epochs (~\(Budget.format(budget.epochSeconds)) each)"
+        say("training the final model for up to \(budget.epochs) epochs (~\(Budget.format(budget.epochSeconds)) each, "
+            + (budget.measured ? "as the best trial ran" : "as the cost model prices it") + ")"
             + (warmStart != nil ? ", starting from the best trial's weights" : ""))
         let deadline = clock.end.addingTimeInterval(-budget.evaluationSeconds)
         var (first, epochs) = try trainFirstMember(spec, config: config, deadline: deadline, warmStart: warmStart, data: data, shouldStop: shouldStop)
