@@ -51,6 +51,14 @@ public struct TrialRecord: Codable, Sendable {
         return seconds / (Double(trainImages * epochs) + Double(scored * epochs) / 3)
     }
 
+    /// Seconds per image of a final training of this trial's network over all of TRAIN, as the trial
+    /// measured it: its own rate when it trained on at least an epoch's worth of TRAIN
+    /// (`trainImages` images × epochs), else `nil`. A shorter trial's fixed costs weigh more per
+    /// image. See docs/decisions/0037-final-priced-by-its-trial.md.
+    public func finalSecondsPerImage(trainImages: Int, scoredImages: Int) -> Double? {
+        error == nil && self.trainImages * epochs >= trainImages ? secondsPerImage(scoredImages: scoredImages) : nil
+    }
+
     /// Why a record read back from a search log cannot be a trial this search made, or `nil`.
     public var problem: String? {
         let checks: [(Bool, String)] = [
@@ -353,9 +361,16 @@ public final class ArchitectureSearch {
         return seconds / max(1e-12, finalEpochSeconds(candidate))
     }
 
-    /// Seconds of one final-training epoch of `candidate`: all of TRAIN, then all of VALIDATION scored.
+    /// Seconds of one final-training epoch of `candidate`: all of TRAIN, then all of VALIDATION
+    /// scored. At the rate of its latest trial over an epoch's worth of TRAIN, as the final training
+    /// prices it (`FinalTrainingBudget`), else by the cost model.
     func finalEpochSeconds(_ candidate: Candidate) -> Double {
-        estimatedSeconds(candidate, images: trainer.splits.train.count, epochs: 1, validationImages: trainer.splits.validation.count)
+        let train = trainer.splits.train.count, validation = trainer.splits.validation.count
+        let measured = trials.last { $0.candidate == candidate && $0.finalSecondsPerImage(trainImages: train, scoredImages: validationSubset.count) != nil }
+        if let perImage = measured?.finalSecondsPerImage(trainImages: train, scoredImages: validationSubset.count) {
+            return perImage * (Double(train) + Double(validation) / 3)
+        }
+        return estimatedSeconds(candidate, images: train, epochs: 1, validationImages: validation)
     }
 
     /// Seconds the final training of `candidate` needs at most: `FinalTrainingPlan.maximumEpochs`

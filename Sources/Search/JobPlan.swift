@@ -167,8 +167,8 @@ public struct FinalTrainingBudget: Equatable, Sendable {
     public init(cost: CostModel, forwardFLOPs: Double, bestTrial: TrialRecord? = nil, candidate: Candidate, statistics: DatasetStatistics,
                 secondsLeft: Double, testTimeAugmentation: Bool) {
         let trialRate = bestTrial.flatMap { trial in
-            trial.flops == Int(forwardFLOPs) && trial.trainImages * trial.epochs >= statistics.trainImages
-                ? trial.secondsPerImage(scoredImages: statistics.validationImages) : nil
+            trial.flops == Int(forwardFLOPs)
+                ? trial.finalSecondsPerImage(trainImages: statistics.trainImages, scoredImages: statistics.validationImages) : nil
         }
         measured = trialRate != nil
         secondsPerImage = trialRate ?? cost.secondsPerImage(flops: forwardFLOPs)

@@ -16,8 +16,10 @@ import Testing
         }
         let search = make()
         let ceiling = search.finalTrainingCeilingSeconds(seeds[2])
-        let epoch = search.estimatedSeconds(seeds[2], images: trainer.splits.train.count, epochs: 1,
-                                            validationImages: trainer.splits.validation.count)
+        // The trial trained on at least all of TRAIN, so its own rate prices the final's epoch (decision 0037).
+        let train = trainer.splits.train.count
+        let perImage = try #require(done.finalSecondsPerImage(trainImages: train, scoredImages: 0))
+        let epoch = perImage * (Double(train) + Double(trainer.splits.validation.count) / 3)
         #expect(abs(ceiling - 1.5 * Double(FinalTrainingPlan.maximumEpochs) * epoch) < 1e-9)
 
         let now = Date()

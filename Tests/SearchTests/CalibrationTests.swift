@@ -42,4 +42,29 @@ import Testing
         let proportional = seconds / (Double(images) + Double(scored) / 3) / flops[2] * flops[0] * Double(images)
         #expect(proportional > 1.2 * vggEpoch)
     }
+
+    /// The search prices the best candidate's final epochs as the final training will (decision
+    /// 0037): at the rate of its trial over an epoch's worth of TRAIN, not by the cost model.
+    @Test func aTrialOverAllOfTrainPricesItsCandidatesFinalEpoch() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("final-epoch-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let trainer = try sliceTrainer(in: scratch, perClass: 3, seed: 1)
+        let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
+        let seeds = space.startingArchitectures()
+        let flops = try seeds.map { Double(try $0.architecture.architecture(inputShape: space.inputShape, classes: 10, name: "s").forwardFLOPsPerImage()) }
+        let calibrated = CostModel(secondsPerImage: 150e-6, secondsPerImageFLOP: 4e-11)
+        let train = trainer.splits.train.count, validation = trainer.splits.validation.count
+        func trial(_ id: Int, _ seed: Int, images: Int, seconds: Double) -> TrialRecord {
+            TrialRecord(id: id, rung: 0, candidate: seeds[seed], architecture: seeds[seed].summary, parameters: 1, flops: Int(flops[seed]),
+                        epochs: 1, trainImages: images, validationScore: 0.5, validationImages: validation, seconds: seconds,
+                        endedAt: Double(id), stopReason: .completed, error: nil)
+        }
+        // `small` over all of TRAIN at 1 s; `vgg-bn` over a third of it.
+        let search = ArchitectureSearch(trainer: trainer, space: space, settings: SearchSettings(), initialCost: calibrated,
+                                        previousTrials: [trial(1, 2, images: train, seconds: 1), trial(2, 0, images: train / 3, seconds: 1)])
+        let perImage = 1 / (Double(train) + Double(validation) / 3)
+        #expect(abs(search.finalEpochSeconds(seeds[2]) / (perImage * (Double(train) + Double(validation) / 3)) - 1) < 1e-12)
+        let priced = search.estimatedSeconds(seeds[0], images: train, epochs: 1, validationImages: validation)
+        #expect(search.finalEpochSeconds(seeds[0]) == priced, "a trial over a third of TRAIN leaves the cost model's price")
+    }
 }

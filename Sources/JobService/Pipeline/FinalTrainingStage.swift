@@ -107,9 +107,9 @@ extension TrainingJob {
         let outcome = try data.trainer.train(spec, config: config, deadline: deadline, shouldStop: shouldStop, onEpoch: recordEpoch, replan: { epoch in
             // The cost model is an estimate: once epochs are measured, fill the time that is left.
             let perEpoch = epoch.seconds / Double(epoch.epoch)
-            let fits = epoch.epoch + Int(0.97 * deadline.timeIntervalSinceNow / perEpoch)
+            let fits = min(FinalTrainingPlan.maximumEpochs, epoch.epoch + Int(0.97 * deadline.timeIntervalSinceNow / perEpoch))
             guard fits > planned else { return nil }
-            planned = min(FinalTrainingPlan.maximumEpochs, fits)
+            planned = fits
             self.say("epochs take ~\(Budget.format(perEpoch)): planning \(planned) epochs")
             return planned
         }, initialNetwork: warmStart, onCoolDown: { epoch, epochs, plateau in
