@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Training
 @testable import Search
 
 @Suite struct CalibrationTests {
@@ -19,14 +20,22 @@ import Testing
         #expect(abs(fallback.secondsPerImageFLOP - 1700e-6 / vgg) < 1e-18)
     }
 
-    @Test func oneTrialRescalesTheCalibratedLineAndKeepsItsPerImageTerm() throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cost-model-\(UUID())")
-        defer { try? FileManager.default.removeItem(at: scratch) }
+    let calibrated = CostModel(secondsPerImage: 150e-6, secondsPerImageFLOP: 4e-11)
+
+    /// A 3-per-class Fashion-MNIST slice in `scratch`, its search space, the starting architectures
+    /// and their forward FLOPs per image.
+    func slice(in scratch: URL) throws -> (Trainer, SearchSpace, [Candidate], [Double]) {
         let trainer = try sliceTrainer(in: scratch, perClass: 3, seed: 1)
         let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
         let seeds = space.startingArchitectures()
         let flops = try seeds.map { Double(try $0.architecture.architecture(inputShape: space.inputShape, classes: 10, name: "s").forwardFLOPsPerImage()) }
-        let calibrated = CostModel(secondsPerImage: 150e-6, secondsPerImageFLOP: 4e-11)
+        return (trainer, space, seeds, flops)
+    }
+
+    @Test func oneTrialRescalesTheCalibratedLineAndKeepsItsPerImageTerm() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cost-model-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let (trainer, space, seeds, flops) = try slice(in: scratch)
         // The `small` seed's trial ran at 1.5× the calibrated price (the machine got slower).
         let images = 50_000, scored = 9_000
         let seconds = 1.5 * calibrated.seconds(flops: flops[2], trainImages: Double(images), scoredImages: Double(scored))
@@ -48,11 +57,7 @@ import Testing
     @Test func aTrialOverAllOfTrainPricesItsCandidatesFinalEpoch() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("final-epoch-\(UUID())")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let trainer = try sliceTrainer(in: scratch, perClass: 3, seed: 1)
-        let space = SearchSpace(inputShape: [1, 28, 28], classes: 10, imbalanced: false)
-        let seeds = space.startingArchitectures()
-        let flops = try seeds.map { Double(try $0.architecture.architecture(inputShape: space.inputShape, classes: 10, name: "s").forwardFLOPsPerImage()) }
-        let calibrated = CostModel(secondsPerImage: 150e-6, secondsPerImageFLOP: 4e-11)
+        let (trainer, space, seeds, flops) = try slice(in: scratch)
         let train = trainer.splits.train.count, validation = trainer.splits.validation.count
         func trial(_ id: Int, _ seed: Int, images: Int, seconds: Double) -> TrialRecord {
             TrialRecord(id: id, rung: 0, candidate: seeds[seed], architecture: seeds[seed].summary, parameters: 1, flops: Int(flops[seed]),
