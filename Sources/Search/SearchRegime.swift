@@ -1,5 +1,4 @@
 import Foundation
-import Search
 
 /// What a job decides about its search before any trial, from the calibration
 /// (`ArchitectureSearch.calibrate`) and the budget: the cost model the search starts from, the
