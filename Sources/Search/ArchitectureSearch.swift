@@ -366,11 +366,10 @@ public final class ArchitectureSearch {
     /// prices it (`FinalTrainingBudget`), else by the cost model.
     func finalEpochSeconds(_ candidate: Candidate) -> Double {
         let train = trainer.splits.train.count, validation = trainer.splits.validation.count
-        let measured = trials.last { $0.candidate == candidate && $0.finalSecondsPerImage(trainImages: train, scoredImages: validationSubset.count) != nil }
-        if let perImage = measured?.finalSecondsPerImage(trainImages: train, scoredImages: validationSubset.count) {
-            return perImage * (Double(train) + Double(validation) / 3)
-        }
-        return estimatedSeconds(candidate, images: train, epochs: 1, validationImages: validation)
+        let measured = trials.reversed().lazy.filter { $0.candidate == candidate }
+            .compactMap { $0.finalSecondsPerImage(trainImages: train, scoredImages: self.validationSubset.count) }.first
+        guard let measured else { return estimatedSeconds(candidate, images: train, epochs: 1, validationImages: validation) }
+        return CostModel(secondsPerImage: measured, secondsPerImageFLOP: 0).seconds(flops: 0, trainImages: Double(train), scoredImages: Double(validation))
     }
 
     /// Seconds the final training of `candidate` needs at most: `FinalTrainingPlan.maximumEpochs`

@@ -171,14 +171,16 @@ public struct FinalTrainingBudget: Equatable, Sendable {
                 ? trial.finalSecondsPerImage(trainImages: statistics.trainImages, scoredImages: statistics.validationImages) : nil
         }
         measured = trialRate != nil
-        secondsPerImage = trialRate ?? cost.secondsPerImage(flops: forwardFLOPs)
-        epochSeconds = max(1e-3, secondsPerImage * (Double(statistics.trainImages) + Double(statistics.validationImages) / 3))
+        let price = trialRate.map { CostModel(secondsPerImage: $0, secondsPerImageFLOP: 0) } ?? cost
+        secondsPerImage = price.secondsPerImage(flops: forwardFLOPs)
+        epochSeconds = max(1e-3, price.seconds(flops: forwardFLOPs, trainImages: Double(statistics.trainImages),
+                                               scoredImages: Double(statistics.validationImages)))
         // Translations are on offer when the candidate has them, or when the final training may be
         // long enough for `FinalTrainingPlan` to add them.
         let mayTranslate = candidate.cropPadding > 0 || secondsLeft / epochSeconds >= Double(FinalTrainingPlan.regularizationEpochs)
         let views = Self.offered(candidate: candidate, translation: mayTranslate, testTimeAugmentation: testTimeAugmentation).map(\.views)
         let scored = views.reduce(0, +) * statistics.validationImages + views.max()! * statistics.testImages
-        evaluationSeconds = secondsPerImage * Double(scored) / 3 + 2
+        evaluationSeconds = price.seconds(flops: forwardFLOPs, trainImages: 0, scoredImages: Double(scored)) + 2
         epochs = max(1, min(FinalTrainingPlan.maximumEpochs, Int((secondsLeft - evaluationSeconds) / epochSeconds)))
     }
 
