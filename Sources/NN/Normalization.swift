@@ -160,9 +160,8 @@ public final class BatchNorm: Layer {
                                                 let constant = -k * sumGradient - b * mean
                                                 for n in 0..<batch {
                                                     let offsetIndex = (n * channels + c) * plane
-                                                    for i in 0..<plane {
-                                                        dx[offsetIndex + i] = a * dy[offsetIndex + i] + b * x[offsetIndex + i] + constant
-                                                    }
+                                                    affineCombination(dx + offsetIndex, dy + offsetIndex, a, x + offsetIndex, b,
+                                                                      constant: constant, count: plane)
                                                 }
                                             }
                                         }

@@ -104,18 +104,48 @@ public class Adam: Optimizer {
                 parameter.value.withUnsafeMutablePointer { p in
                     firstMoments[index].withUnsafeMutableBufferPointer { mb in
                         secondMoments[index].withUnsafeMutableBufferPointer { vb in
-                            let m = mb.baseAddress!, v = vb.baseAddress!
-                            for i in 0..<n {
-                                if decay != 1 { p[i] *= decay }
-                                m[i] = b1 * m[i] + (1 - b1) * g[i]
-                                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                                // PyTorch: p −= lr/c₁ · m / (√v / √c₂ + ε)
-                                p[i] -= stepSize * m[i] / (v[i].squareRoot() * inverseRootCorrection2 + eps)
-                            }
+                            Self.update(p, gradient: g, firstMoment: mb.baseAddress!, secondMoment: vb.baseAddress!, count: n,
+                                        decay: decay, beta1: b1, beta2: b2, stepSize: stepSize,
+                                        inverseRootCorrection2: inverseRootCorrection2, epsilon: eps)
                         }
                     }
                 }
             }
+        }
+    }
+}
+
+extension Adam {
+    /// One update of `count` weights, 8 lanes at a time (a scalar loop ran on the trainer's critical
+    /// path while the other workers waited): `p *= decay`, then the moments, then PyTorch's
+    /// `p −= lr/c₁ · m / (√v / √c₂ + ε)`, each lane with the scalar loop's operations in its order.
+    @inline(__always)
+    static func update(_ p: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>, firstMoment m: UnsafeMutablePointer<Float>,
+                       secondMoment v: UnsafeMutablePointer<Float>, count: Int, decay: Float, beta1: Float, beta2: Float,
+                       stepSize: Float, inverseRootCorrection2: Float, epsilon: Float) {
+        typealias Lanes = SIMD8<Float>
+        let d = Lanes(repeating: decay), b1 = Lanes(repeating: beta1), b2 = Lanes(repeating: beta2)
+        let c1 = Lanes(repeating: 1 - beta1), c2 = Lanes(repeating: 1 - beta2)
+        let size = Lanes(repeating: stepSize), r = Lanes(repeating: inverseRootCorrection2), eps = Lanes(repeating: epsilon)
+        var i = 0
+        while i + 8 <= count {
+            var pv = UnsafeRawPointer(p + i).loadUnaligned(as: Lanes.self)
+            let gv = UnsafeRawPointer(g + i).loadUnaligned(as: Lanes.self)
+            if decay != 1 { pv *= d }
+            let mv = b1 * UnsafeRawPointer(m + i).loadUnaligned(as: Lanes.self) + c1 * gv
+            let vv = b2 * UnsafeRawPointer(v + i).loadUnaligned(as: Lanes.self) + c2 * gv * gv
+            pv -= size * mv / (vv.squareRoot() * r + eps)
+            UnsafeMutableRawPointer(m + i).storeBytes(of: mv, as: Lanes.self)
+            UnsafeMutableRawPointer(v + i).storeBytes(of: vv, as: Lanes.self)
+            UnsafeMutableRawPointer(p + i).storeBytes(of: pv, as: Lanes.self)
+            i += 8
+        }
+        while i < count {
+            if decay != 1 { p[i] *= decay }
+            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
+            v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
+            p[i] -= stepSize * m[i] / (v[i].squareRoot() * inverseRootCorrection2 + epsilon)
+            i += 1
         }
     }
 }

@@ -94,6 +94,26 @@ public func sumOfSquaredDeviations(_ x: UnsafePointer<Float>, count: Int, mean: 
     return total
 }
 
+/// `y[i] = a·g[i] + b·x[i] + c` over `count` elements (BatchNorm's input gradient), 8 lanes at a
+/// time: written with indices into the three buffers, the loop kept Swift's overflow checks and ran
+/// one element at a time.
+@inlinable
+public func affineCombination(_ y: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ a: Float, _ x: UnsafePointer<Float>, _ b: Float,
+                              constant c: Float, count: Int) {
+    let av = SIMD8<Float>(repeating: a), bv = SIMD8<Float>(repeating: b), cv = SIMD8<Float>(repeating: c)
+    var i = 0
+    while i + 8 <= count {
+        let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
+        let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(y + i).storeBytes(of: av * gv + bv * xv + cv, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        y[i] = a * g[i] + b * x[i] + c
+        i += 1
+    }
+}
+
 /// `(Σ g[i], Σ g[i]·(x[i] − mean))` over `count` elements (BatchNorm's backward reductions).
 @inlinable
 public func sumAndCenteredDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, mean: Float) -> (Float, Float) {

@@ -25,6 +25,24 @@ import Testing
         #expect(maxDifference(parameter.value, f.tensor(name)) < 1e-5, "\(name)")
     }
 
+    /// The fixture's seven weights repeated three times: 16 go through the 8-lane update, 5 through
+    /// its scalar tail. Every copy matches torch.optim, and the copies match each other bit for bit.
+    @Test(arguments: ["adam", "adamw"])
+    func vectorUpdateMatchesPyTorchAndTheScalarTail(name: String) throws {
+        let f = try fixture("optimizers")
+        let optimizer = name == "adam" ? Adam(learningRate: 0.01) : AdamW(learningRate: 0.01, weightDecay: 0.1)
+        let repeated = { (t: Tensor) in Tensor(shape: [21], values: Array(repeating: t.storage, count: 3).flatMap { $0 }) }
+        let parameter = Parameter(name: "p", value: repeated(f.tensor("start")))
+        for step in 0..<5 {
+            parameter.gradient = repeated(f.tensor("grad\(step)"))
+            optimizer.step([parameter])
+        }
+        let expected = f.tensor(name).storage
+        let copies = (0..<3).map { Array(parameter.value.storage[($0 * 7)..<($0 * 7 + 7)]) }
+        #expect(copies.allSatisfy { zip($0, expected).allSatisfy { abs($0 - $1) < 1e-5 } }, "\(name): \(copies) vs \(expected)")
+        #expect(copies[0] == copies[1] && copies[1] == copies[2])
+    }
+
     @Test func clippingScalesToTheGlobalNorm() {
         let a = Parameter(name: "a", value: Tensor(shape: [2]))
         let b = Parameter(name: "b", value: Tensor(shape: [1]))

@@ -178,6 +178,26 @@ extension TensorsTests {
 }
 
 extension TensorsTests {
+    /// BatchNorm's input-gradient pass: 8 lanes at a time and a scalar tail, the same sums as the formula.
+    @Test(arguments: [0, 5, 8, 21])
+    func affineCombinationMatchesTheFormulaInEveryLane(count: Int) {
+        var generator = SeededGenerator(seed: 7)
+        let g = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
+        let x = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
+        let (a, b, c): (Float, Float, Float) = (0.7, -1.3, 0.25)
+        var y = [Float](repeating: .nan, count: count + 1)
+        g.withUnsafeBufferPointer { gp in
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    guard let base = yp.baseAddress else { return }
+                    affineCombination(base, gp.baseAddress ?? UnsafePointer(base), a, xp.baseAddress ?? UnsafePointer(base), b, constant: c, count: count)
+                }
+            }
+        }
+        #expect((0..<count).allSatisfy { y[$0] == a * g[$0] + b * x[$0] + c })
+        #expect(y[count].isNaN)
+    }
+
     @Test func blasKernelEnvironmentPolicy() {
         #expect(BLASRuntime.desiredEnvironmentChange([:]) == nil)
         let auto = BLASRuntime.desiredEnvironmentChange(["OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512"])
