@@ -104,9 +104,14 @@ public class Adam: Optimizer {
                 parameter.value.withUnsafeMutablePointer { p in
                     firstMoments[index].withUnsafeMutableBufferPointer { mb in
                         secondMoments[index].withUnsafeMutableBufferPointer { vb in
-                            Self.update(p, gradient: g, firstMoment: mb.baseAddress!, secondMoment: vb.baseAddress!, count: n,
-                                        decay: decay, beta1: b1, beta2: b2, stepSize: stepSize,
-                                        inverseRootCorrection2: inverseRootCorrection2, epsilon: eps)
+                            let m = mb.baseAddress!, v = vb.baseAddress!
+                            // Each weight's update is independent: the workers take disjoint ranges.
+                            Threading.parallelFor(n, costPerItem: 8) { range, _ in
+                                let i = range.lowerBound
+                                Self.update(p + i, gradient: g + i, firstMoment: m + i, secondMoment: v + i, count: range.count,
+                                            decay: decay, beta1: b1, beta2: b2, stepSize: stepSize,
+                                            inverseRootCorrection2: inverseRootCorrection2, epsilon: eps)
+                            }
                         }
                     }
                 }
