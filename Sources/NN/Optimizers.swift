@@ -123,7 +123,8 @@ public class Adam: Optimizer {
 extension Adam {
     /// One update of `count` weights, 8 lanes at a time (a scalar loop ran on the trainer's critical
     /// path while the other workers waited): `p *= decay`, then the moments, then PyTorch's
-    /// `p −= lr/c₁ · m / (√v / √c₂ + ε)`, each lane with the scalar loop's operations in its order.
+    /// `p −= lr/c₁ · m / (√v / √c₂ + ε)`. The last `count % 8` weights go through the same lanes,
+    /// padded with zeros (which stay finite: m = 0 over √0·r + ε).
     @inline(__always)
     static func update(_ p: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>, firstMoment m: UnsafeMutablePointer<Float>,
                        secondMoment v: UnsafeMutablePointer<Float>, count: Int, decay: Float, beta1: Float, beta2: Float,
@@ -132,25 +133,34 @@ extension Adam {
         let d = Lanes(repeating: decay), b1 = Lanes(repeating: beta1), b2 = Lanes(repeating: beta2)
         let c1 = Lanes(repeating: 1 - beta1), c2 = Lanes(repeating: 1 - beta2)
         let size = Lanes(repeating: stepSize), r = Lanes(repeating: inverseRootCorrection2), eps = Lanes(repeating: epsilon)
+        func lanes(_ p: Lanes, _ g: Lanes, _ m: Lanes, _ v: Lanes) -> (p: Lanes, m: Lanes, v: Lanes) {
+            let decayed = decay != 1 ? p * d : p
+            let mv = b1 * m + c1 * g
+            let vv = b2 * v + c2 * g * g
+            return (decayed - size * mv / (vv.squareRoot() * r + eps), mv, vv)
+        }
+        func load(_ x: UnsafePointer<Float>, _ i: Int) -> Lanes { UnsafeRawPointer(x + i).loadUnaligned(as: Lanes.self) }
+        func store(_ value: Lanes, _ x: UnsafeMutablePointer<Float>, _ i: Int) { UnsafeMutableRawPointer(x + i).storeBytes(of: value, as: Lanes.self) }
         var i = 0
         while i + 8 <= count {
-            var pv = UnsafeRawPointer(p + i).loadUnaligned(as: Lanes.self)
-            let gv = UnsafeRawPointer(g + i).loadUnaligned(as: Lanes.self)
-            if decay != 1 { pv *= d }
-            let mv = b1 * UnsafeRawPointer(m + i).loadUnaligned(as: Lanes.self) + c1 * gv
-            let vv = b2 * UnsafeRawPointer(v + i).loadUnaligned(as: Lanes.self) + c2 * gv * gv
-            pv -= size * mv / (vv.squareRoot() * r + eps)
-            UnsafeMutableRawPointer(m + i).storeBytes(of: mv, as: Lanes.self)
-            UnsafeMutableRawPointer(v + i).storeBytes(of: vv, as: Lanes.self)
-            UnsafeMutableRawPointer(p + i).storeBytes(of: pv, as: Lanes.self)
+            let next = lanes(load(p, i), load(g, i), load(m, i), load(v, i))
+            store(next.m, m, i)
+            store(next.v, v, i)
+            store(next.p, p, i)
             i += 8
         }
-        while i < count {
-            if decay != 1 { p[i] *= decay }
-            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
-            v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
-            p[i] -= stepSize * m[i] / (v[i].squareRoot() * inverseRootCorrection2 + epsilon)
-            i += 1
+        guard i < count else { return }
+        let tail = i..<count
+        func padded(_ x: UnsafePointer<Float>) -> Lanes {
+            var lanes = Lanes()
+            for j in tail { lanes[j - i] = x[j] }
+            return lanes
+        }
+        let next = lanes(padded(p), padded(g), padded(m), padded(v))
+        for j in tail {
+            p[j] = next.p[j - i]
+            m[j] = next.m[j - i]
+            v[j] = next.v[j - i]
         }
     }
 }
