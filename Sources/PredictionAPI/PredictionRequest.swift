@@ -34,8 +34,11 @@ public enum PredictionRequest: Equatable, Sendable {
     /// - Throws: `PredictionRequestError.unsupportedMediaType` for multipart, text and non-image types;
     ///   `.badRequest` for JSON that is malformed, has neither shape, bad base64 or an out-of-range number.
     public static func parse(body: [UInt8], contentType: String?) throws(PredictionRequestError) -> PredictionRequest {
-        let mediaType = contentType.map { $0.split(separator: ";").first.map(String.init) ?? "" }?
-            .trimmingCharacters(in: .whitespaces).lowercased()
+        // Trimmed in Swift: Foundation's `trimmingCharacters` bridges through NSString, ~4 µs a request.
+        let mediaType = contentType.map { header in
+            let type = header.prefix { $0 != ";" }.trimmingPrefix(while: \.isWhitespace)
+            return type[..<(type.lastIndex { !$0.isWhitespace }.map(type.index(after:)) ?? type.startIndex)].lowercased()
+        }
         switch mediaType {
         case nil, "", "image/png", "image/jpeg", "image/jpg", "image/pjpeg", "application/octet-stream":
             return .raw(body)

@@ -12,7 +12,30 @@ struct RawPredictions: Encodable {
     var labels: [Prediction]?
 
     enum CodingKeys: String, CodingKey { case modelID = "model_id", predictions, labels }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(modelID, forKey: .modelID)
+        try container.encodePredictions(predictions, forKey: .predictions)
+        if let labels { try container.encodePredictions(labels, forKey: .labels) }
+    }
 }
+
+extension KeyedEncodingContainer {
+    /// Writes `predictions` as `[{"label", "score"}]`, as `Prediction`'s own `Encodable` does, in nested
+    /// containers of this encoder: JSONEncoder makes a new encoder for each nested value, and that made
+    /// it the largest cost of a prediction's response after the network (docs/benchmarks.md).
+    mutating func encodePredictions(_ predictions: [Prediction], forKey key: Key) throws {
+        var list = nestedUnkeyedContainer(forKey: key)
+        for prediction in predictions {
+            var object = list.nestedContainer(keyedBy: PredictionKeys.self)
+            try object.encode(prediction.label, forKey: .label)
+            try object.encode(prediction.score, forKey: .score)
+        }
+    }
+}
+
+private enum PredictionKeys: String, CodingKey { case label, score }
 
 /// AutoML Vision's answer: the predictions at or above the score threshold, at most `max_predictions`.
 struct AutoMLPredictions: Encodable {
