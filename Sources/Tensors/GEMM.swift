@@ -16,6 +16,11 @@ public enum GEMM {
     /// Products smaller than this many multiply-adds skip BLAS for the loop below: on tiny
     /// matrices its dispatch costs more than the arithmetic (as in ggml's BLAS backend).
     public static let smallProductLimit = 4_096
+    /// `A · Bᵀ` with fewer rows than this, summed over at least `fewRowsMinimumDepth`, runs as dot
+    /// products (`av_gemm_nt_few_rows`) where the CPU has AVX2: measured faster than OpenBLAS below 16
+    /// rows; each dot product ends in a sum across lanes, which short sums do not repay.
+    public static let fewRowsLimit = 16
+    public static let fewRowsMinimumDepth = 64
 
     public static func multiply(
         transposeA: Bool = false, transposeB: Bool = false,
@@ -65,6 +70,12 @@ public enum GEMM {
             multiplyReference(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        // x · Wᵀ for a few rows: OpenBLAS packs all of W on every call, 2–5× the arithmetic at these sizes
+        // (docs/decisions/0038-dense-layer-at-small-batches.md); the dot-product kernel reads it in place.
+        if !transposeA && transposeB && m < fewRowsLimit && k >= fewRowsMinimumDepth,
+           av_gemm_nt_few_rows(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 {
             return
         }
         // OpenBLAS 0.3.21 handles beta 0 with a separate pass (`sgemm_beta`) slower than memset:

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 @testable import Tensors
 import Testing
 
@@ -53,6 +54,42 @@ import Testing
             #expect(outside.allSatisfy { $0.isNaN }, "row \(row): columns past n were written")
             #expect(inside.map(\.bitPattern) == blas[row * ldc ..< row * ldc + n].map(\.bitPattern), "row \(row)")
         }
+    }
+
+    /// `A · Bᵀ` for fewer than `GEMM.fewRowsLimit` rows goes through the dot-product kernel on AVX2
+    /// CPUs (decision 0038): it matches the plain reference for every row count of its 4-row blocks, an
+    /// odd column count, a depth with a tail past its 8 lanes, strided operands, and both β = 0 (C's old
+    /// values, NaNs here, not read) and β ≠ 0; columns past `n` of a strided C are left alone.
+    @Test(arguments: [1, 2, 3, 4, 5, 11, 15])
+    func fewRowsKernelMatchesReference(m: Int) {
+        var generator = SeededGenerator(seed: 3)
+        let n = 7, k = 203, lda = k + 3, ldb = k + 1, ldc = n + 2
+        let a = Tensor.uniform(shape: [m * lda], in: -1...1, using: &generator)
+        let b = Tensor.uniform(shape: [n * ldb], in: -1...1, using: &generator)
+        let old = Tensor.uniform(shape: [m * ldc], in: -1...1, using: &generator)
+        for beta: Float in [0, 2] {
+            var c = beta == 0 ? [Float](repeating: .nan, count: m * ldc) : old.storage
+            var expected = old.storage
+            a.withUnsafePointer { pa in
+                b.withUnsafePointer { pb in
+                    GEMM.multiply(transposeB: true, m: m, n: n, k: k, alpha: 0.5, a: pa, lda: lda, b: pb, ldb: ldb, beta: beta, c: &c, ldc: ldc)
+                    GEMM.multiplyReference(transposeB: true, m: m, n: n, k: k, alpha: 0.5, a: pa, lda: lda, b: pb, ldb: ldb,
+                                           beta: beta, c: &expected, ldc: ldc)
+                }
+            }
+            for row in 0..<m {
+                for column in 0..<n {
+                    #expect(abs(c[row * ldc + column] - expected[row * ldc + column]) < 1e-4, "β \(beta), C[\(row), \(column)]")
+                }
+                let outside = c[row * ldc + n ..< (row + 1) * ldc]
+                #expect(beta == 0 ? outside.allSatisfy(\.isNaN) : Array(outside) == Array(old.storage[row * ldc + n ..< (row + 1) * ldc]),
+                        "β \(beta), row \(row): columns past n were written")
+            }
+        }
+        // The kernel itself ran (it declines only without AVX2 + FMA).
+        var c = [Float](repeating: 0, count: m * ldc)
+        let ran = a.withUnsafePointer { pa in b.withUnsafePointer { pb in av_gemm_nt_few_rows(m, n, k, 1, pa, lda, pb, ldb, 0, &c, ldc) } }
+        #expect(ran == av_kernels_use_avx2())
     }
 
     /// im2col followed by a plain matrix product equals a direct convolution; col2im is its adjoint:

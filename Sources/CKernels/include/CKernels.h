@@ -41,6 +41,14 @@ void av_winograd_weights(const float *w, long outputs, long channels, float *u);
 void av_winograd_input(const float *x, long channels, long height, long width, float *v, long ldv, float *scratch);
 void av_winograd_output(const float *m, long outputs, long height, long width, long ldm, float *y, float *scratch);
 
+/// `C = alpha · A · Bᵀ + beta · C` on row-major matrices (A `[m, k]` with row stride `lda`, B `[n, k]`
+/// with `ldb`, C `[m, n]` with `ldc`; `beta` 0 ignores C's old values), each element a dot product
+/// along `k` summed in fp32 in another order than BLAS: for a few rows of A (a dense layer at a
+/// batch of a few images), where it reads B in place instead of packing it. Single-threaded.
+/// Returns 0 without touching C on a CPU without AVX2 + FMA, else 1.
+int av_gemm_nt_few_rows(long m, long n, long k, float alpha, const float *a, long lda, const float *b, long ldb, float beta,
+                        float *c, long ldc);
+
 /// Whether the AVX2 + FMA versions run on this CPU (for the benchmark's and the tests' reports).
 int av_kernels_use_avx2(void);
 
