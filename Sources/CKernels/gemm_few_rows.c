@@ -43,22 +43,15 @@ AV_AVX2 AV_INLINE void block(const long rows, const float *a, long lda, const fl
 }
 
 /// One function per row count, so each loop over rows is unrolled and its accumulators stay in registers.
-AV_AVX2 static void block4(const float *a, long lda, const float *b0, const float *b1, long k, float alpha, float beta, float *c,
-                           long ldc, int two) {
-    block(4, a, lda, b0, b1, k, alpha, beta, c, ldc, two);
-}
-AV_AVX2 static void block3(const float *a, long lda, const float *b0, const float *b1, long k, float alpha, float beta, float *c,
-                           long ldc, int two) {
-    block(3, a, lda, b0, b1, k, alpha, beta, c, ldc, two);
-}
-AV_AVX2 static void block2(const float *a, long lda, const float *b0, const float *b1, long k, float alpha, float beta, float *c,
-                           long ldc, int two) {
-    block(2, a, lda, b0, b1, k, alpha, beta, c, ldc, two);
-}
-AV_AVX2 static void block1(const float *a, long lda, const float *b0, const float *b1, long k, float alpha, float beta, float *c,
-                           long ldc, int two) {
-    block(1, a, lda, b0, b1, k, alpha, beta, c, ldc, two);
-}
+#define AV_BLOCK_OF_ROWS(R)                                                                                                        \
+    AV_AVX2 static void block##R(const float *a, long lda, const float *b0, const float *b1, long k, float alpha, float beta,     \
+                                 float *c, long ldc, int two) {                                                                  \
+        block(R, a, lda, b0, b1, k, alpha, beta, c, ldc, two);                                                                   \
+    }
+AV_BLOCK_OF_ROWS(4)
+AV_BLOCK_OF_ROWS(3)
+AV_BLOCK_OF_ROWS(2)
+AV_BLOCK_OF_ROWS(1)
 #endif
 
 int av_gemm_nt_few_rows(long m, long n, long k, float alpha, const float *a, long lda, const float *b, long ldb, float beta,

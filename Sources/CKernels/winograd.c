@@ -138,8 +138,54 @@ AV_INLINE void input_body(const float *restrict x, long channels, long height, l
     }
 }
 
+/// One output row of tiles: `row[2t] = even[t]`, and `row[2t + 1] = odd[t]` where that column is inside
+/// `width` (an odd width leaves the last tile's second column out).
+AV_INLINE void interleave_row(const float *restrict even, const float *restrict odd, float *restrict row, long tiles, long width) {
+    for (long t = 0; t < tiles; t++) {
+        row[2 * t] = even[t];
+        if (2 * t + 1 < width) row[2 * t + 1] = odd[t];
+    }
+}
+
+#if AV_X86
+/// Tiles `t…t+7` of `interleave_row`, both columns of each.
+AV_AVX2 AV_INLINE void interleave8(const float *even, const float *odd, float *row, long t) {
+    const __m256 a = _mm256_loadu_ps(even + t), b = _mm256_loadu_ps(odd + t);
+    const __m256 low = _mm256_unpacklo_ps(a, b), high = _mm256_unpackhi_ps(a, b);
+    _mm256_storeu_ps(row + 2 * t, _mm256_permute2f128_ps(low, high, 0x20));
+    _mm256_storeu_ps(row + 2 * t + 8, _mm256_permute2f128_ps(low, high, 0x31));
+}
+
+/// Tiles `t…t+3`, both columns of each.
+AV_AVX2 AV_INLINE void interleave4(const float *even, const float *odd, float *row, long t) {
+    const __m128 a = _mm_loadu_ps(even + t), b = _mm_loadu_ps(odd + t);
+    _mm_storeu_ps(row + 2 * t, _mm_unpacklo_ps(a, b));
+    _mm_storeu_ps(row + 2 * t + 4, _mm_unpackhi_ps(a, b));
+}
+
+/// `interleave_row` four or eight tiles at a time: one element at a time, these stores were half of
+/// the output transform. These rows are short (7 or 14 tiles), so the last block overlaps the one
+/// before instead of ending in a scalar tail (as the pooling rows do); overlapping stores write the
+/// same values.
+AV_AVX2 static void interleave_row_avx2(const float *restrict even, const float *restrict odd, float *restrict row, long tiles,
+                                        long width) {
+    const long whole = 2 * tiles <= width ? tiles : tiles - 1;  // tiles with both columns inside the row
+    if (whole >= 8) {
+        for (long t = 0; t + 8 <= whole; t += 8) interleave8(even, odd, row, t);
+        interleave8(even, odd, row, whole - 8);
+    } else if (whole >= 4) {
+        interleave4(even, odd, row, 0);
+        interleave4(even, odd, row, whole - 4);
+    } else {
+        interleave_row(even, odd, row, whole, 2 * whole);
+    }
+    if (whole < tiles) row[2 * whole] = even[whole];
+}
+#endif
+
+/// `avx2`: a constant, as in `input_body`.
 AV_INLINE void output_body(const float *restrict m, long outputs, long height, long width, long ldm, float *restrict y,
-                           float *restrict scratch) {
+                           float *restrict scratch, const int avx2) {
     const long tilesHigh = (height + 1) / 2, tilesWide = (width + 1) / 2, tiles = tilesHigh * tilesWide;
     const long stride = outputs * ldm;
     float *r0 = scratch, *r1 = scratch + tiles, *r2 = scratch + 2 * tiles, *r3 = scratch + 3 * tiles;
@@ -163,15 +209,16 @@ AV_INLINE void output_body(const float *restrict m, long outputs, long height, l
             float *top = plane + 2 * ty * width;
             const long t0 = ty * tilesWide;
             const int fullHeight = 2 * ty + 1 < height;
-            for (long tx = 0; tx < tilesWide; tx++) {
-                const long ox = 2 * tx, t = t0 + tx;
-                top[ox] = r0[t];
-                if (ox + 1 < width) top[ox + 1] = r1[t];
-                if (fullHeight) {
-                    top[width + ox] = r2[t];
-                    if (ox + 1 < width) top[width + ox + 1] = r3[t];
-                }
+#if AV_X86
+            if (avx2) {
+                interleave_row_avx2(r0 + t0, r1 + t0, top, tilesWide, width);
+                if (fullHeight) interleave_row_avx2(r2 + t0, r3 + t0, top + width, tilesWide, width);
+                continue;
             }
+#endif
+            (void)avx2;
+            interleave_row(r0 + t0, r1 + t0, top, tilesWide, width);
+            if (fullHeight) interleave_row(r2 + t0, r3 + t0, top + width, tilesWide, width);
         }
     }
 }
@@ -183,7 +230,7 @@ static void input_generic(const float *x, long channels, long height, long width
     input_body(x, channels, height, width, v, ldv, scratch, 0);
 }
 static void output_generic(const float *m, long outputs, long height, long width, long ldm, float *y, float *scratch) {
-    output_body(m, outputs, height, width, ldm, y, scratch);
+    output_body(m, outputs, height, width, ldm, y, scratch, 0);
 }
 
 #if AV_X86
@@ -191,7 +238,7 @@ AV_AVX2 static void input_avx2(const float *x, long channels, long height, long 
     input_body(x, channels, height, width, v, ldv, scratch, 1);
 }
 AV_AVX2 static void output_avx2(const float *m, long outputs, long height, long width, long ldm, float *y, float *scratch) {
-    output_body(m, outputs, height, width, ldm, y, scratch);
+    output_body(m, outputs, height, width, ldm, y, scratch, 1);
 }
 #endif
 

@@ -23,8 +23,11 @@ import Testing
         return maxDifference(a, b) / max(scale, 1e-6)
     }
 
-    /// 36 input channels: the channel-last copy's eight-channel blocks end in a remainder of 4.
-    @Test(arguments: [(32, 32, 28, 28, 5), (32, 64, 14, 14, 3), (64, 32, 7, 7, 9), (48, 40, 5, 6, 2), (32, 32, 1, 3, 1), (36, 32, 9, 11, 2)])
+    /// 36 input channels: the channel-last copy's eight-channel blocks end in a remainder of 4. The
+    /// output rows go in blocks of 8 tiles (widths 28, 35: two and an overlapping third), of 4 (widths
+    /// 14, 11), or one at a time (7, 6, 3), and an odd width ends in a half tile.
+    @Test(arguments: [(32, 32, 28, 28, 5), (32, 64, 14, 14, 3), (64, 32, 7, 7, 9), (48, 40, 5, 6, 2), (32, 32, 1, 3, 1), (36, 32, 9, 11, 2),
+                      (32, 32, 4, 35, 1)])
     func forwardMatchesTheIm2colPath(inputs: Int, outputs: Int, height: Int, width: Int, batch: Int) {
         let (winograd, im2col) = pair(inputs: inputs, outputs: outputs)
         var generator = SeededGenerator(seed: UInt64(height * 10 + batch))
