@@ -38,9 +38,9 @@ AV_INLINE void weights_body(const float *restrict w, long outputs, long channels
     }
 }
 
-/// Row `row` of every channel of x (`[C, height, width]`) channel-last into `line`: `line[col · C + c]`.
-AV_INLINE void hwc_row(const float *restrict x, long C, long height, long width, long row, float *restrict line) {
-    for (long c = 0; c < C; c++) {
+/// Row `row` of channels `first…C−1` of x (`[C, height, width]`) channel-last into `line`: `line[col · C + c]`.
+AV_INLINE void hwc_row(const float *restrict x, long C, long height, long width, long row, float *restrict line, long first) {
+    for (long c = first; c < C; c++) {
         const float *source = x + (c * height + row) * width;
         for (long col = 0; col < width; col++) line[col * C + c] = source[col];
     }
@@ -82,10 +82,7 @@ AV_AVX2 static void hwc_row_avx2(const float *restrict x, long C, long height, l
             for (long i = 0; i < 8; i++) line[col * C + c + i] = s[i * plane + col];
         }
     }
-    for (; c < C; c++) {
-        const float *source = x + (c * height + row) * width;
-        for (long col = 0; col < width; col++) line[col * C + c] = source[col];
-    }
+    hwc_row(x, C, height, width, row, line, c);
 }
 #endif
 
@@ -108,7 +105,7 @@ AV_INLINE void input_body(const float *restrict x, long channels, long height, l
         if (avx2) { hwc_row_avx2(x, C, height, width, row, line + C); continue; }
 #endif
         (void)avx2;
-        hwc_row(x, C, height, width, row, line + C);
+        hwc_row(x, C, height, width, row, line + C, 0);
     }
     for (long ty = 0; ty < tilesHigh; ty++) {
         for (long tx = 0; tx < tilesWide; tx++) {
