@@ -35,7 +35,8 @@ public enum Padding: Equatable, Sendable {
 /// - 1×1 stride-1 kernels use the input itself as `col`.
 /// - In inference, fp32 groups of one input channel at stride 1 (a gray image's first layer,
 ///   depthwise), where `K = k²` is too short for a GEMM, run `DirectKernels.convolveOneChannel`.
-/// - fp32 3×3 stride-1 'same' layers of 32+ channels run the forward pass and dx by `Winograd`.
+/// - 3×3 stride-1 'same' layers of 32+ channels run the forward pass and dx by `Winograd`, in fp32
+///   products in either precision (a bf16 layer's weight gradient keeps its bf16 GEMM).
 public final class Conv2D: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -63,7 +64,7 @@ public final class Conv2D: Layer {
     /// `Wᵀ·dY` + `col2im`. Off by default: on the medium model it measured 2–6 % slower per training
     /// step (the extra im2col of `dY` costs more than the fold it saves; alternating runs, 2026-11-29).
     public var flippedKernelGradient = false
-    /// Run the forward pass (in training and inference) and the input gradient of fp32 3×3 stride-1
+    /// Run the forward pass (in training and inference) and the input gradient of 3×3 stride-1
     /// 'same' layers of one group by Winograd F(2×2, 3×3) where `Winograd.applies`; off, they unfold
     /// columns as every layer.
     /// On unless the environment sets `AUTOVISION_WINOGRAD=0` (for side-by-side benchmarks).
@@ -151,7 +152,7 @@ public final class Conv2D: Layer {
 
     /// Whether this forward pass runs by Winograd (see `winograd`).
     private func usesWinograd(_ g: ConvolutionGeometry) -> Bool {
-        winograd && precision == .fp32 && groups == 1 && Winograd.applies(to: g, outputs: outputChannels)
+        winograd && groups == 1 && Winograd.applies(to: g, outputs: outputChannels)
     }
 
     /// Floats of strip scratch per worker: two strips (columns and `dcol`, or the gradient's columns).
@@ -223,7 +224,7 @@ public final class Conv2D: Layer {
         input.withUnsafePointer { x in
             weight.value.withUnsafePointer { w in
                 // bf16: the weights are packed once per version (a served model's once), not once per image.
-                let packedWeights = precision == .bf16 && groups == 1 && !oneChannel ? packedWeights : nil
+                let packedWeights = precision == .bf16 && groups == 1 && !oneChannel && !useWinograd ? packedWeights : nil
                 if let packedWeights, packedForwardVersion != weight.version {
                     packedWeights.pack(transpose: false, rows: groupOutputChannels, columns: reduction, w, stride: reduction)
                     packedForwardVersion = weight.version
@@ -365,7 +366,7 @@ public final class Conv2D: Layer {
         input.withUnsafePointer { x in
             weight.value.withUnsafePointer { w in
                 // bf16: the weights of the input gradient (Wᵀ, or the flipped kernel) are packed once for the batch.
-                let packedWeights = precision == .bf16 && groups == 1 && needsInputGradient ? packedWeights : nil
+                let packedWeights = precision == .bf16 && groups == 1 && needsInputGradient && !winogradGradient ? packedWeights : nil
                 if packedWeights != nil { packedForwardVersion = nil }
                 if flipped {
                     packedWeights?.pack(transpose: false, rows: g.channels, columns: flippedReduction, flippedWeightPointer, stride: flippedReduction)
