@@ -71,9 +71,9 @@ public final class Conv2D: Layer {
     public var winograd = Conv2D.winogradByDefault
     static let winogradByDefault = !["0", "off", "false"].contains(ProcessInfo.processInfo.environment["AUTOVISION_WINOGRAD"]?.lowercased() ?? "")
     /// The Winograd transform of the weights, for `winogradVersion` (a `weight.version`).
-    private let winogradWeights = Workspace()
+    private let winogradWeights = Winograd.Weights()
     /// The Winograd transform of the flipped kernel, for the input gradient.
-    private let winogradGradientWeights = Workspace()
+    private let winogradGradientWeights = Winograd.Weights()
     private var winogradVersion: Int?
     /// Whether the last training forward left every image's columns in `columns`.
     private var columnsCached = false
@@ -229,9 +229,9 @@ public final class Conv2D: Layer {
                     packedWeights.pack(transpose: false, rows: groupOutputChannels, columns: reduction, w, stride: reduction)
                     packedForwardVersion = weight.version
                 }
-                let transformedWeights = useWinograd ? winogradWeights.reserve(Winograd.transformedWeightCount(outputs: outputChannels, channels: inputChannels)) : nil
-                if let transformedWeights, winogradVersion != weight.version {
-                    Winograd.transformWeights(w, outputs: outputChannels, channels: inputChannels, into: transformedWeights)
+                let transformedWeights = useWinograd ? winogradWeights : nil
+                if let transformedWeights, winogradVersion != weight.version || transformedWeights.precision != precision {
+                    transformedWeights.transform(w, outputs: outputChannels, channels: inputChannels, precision: precision)
                     winogradVersion = weight.version
                 }
                 output.withUnsafeMutablePointer { y in
@@ -241,7 +241,7 @@ public final class Conv2D: Layer {
                         if let transformedWeights {
                             Winograd.convolve(
                                 x + images.lowerBound * inputStride, count: images.count, imageStride: inputStride,
-                                geometry: g, transformedWeights: transformedWeights, outputs: outputChannels,
+                                geometry: g, weights: transformedWeights,
                                 output: y + images.lowerBound * outputStride, outputStride: outputStride, scratch: strip)
                         }
                         for image in images {
@@ -349,11 +349,8 @@ public final class Conv2D: Layer {
             }
         }
         let flippedWeightPointer = UnsafePointer(flippedBase)
-        let gradientWeights = winogradGradient
-            ? winogradGradientWeights.reserve(Winograd.transformedWeightCount(outputs: inputChannels, channels: outputChannels)) : nil
-        if let gradientWeights {
-            Winograd.transformWeights(flippedWeightPointer, outputs: inputChannels, channels: outputChannels, into: gradientWeights)
-        }
+        let gradientWeights = winogradGradient ? winogradGradientWeights : nil
+        gradientWeights?.transform(flippedWeightPointer, outputs: inputChannels, channels: outputChannels, precision: precision)
         let weightCount = weight.value.count
         let partialCount = weightCount + outputChannels
         let partialBase = partialGradients.reserve(workers * partialCount)
@@ -383,7 +380,7 @@ public final class Conv2D: Layer {
                             if let gradientWeights {
                                 Winograd.convolve(
                                     dy + images.lowerBound * outputStride, count: images.count, imageStride: outputStride,
-                                    geometry: gradientGeometry, transformedWeights: gradientWeights, outputs: inputChannels,
+                                    geometry: gradientGeometry, weights: gradientWeights,
                                     output: dx + images.lowerBound * inputStride, outputStride: inputStride, scratch: strip)
                             }
                             for image in images {

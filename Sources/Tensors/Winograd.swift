@@ -34,29 +34,52 @@ public enum Winograd {
         return 16 * (g.channels + outputs) * columns + av_winograd_scratch_floats(g.channels, g.height, g.width)
     }
 
-    /// `U[16][outputs][channels]` from OIHW weights `[outputs, channels, 3, 3]`.
-    public static func transformWeights(
-        _ weights: UnsafePointer<Float>, outputs: Int, channels: Int, into transformed: UnsafeMutablePointer<Float>
-    ) {
-        av_winograd_weights(weights, outputs, channels, transformed)
+    /// A layer's transformed weights `U[16][outputs][channels]`, and for bf16 products each `U[ξ]`
+    /// packed once (`PackedOperand`), so a batch's GEMMs do not round and pack them again.
+    public final class Weights: @unchecked Sendable {
+        private let transformed = Workspace()
+        private var packed = [PackedOperand]()
+        public private(set) var outputs = 0
+        public private(set) var channels = 0
+        public private(set) var precision = Precision.fp32
+
+        public init() {}
+
+        /// Transforms OIHW weights `[outputs, channels, 3, 3]` for products in `precision`.
+        public func transform(_ weights: UnsafePointer<Float>, outputs: Int, channels: Int, precision: Precision) {
+            let u = transformed.reserve(transformedWeightCount(outputs: outputs, channels: channels))
+            av_winograd_weights(weights, outputs, channels, u)
+            (self.outputs, self.channels, self.precision) = (outputs, channels, precision)
+            guard precision == .bf16 else { return }
+            while packed.count < 16 { packed.append(PackedOperand(side: .left)) }
+            for element in 0..<16 {
+                packed[element].pack(transpose: false, rows: outputs, columns: channels, u + element * outputs * channels, stride: channels)
+            }
+        }
+
+        /// `U[ξ]`, `[outputs, channels]`, and its bf16 packing when `precision` is bf16.
+        fileprivate func element(_ element: Int) -> (UnsafePointer<Float>, PackedOperand?) {
+            (UnsafePointer(transformed.pointer + element * outputs * channels), precision == .bf16 ? packed[element] : nil)
+        }
     }
 
-    /// Convolves `count` images `[channels, H, W]` (`imageStride` floats apart) with the weights
-    /// `transformWeights` wrote, writing `count` outputs `[outputs, H, W]` (`outputStride` floats apart),
-    /// `imagesPerChunk(g)` images at a time.
-    /// - Precondition: `applies(to: g, outputs: outputs)`; `scratch` holds `scratchCount(g, outputs:)` floats.
+    /// Convolves `count` images `[channels, H, W]` (`imageStride` floats apart) with `weights`,
+    /// writing `count` outputs `[outputs, H, W]` (`outputStride` floats apart), `imagesPerChunk(g)`
+    /// images at a time; the 16 products in the precision the weights were transformed for.
+    /// - Precondition: `applies(to: g, outputs: weights.outputs)`, `weights.channels == g.channels`;
+    ///   `scratch` holds `scratchCount(g, outputs:)` floats.
     public static func convolve(
         _ images: UnsafePointer<Float>, count: Int, imageStride: Int, geometry g: ConvolutionGeometry,
-        transformedWeights u: UnsafePointer<Float>, outputs: Int,
+        weights u: Weights,
         output: UnsafeMutablePointer<Float>, outputStride: Int, scratch: UnsafeMutablePointer<Float>
     ) {
-        precondition(applies(to: g, outputs: outputs), "Winograd does not apply to \(g) with \(outputs) outputs")
+        let outputs = u.outputs
+        precondition(applies(to: g, outputs: outputs) && u.channels == g.channels, "Winograd does not apply to \(g) with \(outputs) outputs")
         let chunk = imagesPerChunk(g)
         for first in stride(from: 0, to: count, by: chunk) {
             convolveChunk(
                 images + first * imageStride, count: min(chunk, count - first), imageStride: imageStride, geometry: g,
-                transformedWeights: u, outputs: outputs, output: output + first * outputStride, outputStride: outputStride,
-                scratch: scratch)
+                weights: u, output: output + first * outputStride, outputStride: outputStride, scratch: scratch)
         }
     }
 
@@ -64,9 +87,10 @@ public enum Winograd {
     /// of the 16 GEMMs covers all their tiles.
     private static func convolveChunk(
         _ images: UnsafePointer<Float>, count: Int, imageStride: Int, geometry g: ConvolutionGeometry,
-        transformedWeights u: UnsafePointer<Float>, outputs: Int,
+        weights u: Weights,
         output: UnsafeMutablePointer<Float>, outputStride: Int, scratch: UnsafeMutablePointer<Float>
     ) {
+        let outputs = u.outputs
         let tiles = tiles(g), columns = imagesPerChunk(g) * tiles, channels = g.channels
         let v = scratch, m = v + 16 * channels * columns, transformScratch = m + 16 * outputs * columns
         Profile.measure(.im2col) {
@@ -76,11 +100,12 @@ public enum Winograd {
         }
         for element in 0..<16 {
             // M[ξ][outputs, tiles] = U[ξ][outputs, channels] · V[ξ][tiles, channels]ᵀ
+            let (a, packed) = u.element(element)
             GEMM.multiply(
                 transposeB: true, m: outputs, n: count * tiles, k: channels,
-                a: u + element * outputs * channels, lda: channels,
+                a: a, lda: channels,
                 b: v + element * columns * channels, ldb: channels,
-                beta: 0, c: m + element * outputs * columns, ldc: columns, precision: .fp32)
+                beta: 0, c: m + element * outputs * columns, ldc: columns, precision: u.precision, packedA: packed)
         }
         Profile.measure(.im2col) {
             for image in 0..<count {
