@@ -336,7 +336,7 @@ public struct ModelSummary: Codable, Sendable, Equatable {
 
     /// The precision, for the summaries (`nil`: fp32, said by nobody).
     var precisionDescription: String? {
-        precision == "bf16" ? "bf16 products, Winograd convolutions in fp32 (fp32 sums and weights)" : nil
+        precision == "bf16" ? "bf16 products (fp32 sums and weights)" : nil
     }
 
     /// How predictions are averaged, for the summaries (`nil`: one view).

@@ -35,8 +35,8 @@ public enum Padding: Equatable, Sendable {
 /// - 1×1 stride-1 kernels use the input itself as `col`.
 /// - In inference, fp32 groups of one input channel at stride 1 (a gray image's first layer,
 ///   depthwise), where `K = k²` is too short for a GEMM, run `DirectKernels.convolveOneChannel`.
-/// - 3×3 stride-1 'same' layers of 32+ channels run the forward pass and dx by `Winograd`, in fp32
-///   products in either precision (a bf16 layer's weight gradient keeps its bf16 GEMM).
+/// - 3×3 stride-1 'same' layers of 32+ channels run the forward pass and dx by `Winograd`, its 16
+///   products in the layer's precision.
 public final class Conv2D: Layer {
     public let inputChannels: Int
     public let outputChannels: Int

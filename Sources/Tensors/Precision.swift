@@ -7,8 +7,8 @@ import CKernels
 ///   CPU autocast does for convolutions and linear layers; weights, optimizer state and BatchNorm
 ///   statistics stay fp32. On CPUs with AVX512_BF16 the products run on `vdpbf16ps` at twice the fp32
 ///   rate (`av_gemm_bf16`); elsewhere the rounded operands go through `sgemm`, with the same rounding
-///   and slower than fp32. Winograd's passes keep fp32 products in both (`Conv2D.winograd`): on
-///   AVX512_BF16 they beat bf16 im2col products (docs/decisions/0039).
+///   and slower than fp32. In bf16, Winograd's transforms stay fp32 and its 16 products round their
+///   operands (docs/decisions/0039).
 ///
 /// A model is trained and served in one precision: it is kept in the checkpoint.
 public enum Precision: String, Codable, Sendable, CaseIterable, CustomStringConvertible {

@@ -367,7 +367,7 @@ function trialsView(list, metricName = "accuracy") {
 function modelLine(report) {
   const model = report.model, energy = report.energy;
   if (!model) return "";
-  const precision = model.precision === "bf16" ? " · bf16 products, Winograd convolutions in fp32 (fp32 sums and weights)" : " · fp32";
+  const precision = model.precision === "bf16" ? " · bf16 products (fp32 sums and weights)" : " · fp32";
   const used = energy ? ` · ${number(energy.kwh * 1000, 1)} Wh, ${number(energy.gco2e, 1)} gCO2e (${escape(energy.method)})` : "";
   return `<p id="model-line">Model: <code>${escape(model.architecture)}</code>${precision}${used}</p>`;
 }
