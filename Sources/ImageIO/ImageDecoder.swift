@@ -87,6 +87,18 @@ public enum ImageDecoder {
         }.get()
     }
 
+    /// `width × height` as a PNG's IHDR chunk declares it, or `nil` when `bytes` does not begin with
+    /// the PNG signature and an IHDR chunk. Reads the first 24 bytes; decodes and validates nothing
+    /// else (PNG specification, 3rd edition, §5.2 and §11.2.1).
+    public static func declaredPNGPixels(_ bytes: [UInt8]) -> Int? {
+        let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        let ihdr: [UInt8] = [0x49, 0x48, 0x44, 0x52]
+        guard bytes.count >= 24, bytes[0..<8].elementsEqual(signature), bytes[12..<16].elementsEqual(ihdr) else { return nil }
+        let bigEndian = { (offset: Int) in bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) } }
+        let (pixels, overflow) = bigEndian(16).multipliedReportingOverflow(by: bigEndian(20))
+        return overflow ? .max : pixels
+    }
+
     /// Reads and decodes a file.
     ///
     /// - Throws: `ImageDecodingError.fileNotFound` when the path does not exist, `.unreadable` when it cannot

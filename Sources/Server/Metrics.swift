@@ -4,6 +4,7 @@ import Hummingbird
 import JobService
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The service's metrics: one Prometheus registry per application, filled through swift-metrics
 /// and emitted by `GET /metrics` (text format 0.0.4).
@@ -48,10 +49,26 @@ final class ServiceMetrics: Sendable {
     /// Methods are a closed set here, so a client inventing methods cannot grow the series.
     private static let methods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
+    private struct RequestSeries: Hashable {
+        var method: String, route: String, status: Int
+    }
+
+    /// Each request series' counter and timer, made on its first request: making them looks the
+    /// series up in the registry under its lock, a cost on every prediction otherwise.
+    private let requestHandles = Mutex<[RequestSeries: (Metrics.Counter, Metrics.Timer)]>([:])
+
     func recordRequest(method: String, route: String, status: Int, nanoseconds: Int64) {
-        let dimensions = [("method", Self.methods.contains(method) ? method : "other"), ("route", route), ("status", String(status))]
-        Metrics.Counter(label: Self.requests, dimensions: dimensions, factory: factory).increment()
-        Metrics.Timer(label: Self.requestDuration, dimensions: dimensions, factory: factory).recordNanoseconds(nanoseconds)
+        let series = RequestSeries(method: Self.methods.contains(method) ? method : "other", route: route, status: status)
+        let (counter, timer) = requestHandles.withLock { handles in
+            if let made = handles[series] { return made }
+            let dimensions = [("method", series.method), ("route", route), ("status", String(status))]
+            let made = (Metrics.Counter(label: Self.requests, dimensions: dimensions, factory: factory),
+                        Metrics.Timer(label: Self.requestDuration, dimensions: dimensions, factory: factory))
+            handles[series] = made
+            return made
+        }
+        counter.increment()
+        timer.recordNanoseconds(nanoseconds)
     }
 
     /// The Prometheus text, after setting the job gauges from `jobs` (`nil`: the store could not be read, keep the last values).

@@ -88,6 +88,8 @@ final class ModelHandle: @unchecked Sendable {
     private var idle: [Int]
     /// Inputs in `pending`.
     private var pendingInputs = 0
+    /// Pixels (in all of a request's images, each a PNG) that `inputs(for:)` decodes without leaving the task.
+    static let inlineDecodePixels = 256 * 256
 
     /// - Parameter predictors: one or more instances of the same model.
     init(id: String, record: ModelRecord, predictors: [Predictor], maxBatchSize: Int, onBatch: @escaping @Sendable (Int) -> Void) {
@@ -113,9 +115,17 @@ final class ModelHandle: @unchecked Sendable {
         return predictor.predictedLabels(predictions, threshold: threshold)
     }
 
-    /// Decodes images exactly as the import did (off the event loop); throws the first image's error.
+    /// Decodes images exactly as the import did; throws the first image's error. PNGs of up to
+    /// `inlineDecodePixels` in all decode on the calling task, other images on a global queue.
     func inputs(for images: [[UInt8]]) async throws -> [[Float]] {
-        try await withCheckedThrowingContinuation { continuation in
+        // A small image decodes in less time than the two thread hops off the task and back (a
+        // 28×28 PNG: +4 % requests/s, docs/benchmarks.md); a large one, or a small file declaring
+        // a large image, must not hold one of the few threads of Swift's cooperative pool.
+        let limit = Self.inlineDecodePixels
+        if images.reduce(0, { min($0 + (ImageDecoder.declaredPNGPixels($1) ?? limit + 1), limit + 1) }) <= limit {
+            return try images.map { try predictor.input(for: $0) }
+        }
+        return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 do {
                     continuation.resume(returning: try images.map { try self.predictor.input(for: $0) })

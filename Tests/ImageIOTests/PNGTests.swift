@@ -133,4 +133,18 @@ struct PNGTests {
             return
         }
     }
+
+    @Test("the size a PNG header declares is read without decoding; other bytes give nil")
+    func declaredPixels() throws {
+        let png = try PNGEncoder.encode(randomImage(width: 7, height: 5, channels: 3, seed: 1))
+        #expect(ImageDecoder.declaredPNGPixels(png) == 35)
+        // A header declaring 2³² − 1 on each side saturates instead of overflowing.
+        var huge = png
+        huge.replaceSubrange(16..<24, with: [UInt8](repeating: 0xFF, count: 8))
+        #expect(ImageDecoder.declaredPNGPixels(huge) == .max)
+        let jpeg = try JPEGEncoder.encode(randomImage(width: 7, height: 5, channels: 3, seed: 1))
+        #expect(ImageDecoder.declaredPNGPixels(jpeg) == nil)
+        #expect(ImageDecoder.declaredPNGPixels(Array(png.prefix(23))) == nil)
+        #expect(ImageDecoder.declaredPNGPixels([]) == nil)
+    }
 }
