@@ -140,10 +140,11 @@ public struct SearchSettings: Sendable {
     public var scoreTopRungOnAllValidation = true
     /// Set when the final training will run many times longer than the top rung's trials. The
     /// best trial is then the one with the most forward FLOPs per image among the top-rung trials
-    /// within one standard error of the most accurate: a short horizon favours networks that
-    /// learn fast over those that end higher (short-horizon bias, Wu et al. 2018,
-    /// https://arxiv.org/abs/1803.02021), and within the noise of the VALIDATION estimate the
-    /// trials cannot tell them apart. See docs/decisions/0011-favour-capacity-within-noise.md.
+    /// within one standard error of the most accurate, or a larger seed architecture's within
+    /// `seedMarginStandardErrors`: a short horizon favours networks that learn fast over those that
+    /// end higher (short-horizon bias, Wu et al. 2018, https://arxiv.org/abs/1803.02021), and within
+    /// the noise of the VALIDATION estimate the trials cannot tell them apart.
+    /// See docs/decisions/0011-favour-capacity-within-noise.md and 0040-larger-seed-within-its-margin.md.
     public var favourCapacityWithinNoise = false
     /// A proposal replaces the best seed architecture's trial at the best trial's rung only when
     /// it leads by more than this many standard errors of VALIDATION accuracy: the incumbent
@@ -646,9 +647,9 @@ public final class ArchitectureSearch {
     /// did). Among them, the rung is the highest one with a trial within `rungMarginStandardErrors`
     /// of the most accurate trial of any rung (one footing: a far worse trial does not win by its
     /// rung alone); the pick is the most accurate trial of that rung, or, with
-    /// `favourCapacityWithinNoise`, the one with the most FLOPs within one standard error of it. A
-    /// seed architecture's trial at that rung within `seedMarginStandardErrors` of the most accurate
-    /// is kept over a proposal.
+    /// `favourCapacityWithinNoise`, the one with the most FLOPs within one standard error of it, or
+    /// a larger seed architecture's within `seedMarginStandardErrors`. A seed architecture's trial at
+    /// that rung within `seedMarginStandardErrors` of the most accurate is kept over a proposal.
     ///
     /// Only trials within `maximumFLOPs` as the trials so far price it compete, while there is one:
     /// the cap that kept larger networks from being tried was set before any trial, from the
@@ -667,11 +668,16 @@ public final class ArchitectureSearch {
         let p = leader.validationScore
         let standardError = standardError(leader)
         var pick = leader
-        if settings.favourCapacityWithinNoise {
-            pick = atRung.filter { $0.validationScore >= p - standardError }
-                .max { ($0.flops, $0.validationScore) < ($1.flops, $1.validationScore) } ?? leader
-        }
         let isSeed = { (trial: TrialRecord) in trial.candidate.origin.startingArchitectureName != nil }
+        if settings.favourCapacityWithinNoise {
+            let largest = { (trials: [TrialRecord]) in trials.max { ($0.flops, $0.validationScore) < ($1.flops, $1.validationScore) } }
+            pick = largest(atRung.filter { $0.validationScore >= p - standardError }) ?? leader
+            // A seed keeps its incumbent margin against any smaller network, a smaller seed included.
+            let seedMargin = settings.seedMarginStandardErrors * standardError
+            if let seed = largest(atRung.filter { isSeed($0) && $0.validationScore >= p - seedMargin }), seed.flops > pick.flops {
+                pick = seed
+            }
+        }
         if !isSeed(pick), let seed = atRung.filter(isSeed).max(by: { $0.validationScore < $1.validationScore }),
            seed.validationScore >= p - settings.seedMarginStandardErrors * standardError {
             pick = seed
