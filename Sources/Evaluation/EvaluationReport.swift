@@ -163,10 +163,16 @@ public struct SearchLog: Codable, Sendable, Equatable {
     public var strategy: String
     /// Every trial in the order it finished.
     public var trials: [TrialSummary]
+    /// The trial whose candidate the final training trained (`ArchitectureSearch.bestTrial()`): not
+    /// always the most accurate, see docs/search.md. `nil` without a search, and in reports written before it.
+    public var pickedTrial: Int?
 
-    public init(strategy: String, trials: [TrialSummary] = []) {
+    enum CodingKeys: String, CodingKey { case strategy, trials, pickedTrial = "picked_trial" }
+
+    public init(strategy: String, trials: [TrialSummary] = [], pickedTrial: Int? = nil) {
         self.strategy = strategy
         self.trials = trials
+        self.pickedTrial = pickedTrial
     }
 }
 

@@ -215,7 +215,8 @@ extension EvaluationReport {
     /// Validation accuracy of each trial against cumulative trial seconds, with the best-so-far step line.
     private func searchSection() -> String {
         guard let search else { return "" }
-        var html = "<h2>Search</h2>\n<p>Strategy: \(search.strategy.htmlEscaped) · \(search.trials.count) trials</p>\n"
+        let picked = search.pickedTrial.map { " · the final model trains trial \($0)'s candidate" } ?? ""
+        var html = "<h2>Search</h2>\n<p>Strategy: \(search.strategy.htmlEscaped) · \(search.trials.count) trials\(picked)</p>\n"
         var elapsed = 0.0
         var points = [(x: Double, y: Double)]()
         for trial in search.trials {
@@ -268,7 +269,8 @@ extension EvaluationReport {
             html += "<details><summary>All trials</summary>\n<table>\n<tr><th>ID</th><th>Architecture</th><th>Parameters</th><th>FLOPs</th><th>Epochs</th><th>Validation \(multiLabel ? "mean AP" : "accuracy")</th><th>Time</th><th>Energy</th>\(workers ? "<th>Worker</th>" : "")</tr>\n"
             for trial in search.trials {
                 let worker = workers ? "<td><code>\((trial.worker ?? "—").htmlEscaped)</code></td>" : ""
-                html += "<tr><td>\(trial.id)</td><td style=\"text-align:left\"><code>\(trial.architecture.htmlEscaped)</code></td><td>\(Format.count(trial.parameters))</td><td>\(Format.count(trial.flops))</td><td>\(trial.epochs)</td><td>\(Format.percent(trial.validationScore))</td><td>\(Format.duration(trial.seconds).htmlEscaped)</td><td>\(trial.energy.map { Self.energyCell($0) } ?? "—")</td>\(worker)</tr>\n"
+                let id = trial.id == search.pickedTrial ? "<strong>\(trial.id) (picked)</strong>" : "\(trial.id)"
+                html += "<tr><td>\(id)</td><td style=\"text-align:left\"><code>\(trial.architecture.htmlEscaped)</code></td><td>\(Format.count(trial.parameters))</td><td>\(Format.count(trial.flops))</td><td>\(trial.epochs)</td><td>\(Format.percent(trial.validationScore))</td><td>\(Format.duration(trial.seconds).htmlEscaped)</td><td>\(trial.energy.map { Self.energyCell($0) } ?? "—")</td>\(worker)</tr>\n"
             }
             html += "</table></details>\n"
         }

@@ -18,9 +18,16 @@ extension EvaluationReport {
             lines += singleLabelLines(test)
         }
         if let search {
-            let best = search.trials.compactMap(\.validationScore).max()
+            let metric = multiLabel ? "mean AP" : "accuracy"
+            let highest = search.trials.compactMap(\.validationScore).max()
+            let picked = search.trials.first { $0.id == search.pickedTrial }
             lines.append("")
-            lines.append("Search: \(search.trials.count) trials (\(search.strategy)), best validation \(multiLabel ? "mean AP" : "accuracy") \(Format.percent(best))")
+            if let picked, let score = picked.validationScore, score != highest {
+                lines.append("Search: \(search.trials.count) trials (\(search.strategy)), picked trial \(picked.id) at validation \(metric) "
+                    + "\(Format.percent(score)) (the highest: \(Format.percent(highest)))")
+            } else {
+                lines.append("Search: \(search.trials.count) trials (\(search.strategy)), best validation \(metric) \(Format.percent(highest))")
+            }
         }
         if let budget {
             let share = budget.requestedSeconds > 0 ? " (\(Format.percent(budget.usedSeconds / budget.requestedSeconds, digits: 0)))" : ""

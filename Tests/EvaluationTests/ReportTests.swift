@@ -25,7 +25,7 @@ func sampleReport(thumbnails: Bool = true) throws -> EvaluationReport {
             TrialSummary(id: 1, architecture: "res", parameters: 2000, flops: 40000, epochs: 3, validationScore: .nan, seconds: 12),
             TrialSummary(id: 2, architecture: "res", parameters: 2000, flops: 40000, epochs: 9, validationScore: 0.8, seconds: 30,
                          energy: EnergyUse(estimatedJoules: 120, cpuSeconds: 30, wattsPerCore: 4, gridIntensity: 475)),
-        ]),
+        ], pickedTrial: 0),
         budget: BudgetSummary(requestedSeconds: 600, usedSeconds: 590.5, stopReason: "budget_reached", importSeconds: 3.2),
         machine: MachineInfo(cpu: "Test CPU", cores: 2, os: "Linux", memoryBytes: 8 << 30),
         model: ModelSummary(architecture: "res", parameters: 2000, flops: 40000),
@@ -77,6 +77,7 @@ struct ReportTests {
             #expect(trials.allSatisfy { $0.keys.contains(key) }, "trials.\(key)")
         }
         #expect(trials[0]["energy"] is NSNull && (trials[2]["energy"] as? [String: Any])?["joules"] as? Double == 120)
+        #expect((json["search"] as? [String: Any])?["picked_trial"] as? Int == 0)
         let machine = try #require(json["machine"] as? [String: Any])
         #expect(Set(machine.keys) == ["cpu", "cores", "os", "memory_bytes"])
         #expect(Set((json["model"] as? [String: Any] ?? [:]).keys) == ["architecture", "parameters", "flops"])
@@ -136,6 +137,7 @@ struct ReportTests {
             && html.contains("cpu-time estimate") && html.contains("475 gCO2e/kWh") && html.contains("<td>0.0000333 kWh, 0.0158 gCO2e</td>"))
         #expect(html.components(separatedBy: "<svg").count - 1 == 3)  // heat map, bars, search plot
         #expect(!html.contains("nan"))
+        #expect(html.contains("the final model trains trial 0's candidate") && html.contains("<td><strong>0 (picked)</strong></td>"))
     }
 
     @Test func htmlWithoutOptionalSections() throws {
@@ -150,6 +152,8 @@ struct ReportTests {
         #expect(text.contains("chat 🐱"))
         #expect(text.contains("Most confused"))
         #expect(text.contains("used 9m 51s of 10m 0s"))
+        // The pick is not the most accurate trial here, so the summary names both.
+        #expect(text.contains("picked trial 0 at validation accuracy 50.0% (the highest: 80.0%)"))
         #expect(text.contains("no TEST examples (left out of macro AUC/AP): it's"))
         #expect(text.contains("Energy: 0.00100 kWh, 0.475 gCO2e (cpu-time estimate: 900.0 CPU-s, 4.00 W per core; grid 475 gCO2e/kWh)"))
     }
