@@ -91,11 +91,10 @@ public enum ImageDecoder {
     /// the PNG signature and an IHDR chunk. Reads the first 24 bytes; decodes and validates nothing
     /// else (PNG specification, 3rd edition, §5.2 and §11.2.1).
     public static func declaredPNGPixels(_ bytes: [UInt8]) -> Int? {
-        let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-        let ihdr: [UInt8] = [0x49, 0x48, 0x44, 0x52]
-        guard bytes.count >= 24, bytes[0..<8].elementsEqual(signature), bytes[12..<16].elementsEqual(ihdr) else { return nil }
-        let bigEndian = { (offset: Int) in bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) } }
-        let (pixels, overflow) = bigEndian(16).multipliedReportingOverflow(by: bigEndian(20))
+        guard ImageFormat.sniff(bytes.prefix(8)) == .png else { return nil }
+        let header = bytes.withUnsafeBufferPointer { PNGDecoding.IHDR($0) }
+        guard header.hasSize else { return nil }
+        let (pixels, overflow) = header.width.multipliedReportingOverflow(by: header.height)
         return overflow ? .max : pixels
     }
 

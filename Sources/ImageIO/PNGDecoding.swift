@@ -130,17 +130,26 @@ enum PNGDecoding {
         return false
     }
 
-    /// The IHDR fields libpng's simplified API does not expose (bit depth, colour type, interlace),
-    /// read only to describe the source.
+    /// The IHDR fields, read before libpng: the size (for `ImageDecoder.declaredPNGPixels`), and what
+    /// libpng's simplified API does not expose (bit depth, colour type, interlace), to describe the source.
     struct IHDR {
         var valid = false
+        /// Whether the chunk was found far enough to read `width` and `height`.
+        var hasSize = false
+        var width = 0
+        var height = 0
         var bitDepth = 0
         var colorType = 0
         var interlaced = false
 
         init(_ d: UnsafeBufferPointer<UInt8>) {
             // signature(8) length(4) "IHDR"(4) width(4) height(4) depth colortype compression filter interlace
-            guard d.count >= 29, d[12] == 0x49, d[13] == 0x48, d[14] == 0x44, d[15] == 0x52 else { return }
+            guard d.count >= 24, d[12] == 0x49, d[13] == 0x48, d[14] == 0x44, d[15] == 0x52 else { return }
+            let bigEndian = { (offset: Int) in d[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) } }
+            hasSize = true
+            width = bigEndian(16)
+            height = bigEndian(20)
+            guard d.count >= 29 else { return }
             valid = true
             bitDepth = Int(d[24])
             colorType = Int(d[25])

@@ -669,17 +669,17 @@ public final class ArchitectureSearch {
         let standardError = standardError(leader)
         var pick = leader
         let isSeed = { (trial: TrialRecord) in trial.candidate.origin.startingArchitectureName != nil }
+        let seedMargin = settings.seedMarginStandardErrors * standardError
         if settings.favourCapacityWithinNoise {
             let largest = { (trials: [TrialRecord]) in trials.max { ($0.flops, $0.validationScore) < ($1.flops, $1.validationScore) } }
             pick = largest(atRung.filter { $0.validationScore >= p - standardError }) ?? leader
             // A seed keeps its incumbent margin against any smaller network, a smaller seed included.
-            let seedMargin = settings.seedMarginStandardErrors * standardError
             if let seed = largest(atRung.filter { isSeed($0) && $0.validationScore >= p - seedMargin }), seed.flops > pick.flops {
                 pick = seed
             }
         }
         if !isSeed(pick), let seed = atRung.filter(isSeed).max(by: { $0.validationScore < $1.validationScore }),
-           seed.validationScore >= p - settings.seedMarginStandardErrors * standardError {
+           seed.validationScore >= p - seedMargin {
             pick = seed
         }
         return pick
