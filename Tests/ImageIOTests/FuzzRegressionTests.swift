@@ -22,6 +22,15 @@ import Testing
         #expect(decoded.image.width == 24 && decoded.image.height == 40)
     }
 
+    /// A 12×12 PNG whose first chunk is not IHDR (libpng decodes it anyway): the header reader the
+    /// server checks before decoding inline says nothing, so such a file takes the off-task path.
+    @Test func aPNGWhoseFirstChunkIsNotIHDRDeclaresNoSize() throws {
+        let bytes = [UInt8](try Data(contentsOf: Self.folder.appendingPathComponent("ihdr-not-first-chunk.png")))
+        #expect(ImageDecoder.declaredPNGPixels(bytes) == nil)
+        let decoded = try ImageDecoder.decode(bytes)
+        #expect(decoded.image.width == 12 && decoded.image.height == 12)
+    }
+
     /// Every file kept in the folder, including any added later, decodes or fails with a typed error.
     @Test func everyRegressionInputDecodesOrFails() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: Self.folder.path).sorted()
