@@ -76,40 +76,58 @@ extension Layer {
 /// Layers applied one after another.
 public final class Sequential: Layer {
     public let layers: [any Layer]
-    /// The order training runs `layers` in: a ReLU directly followed by a MaxPool2D runs after it
-    /// instead. Max commutes with ReLU (monotone, gradient 0 at 0), so outputs and gradients are the
-    /// same, and the ReLU touches only the pooled elements. Inference keeps the written order, where
-    /// the ReLU is fused into the convolution before it.
-    private let trainingOrder: [Int]
+
+    /// One step of a training pass: a layer, or a BatchNorm with the ReLU after it.
+    private enum TrainingStep {
+        case layer(any Layer)
+        case batchNormReLU(BatchNorm)
+    }
+
+    /// What training runs for `layers`, with the same outputs and gradients:
+    /// - a BatchNorm directly followed by a ReLU runs as one pass (`BatchNorm.forward(_:training:relu:)`);
+    /// - otherwise a ReLU directly followed by a MaxPool2D runs after it: max commutes with ReLU
+    ///   (monotone, gradient 0 at 0), and the ReLU then touches only the pooled elements.
+    /// Inference keeps the written order, fusing Conv2D [→ BatchNorm] [→ ReLU] into one pass.
+    private let trainingSteps: [TrainingStep]
 
     public init(_ layers: [any Layer]) {
         self.layers = layers
-        var order = Array(layers.indices)
+        var steps = [TrainingStep]()
         var index = 0
-        while index + 1 < layers.count {
-            if layers[index] is ReLU && layers[index + 1] is MaxPool2D {
-                order.swapAt(index, index + 1)
+        while index < layers.count {
+            let layer = layers[index], next = index + 1 < layers.count ? layers[index + 1] : nil
+            if let batchNorm = layer as? BatchNorm, next is ReLU {
+                steps.append(.batchNormReLU(batchNorm))
+                index += 2
+            } else if layer is ReLU, let next = next as? MaxPool2D {
+                steps += [.layer(next), .layer(layer)]
                 index += 2
             } else {
+                steps.append(.layer(layer))
                 index += 1
             }
         }
-        trainingOrder = order
+        trainingSteps = steps
     }
 
     public convenience init(_ layers: any Layer...) { self.init(layers) }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        var x = input
         if training {
-            var x = input
-            for index in trainingOrder { x = Self.run(layers[index], x, training: true) }
+            for step in trainingSteps {
+                switch step {
+                case let .layer(layer): x = Self.run(layer, x, training: true)
+                case let .batchNormReLU(batchNorm):
+                    x = Profile.measure(.batchNorm) { batchNorm.forward(x, training: true, relu: true) }
+                }
+            }
             return x
         }
-        var x = input
         var index = 0
         while index < layers.count {
             // Inference: Conv2D [→ BatchNorm] [→ ReLU] runs as one fused pass.
-            if !training, let convolution = layers[index] as? Conv2D {
+            if let convolution = layers[index] as? Conv2D {
                 var next = index + 1
                 let batchNorm = next < layers.count ? layers[next] as? BatchNorm : nil
                 if batchNorm != nil { next += 1 }
@@ -135,15 +153,20 @@ public final class Sequential: Layer {
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
         var gradient = outputGradient
-        for layer in trainingOrder.reversed().map({ layers[$0] }) {
+        for step in trainingSteps.reversed() {
             // A layer that was told not to compute its input gradient returns an empty tensor:
             // nothing below it needs one either.
             if gradient.isEmpty { return gradient }
-            if let category = Self.profileCategory(layer) {
-                let upstream = gradient
+            let upstream = gradient
+            switch step {
+            case let .layer(layer):
+                guard let category = Self.profileCategory(layer) else {
+                    gradient = layer.backward(upstream)
+                    continue
+                }
                 gradient = Profile.measure(category) { layer.backward(upstream) }
-            } else {
-                gradient = layer.backward(gradient)
+            case let .batchNormReLU(batchNorm):
+                gradient = Profile.measure(.batchNorm) { batchNorm.backward(upstream) }
             }
         }
         return gradient

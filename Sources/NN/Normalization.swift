@@ -10,7 +10,8 @@ import Tensors
 /// Training: normalises with the batch mean and biased variance, and updates
 /// `running ← (1 − momentum)·running + momentum·batch` (the running variance uses the unbiased
 /// batch variance, as PyTorch). Inference: normalises with the running statistics.
-/// Channels are split across the `Threading` workers.
+/// Channels are split across the `Threading` workers. `forward(_:training:relu:)` also applies the
+/// ReLU that follows (what `Sequential` runs in place of the pair).
 public final class BatchNorm: Layer {
     public let channels: Int
     public let momentum: Float
@@ -25,6 +26,8 @@ public final class BatchNorm: Layer {
     private var inputGradient = Tensor.empty
     private var batchMean = [Float]()
     private var batchInverseDeviation = [Float]()
+    /// Whether the last training forward applied the ReLU after the BatchNorm.
+    private var appliedReLU = false
 
     /// - Parameters:
     ///   - channels: size of axis 1.
@@ -56,6 +59,13 @@ public final class BatchNorm: Layer {
     public var buffers: [Buffer] { [runningMean, runningVariance] }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        forward(input, training: training, relu: false)
+    }
+
+    /// BatchNorm, then with `relu` `max(0, ·)` in the same pass: the pair reads and writes each element
+    /// once instead of twice, and in training keeps only its input, from which `backward` recomputes
+    /// where the ReLU passed the gradient (bit for bit the ReLU layer's results).
+    public func forward(_ input: Tensor, training: Bool, relu: Bool) -> Tensor {
         let shape = input.shape
         precondition((shape.rank == 4 || shape.rank == 2) && shape[1] == channels, "BatchNorm expects [N, \(channels), …], got \(shape)")
         let batch = shape[0]
@@ -99,11 +109,10 @@ public final class BatchNorm: Layer {
                                                     mean = runMean[c]
                                                     inverse = 1 / (runVariance[c] + epsilon).squareRoot()
                                                 }
-                                                let a = gamma[c] * inverse, b = beta[c] - mean * a
+                                                let (a, b) = Self.transform(scale: gamma[c], offset: beta[c], mean: mean, inverse: inverse)
                                                 for n in 0..<batch {
-                                                    let source = x + (n * channels + c) * plane
-                                                    let target = y + (n * channels + c) * plane
-                                                    for i in 0..<plane { target[i] = source[i] * a + b }
+                                                    let offsetIndex = (n * channels + c) * plane
+                                                    affineTransform(y + offsetIndex, x + offsetIndex, scale: a, shift: b, count: plane, relu: relu)
                                                 }
                                             }
                                         }
@@ -116,7 +125,16 @@ public final class BatchNorm: Layer {
             }
         }
         self.input = training ? input : .empty
+        appliedReLU = relu
         return output
+    }
+
+    /// `y = x·a + b` per channel for normalising with `mean` and `inverse` (1/σ). The backward pass
+    /// recomputes the forward's `a` and `b` with it, so a fused ReLU's mask matches bit for bit.
+    @inline(__always)
+    private static func transform(scale: Float, offset: Float, mean: Float, inverse: Float) -> (a: Float, b: Float) {
+        let a = scale * inverse
+        return (a, offset - mean * a)
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
@@ -125,7 +143,7 @@ public final class BatchNorm: Layer {
         precondition(outputGradient.shape == shape, "BatchNorm.backward: gradient \(outputGradient.shape) vs \(shape)")
         let batch = shape[0]
         let plane = shape.rank == 4 ? shape[2] * shape[3] : 1
-        let channels = channels
+        let channels = channels, appliedReLU = appliedReLU
         let perChannel = Float(batch * plane)
         inputGradient.resize(to: shape)
         scale.gradient.resize(to: [channels])
@@ -134,34 +152,38 @@ public final class BatchNorm: Layer {
             outputGradient.withUnsafePointer { dy in
                 inputGradient.withUnsafeMutablePointer { dx in
                     scale.value.withUnsafePointer { gamma in
-                        scale.gradient.withUnsafeMutablePointer { dGamma in
-                            offset.gradient.withUnsafeMutablePointer { dBeta in
-                                batchMean.withUnsafeBufferPointer { means in
-                                    batchInverseDeviation.withUnsafeBufferPointer { inverses in
-                                        Threading.parallelFor(channels, costPerItem: 4 * batch * plane) { range, _ in
-                                            for c in range {
-                                                let mean = means[c], inverse = inverses[c]
-                                                // Σ dy and Σ dy·x̂ over the channel.
-                                                var sumGradient: Float = 0, sumGradientNormalized: Float = 0
-                                                for n in 0..<batch {
-                                                    let offsetIndex = (n * channels + c) * plane
-                                                    let (a, b) = sumAndCenteredDot(dy + offsetIndex, x + offsetIndex, count: plane, mean: mean)
-                                                    sumGradient += a
-                                                    sumGradientNormalized += b
-                                                }
-                                                sumGradientNormalized *= inverse
-                                                dBeta[c] = sumGradient
-                                                dGamma[c] = sumGradientNormalized
-                                                // dx = γ·σ⁻¹ / M · (M·dy − Σdy − x̂·Σ(dy·x̂))
-                                                // Folded into dx = a·dy + b·x + c per element.
-                                                let k = gamma[c] * inverse / perChannel
-                                                let a = k * perChannel
-                                                let b = -k * inverse * sumGradientNormalized
-                                                let constant = -k * sumGradient - b * mean
-                                                for n in 0..<batch {
-                                                    let offsetIndex = (n * channels + c) * plane
-                                                    affineCombination(dx + offsetIndex, dy + offsetIndex, a, x + offsetIndex, b,
-                                                                      constant: constant, count: plane)
+                        offset.value.withUnsafePointer { beta in
+                            scale.gradient.withUnsafeMutablePointer { dGamma in
+                                offset.gradient.withUnsafeMutablePointer { dBeta in
+                                    batchMean.withUnsafeBufferPointer { means in
+                                        batchInverseDeviation.withUnsafeBufferPointer { inverses in
+                                            Threading.parallelFor(channels, costPerItem: 4 * batch * plane) { range, _ in
+                                                for c in range {
+                                                    let mean = means[c], inverse = inverses[c]
+                                                    let forward = Self.transform(scale: gamma[c], offset: beta[c], mean: mean, inverse: inverse)
+                                                    let relu = appliedReLU ? ReLUAfterAffine(scale: forward.a, shift: forward.b) : nil
+                                                    // Σ dy and Σ dy·x̂ over the channel (dy zero where the ReLU passed nothing).
+                                                    var sumGradient: Float = 0, sumGradientNormalized: Float = 0
+                                                    for n in 0..<batch {
+                                                        let offsetIndex = (n * channels + c) * plane
+                                                        let (a, b) = sumAndCenteredDot(dy + offsetIndex, x + offsetIndex, count: plane, mean: mean, relu: relu)
+                                                        sumGradient += a
+                                                        sumGradientNormalized += b
+                                                    }
+                                                    sumGradientNormalized *= inverse
+                                                    dBeta[c] = sumGradient
+                                                    dGamma[c] = sumGradientNormalized
+                                                    // dx = γ·σ⁻¹ / M · (M·dy − Σdy − x̂·Σ(dy·x̂))
+                                                    // Folded into dx = a·dy + b·x + c per element.
+                                                    let k = gamma[c] * inverse / perChannel
+                                                    let a = k * perChannel
+                                                    let b = -k * inverse * sumGradientNormalized
+                                                    let constant = -k * sumGradient - b * mean
+                                                    for n in 0..<batch {
+                                                        let offsetIndex = (n * channels + c) * plane
+                                                        affineCombination(dx + offsetIndex, dy + offsetIndex, a, x + offsetIndex, b,
+                                                                          constant: constant, count: plane, relu: relu)
+                                                    }
                                                 }
                                             }
                                         }

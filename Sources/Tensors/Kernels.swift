@@ -94,34 +94,92 @@ public func sumOfSquaredDeviations(_ x: UnsafePointer<Float>, count: Int, mean: 
     return total
 }
 
-/// `y[i] = a·g[i] + b·x[i] + c` over `count` elements (BatchNorm's input gradient), 8 lanes at a
+/// The ReLU after a BatchNorm, as BatchNorm's backward pass sees it: input element `x` reached the
+/// ReLU as `x·scale + shift` (the forward pass's per-channel affine transform), and the ReLU passed
+/// the gradient on only where that was > 0 (0 at exactly 0, as `ReLU`).
+public struct ReLUAfterAffine: Sendable {
+    public var scale: Float
+    public var shift: Float
+
+    @inlinable
+    public init(scale: Float, shift: Float) {
+        self.scale = scale
+        self.shift = shift
+    }
+
+    /// Scale 0 and shift 1: every element passes, ±∞ and NaN too (0·x + 1 is 1 or NaN, never ≤ 0).
+    @usableFromInline static let passAll = ReLUAfterAffine(scale: 0, shift: 1)
+}
+
+/// `y[i] = a·x[i] + b` over `count` elements (BatchNorm's output), or with `relu` `max(0, a·x[i] + b)`:
+/// the ReLU after the BatchNorm in the same pass. The same arithmetic as `ReLUAfterAffine`'s test, so
+/// the backward pass recomputes exactly which outputs were positive.
+@inlinable
+public func affineTransform(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, scale a: Float, shift b: Float,
+                            count: Int, relu: Bool) {
+    // Values below `floor` become 0: 0 for the ReLU, −∞ (nothing) without it.
+    let floor: Float = relu ? 0 : -.infinity
+    let av = SIMD8<Float>(repeating: a), bv = SIMD8<Float>(repeating: b), fv = SIMD8<Float>(repeating: floor)
+    var i = 0
+    while i + 8 <= count {
+        let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) * av + bv
+        UnsafeMutableRawPointer(y + i).storeBytes(of: v.replacing(with: 0, where: v .< fv), as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        let v = x[i] * a + b
+        y[i] = v < floor ? 0 : v
+        i += 1
+    }
+}
+
+/// `g[i..<i+8]`, zero in the lanes a ReLU after the affine transform did not pass.
+@inlinable @inline(__always)
+func passedGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ i: Int, _ relu: ReLUAfterAffine) -> SIMD8<Float> {
+    let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
+    let reached = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) * SIMD8(repeating: relu.scale) + SIMD8(repeating: relu.shift)
+    return gv.replacing(with: 0, where: reached .<= SIMD8<Float>())
+}
+
+/// `g[i]`, or 0 where a ReLU after the affine transform did not pass it.
+@inlinable @inline(__always)
+func passedGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ i: Int, _ relu: ReLUAfterAffine) -> Float {
+    x[i] * relu.scale + relu.shift <= 0 ? 0 : g[i]
+}
+
+/// `y[i] = a·g′[i] + b·x[i] + c` over `count` elements (BatchNorm's input gradient), 8 lanes at a
 /// time: written with indices into the three buffers, the loop kept Swift's overflow checks and ran
-/// one element at a time.
+/// one element at a time. `g′` is `g`, or with `relu` `g` where that ReLU passed it and 0 elsewhere.
 @inlinable
 public func affineCombination(_ y: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ a: Float, _ x: UnsafePointer<Float>, _ b: Float,
-                              constant c: Float, count: Int) {
+                              constant c: Float, count: Int, relu: ReLUAfterAffine? = nil) {
+    let relu = relu ?? .passAll
     let av = SIMD8<Float>(repeating: a), bv = SIMD8<Float>(repeating: b), cv = SIMD8<Float>(repeating: c)
     var i = 0
     while i + 8 <= count {
-        let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
+        let gv: SIMD8<Float> = passedGradient(g, x, i, relu)
         let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
         UnsafeMutableRawPointer(y + i).storeBytes(of: av * gv + bv * xv + cv, as: SIMD8<Float>.self)
         i += 8
     }
     while i < count {
-        y[i] = a * g[i] + b * x[i] + c
+        let gi: Float = passedGradient(g, x, i, relu)
+        y[i] = a * gi + b * x[i] + c
         i += 1
     }
 }
 
-/// `(Σ g[i], Σ g[i]·(x[i] − mean))` over `count` elements (BatchNorm's backward reductions).
+/// `(Σ g′[i], Σ g′[i]·(x[i] − mean))` over `count` elements (BatchNorm's backward reductions), `g′`
+/// as in `affineCombination`.
 @inlinable
-public func sumAndCenteredDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, mean: Float) -> (Float, Float) {
+public func sumAndCenteredDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, mean: Float,
+                              relu: ReLUAfterAffine? = nil) -> (Float, Float) {
+    let relu = relu ?? .passAll
     var sum = SIMD8<Float>(), dot = SIMD8<Float>()
     let m = SIMD8<Float>(repeating: mean)
     var i = 0
     while i + 8 <= count {
-        let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
+        let gv: SIMD8<Float> = passedGradient(g, x, i, relu)
         let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - m
         sum += gv
         dot += gv * xv
@@ -129,8 +187,9 @@ public func sumAndCenteredDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Floa
     }
     var s = sum.sum(), d = dot.sum()
     while i < count {
-        s += g[i]
-        d += g[i] * (x[i] - mean)
+        let gi: Float = passedGradient(g, x, i, relu)
+        s += gi
+        d += gi * (x[i] - mean)
         i += 1
     }
     return (s, d)

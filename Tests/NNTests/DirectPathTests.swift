@@ -80,4 +80,43 @@ import Testing
         #expect(inputGradient.storage == gradient.storage)
         #expect(weightGradient.storage == conv.weight.gradient.storage)
     }
+    /// Training runs BatchNorm → ReLU as one pass: the output, the input gradient and the parameter
+    /// gradients equal, bit for bit, those of the layers run one by one in their written order, on
+    /// feature maps (before a MaxPool2D, which then no longer trades places with the ReLU) and on
+    /// `[N, C]` features.
+    @Test(arguments: [false, true])
+    func batchNormBeforeReLURunsAsOnePassWithTheSameResults(flat: Bool) {
+        var generator = SeededGenerator(seed: 9)
+        let batchNorm = BatchNorm(channels: 4)
+        for c in 0..<4 { batchNorm.scale.value[c] = 0.5 + 0.3 * Float(c); batchNorm.offset.value[c] = 0.2 * Float(c) - 0.3 }
+        let layers: [any Layer]
+        let x: Tensor, outputGradient: Tensor
+        if flat {
+            let dense = Dense(inputSize: 6, outputSize: 4, generator: &generator)
+            layers = [dense, batchNorm, ReLU()]
+            x = Tensor.uniform(shape: [16, 6], in: -1...1, using: &generator)
+            outputGradient = Tensor.uniform(shape: [16, 4], in: -1...1, using: &generator)
+        } else {
+            let conv = Conv2D(inputChannels: 2, outputChannels: 4, kernelSize: 3, useBias: false, generator: &generator)
+            layers = [conv, batchNorm, ReLU(), MaxPool2D(kernelSize: 2), Flatten()]
+            x = Tensor.uniform(shape: [3, 2, 10, 9], in: -1...1, using: &generator)
+            outputGradient = Tensor.uniform(shape: [3, 4 * 5 * 4], in: -1...1, using: &generator)
+        }
+        let network = Sequential(layers)
+        let output = network.forward(x, training: true)
+        let inputGradient = network.backward(outputGradient)
+        let parameterGradients = network.parameters.map(\.gradient)
+
+        var y = x
+        for layer in layers { y = layer.forward(y, training: true) }
+        var gradient = outputGradient
+        for layer in layers.reversed() { gradient = layer.backward(gradient) }
+        #expect(output.storage == y.storage)
+        #expect(inputGradient.storage == gradient.storage)
+        for (fused, separate) in zip(parameterGradients, network.parameters.map(\.gradient)) {
+            #expect(fused.storage == separate.storage)
+        }
+        // Some outputs were cut by the ReLU, some passed.
+        #expect(output.storage.contains(0) && output.storage.contains { $0 > 0 })
+    }
 }
