@@ -28,11 +28,15 @@ public enum BatchPrediction {
 
     /// The images of a manifest (every row, whatever its partition and labels), paths resolved as
     /// the import resolves them.
+    /// - Parameters:
+    ///   - extraRoots: folders besides the manifest's own that paths may point into (`--allow-root`).
+    ///   - bucketMap: the local folder of each `gs://` bucket (`--map`).
     /// - Returns: the images in row order, and for each row whose path does not resolve a sentence
     ///   `line N: PATH: REASON`.
     /// - Throws: `ManifestError` when the manifest cannot be read (over 64 MiB, missing) or parsed.
-    public static func images(inManifest url: URL) throws -> (images: [ImageFile], skipped: [String]) {
-        let resolver = PathResolver(manifestDirectory: url.deletingLastPathComponent())
+    public static func images(inManifest url: URL, extraRoots: [URL] = [], bucketMap: [String: URL] = [:]) throws
+        -> (images: [ImageFile], skipped: [String]) {
+        let resolver = PathResolver(manifestDirectory: url.deletingLastPathComponent(), extraRoots: extraRoots, bucketMap: bucketMap)
         let parsed = try ManifestParser(multiLabel: true, isImageReference: { resolver.namesImage($0) })
             .parse(try FileReading.read(url.path, maxBytes: 64 << 20).mapError { ManifestError.unreadable(path: url.path, reason: $0.description) }.get())
         var images: [ImageFile] = [], skipped: [String] = []

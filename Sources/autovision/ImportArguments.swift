@@ -5,10 +5,7 @@ import Foundation
 /// Import options shared by `import` and `train`.
 struct ImportArguments: ParsableArguments {
     @Flag(help: "Multi-label classification (several labels per image).") var multiLabel = false
-    @Option(name: .customLong("map"), help: ArgumentHelp("Map a bucket to a local folder.", valueName: "gs://BUCKET=DIR"))
-    var mappings: [String] = []
-    @Option(name: .customLong("allow-root"), help: ArgumentHelp("Another folder image paths may point into.", valueName: "DIR"))
-    var allowRoots: [String] = []
+    @OptionGroup var paths: ImagePathArguments
     @Option(help: "Largest image accepted, in pixels (checked from the header).") var maxPixels = 100_000_000
     @Option(help: "Square side images are resized to when they differ in size or exceed 128 pixels.") var workingSize = 64
 
@@ -19,9 +16,6 @@ struct ImportArguments: ParsableArguments {
     func validate() throws {
         try Validate.range(maxPixels, 1...Int(Int32.max), "--max-pixels")
         try Validate.range(workingSize, Self.workingSizes, "--working-size")
-        for mapping in mappings where PathResolver.parseMapping(mapping) == nil {
-            throw ValidationError("--map expects gs://BUCKET=DIR, got '\(mapping)'")
-        }
     }
 
     func options() throws -> ImportOptions {
@@ -29,13 +23,8 @@ struct ImportArguments: ParsableArguments {
         options.multiLabel = multiLabel
         options.maxPixels = maxPixels
         options.workingSize = workingSize
-        options.extraRoots = allowRoots.map { URL(fileURLWithPath: $0) }
-        for mapping in mappings {
-            guard let (bucket, directory) = PathResolver.parseMapping(mapping) else {
-                throw ValidationError("--map expects gs://BUCKET=DIR, got '\(mapping)'")
-            }
-            options.bucketMap[bucket] = directory
-        }
+        options.extraRoots = paths.extraRoots
+        options.bucketMap = try paths.bucketMap()
         return options
     }
 }

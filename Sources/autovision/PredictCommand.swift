@@ -10,6 +10,7 @@ struct PredictCommand: ParsableCommand {
     @Argument(help: "The job ID.") var jobID: String
     @Argument(help: "PNG or JPEG files.") var images: [String] = []
     @Option(help: "Predict every image of this manifest (batch prediction).") var manifest: String?
+    @OptionGroup var paths: ImagePathArguments
     @Option(help: "With --manifest: write path,label,score rows here (CSV).") var output: String?
     @Option(help: "Labels shown per image.") var topK = 3
     @Option(help: "Multi-label models: the score every label must reach (default: each label's threshold, chosen on VALIDATION).")
@@ -33,8 +34,12 @@ struct PredictCommand: ParsableCommand {
             ?? Predictor(folder: JobFolder(jobsDirectory: jobs, id: jobID))
         var files: [BatchPrediction.ImageFile] = images.map { ($0, $0) }
         if let manifest {
-            let listed = try BatchPrediction.images(inManifest: URL(fileURLWithPath: manifest))
+            let listed = try BatchPrediction.images(inManifest: URL(fileURLWithPath: manifest), extraRoots: paths.extraRoots,
+                                                    bucketMap: try paths.bucketMap())
             listed.skipped.forEach(Console.log)
+            if listed.images.isEmpty && !listed.skipped.isEmpty && images.isEmpty {
+                throw ValidationError("no row of \(manifest) names an image that can be read: see the reasons above")
+            }
             files += listed.images
         }
         guard !files.isEmpty else { throw ValidationError("give image files or --manifest") }

@@ -153,7 +153,7 @@ let intake = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         ["train", "m.csv", "--budget", "0"], ["train", "m.csv", "--budget", "nan"], ["train", "m.csv", "--budget", "99999999h"],
         ["train", "m.csv", "--score-threshold", "2"], ["train", "m.csv", "--score-threshold", "nan"],
         ["train", "m.csv", "--max-pixels", "0"], ["import", "m.csv", "--max-pixels", "-1"], ["import", "m.csv", "--map", "s3://x"],
-        ["predict", "JOB", "a.png", "--top-k", "0"], ["decode", "a.png", "--max-pixels", "0"],
+        ["predict", "JOB", "a.png", "--top-k", "0"], ["predict", "JOB", "--manifest", "m.csv", "--map", "s3://x"], ["decode", "a.png", "--max-pixels", "0"],
         ["serve", "--max-image-bytes", "0"], ["serve", "--port", "70000"], ["serve", "--host", ""],
         ["datasets", "prepare", "fashion-mnist", "--per-class", "0"], ["bench", "predict", "JOB", "a.png", "--seconds", "inf"],
         ["export", "JOB", "--format", "tflite"],

@@ -41,6 +41,22 @@ import Testing
         #expect(listed.skipped.count == 1 && listed.skipped[0].hasPrefix("line 2: gs://bucket/b.png: no local folder for gs://bucket"))
     }
 
+    /// Paths outside the manifest's folder resolve only into `--allow-root` folders and `--map`ped
+    /// buckets, as at import.
+    @Test func allowedRootsAndBucketsResolveAsAtImport() throws {
+        let folder = Self.root.appendingPathComponent(UUID().uuidString)
+        let elsewhere = Self.root.appendingPathComponent(UUID().uuidString)
+        for directory in [folder, elsewhere] { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+        let manifest = folder.appendingPathComponent("m.csv")
+        try Data("TEST,\(elsewhere.path)/a.png,cat\nTEST,gs://bucket/b.png,dog\n".utf8).write(to: manifest)
+        let refused = try BatchPrediction.images(inManifest: manifest)
+        #expect(refused.images.isEmpty)
+        #expect(refused.skipped.count == 2 && refused.skipped[0].contains("--allow-root"))
+        let listed = try BatchPrediction.images(inManifest: manifest, extraRoots: [elsewhere], bucketMap: ["bucket": elsewhere])
+        #expect(listed.skipped.isEmpty)
+        #expect(listed.images.map(\.path) == ["\(elsewhere.path)/a.png", "\(elsewhere.path)/b.png"])
+    }
+
     @Test func theCSVHasTheBestLabelOfEachImageAndEmptyFieldsForAFailedOne() {
         let results = [
             ImagePrediction(image: "a,b.png", predictions: [Prediction(label: "cat", score: 0.75), Prediction(label: "dog", score: 0.25)]),
