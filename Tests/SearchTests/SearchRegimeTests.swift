@@ -49,4 +49,18 @@ import Testing
         let keys = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any]).keys.sorted()
         #expect(keys == ["augmentation_floor", "base_image_epochs", "cost_model", "favour_capacity_within_noise"])
     }
+    /// Decision 0001's corners (25 % up to 15 minutes, 45 % at an hour, 50 % from two hours) joined
+    /// by straight lines (0042): a longer budget never leaves the final training less time.
+    @Test func theSearchShareIsContinuousAndALongerBudgetNeverShortensTheFinal() {
+        let share = { JobPlanner.defaultSearchShare(budgetSeconds: $0) }
+        #expect(share(60) == 0.25 && share(600) == 0.25 && share(900) == 0.25)
+        #expect(abs(share(1_200) - (0.25 + 0.2 / 9)) < 1e-12)  // 20 minutes
+        #expect(share(3_600) == 0.45 && share(5_400) == 0.475 && share(7_200) == 0.5 && share(36_000) == 0.5)
+        var previousFinal = 0.0
+        for budget in stride(from: 60.0, through: 10_800, by: 30) {
+            let final = budget * (1 - share(budget))
+            #expect(final > previousFinal, "\(budget) s")
+            previousFinal = final
+        }
+    }
 }
