@@ -97,7 +97,7 @@ public struct JobPlanner: Sendable {
     /// linearly to 45 % at an hour and 50 % at two hours, 50 % beyond. Short budgets need most of
     /// their time for the final model: a short search's one-epoch top rung cannot tell candidates
     /// apart at the final horizon. The share is continuous, so a longer budget never gives the final
-    /// training less time (with steps, 16 minutes trained the final 1.9 minutes less than 15 did).
+    /// training less time (with steps, 16 minutes trained the final 2.45 minutes less than 15 did).
     /// See docs/decisions/0001-search-share-of-the-budget.md and 0042.
     public static func defaultSearchShare(budgetSeconds: Double) -> Double {
         // (budget in seconds, share) corners, joined by straight lines.
