@@ -179,7 +179,7 @@ struct DatasetImagesController: APIController {
             throw Self.problem(error, datasetID: id)
         }
         let store = store
-        try await DatasetsController.offThePool { try DatasetArtifacts.keepFiles(of: record, in: store) }
+        try await offThePool { try DatasetArtifacts.keepFiles(of: record, in: store) }
         try store.insertDataset(record)
         runner.wake()
         return try .json(JSONBody.records(DatasetResource(record, jobsDirectory: configuration.jobsDirectory), redaction: redaction),

@@ -79,19 +79,12 @@ struct DatasetsController: APIController {
                                                 name: request.uri.queryParameters.get("name"), jobsDirectory: configuration.jobsDirectory)
         do {
             let store = store
-            try await Self.offThePool { try DatasetArtifacts.keepFiles(of: record, in: store) }
+            try await offThePool { try DatasetArtifacts.keepFiles(of: record, in: store) }
         } catch {
             try? FileManager.default.removeItem(at: DatasetUpload.folder(jobsDirectory: configuration.jobsDirectory, id: record.id))
             throw error
         }
         return try register(record)
-    }
-
-    /// Runs `work` on a dispatch queue, off the cooperative pool: file work that may take seconds.
-    static func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
     }
 
     /// The canonical folder a CSV manifest's relative paths start from: `?root=`, or the first data root.

@@ -27,9 +27,7 @@ struct ModelsController: APIController {
 
     /// 404 when there is no such job, 409 while the job has no model (with its state).
     func show(_ id: String) throws -> Response {
-        if let record = try store.model(id) { return try .json(JSONBody.records(ModelResource(record), redaction: nil)) }
-        _ = try predictions.handle(for: id)  // throws the 404 / 409 with its reason
-        throw APIError.notFound("no model '\(id)'")
+        try .json(JSONBody.records(ModelResource(predictions.requireModel(id)), redaction: nil))
     }
 
     /// The model as a download in `?format=` (`onnx`, the default; `triton`, a zip of the model
@@ -39,7 +37,7 @@ struct ModelsController: APIController {
     func export(_ request: Request, id: String) throws -> Response {
         let name = request.uri.queryParameters.get("format") ?? ExportFormat.onnx.rawValue
         guard let format = ExportFormat(rawValue: name) else { throw APIError.badRequest("\(ExportError.unknownFormat(name))") }
-        _ = try predictions.handle(for: id)  // throws the 404 / 409 with its reason
+        _ = try predictions.requireModel(id)
         let download: (data: Data, contentType: String, filename: String)
         do {
             download = try ModelExporter.download(ExportableModel(predictor: Predictor(store: store, jobID: id), name: id), format: format)

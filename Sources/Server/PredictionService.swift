@@ -42,13 +42,7 @@ final class PredictionService: @unchecked Sendable {
             return handle
         }
         lock.unlock()
-        guard let record = try store.model(id) else {
-            if let job = try store.job(id) {
-                let state = job.state == .failed ? "failed: \(job.failureReason ?? "see GET /v1/jobs/\(id)")" : job.state.rawValue
-                throw APIError.conflict("job '\(id)' has no model yet (state: \(state)); a model is served once its job succeeded")
-            }
-            throw APIError.notFound("no model '\(id)': a model's ID is its job's ID (list them with GET /v1/models)")
-        }
+        let record = try requireModel(id)
         let predictors = try (0..<modelInstances).map { _ in
             let predictor = try Predictor(store: store, jobID: id)
             predictor.maxPixels = maxPixels
@@ -63,6 +57,17 @@ final class PredictionService: @unchecked Sendable {
         if let existing = handles[id] { return existing }
         handles[id] = handle
         return handle
+    }
+
+    /// The stored model of job `id`, without loading it: 404 when there is no such job, 409 while the job
+    /// has no model (with its state).
+    func requireModel(_ id: String) throws -> ModelRecord {
+        if let record = try store.model(id) { return record }
+        if let job = try store.job(id) {
+            let state = job.state == .failed ? "failed: \(job.failureReason ?? "see GET /v1/jobs/\(id)")" : job.state.rawValue
+            throw APIError.conflict("job '\(id)' has no model yet (state: \(state)); a model is served once its job succeeded")
+        }
+        throw APIError.notFound("no model '\(id)': a model's ID is its job's ID (list them with GET /v1/models)")
     }
 
     func evict(_ id: String) {

@@ -195,8 +195,10 @@ import Testing
     }
 
     /// The model's two instances (`--model-instances`, each forward pass on one core) answer 32
-    /// concurrent requests for two images as a lone request for each image is answered.
-    @Test func concurrentRequestsOnTwoModelInstancesGetTheLoneRequestsAnswers() async throws {
+    /// concurrent requests for two images as a lone request for each image is answered, over sockets
+    /// (`.live`) and called in-process (`.router`).
+    @Test(arguments: [false, true])
+    func concurrentRequestsOnTwoModelInstancesGetTheLoneRequestsAnswers(overSockets: Bool) async throws {
         let (jobs, job) = try Self.case15Model.get()
         let case15 = Self.case15
         #expect(job.state == .succeeded, "\(job.failureReason ?? "")")
@@ -205,7 +207,7 @@ import Testing
         configuration.runJobs = false
         configuration.modelInstances = 2
         configuration.maxBatchSize = 8
-        try await buildApplication(configuration: configuration).test(.router) { client in
+        try await buildApplication(configuration: configuration).test(overSockets ? .live : .router) { client in
             let uri = "/v1/models/\(job.id)/predict"
             @Sendable func scores(_ response: TestResponse) throws -> [String: Double] {
                 let predictions = try #require(try Support.json(response)["predictions"] as? [[String: Any]], "\(String(buffer: response.body))")

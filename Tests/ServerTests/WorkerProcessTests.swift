@@ -27,14 +27,22 @@ import Testing
 
     /// The HTTP status of GET `url` (curl), or 0 when nothing answered.
     static func status(_ url: String) throws -> Int {
+        try request(url).status
+    }
+
+    /// GET `url`, or POST `file` to it as a PNG (curl): the HTTP status (0 when nothing answered) and the body.
+    static func request(_ url: String, postingPNG file: URL? = nil) throws -> (status: Int, body: String) {
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        curl.arguments = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", url]
+        let post = file.map { ["-H", "Content-Type: image/png", "--data-binary", "@\($0.path)"] } ?? []
+        curl.arguments = ["-s", "-w", "\n%{http_code}", "--max-time", "5"] + post + [url]
         let output = Pipe()
         curl.standardOutput = output
         try curl.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         curl.waitUntilExit()
-        return Int(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)) ?? 0
+        let status = text.split(separator: "\n", omittingEmptySubsequences: false).last.flatMap { Int($0) } ?? 0
+        return (status, String(text.dropLast(String(status).count + 1)))
     }
 
     /// Stops `processes` with SIGSTOP. On SQLite, a process stopped inside a write transaction would
@@ -230,6 +238,12 @@ import Testing
         #expect(job.usedSeconds <= 60 * 1.05, "the budget counts worker-seconds across workers: \(job.usedSeconds)")
         for _ in 0..<100 where try Self.status("http://127.0.0.1:\(port)/readyz") != 200 { try await Task.sleep(for: .milliseconds(200)) }
         #expect(try Self.status("http://127.0.0.1:\(port)/v1/models/\(record.id)") == 200)
+        // The server predicts with the model it loads through the database, and keeps answering.
+        let row = try #require(try String(contentsOf: slice.manifest, encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("TEST,") })
+        let image = slice.manifest.deletingLastPathComponent().appendingPathComponent(String(row.split(separator: ",")[1]))
+        let answer = try Self.request("http://127.0.0.1:\(port)/v1/models/\(record.id)/predict", postingPNG: image)
+        #expect(answer.status == 200 && answer.body.contains("\"predictions\""), "\(answer)")
+        #expect(try Self.status("http://127.0.0.1:\(port)/v1/jobs/\(record.id)") == 200, "the server still answers")
     }
 
     /// `serve` imports uploaded datasets in its workers, never in its own process: an import that crashes

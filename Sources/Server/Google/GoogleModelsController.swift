@@ -66,9 +66,7 @@ struct GoogleModelsController: APIController {
     ]
 
     func requireModel(_ id: String) throws -> ModelRecord {
-        if let record = try store.model(id) { return record }
-        _ = try predictions.handle(for: id)  // throws the 404 / 409 with its reason
-        throw APIError.notFound("no model '\(id)'")
+        try predictions.requireModel(id)
     }
 
     /// 404 unless the route's `{evaluation}` is `expected` (a model has one evaluation, on TEST).

@@ -122,7 +122,7 @@ struct VertexDatasetsController: APIController {
         let record = try DatasetUpload.register(manifest: csv, root: folder, multiLabel: schema.contains("multi_label"), name: shell.displayName,
                                                 jobsDirectory: configuration.jobsDirectory, id: id, bucketMap: configuration.bucketMap)
         let store = store
-        try await DatasetsController.offThePool { try DatasetArtifacts.keepFiles(of: record, in: store) }
+        try await offThePool { try DatasetArtifacts.keepFiles(of: record, in: store) }
         try store.insertDataset(record)
         runner.wake()
         return try Google.answer(Self.importOperation(record, parent: parent))
