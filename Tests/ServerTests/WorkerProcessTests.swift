@@ -41,8 +41,9 @@ import Testing
         try curl.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         curl.waitUntilExit()
-        let status = text.split(separator: "\n", omittingEmptySubsequences: false).last.flatMap { Int($0) } ?? 0
-        return (status, String(text.dropLast(String(status).count + 1)))
+        // `-w` appends a newline and the status (000 when nothing answered) to the body.
+        let end = text.lastIndex(of: "\n") ?? text.startIndex
+        return (Int(text[end...].dropFirst()) ?? 0, String(text[..<end]))
     }
 
     /// Stops `processes` with SIGSTOP. On SQLite, a process stopped inside a write transaction would

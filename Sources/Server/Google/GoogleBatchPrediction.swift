@@ -65,7 +65,7 @@ final class GoogleBatchPredictions: Sendable {
     }
 
     /// Checks the model and the files, stores the batch (running) and starts it.
-    /// - Throws: 404/409 for the model (`PredictionService.handle`), 400 for URIs outside the mapped buckets.
+    /// - Throws: 404/409 for the model (`PredictionService.requireModel`), 400 for URIs outside the mapped buckets.
     func start(api: API, displayName: String, modelID: String, inputURIs: [String], outputPrefix: String) throws -> Batch {
         _ = try predictions.requireModel(modelID)
         guard !inputURIs.isEmpty else { throw APIError.badRequest("no input file: name one gs:// file of instances") }

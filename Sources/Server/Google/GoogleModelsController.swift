@@ -25,11 +25,11 @@ struct GoogleModelsController: APIController {
             return try Google.answer(GoogleModelList(models: list, model: list))
         },
         Route(.get, Google.prefix + "/models/{id}") { models, _, context in
-            try Google.answer(models.resource(models.requireModel(Google.modelID(context.id())), parent: Google.parent(context)))
+            try Google.answer(models.resource(models.predictions.requireModel(Google.modelID(context.id())), parent: Google.parent(context)))
         },
         Route(.delete, Google.prefix + "/models/{id}") { models, _, context in
             let id = Google.modelID(try context.id())
-            _ = try models.requireModel(id)
+            _ = try models.predictions.requireModel(id)
             try models.store.deleteJob(id, withFolderIn: models.jobsDirectory)
             models.predictions.evict(id)
             return try Google.answer(Operation.finished("\(Google.parent(context))/operations/delete.\(id)", type: "google.protobuf.Empty", EmptyMessage()))
@@ -65,10 +65,6 @@ struct GoogleModelsController: APIController {
         },
     ]
 
-    func requireModel(_ id: String) throws -> ModelRecord {
-        try predictions.requireModel(id)
-    }
-
     /// 404 unless the route's `{evaluation}` is `expected` (a model has one evaluation, on TEST).
     func requireEvaluation(_ context: BasicRequestContext, _ expected: String) throws {
         let given = context.parameters.get("evaluation") ?? ""
@@ -77,7 +73,7 @@ struct GoogleModelsController: APIController {
 
     /// The job's TEST report; 404 for a model without one.
     func report(_ id: String) throws -> EvaluationReport {
-        _ = try requireModel(id)
+        _ = try predictions.requireModel(id)
         guard let data = try store.readArtifact(jobID: id, name: "report.json") else { throw APIError.notFound("model '\(id)' has no evaluation report") }
         return try EvaluationReport.decode(from: data)
     }
